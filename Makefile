@@ -1,0 +1,152 @@
+# Reproducible research compendium: build the paper and test everything.
+#
+#   make paper                  build build/paper/paper.{pdf,html,docx} and provenance.json
+#   make paper DATA=dir         the same from another dataset, into build/<dir name>/
+#   make test                   run every test, the notebooks under nbval included
+#   make notebooks              refresh the committed notebooks' outputs
+#   make bench                  time and measure the analysis on 1,000 synthetic interviews
+#   make help                   list all targets
+#
+# The environment (.venv) is created from requirements.lock whenever it is
+# missing or the lock changed. Nothing here needs conda, LaTeX or Quarto.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := paper
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COMPENDIUM := $(BIN)/compendium
+VENV_STAMP := $(VENV)/.installed
+PROJECT_STAMP := $(VENV)/.project
+
+DEFAULT_DATA := data/synthetic
+DATA ?= $(DEFAULT_DATA)
+ifeq ($(abspath $(DATA)),$(abspath $(DEFAULT_DATA)))
+BUILD ?= build
+else
+BUILD ?= build/$(notdir $(abspath $(DATA)))
+endif
+
+REGISTRY := notebooks/runs.toml
+RULES := build/.rules
+PAPER_DIR := $(BUILD)/paper
+ASSETS := $(wildcard src/compendium/build_assets/*)
+
+# Everything a notebook run depends on besides its notebook and parameters.
+CODE_FILES := $(shell find src/compendium -name '*.py' -not -path '*/build/*' -not -path '*/__pycache__/*') \
+              $(wildcard src/compendium/bank/*.toml) src/compendium/build/runs.py
+DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
+RUN_INPUTS := $(BUILD)/validated.stamp $(CODE_FILES) $(PROJECT_STAMP)
+
+-include $(RULES)/runs.mk
+
+# --- environment ------------------------------------------------------------
+
+$(VENV_STAMP): requirements.lock
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip check
+	touch $@
+
+$(PROJECT_STAMP): $(VENV_STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+.PHONY: env
+env: $(PROJECT_STAMP) ## create or update the environment (.venv) from requirements.lock
+
+# --- the run rules, generated from the registry --------------------------------
+
+$(RULES)/runs.mk: $(REGISTRY) src/compendium/build/rules.py
+	$(PYTHON) src/compendium/build/rules.py $(REGISTRY) $(RULES)
+
+# --- data ---------------------------------------------------------------------
+
+$(BUILD)/validated.stamp: $(DATA_FILES) $(PROJECT_STAMP)
+	@test -f $(DATA)/datapackage.json || { echo "$(DATA): no datapackage.json; not a dataset folder" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	$(COMPENDIUM) validate $(DATA)
+	@touch $@
+
+# The commit the paper is built from; rewritten only when it changes, so a
+# no-op build stays a no-op.
+$(BUILD)/commit.txt: FORCE
+	@mkdir -p $(BUILD)
+	@c=$$(git describe --always --dirty --abbrev=40 2>/dev/null || echo unknown); \
+	  if [ ! -f $@ ] || [ "$$(cat $@)" != "$$c" ]; then echo "$$c" > $@; fi
+
+.PHONY: FORCE
+FORCE:
+
+# --- the paper ----------------------------------------------------------------
+
+PAPER_STEP = $(COMPENDIUM) paper $(1) --data $(DATA) --build $(BUILD) --registry $(REGISTRY) --paper paper
+
+$(PAPER_DIR)/values.json: $(RUN_MANIFESTS) $(BUILD)/commit.txt src/compendium/build/paper.py $(DATA)/datapackage.json
+	$(call PAPER_STEP,values)
+
+$(PAPER_DIR)/paper.assembled.md: $(PAPER_DIR)/values.json paper/paper.md $(wildcard $(DATA)/interview_guide.md)
+	$(call PAPER_STEP,assemble)
+
+$(PAPER_DIR)/paper.pdf: $(PAPER_DIR)/paper.assembled.md paper/references.bib $(ASSETS)
+	$(call PAPER_STEP,pdf)
+
+$(PAPER_DIR)/paper.html: $(PAPER_DIR)/paper.assembled.md paper/references.bib $(ASSETS)
+	$(call PAPER_STEP,html)
+
+$(PAPER_DIR)/paper.docx: $(PAPER_DIR)/paper.assembled.md paper/references.bib $(ASSETS)
+	$(call PAPER_STEP,docx)
+
+$(PAPER_DIR)/provenance.json: $(PAPER_DIR)/values.json paper/paper.md paper/references.bib
+	$(call PAPER_STEP,provenance)
+
+PAPER_OUTPUTS := $(PAPER_DIR)/paper.pdf $(PAPER_DIR)/paper.html $(PAPER_DIR)/paper.docx $(PAPER_DIR)/provenance.json
+
+.PHONY: paper
+paper: $(PAPER_OUTPUTS) ## build the paper (PDF, HTML, DOCX) and its provenance from DATA
+	@echo "paper: $(PAPER_DIR)/paper.pdf, paper.html, paper.docx and provenance.json are up to date"
+
+.PHONY: runs
+runs: $(RUN_MANIFESTS) ## execute every notebook run (figures, tables, values) without the paper
+
+# --- notebooks, tests, benchmarks ----------------------------------------------
+
+.PHONY: notebooks
+notebooks: $(BUILD)/validated.stamp ## re-execute the committed notebooks to refresh their outputs
+	$(COMPENDIUM) refresh-notebooks --registry $(REGISTRY)
+
+.PHONY: test
+test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/nbval-sanitize.cfg -p no:cacheprovider
+
+.PHONY: bench
+bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews
+	$(BIN)/python -m compendium.bench --interviews 1000 --segments-per-interview 1000
+
+.PHONY: lock
+lock: ## re-resolve the dependencies and rewrite requirements.lock and environment.yml
+	rm -rf build/.lockenv
+	$(PYTHON) -m venv build/.lockenv
+	build/.lockenv/bin/python -m pip install --quiet --disable-pip-version-check ".[test,lab]" setuptools wheel
+	build/.lockenv/bin/python -m pip freeze --all --exclude-editable | grep -v -E '^(compendium|pip)[= ]' > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	$(PYTHON) src/compendium/build/envfile.py requirements.lock environment.yml
+	rm -rf build/.lockenv
+
+.PHONY: clean
+clean: ## remove all build outputs (keeps .venv)
+	rm -rf build
+
+.PHONY: distclean
+distclean: clean ## remove build outputs and the environment
+	rm -rf $(VENV) src/*.egg-info
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'

@@ -1,0 +1,278 @@
+"""Matrix displays: the conceptually clustered matrix and the framework matrix.
+
+Both are classic qualitative data displays. The conceptually clustered matrix
+(Miles & Huberman 1994) crosses the codes of one theme with the two
+perspectives and puts an illustrative quote in each cell; the framework matrix
+(Ritchie & Spencer 1994) crosses interviewees with codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .frequencies import (
+    PERSPECTIVES,
+    _code_entries,
+    _coded_segments,
+    _id_columns,
+    _perspectives,
+    _positions,
+    _select_codings,
+    code_frequencies,
+)
+
+#: The quote rule, as printed in the paper. Keep in sync with the code below.
+QUOTE_RULE = (
+    "Among the segments carrying the code from that perspective, prefer segments "
+    "that carry only that code (most specific), then the segment whose length in "
+    "characters is closest to the median length of all those candidate segments "
+    "(most typical), then the smallest segment id. No interviewee is quoted twice in "
+    "one matrix: cells are filled in codebook order, entrepreneur then intermediary, "
+    "and an interviewee already quoted is skipped; if all candidates have already "
+    "been quoted, the cell has no quote."
+)
+
+
+def _check_theme(codebook: pd.DataFrame, theme: str) -> None:
+    """Raise ValueError when ``theme`` is not a theme of the codebook."""
+    themes = set(codebook["theme"].dropna())
+    if "level" in codebook.columns:
+        themes |= set(codebook.loc[codebook["level"] == "theme", "code_id"])
+    if theme not in themes:
+        raise ValueError(f"unknown theme {theme!r}; the codebook has themes {sorted(themes)}")
+
+
+def quote_candidates(
+    codings: pd.DataFrame,
+    segments: pd.DataFrame,
+    participants: pd.DataFrame,
+    codebook: pd.DataFrame,
+    theme: str,
+    coder: str | None = None,
+) -> pd.DataFrame:
+    """Rank, within each (code, perspective) cell of a theme, the segments that could be quoted.
+
+    This is the per-cell half of the quote rule (see :data:`QUOTE_RULE`),
+    done for all cells at once: a segment that carries only the code
+    illustrates it without distraction, and a segment of median length is
+    neither a fragment nor a speech. The no-repeat constraint, which couples
+    cells, is applied afterwards by :func:`select_quotes`.
+
+    Returns
+    -------
+    DataFrame with one row per (code of ``theme``, perspective, candidate
+    segment), ordered by codebook order, perspective, then rank; columns:
+    code_id, perspective, rank (1 = preferred), segment_id, participant_id,
+    text, n_codes (codes the segment carries, all themes, same coder
+    selection), only_code (n_codes == 1), length (characters),
+    median_length (median length of the cell's candidates), distance
+    (|length - median_length|).
+    """
+    _check_theme(codebook, theme)
+    codes = _code_entries(codebook)
+    theme_codes = codes.loc[codes["theme"] == theme, "code_id"]
+    selected = _select_codings(codings, coder)
+    # Specificity counts every code on the segment, whatever its theme: a
+    # segment also coded under another theme is not a clean illustration.
+    n_codes = selected.groupby("segment_id").size()
+
+    cand = (
+        selected[selected["code_id"].isin(theme_codes)]
+        .merge(
+            _id_columns(segments, ["segment_id", "participant_id", "text"]),
+            on="segment_id",
+            how="inner",
+        )
+        .merge(_perspectives(participants), on="participant_id", how="inner")
+    )
+    cand["n_codes"] = cand["segment_id"].map(n_codes).astype("int64")
+    cand["only_code"] = cand["n_codes"].eq(1)
+    cand["length"] = cand["text"].fillna("").str.len().astype("int64")
+    cell = ["code_id", "perspective"]
+    # The median is taken over all candidates of the cell (not only the
+    # specific ones), so "typical" means typical of what was coded there.
+    cand["median_length"] = cand.groupby(cell)["length"].transform("median").astype(float)
+    cand["distance"] = (cand["length"] - cand["median_length"]).abs()
+
+    cand["_code_pos"] = cand["code_id"].map(_positions(theme_codes))
+    cand["_persp_pos"] = cand["perspective"].map(_positions(PERSPECTIVES))
+    cand["_not_only"] = ~cand["only_code"]
+    cand = cand.sort_values(
+        ["_code_pos", "_persp_pos", "_not_only", "distance", "segment_id"], kind="stable"
+    )
+    cand["rank"] = cand.groupby(cell).cumcount().astype("int64") + 1
+    columns = [
+        "code_id",
+        "perspective",
+        "rank",
+        "segment_id",
+        "participant_id",
+        "text",
+        "n_codes",
+        "only_code",
+        "length",
+        "median_length",
+        "distance",
+    ]
+    return cand[columns].reset_index(drop=True)
+
+
+def select_quotes(candidates: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Pick one quote per cell from ranked candidates, never quoting an interviewee twice.
+
+    Quoting the same articulate interviewee in every cell would make one
+    voice stand for the whole study, so cells are filled in the order of
+    ``cells`` (callers pass codebook order, entrepreneur then intermediary)
+    and each takes its best-ranked candidate whose interviewee has not been
+    quoted yet. A cell whose candidates are all used gets no quote.
+
+    Parameters
+    ----------
+    candidates:
+        Output of :func:`quote_candidates`.
+    cells:
+        code_id and perspective of the cells, in filling order.
+
+    Returns
+    -------
+    DataFrame aligned with ``cells`` (same order, RangeIndex): code_id,
+    perspective, quote_segment_id, quote_participant_id, quote_text (None
+    when the cell has no quote).
+    """
+    ranked = candidates.sort_values(["code_id", "perspective", "rank"], kind="stable")
+    by_cell = {key: group for key, group in ranked.groupby(["code_id", "perspective"], sort=False)}
+    used: set[str] = set()
+    chosen: list[tuple[str | None, str | None, str | None]] = []
+    # The loop is over cells (a few dozen at most); the constraint couples
+    # them, so this part cannot be a single grouped operation.
+    for code_id, perspective in zip(cells["code_id"], cells["perspective"], strict=True):
+        group = by_cell.get((code_id, perspective))
+        if group is not None:
+            free = group[~group["participant_id"].isin(used)]
+            if len(free):
+                best = free.iloc[0]
+                used.add(best["participant_id"])
+                chosen.append((best["segment_id"], best["participant_id"], best["text"]))
+                continue
+        chosen.append((None, None, None))
+    out = cells[["code_id", "perspective"]].reset_index(drop=True).copy()
+    for i, column in enumerate(("quote_segment_id", "quote_participant_id", "quote_text")):
+        # object dtype keeps a genuine None for "no quote" (a string column
+        # would turn it into NaN).
+        out[column] = pd.Series([row[i] for row in chosen], dtype=object)
+    return out
+
+
+def clustered_matrix(
+    codings: pd.DataFrame,
+    segments: pd.DataFrame,
+    participants: pd.DataFrame,
+    codebook: pd.DataFrame,
+    theme: str,
+    coder: str | None = None,
+    min_interviewees: int = 1,
+) -> pd.DataFrame:
+    """Build the conceptually clustered matrix (Miles & Huberman 1994) of one theme.
+
+    Rows are the theme's codes crossed with the two perspectives, each with
+    how many interviewees of that perspective raised the code and one
+    illustrative quote, so a reader sees both the pattern and the evidence.
+
+    Codes raised by fewer than ``min_interviewees`` interviewees in total
+    (both perspectives together) are dropped, to keep idiosyncratic codes out
+    of the display; ``min_interviewees=0`` keeps every code.
+
+    Quote rule (printed in the paper): among the segments carrying the code
+    from that perspective, prefer segments that carry only that code (most
+    specific), then the segment whose length in characters is closest to the
+    median length of all those candidate segments (most typical), then the
+    smallest segment id. No interviewee is quoted twice in one matrix: cells
+    are filled in codebook order, entrepreneur then intermediary, and an
+    interviewee already quoted is skipped; if all candidates have already
+    been quoted, the cell has no quote.
+
+    Returns
+    -------
+    DataFrame, one row per (kept code of ``theme``, perspective) in codebook
+    order then ("entrepreneur", "intermediary"): code_id, name, perspective,
+    n_interviewees, group_size, quote_segment_id, quote_participant_id,
+    quote_text (the last three None when the cell has no quote).
+
+    Raises
+    ------
+    ValueError
+        If ``theme`` is not in the codebook, ``coder`` is unknown, or
+        ``min_interviewees`` is negative.
+    """
+    _check_theme(codebook, theme)
+    if isinstance(min_interviewees, bool) or not isinstance(min_interviewees, (int, np.integer)):
+        raise ValueError(f"min_interviewees must be an integer, got {min_interviewees!r}")
+    if min_interviewees < 0:
+        raise ValueError(f"min_interviewees must be >= 0, got {min_interviewees}")
+    freq = code_frequencies(codings, segments, participants, codebook, coder=coder)
+    freq = freq[freq["theme"] == theme]
+    # Perspectives are disjoint, so summing the two rows counts each
+    # interviewee once.
+    totals = freq.groupby("code_id", sort=False)["n_interviewees"].transform("sum")
+    cells = freq.loc[
+        totals >= min_interviewees,
+        ["code_id", "name", "perspective", "n_interviewees", "group_size"],
+    ].reset_index(drop=True)
+    candidates = quote_candidates(codings, segments, participants, codebook, theme, coder=coder)
+    quotes = select_quotes(candidates, cells)
+    return pd.concat(
+        [cells, quotes[["quote_segment_id", "quote_participant_id", "quote_text"]]], axis=1
+    )
+
+
+def framework_matrix(
+    codings: pd.DataFrame,
+    segments: pd.DataFrame,
+    participants: pd.DataFrame,
+    codebook: pd.DataFrame,
+    coder: str | None = None,
+    value: str = "count",
+) -> pd.DataFrame:
+    """Build the framework matrix (Ritchie & Spencer 1994): interviewees x codes.
+
+    Reading a row shows one interviewee's account across the codebook;
+    reading a column shows how a code is spread across interviewees, which is
+    how framework analysis moves between case and theme.
+
+    Parameters
+    ----------
+    value:
+        ``"count"``: number of the interviewee's segments carrying the code;
+        ``"presence"``: 1 if at least one does, else 0.
+
+    Returns
+    -------
+    Wide DataFrame indexed by participant_id (every participant in
+    ``participants``, entrepreneurs first, then by id), with a
+    ``perspective`` column first and then one int64 column per code-level
+    code in codebook order.
+    """
+    if value not in ("count", "presence"):
+        raise ValueError(f"unknown value {value!r}; use 'count' or 'presence'")
+    codes = _code_entries(codebook)["code_id"].tolist()
+    persp = _perspectives(participants)
+    persp = persp.assign(_pos=persp["perspective"].map(_positions(PERSPECTIVES)))
+    persp = persp.sort_values(["_pos", "participant_id"], kind="stable")
+    ids = pd.Index(persp["participant_id"])
+
+    carried = _coded_segments(codings, segments, coder)
+    rows = ids.get_indexer(carried["participant_id"])
+    cols = pd.Index(codes).get_indexer(carried["code_id"])
+    keep = (rows >= 0) & (cols >= 0)
+    counts = np.zeros((len(ids), len(codes)), dtype=np.int64)
+    # carried holds distinct (segment, code) pairs, so adding 1 per row counts
+    # segments; np.add.at accumulates repeated (row, col) positions.
+    np.add.at(counts, (rows[keep], cols[keep]), 1)
+    if value == "presence":
+        counts = (counts > 0).astype(np.int64)
+
+    out = pd.DataFrame(counts, index=pd.Index(ids, name="participant_id"), columns=codes)
+    out.insert(0, "perspective", persp["perspective"].to_numpy())
+    out.columns.name = None
+    return out

@@ -1,0 +1,124 @@
+"""How a notebook run saves its displays and computed values.
+
+A notebook creates one :class:`RunOutputs`, saves every figure, table and
+value through it, and closes it. The result is a folder of named artefacts and
+a ``manifest.json`` that says what each artefact is, which files hold it and
+which dataset it came from, so the paper build can place it and the
+provenance record can trace it back to this run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import CompendiumError
+from .tables import markdown_table, safe_csv
+
+MANIFEST = "manifest.json"
+FIGURE_FORMATS = ("svg", "pdf", "png")
+
+
+@dataclass
+class RunOutputs:
+    """Collects the artefacts of one notebook run in ``directory``."""
+
+    directory: Path
+    dataset_name: str
+    dataset_hash: str
+    synthetic: bool
+    artefacts: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def for_dataset(cls, directory: str | Path, dataset) -> "RunOutputs":
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        return cls(directory=directory, dataset_name=dataset.name,
+                   dataset_hash=dataset.hash, synthetic=dataset.synthetic)
+
+    def _claim(self, artefact_id: str) -> None:
+        if any(a["id"] == artefact_id for a in self.artefacts):
+            raise CompendiumError(f"artefact '{artefact_id}' saved twice in one run")
+
+    def figure(self, artefact_id: str, fig, caption: str, alt: str | None = None) -> list[str]:
+        """Save ``fig`` as SVG, PDF and PNG; return the file names."""
+        from .figures import save_figure
+
+        self._claim(artefact_id)
+        files = save_figure(fig, self.directory / artefact_id, FIGURE_FORMATS)
+        self.artefacts.append({"id": artefact_id, "kind": "figure", "caption": caption,
+                               "alt": alt or caption, "files": files})
+        return files
+
+    def table(self, artefact_id: str, frame: pd.DataFrame, caption: str,
+              widths: list[float] | None = None, note: str | None = None) -> list[str]:
+        """Save ``frame`` as CSV (spreadsheet-safe) and as a pandoc Markdown table."""
+        self._claim(artefact_id)
+        csv_name, md_name = f"{artefact_id}.csv", f"{artefact_id}.md"
+        safe_csv(frame, self.directory / csv_name)
+        (self.directory / md_name).write_text(markdown_table(frame, widths=widths),
+                                              encoding="utf-8", newline="\n")
+        self.artefacts.append({"id": artefact_id, "kind": "table", "caption": caption,
+                               "note": note, "files": [csv_name, md_name]})
+        return [csv_name, md_name]
+
+    def value(self, key: str, value: Any, text: str | None = None) -> str:
+        """Record a computed value for the paper; ``text`` is how the paper prints it."""
+        if key in self.values:
+            raise CompendiumError(f"value '{key}' recorded twice in one run")
+        if isinstance(value, float) and not math.isfinite(value):
+            printed = text if text is not None else "not defined"
+        else:
+            printed = text if text is not None else _format(value)
+        self.values[key] = {"value": _jsonable(value), "text": printed}
+        return printed
+
+    def close(self) -> Path:
+        """Write the manifest; the build treats a run as done only once it exists."""
+        manifest = {
+            "dataset": {"name": self.dataset_name, "hash": self.dataset_hash,
+                        "synthetic": self.synthetic},
+            "artefacts": self.artefacts,
+            "values": self.values,
+        }
+        path = self.directory / MANIFEST
+        staging = path.with_name(f".{MANIFEST}.tmp")
+        staging.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
+        os.replace(staging, path)
+        return path
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CompendiumError(f"{path}: missing; the run did not finish") from None

@@ -1,0 +1,1 @@
+"""The build: the registry of notebook runs, make rules, and the paper."""

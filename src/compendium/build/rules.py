@@ -1,0 +1,74 @@
+"""Write the make rules for the notebook runs listed in ``notebooks/runs.toml``.
+
+Runs with the standard library alone (``python3 rules.py REGISTRY OUTDIR``) so
+that make can read the rules before the project's environment exists. Each
+run's parameters go to a small file that is rewritten only when they change,
+so editing one run's parameters re-runs that run alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+
+def load_registry(path: Path) -> list[dict]:
+    with open(path, "rb") as handle:
+        registry = tomllib.load(handle)
+    runs = registry.get("runs", [])
+    seen: set[str] = set()
+    for run in runs:
+        for key in ("id", "notebook", "artefacts"):
+            if key not in run:
+                raise SystemExit(f"{path}: run {run.get('id', '?')} lacks '{key}'")
+        if run["id"] in seen:
+            raise SystemExit(f"{path}: run id '{run['id']}' is listed twice")
+        seen.add(run["id"])
+        run.setdefault("parameters", {})
+    return runs
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+
+
+def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
+    lines = [
+        f"# Generated from {registry} by src/compendium/build/rules.py; do not edit.",
+        "RUN_IDS := " + " ".join(r["id"] for r in runs),
+        "RUN_MANIFESTS := " + " ".join(f"$(BUILD)/runs/{r['id']}/manifest.json" for r in runs),
+        "NOTEBOOKS := " + " ".join(sorted({f"notebooks/{r['notebook']}" for r in runs})),
+        "",
+    ]
+    for run in runs:
+        params = outdir / f"params-{run['id']}.json"
+        lines += [
+            f"$(BUILD)/runs/{run['id']}/manifest.json: notebooks/{run['notebook']} "
+            f"{params.as_posix()} $(RUN_INPUTS)",
+            f"\t$(COMPENDIUM) run {run['id']} --data $(DATA) --build $(BUILD)",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    registry, outdir = Path(argv[1]), Path(argv[2])
+    outdir.mkdir(parents=True, exist_ok=True)
+    runs = load_registry(registry)
+    for run in runs:
+        _write_if_changed(outdir / f"params-{run['id']}.json",
+                          json.dumps({"notebook": run["notebook"],
+                                      "parameters": run["parameters"],
+                                      "artefacts": run["artefacts"]}, sort_keys=True) + "\n")
+    # Always rewritten: make compares its time with the registry's.
+    (outdir / "runs.mk").write_text(rules_text(runs, registry, outdir), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,171 @@
+"""The ``compendium`` command.
+
+Each subcommand is a thin wrapper: parse arguments, call a library function,
+report. Failures a user can fix arrive as :class:`CompendiumError` and are
+printed as one line (or one line per problem) with exit status 1; anything
+unexpected is reported the same way, with the traceback only when
+``COMPENDIUM_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .errors import CompendiumError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .dataset import validate_dataset
+
+    problems = validate_dataset(args.dataset)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"{args.dataset}: {len(problems)} problem(s); the dataset is not valid",
+              file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"{args.dataset}: valid")
+    return 0
+
+
+def _freeze(args: argparse.Namespace) -> int:
+    from .dataset import freeze_dataset
+
+    changed = freeze_dataset(args.dataset)
+    if changed:
+        for path in changed:
+            print(f"{args.dataset}/{path}: sha256 recorded")
+    else:
+        print(f"{args.dataset}: nothing changed since the last freeze")
+    return 0
+
+
+def _synthetic(args: argparse.Namespace) -> int:
+    from .synthetic import generate_dataset
+
+    path = generate_dataset(args.to, seed=args.seed, interviews=args.interviews,
+                            segments_per_interview=args.segments_per_interview,
+                            transcripts=not args.no_transcripts, overwrite=args.force)
+    print(f"{path}: synthetic dataset written (seed {args.seed}, {args.interviews} interviews)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .build.runs import execute_run
+
+    execute_run(args.run_id, data=Path(args.data), build=Path(args.build),
+                registry=Path(args.registry))
+    return 0
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from .build.runs import make_rules
+
+    make_rules(Path(args.registry), Path(args.output))
+    return 0
+
+
+def _paper(args: argparse.Namespace) -> int:
+    from .build.paper import build_paper_step
+
+    build_paper_step(args.step, data=Path(args.data), build=Path(args.build),
+                     registry=Path(args.registry), paper_dir=Path(args.paper))
+    return 0
+
+
+def _refresh_notebooks(args: argparse.Namespace) -> int:
+    from .build.runs import refresh_committed_notebooks
+
+    refresh_committed_notebooks(Path(args.registry), names=args.notebooks)
+    return 0
+
+
+def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="data/synthetic", help="dataset folder")
+    parser.add_argument("--build", default="build", help="build folder for this dataset")
+    parser.add_argument("--registry", default="notebooks/runs.toml",
+                        help="the list of notebook runs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compendium",
+        description="Reproducible research compendium: validate datasets, generate the "
+                    "synthetic demonstration data, and build the paper.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a dataset completely; exit 1 on any problem")
+    p.add_argument("dataset", help="dataset folder (holding datapackage.json)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
+    p.set_defaults(handler=_validate)
+
+    p = sub.add_parser("freeze", help="record the sha256 of every file after a deliberate edit")
+    p.add_argument("dataset", help="dataset folder")
+    p.set_defaults(handler=_freeze)
+
+    p = sub.add_parser("synthetic", help="generate a synthetic dataset to the study's design")
+    p.add_argument("--to", required=True, help="folder to create")
+    p.add_argument("--seed", type=int, default=2010, help="random seed (default 2010)")
+    p.add_argument("--interviews", type=int, default=14, help="number of interviews (default 14)")
+    p.add_argument("--segments-per-interview", type=int, default=None,
+                   help="coded segments per interview (default: about 25, as in the design)")
+    p.add_argument("--no-transcripts", action="store_true",
+                   help="write segments without transcripts (for very large scale tests)")
+    p.add_argument("--force", action="store_true", help="replace the folder if it exists")
+    p.set_defaults(handler=_synthetic)
+
+    p = sub.add_parser("run", help="(build) execute one notebook run from the registry")
+    p.add_argument("run_id")
+    _add_build_arguments(p)
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("rules", help="(build) write the make rules for the registry's runs")
+    p.add_argument("--registry", default="notebooks/runs.toml")
+    p.add_argument("--output", required=True)
+    p.set_defaults(handler=_rules)
+
+    p = sub.add_parser("paper", help="(build) one step of the paper build")
+    p.add_argument("step", choices=["values", "assemble", "pdf", "html", "docx", "provenance"])
+    _add_build_arguments(p)
+    p.add_argument("--paper", default="paper", help="folder with paper.md and references.bib")
+    p.set_defaults(handler=_paper)
+
+    p = sub.add_parser("refresh-notebooks",
+                       help="re-execute the committed notebooks on the default dataset")
+    p.add_argument("notebooks", nargs="*", help="notebook files (default: all in the registry)")
+    p.add_argument("--registry", default="notebooks/runs.toml")
+    p.set_defaults(handler=_refresh_notebooks)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except CompendiumError as err:
+        print(f"compendium {args.command}: {err}" if "\n" not in str(err) else str(err),
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("compendium: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug, not a user error: still no traceback by default
+        if os.environ.get("COMPENDIUM_DEBUG") == "1":
+            raise
+        print(f"compendium {args.command}: internal error: {type(err).__name__}: {err} "
+              "(set COMPENDIUM_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

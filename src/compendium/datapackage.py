@@ -1,0 +1,251 @@
+"""The Frictionless Data Package descriptor of a dataset folder.
+
+The four tables have fixed Table Schemas (below); extra participant attributes
+are declared when a dataset is written. Every file of the dataset is a
+resource carrying its sha256, so any change after freezing is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+DESCRIPTOR = "datapackage.json"
+TABLES = ("participants", "codebook", "segments", "codings")
+PERSPECTIVES = ("entrepreneur", "intermediary")
+LEVELS = ("theme", "subtheme", "code")
+ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+_ID = {"pattern": ID_PATTERN}
+
+TABLE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "participants": {
+        "fields": [
+            {"name": "participant_id", "type": "string",
+             "description": "Pseudonymous interviewee id.",
+             "constraints": {"required": True, "unique": True, **_ID}},
+            {"name": "perspective", "type": "string",
+             "description": "Side of the dual perspective the interviewee speaks from.",
+             "constraints": {"required": True, "enum": list(PERSPECTIVES)}},
+            {"name": "organisation_type", "type": "string",
+             "description": "Kind of organisation, e.g. ict_sme, agency, hei.",
+             "constraints": {"required": True}},
+            {"name": "role_in_cluster", "type": "string",
+             "description": "The interviewee's part in the cluster's meetings.",
+             "constraints": {"required": False}},
+            {"name": "interview_minutes", "type": "integer",
+             "description": "Length of the interview in minutes.",
+             "constraints": {"required": False, "minimum": 1}},
+            {"name": "interview_mode", "type": "string",
+             "description": "How the interview was held, e.g. face to face, telephone.",
+             "constraints": {"required": False}},
+        ],
+        "primaryKey": ["participant_id"],
+    },
+    "codebook": {
+        "fields": [
+            {"name": "code_id", "type": "string",
+             "description": "Id of a theme, sub-theme or code.",
+             "constraints": {"required": True, "unique": True, **_ID}},
+            {"name": "theme", "type": "string",
+             "description": "code_id of the theme this entry belongs to.",
+             "constraints": {"required": True}},
+            {"name": "level", "type": "string",
+             "description": "Place in the hierarchy; only 'code' entries are applied.",
+             "constraints": {"required": False, "enum": list(LEVELS)}},
+            {"name": "parent_id", "type": "string",
+             "description": "code_id of the parent entry.",
+             "constraints": {"required": False}},
+            {"name": "name", "type": "string",
+             "description": "Short label used in tables and figures.",
+             "constraints": {"required": True}},
+            {"name": "definition", "type": "string",
+             "description": "When the code applies.",
+             "constraints": {"required": True}},
+        ],
+        "primaryKey": ["code_id"],
+        "foreignKeys": [
+            {"fields": ["parent_id"], "reference": {"resource": "", "fields": ["code_id"]}},
+        ],
+    },
+    "segments": {
+        "fields": [
+            {"name": "segment_id", "type": "string",
+             "description": "Id of the coded excerpt.",
+             "constraints": {"required": True, "unique": True, **_ID}},
+            {"name": "participant_id", "type": "string",
+             "description": "Interviewee who said it.",
+             "constraints": {"required": True}},
+            {"name": "source", "type": "string",
+             "description": "Transcript file relative to the dataset folder "
+                            "(default transcripts/<participant_id>.txt).",
+             "constraints": {"required": False}},
+            {"name": "start", "type": "integer",
+             "description": "Offset of the first character, in Unicode code points.",
+             "constraints": {"required": False, "minimum": 0}},
+            {"name": "end", "type": "integer",
+             "description": "Offset just past the last character (exclusive).",
+             "constraints": {"required": False, "minimum": 1}},
+            {"name": "text", "type": "string",
+             "description": "The excerpt; equals transcript[start:end] where both exist.",
+             "constraints": {"required": True}},
+        ],
+        "primaryKey": ["segment_id"],
+        "foreignKeys": [
+            {"fields": ["participant_id"],
+             "reference": {"resource": "participants", "fields": ["participant_id"]}},
+        ],
+    },
+    "codings": {
+        "fields": [
+            {"name": "segment_id", "type": "string",
+             "description": "The coded segment.", "constraints": {"required": True}},
+            {"name": "code_id", "type": "string",
+             "description": "The code applied (a 'code'-level codebook entry).",
+             "constraints": {"required": True}},
+            {"name": "coder", "type": "string",
+             "description": "Pseudonymous coder name.", "constraints": {"required": True}},
+        ],
+        "primaryKey": ["segment_id", "code_id", "coder"],
+        "foreignKeys": [
+            {"fields": ["segment_id"],
+             "reference": {"resource": "segments", "fields": ["segment_id"]}},
+            {"fields": ["code_id"],
+             "reference": {"resource": "codebook", "fields": ["code_id"]}},
+        ],
+    },
+}
+
+#: Columns every table must have (optional columns may be left out).
+REQUIRED_COLUMNS = {
+    table: [f["name"] for f in schema["fields"] if f["constraints"].get("required")]
+    for table, schema in TABLE_SCHEMAS.items()
+}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks so large transcripts stay cheap."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_hash(descriptor: dict[str, Any]) -> str:
+    """One sha256 for the whole dataset, from its resources' paths and hashes.
+
+    Two datasets with the same files have the same hash whatever the order of
+    the resources in their descriptors, so two papers can be compared by it.
+    """
+    lines = sorted(
+        f"{r['path']}\t{str(r.get('hash', '')).removeprefix('sha256:')}"
+        for r in descriptor.get("resources", [])
+    )
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def table_schema(table: str, columns: list[str], inferred: dict[str, str] | None = None) -> dict:
+    """The Table Schema for ``table`` limited to ``columns``, in their order.
+
+    Columns the fixed schema does not know (extra participant attributes) are
+    declared with the type given in ``inferred`` (default string).
+    """
+    base = TABLE_SCHEMAS[table]
+    known = {f["name"]: f for f in base["fields"]}
+    fields = []
+    for column in columns:
+        if column in known:
+            fields.append(known[column])
+        else:
+            fields.append({"name": column, "type": (inferred or {}).get(column, "string"),
+                           "description": "Additional attribute.",
+                           "constraints": {"required": False}})
+    schema: dict[str, Any] = {"fields": fields, "primaryKey": base["primaryKey"]}
+    foreign = [fk for fk in base.get("foreignKeys", []) if set(fk["fields"]) <= set(columns)]
+    if foreign:
+        schema["foreignKeys"] = foreign
+    # Frictionless reads empty cells as missing; say so explicitly.
+    schema["missingValues"] = [""]
+    return schema
+
+
+def build_descriptor(
+    folder: Path,
+    *,
+    name: str,
+    title: str,
+    description: str,
+    synthetic: bool,
+    primary_coder: str | None,
+    table_columns: dict[str, list[str]],
+    inferred_types: dict[str, dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Describe the files now in ``folder``, hashing each of them.
+
+    Tables come first in a fixed order, then every other file (transcripts,
+    interview guide) sorted by path, so the descriptor is deterministic.
+    """
+    resources: list[dict[str, Any]] = []
+    for table in TABLES:
+        path = folder / f"{table}.csv"
+        resources.append({
+            "name": table,
+            "path": f"{table}.csv",
+            "profile": "tabular-data-resource",
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "schema": table_schema(table, table_columns[table],
+                                   (inferred_types or {}).get(table)),
+            "hash": f"sha256:{sha256_file(path)}",
+            "bytes": path.stat().st_size,
+        })
+    others = sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.name != DESCRIPTOR and p.relative_to(folder).as_posix()
+        not in {f"{t}.csv" for t in TABLES}
+    )
+    for path in others:
+        rel = path.relative_to(folder).as_posix()
+        resources.append({
+            "name": _resource_name(rel),
+            "path": rel,
+            "format": path.suffix.lstrip(".") or "txt",
+            "mediatype": "text/markdown" if path.suffix == ".md" else "text/plain",
+            "encoding": "utf-8",
+            "hash": f"sha256:{sha256_file(path)}",
+            "bytes": path.stat().st_size,
+        })
+    compendium: dict[str, Any] = {"synthetic": synthetic, "primary_coder": primary_coder}
+    compendium.update(extra or {})
+    return {
+        "name": name,
+        "title": title,
+        "description": description,
+        "licenses": [{
+            "name": "CC-BY-4.0",
+            "title": "Creative Commons Attribution 4.0",
+            "path": "https://creativecommons.org/licenses/by/4.0/",
+        }],
+        "compendium": compendium,
+        "resources": resources,
+    }
+
+
+def _resource_name(rel_path: str) -> str:
+    """Frictionless resource names are lower-case letters, digits, '-', '_', '.'."""
+    stem = rel_path.lower().replace("/", "-")
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in stem)
+
+
+def write_descriptor(folder: Path, descriptor: dict[str, Any]) -> None:
+    """Write ``datapackage.json`` atomically with stable formatting (key order is meaningful)."""
+    text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
+    target = folder / DESCRIPTOR
+    staging = target.with_name(f".{DESCRIPTOR}.tmp")
+    staging.write_text(text, encoding="utf-8", newline="\n")
+    staging.replace(target)  # atomic: readers see the old or the new descriptor, never half
