@@ -32,15 +32,16 @@ BUILD ?= build/$(notdir $(abspath $(DATA)))
 endif
 
 REGISTRY := notebooks/runs.toml
+PAPER ?= paper
 RULES := build/.rules
 PAPER_DIR := $(BUILD)/paper
 ASSETS := $(wildcard src/compendium/build_assets/*)
 
-# Everything a notebook run depends on besides its notebook and parameters.
-CODE_FILES := $(shell find src/compendium -name '*.py' -not -path '*/build/*' -not -path '*/__pycache__/*') \
-              $(wildcard src/compendium/bank/*.toml) src/compendium/build/runs.py
+# Everything a notebook run depends on besides its notebook and parameters:
+# the validated dataset and the code in RUN_CODE (listed in the generated rules).
 DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
-RUN_INPUTS := $(BUILD)/validated.stamp $(CODE_FILES) $(PROJECT_STAMP)
+RUN_INPUTS = $(BUILD)/validated.stamp $(RUN_CODE) $(PROJECT_STAMP)
+PACKAGE_DIRS := $(shell find src/compendium -type d -not -name '__pycache__')
 
 -include $(RULES)/runs.mk
 
@@ -62,7 +63,7 @@ env: $(PROJECT_STAMP) ## create or update the environment (.venv) from requireme
 
 # --- the run rules, generated from the registry --------------------------------
 
-$(RULES)/runs.mk: $(REGISTRY) src/compendium/build/rules.py
+$(RULES)/runs.mk: $(REGISTRY) src/compendium/build/rules.py $(PACKAGE_DIRS)
 	$(PYTHON) src/compendium/build/rules.py $(REGISTRY) $(RULES)
 
 # --- data ---------------------------------------------------------------------
@@ -85,24 +86,24 @@ FORCE:
 
 # --- the paper ----------------------------------------------------------------
 
-PAPER_STEP = $(COMPENDIUM) paper $(1) --data $(DATA) --build $(BUILD) --registry $(REGISTRY) --paper paper
+PAPER_STEP = $(COMPENDIUM) paper $(1) --data $(DATA) --build $(BUILD) --registry $(REGISTRY) --paper $(PAPER)
 
 $(PAPER_DIR)/values.json: $(RUN_MANIFESTS) $(BUILD)/commit.txt src/compendium/build/paper.py $(DATA)/datapackage.json
 	$(call PAPER_STEP,values)
 
-$(PAPER_DIR)/paper.assembled.md: $(PAPER_DIR)/values.json paper/paper.md $(wildcard $(DATA)/interview_guide.md)
+$(PAPER_DIR)/paper.assembled.md: $(PAPER_DIR)/values.json $(PAPER)/paper.md $(wildcard $(DATA)/interview_guide.md)
 	$(call PAPER_STEP,assemble)
 
-$(PAPER_DIR)/paper.pdf: $(PAPER_DIR)/paper.assembled.md paper/references.bib $(ASSETS)
+$(PAPER_DIR)/paper.pdf: $(PAPER_DIR)/paper.assembled.md $(PAPER)/references.bib $(ASSETS)
 	$(call PAPER_STEP,pdf)
 
-$(PAPER_DIR)/paper.html: $(PAPER_DIR)/paper.assembled.md paper/references.bib $(ASSETS)
+$(PAPER_DIR)/paper.html: $(PAPER_DIR)/paper.assembled.md $(PAPER)/references.bib $(ASSETS)
 	$(call PAPER_STEP,html)
 
-$(PAPER_DIR)/paper.docx: $(PAPER_DIR)/paper.assembled.md paper/references.bib $(ASSETS)
+$(PAPER_DIR)/paper.docx: $(PAPER_DIR)/paper.assembled.md $(PAPER)/references.bib $(ASSETS)
 	$(call PAPER_STEP,docx)
 
-$(PAPER_DIR)/provenance.json: $(PAPER_DIR)/values.json paper/paper.md paper/references.bib
+$(PAPER_DIR)/provenance.json: $(PAPER_DIR)/values.json $(PAPER)/paper.md $(PAPER)/references.bib
 	$(call PAPER_STEP,provenance)
 
 PAPER_OUTPUTS := $(PAPER_DIR)/paper.pdf $(PAPER_DIR)/paper.html $(PAPER_DIR)/paper.docx $(PAPER_DIR)/provenance.json
@@ -123,7 +124,7 @@ notebooks: $(BUILD)/validated.stamp ## re-execute the committed notebooks to ref
 .PHONY: test
 test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
 	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/nbval-sanitize.cfg -p no:cacheprovider
+	$(BIN)/python -m pytest --nbval notebooks -p no:cacheprovider
 
 .PHONY: bench
 bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews

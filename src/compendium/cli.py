@@ -87,6 +87,30 @@ def _refresh_notebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from .qda.importer import import_dataset
+
+    report = import_dataset(args.source, args.to, participants_csv=args.participants,
+                            coder=args.coder)
+    print(report.found())
+    for note in report.notes:
+        print(f"  {note}")
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .qda.refi_export import export_dataset
+
+    report = export_dataset(args.dataset, args.to, overwrite=args.force)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="data/synthetic", help="dataset folder")
     parser.add_argument("--build", default="build", help="build folder for this dataset")
@@ -121,6 +145,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write segments without transcripts (for very large scale tests)")
     p.add_argument("--force", action="store_true", help="replace the folder if it exists")
     p.set_defaults(handler=_synthetic)
+
+    p = sub.add_parser("import", help="import codings exported by a QDA tool (REFI-QDA .qdpx "
+                                      "or .qde, Taguette or QualCoder CSV) as a new dataset")
+    p.add_argument("source", help="the export: .qdpx archive, .qde file (beside its sources "
+                                  "folder), unpacked project folder, or CSV")
+    p.add_argument("--to", required=True, help="dataset folder to create (not created on error)")
+    p.add_argument("--participants", default=None,
+                   help="CSV with participant_id and attributes to add or override, such as "
+                        "perspective and organisation_type")
+    p.add_argument("--coder", default="coder_a",
+                   help="coder name for exports that do not record one (Taguette; default "
+                        "coder_a)")
+    p.set_defaults(handler=_import)
+
+    p = sub.add_parser("export", help="export a dataset as a REFI-QDA project (.qdpx) for QDA "
+                                      "tools")
+    p.add_argument("dataset", help="dataset folder")
+    p.add_argument("--to", required=True, help="the .qdpx file to write")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    p.set_defaults(handler=_export)
 
     p = sub.add_parser("run", help="(build) execute one notebook run from the registry")
     p.add_argument("run_id")

@@ -14,6 +14,22 @@ import tomllib
 from pathlib import Path
 
 
+#: The modules whose code shapes a notebook run's outputs. Importers, the
+#: synthetic generator and the command line are left out: they only make data,
+#: and data changes are tracked through the dataset's own files.
+RUN_CODE_PARTS = ("analysis",)
+RUN_CODE_MODULES = ("__init__.py", "artefacts.py", "datapackage.py", "dataset.py", "errors.py",
+                    "figures.py", "narrative.py", "notebook.py", "tables.py", "build/runs.py")
+
+
+def run_code_files(package_dir: Path) -> list[Path]:
+    """The source files a notebook run depends on, sorted."""
+    files = [package_dir / name for name in RUN_CODE_MODULES if (package_dir / name).exists()]
+    for part in RUN_CODE_PARTS:
+        files += [p for p in (package_dir / part).rglob("*.py") if "__pycache__" not in p.parts]
+    return sorted(set(files))
+
+
 def load_registry(path: Path) -> list[dict]:
     with open(path, "rb") as handle:
         registry = tomllib.load(handle)
@@ -38,8 +54,12 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
+    package_dir = Path(__file__).resolve().parent.parent
+    code = [p.relative_to(package_dir.parent.parent).as_posix()
+            for p in run_code_files(package_dir)]
     lines = [
         f"# Generated from {registry} by src/compendium/build/rules.py; do not edit.",
+        "RUN_CODE := " + " ".join(code),
         "RUN_IDS := " + " ".join(r["id"] for r in runs),
         "RUN_MANIFESTS := " + " ".join(f"$(BUILD)/runs/{r['id']}/manifest.json" for r in runs),
         "NOTEBOOKS := " + " ".join(sorted({f"notebooks/{r['notebook']}" for r in runs})),

@@ -21,7 +21,7 @@ from typing import Any
 import nbformat
 
 from ..errors import CompendiumError
-from .rules import load_registry
+from .rules import load_registry, run_code_files
 
 KERNEL = "python3"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -39,13 +39,9 @@ def sha256_path(path: Path) -> str:
 
 
 def analysis_code_hash() -> str:
-    """One hash of the code a notebook run depends on (everything but the build package)."""
+    """One hash of the code a notebook run depends on (see ``rules.run_code_files``)."""
     digest = hashlib.sha256()
-    files = sorted(p for p in PACKAGE_DIR.rglob("*")
-                   if p.is_file() and p.suffix in {".py", ".toml"}
-                   and "build" not in p.relative_to(PACKAGE_DIR).parts[:1]
-                   and "__pycache__" not in p.parts)
-    for path in files:
+    for path in run_code_files(PACKAGE_DIR):
         digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

@@ -21,6 +21,17 @@ local function read_meta(meta)
   if meta.synthetic ~= nil then
     synthetic = (pandoc.utils.stringify(meta.synthetic) == "true")
   end
+  -- Pandoc's Typst template writes keywords into a Typst array unquoted, which
+  -- breaks on any keyword with a space; hand it quoted strings instead.
+  if FORMAT:match("typst") and meta.keywords then
+    local quoted = pandoc.List()
+    for _, keyword in ipairs(meta.keywords) do
+      local text = pandoc.utils.stringify(keyword):gsub("\\", "\\\\"):gsub('"', '\\"')
+      quoted:insert(pandoc.MetaInlines({ pandoc.RawInline("typst", '"' .. text .. '"') }))
+    end
+    meta.keywords = quoted
+    return meta
+  end
 end
 
 local function keep_conditional(div)
@@ -49,7 +60,8 @@ local function number(element)
   if not kind then return nil end
   if numbers[id] then error("label '" .. id .. "' is used twice in the paper") end
   counters[kind] = counters[kind] + 1
-  numbers[id] = names[kind] .. " " .. counters[kind]
+  -- a non-breaking space keeps "Figure" and its number on one line
+  numbers[id] = names[kind] .. "\u{00A0}" .. counters[kind]
   element.caption = prefix_caption(element.caption, numbers[id])
   return element
 end

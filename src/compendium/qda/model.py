@@ -88,6 +88,7 @@ class QdaProject:
     selections: list[QdaSelection] = field(default_factory=list)
     cases: list[QdaCase] = field(default_factory=list)
     integer_variables: set[str] = field(default_factory=set)
+    folders_marked: bool = False     # the export marks folders (isCodable="false", categories)
     identifiers: dict | None = None  # the note written by ``compendium export``, if any
     interview_guide: str | None = None
     notes: list[str] = field(default_factory=list)       # what the reader did, for the report

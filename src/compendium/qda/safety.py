@@ -73,7 +73,8 @@ class SafeArchive:
         """Check the archive at ``path`` as a whole and list its members."""
         label = path.name
         if not zipfile.is_zipfile(path):
-            raise CompendiumError(f"{label}: not a zip archive (a .qdpx project must be one)")
+            raise CompendiumError(f"{label}: not a zip archive, or a damaged one (a .qdpx "
+                                  "project must be a zip)")
         try:
             with zipfile.ZipFile(path) as archive:
                 infos = archive.infolist()

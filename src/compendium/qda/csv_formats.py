@@ -1,0 +1,238 @@
+"""Reading the coded-text CSV exports of Taguette and QualCoder.
+
+Neither export holds the documents' full text or positions, so segments
+imported from them carry their excerpt but no offsets (and the dataset no
+transcripts); identical excerpts of one document are one segment.
+
+**Taguette** ("Export highlights" as CSV) writes ``id, document, tag,
+content``: one row per (highlight, tag), ``tag`` being the tag's path, in
+which Taguette separates levels with a dot (``people.parents``). The export
+does not name the coder.
+
+**QualCoder** (coding report, "Export CSV") writes ``File/case, Coder,
+Coded, Id, Codename, Coded_Memo``, then one ``Category`` column per level
+of the code's categories (nearest first), then ``FileVar_<name>`` and
+``CaseVar_<name>`` columns when variables are exported. ``Id`` is
+``ctid:N`` for coded text (``imid:``/``avid:`` for images and audio/video,
+which are skipped).
+
+Headers are matched loosely (case, spaces and punctuation ignored, a few
+aliases), and a missing required column is reported by name together with
+the columns that were found.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CompendiumError
+from .model import QdaCode, QdaCoding, QdaProject, QdaSelection, QdaSource, Value
+from .safety import MAX_CSV_BYTES, one_line, read_file_limited
+
+TAGUETTE = "Taguette highlights CSV"
+QUALCODER = "QualCoder coded-text CSV"
+
+_TAGUETTE_COLUMNS = {
+    "id": ("id", "highlightid", "highlight"),
+    "document": ("document", "documentname", "doc", "file", "filename"),
+    "tag": ("tag", "tags", "tagpath", "tagname"),
+    "content": ("content", "text", "highlighttext", "excerpt"),
+}
+_QUALCODER_COLUMNS = {
+    "file": ("filecase", "file", "case", "filename", "document", "fileorcase"),
+    "coder": ("coder", "owner"),
+    "coded": ("coded", "codedtext", "text", "seltext"),
+    "id": ("id",),
+    "codename": ("codename", "code"),
+    "memo": ("codedmemo", "memo"),
+}
+
+
+def header_key(name: str) -> str:
+    """A header for matching: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]+", "", name.strip().lstrip("\ufeff").lower())
+
+
+def csv_kind(header: Sequence[str]) -> str | None:
+    """Which export a CSV header looks like (None: neither)."""
+    keys = {header_key(h) for h in header}
+    taguette = len(keys & {"id", "document", "tag", "content"})
+    qualcoder = len(keys & {"filecase", "coder", "coded", "codename", "codedmemo", "category"})
+    if taguette >= 3 and taguette >= qualcoder:
+        return TAGUETTE
+    if qualcoder >= 2:
+        return QUALCODER
+    return None
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    """All rows of a CSV export (UTF-8 with or without BOM, or UTF-16 with BOM)."""
+    data = read_file_limited(path, MAX_CSV_BYTES)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="strict")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = data[: err.start].count(b"\n") + 1
+            raise CompendiumError(f"{path.name}:{line}: not valid UTF-8 "
+                                  f"(byte 0x{data[err.start]:02x}); save the file as UTF-8"
+                                  ) from None
+    if "\x00" in text:
+        raise CompendiumError(f"{path.name}: contains NUL characters; not a text CSV file")
+    first = text.split("\n", 1)[0]
+    delimiter = "," if "," in first else ";" if ";" in first else "\t" if "\t" in first else ","
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as err:
+        raise CompendiumError(f"{path.name}: cannot parse CSV ({one_line(err)})") from None
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise CompendiumError(f"{path.name}: file is empty (expected a header row)")
+    return rows
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Positions of the named columns in a header (None: absent)."""
+
+    found: dict[str, int | None]
+    header: list[str]
+
+    @classmethod
+    def match(cls, header: list[str], wanted: dict[str, tuple[str, ...]]) -> _Columns:
+        keys = [header_key(h) for h in header]
+        found: dict[str, int | None] = {}
+        for name, aliases in wanted.items():
+            found[name] = next((keys.index(a) for a in aliases if a in keys), None)
+        return cls(found, header)
+
+    def require(self, names: Sequence[str], label: str, kind: str) -> None:
+        missing = [n for n in names if self.found.get(n) is None]
+        if missing:
+            raise CompendiumError(
+                f"{label}: looks like a {kind} but lacks the column(s) "
+                f"{', '.join(missing)} (found: {', '.join(one_line(h, 30) for h in self.header)})")
+
+    def get(self, row: list[str], name: str) -> str:
+        index = self.found.get(name)
+        return row[index].strip() if index is not None and index < len(row) else ""
+
+
+def _tag_path(tag: str) -> list[str]:
+    parts = [p.strip() for p in tag.split(".")]
+    return parts if all(parts) else [tag.strip()]
+
+
+def _code_chain(path: list[str], codes: dict[str, QdaCode], prefix: str,
+                leaf_codable: bool = True) -> str:
+    """Make sure every level of ``path`` exists as a code; return the leaf's key."""
+    parent: str | None = None
+    for depth in range(1, len(path) + 1):
+        key = f"{prefix}:" + "\x1f".join(path[:depth])
+        if key not in codes:
+            # levels above the leaf exist only as folders unless used as codes themselves
+            codable = leaf_codable if depth == len(path) else False
+            codes[key] = QdaCode(key, path[depth - 1], "", codable, parent)
+        parent = key
+    return parent  # type: ignore[return-value]
+
+
+def read_taguette(path: Path, coder: str) -> QdaProject:
+    """Read a Taguette highlights CSV."""
+    rows = read_rows(path)
+    columns = _Columns.match(rows[0], _TAGUETTE_COLUMNS)
+    columns.require(["document", "tag", "content"], path.name, TAGUETTE)
+    project = QdaProject(label=path.name, format=TAGUETTE, name=path.stem, origin="Taguette")
+    codes: dict[str, QdaCode] = {}
+    sources: dict[str, QdaSource] = {}
+    selections: dict[str, QdaSelection] = {}
+    untagged = 0
+    for number, row in enumerate(rows[1:], 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        document, tag = columns.get(row, "document"), columns.get(row, "tag")
+        content = row[columns.found["content"]] if columns.found["content"] is not None \
+            and columns.found["content"] < len(row) else ""  # type: ignore[operator]
+        if not document:
+            raise CompendiumError(f"{path.name}:{number}: document: value is required")
+        highlight = columns.get(row, "id") or f"row{number}"
+        if not tag:
+            untagged += 1
+            continue
+        source = sources.setdefault(document, QdaSource(f"doc:{document}", document, None))
+        code = _code_chain(_tag_path(tag), codes, "tag")
+        # Taguette writes one row per tag of a highlight: the id ties them together
+        selection = selections.setdefault(highlight, QdaSelection(
+            f"highlight:{highlight}", source.key, None, None, content))
+        selection.codings.append(QdaCoding(code, coder))
+    if untagged:
+        project.warnings.append(f"{untagged} highlight(s) without a tag skipped")
+    project.notes.append(f"Taguette exports do not name the coder: codings attributed to "
+                         f"'{coder}'")
+    project.notes.append("tag paths split on '.' into nested codes")
+    project.codes = list(codes.values())
+    project.sources = list(sources.values())
+    project.selections = list(selections.values())
+    return project
+
+
+def read_qualcoder(path: Path, coder: str) -> QdaProject:
+    """Read a QualCoder coding report exported as CSV."""
+    rows = read_rows(path)
+    header = rows[0]
+    columns = _Columns.match(header, _QUALCODER_COLUMNS)
+    columns.require(["file", "coded", "codename"], path.name, QUALCODER)
+    keys = [header_key(h) for h in header]
+    categories = [i for i, k in enumerate(keys) if k == "category" or re.fullmatch(r"category\d+", k)]
+    variables = [(i, h.strip().split("_", 1)[1]) for i, h in enumerate(header)
+                 if header_key(h).startswith(("filevar", "casevar")) and "_" in h]
+    project = QdaProject(label=path.name, format=QUALCODER, name=path.stem, origin="QualCoder",
+                         folders_marked=True)
+    if columns.found["coder"] is None:
+        project.warnings.append(f"no Coder column: codings attributed to '{coder}'")
+    codes: dict[str, QdaCode] = {}
+    sources: dict[str, QdaSource] = {}
+    selections: list[QdaSelection] = []
+    media = 0
+    for number, row in enumerate(rows[1:], 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        document = columns.get(row, "file")
+        name = columns.get(row, "codename")
+        index = columns.found["coded"]
+        coded = row[index] if index is not None and index < len(row) else ""
+        coding_id = columns.get(row, "id")
+        if coding_id.lower().startswith(("imid:", "avid:")) or \
+                (not coding_id and coded.strip().lower() in ("image", "a/v")):
+            media += 1
+            continue
+        for column, value in (("File/case", document), ("Codename", name)):
+            if not value:
+                raise CompendiumError(f"{path.name}:{number}: {column}: value is required")
+        path_names = [row[i].strip() for i in reversed(categories) if i < len(row)
+                      and row[i].strip()]
+        parent = _code_chain(path_names, codes, "category", leaf_codable=False) \
+            if path_names else None
+        key = f"code:{name}"
+        if key not in codes:
+            codes[key] = QdaCode(key, name, "", True, parent)
+        source = sources.setdefault(document, QdaSource(f"doc:{document}", document, None))
+        for index, variable in variables:
+            value: Value = row[index].strip() if index < len(row) else ""
+            if value:
+                source.attributes.setdefault(variable, value)
+        who = columns.get(row, "coder") or coder
+        selections.append(QdaSelection(coding_id or f"row{number}", source.key, None, None,
+                                       coded, [QdaCoding(key, who)]))
+    if media:
+        project.warnings.append(f"skipped {media} coding(s) of images or audio/video, which a "
+                                "dataset cannot hold")
+    project.codes = list(codes.values())
+    project.sources = list(sources.values())
+    project.selections = selections
+    return project

@@ -1,0 +1,184 @@
+"""``compendium import``: recognise an export, map it, and write the dataset all-or-nothing.
+
+The format is recognised from the content, not the file name: a zip
+archive holding a ``.qde`` member or an XML file whose root is ``Project``
+is REFI-QDA; a CSV is Taguette's or QualCoder's by its header. The dataset
+is written with :func:`~compendium.dataset.write_dataset`, which stages it
+in a temporary folder, validates it and only then renames it into place, so
+on any error the destination is not created.
+
+Perspective and organisation type are required of every participant but
+no QDA export records them under those names: when any participant lacks
+them after ``--participants`` has been applied, nothing is written and the
+message lists who lacks what, so the user can write the attributes file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..dataset import read_table, write_dataset
+from ..errors import CompendiumError, ValidationError
+from .csv_formats import QUALCODER, TAGUETTE, csv_kind, read_qualcoder, read_taguette
+from .mapping import (
+    Tables,
+    apply_attributes,
+    build_tables,
+    describe_missing,
+    missing_attributes,
+)
+from .model import QdaProject, slug
+from .refi import is_qde_name, read_refi, zipfile_magic
+from .safety import one_line
+
+REFI = "REFI-QDA"
+DEFAULT_CODER = "coder_a"
+_SNIFF_BYTES = 64 * 1024
+
+
+@dataclass
+class ImportReport:
+    """What an import found and wrote, for the command to print."""
+
+    source: Path
+    dest: Path
+    format: str
+    origin: str
+    counting: str
+    participants: int
+    codes: int
+    segments: int
+    codings: int
+    coders: list[str]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def found(self) -> str:
+        """One line naming what the source was found to be."""
+        tool = f", written by {self.origin}" if self.origin else ""
+        return f"{self.source.name}: found a {self.format}{tool}"
+
+    def summary(self) -> str:
+        return (f"{self.dest}: dataset written ({self.participants} participant(s), "
+                f"{self.codes} codebook entries, {self.segments} segment(s), "
+                f"{self.codings} coding(s) by {', '.join(self.coders)})")
+
+
+def detect_format(path: Path) -> str:
+    """REFI, TAGUETTE or QUALCODER, from the file's content."""
+    if path.is_dir():
+        if any(is_qde_name(p.name) for p in path.iterdir() if p.is_file()):
+            return REFI
+        raise CompendiumError(f"{path.name}: a folder without a .qde project file")
+    if not path.is_file():
+        raise CompendiumError(f"{path}: no such file")
+    if zipfile_magic(path):
+        return REFI
+    if path.suffix.lower() == ".qdpx":
+        raise CompendiumError(f"{path.name}: not a zip archive, or a damaged one (a .qdpx "
+                              "project must be a zip)")
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if not head.strip():
+        raise CompendiumError(f"{path.name}: file is empty")
+    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    text = head.decode(encoding, errors="replace")
+    if text.lstrip().startswith("<"):
+        return REFI
+    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    delimiter = "," if "," in first else ";" if ";" in first else "\t"
+    header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    kind = csv_kind(header)
+    if kind is None:
+        raise CompendiumError(
+            f"{path.name}: not a format compendium can import: not a zip archive or XML, "
+            f"and the CSV header ({one_line(', '.join(header), 80)}) is neither Taguette's "
+            "(id, document, tag, content) nor QualCoder's (File/case, Coder, Coded, Id, "
+            "Codename)")
+    return kind
+
+
+def read_export(path: Path, coder: str = DEFAULT_CODER) -> QdaProject:
+    """Read any supported export into the model."""
+    kind = detect_format(path)
+    if kind == TAGUETTE:
+        return read_taguette(path, coder)
+    if kind == QUALCODER:
+        return read_qualcoder(path, coder)
+    return read_refi(path)
+
+
+def descriptor_fields(project: QdaProject, source: Path) -> dict[str, Any]:
+    """Name, title, description, synthetic flag and extras for the new dataset."""
+    noted = (project.identifiers or {}).get("dataset")
+    if isinstance(noted, dict) and isinstance(noted.get("name"), str) \
+            and isinstance(noted.get("synthetic"), bool):
+        extra = noted.get("extra") if isinstance(noted.get("extra"), dict) else {}
+        return {"name": noted["name"], "title": str(noted.get("title") or noted["name"]),
+                "description": str(noted.get("description") or ""),
+                "synthetic": noted["synthetic"], "extra": extra}
+    tool = f" written by {project.origin}" if project.origin else ""
+    positions = f" Positions were read as {project.counting}." if project.counting else ""
+    return {
+        "name": slug(project.name, "imported").lower(),
+        "title": f"{project.name} (imported from {project.origin or project.format})",
+        "description": (f"Codings imported with `compendium import` from {source.name}, a "
+                        f"{project.format}{tool}.{positions} Study data, not generated."),
+        "synthetic": False,
+        "extra": {"imported_from": {"file": source.name, "format": project.format,
+                                    "origin": project.origin, "positions": project.counting}},
+    }
+
+
+def prepare_tables(source: Path, participants_csv: Path | None = None,
+                   coder: str = DEFAULT_CODER) -> tuple[QdaProject, Tables]:
+    """Read and map an export and apply ``--participants``; refuse missing attributes."""
+    if not coder.strip():
+        raise CompendiumError("--coder: the coder name must not be empty")
+    project = read_export(source, coder)
+    tables = build_tables(project)
+    if participants_csv is not None:
+        attributes = read_table(participants_csv, participants_csv.name)
+        tables.participants = apply_attributes(tables.participants, attributes, tables.aliases,
+                                               participants_csv.name)
+    missing = missing_attributes(tables.participants)
+    if missing:
+        raise CompendiumError(
+            f"{source.name}: nothing written: {describe_missing(missing)}; every participant "
+            "needs both: pass --participants FILE.csv with columns "
+            "participant_id,perspective,organisation_type (perspective: entrepreneur or "
+            "intermediary; participant_id may also be the case or document name)")
+    return project, tables
+
+
+def import_dataset(source: str | Path, dest: str | Path, participants_csv: str | Path | None = None,
+                   coder: str = DEFAULT_CODER) -> ImportReport:
+    """Import an export into a new dataset folder ``dest``; on any error ``dest`` is not created."""
+    source, dest = Path(source), Path(dest)
+    if dest.exists():
+        raise CompendiumError(f"{dest}: already exists; choose a new folder")
+    if not source.exists():
+        raise CompendiumError(f"{source}: no such file or folder")
+    project, tables = prepare_tables(source, Path(participants_csv) if participants_csv
+                                     else None, coder)
+    fields = descriptor_fields(project, source)
+    try:
+        write_dataset(dest, participants=tables.participants, codebook=tables.codebook,
+                      segments=tables.segments, codings=tables.codings,
+                      transcripts=tables.transcripts, interview_guide=project.interview_guide,
+                      primary_coder=tables.primary_coder, **fields)
+    except ValidationError as err:
+        first = err.problems[0] if err.problems else "unknown problem"
+        raise CompendiumError(
+            f"{source.name}: nothing written: the imported data do not form a valid dataset "
+            f"({len(err.problems)} problem(s), the first: {one_line(first, 200)})") from None
+    return ImportReport(
+        source=source, dest=dest, format=project.format, origin=project.origin,
+        counting=project.counting, participants=len(tables.participants),
+        codes=len(tables.codebook), segments=len(tables.segments),
+        codings=len(tables.codings), coders=sorted(set(tables.codings["coder"])),
+        notes=project.notes + tables.notes, warnings=project.warnings + tables.warnings)

@@ -1,0 +1,609 @@
+"""From a :class:`~.model.QdaProject` to the four canonical tables and the transcripts.
+
+The rules (data/README.md describes the tables):
+
+- **participants**: one per case; without cases, one per text source. Case
+  and source variables become attribute columns (``Perspective`` is read as
+  ``perspective``); ``--participants`` adds or overrides them.
+- **codebook**: a top-level folder is a ``theme``, a folder below it a
+  ``subtheme``, every code that is applied, and every leaf, a ``code``.
+  Where the export marks folders (REFI ``isCodable="false"``, QualCoder
+  categories) that mark decides; otherwise a code with children that is
+  never applied is taken for a folder. Codes that sit under no theme (flat
+  codebooks) are gathered under an added theme ``ungrouped``. ``parent_id``
+  keeps the nesting; the definition is the code's description, or
+  "(no definition in the export)".
+- **segments**: identical spans of one source are one segment carrying all
+  their codings (NVivo repeats a selection per coding); the text is
+  ``transcript[start:end]`` in code points. Ids are ``<participant>-NNN``.
+- **codings**: one row per (segment, code, coder); the coder is a user name.
+
+A project written by ``compendium export`` carries a note with the
+dataset's own ids, which are used where the project still agrees with them,
+so that import(export(dataset)) gives back the same dataset.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from ..datapackage import ID_PATTERN, PERSPECTIVES, TABLE_SCHEMAS, TABLES
+from ..errors import CompendiumError
+from .model import IdMinter, QdaCode, QdaProject, Value, document_stem, normalise_guid, slug
+from .safety import one_line, safe_relative
+
+UNGROUPED_ID = "ungrouped"
+UNGROUPED_NAME = "Ungrouped codes"
+UNGROUPED_DEFINITION = ("Codes that the imported project did not place under a theme "
+                        "(added on import).")
+NO_DEFINITION = "(no definition in the export)"
+REQUIRED_ATTRIBUTES = ("perspective", "organisation_type")
+
+_PARTICIPANT_COLUMNS = [f["name"] for f in TABLE_SCHEMAS["participants"]["fields"]]
+_INTEGER_COLUMNS = {f["name"] for f in TABLE_SCHEMAS["participants"]["fields"]
+                    if f["type"] == "integer"}
+_ID = re.compile(ID_PATTERN)
+_RESERVED_PATHS = {f"{t}.csv" for t in TABLES} | {"datapackage.json", "interview_guide.md"}
+
+
+@dataclass
+class Tables:
+    """The canonical tables built from one project, with what was done to build them."""
+
+    participants: pd.DataFrame
+    codebook: pd.DataFrame
+    segments: pd.DataFrame
+    codings: pd.DataFrame
+    transcripts: dict[str, str]
+    aliases: dict[str, str]                 # lower-case names a user may know -> participant_id
+    primary_coder: str | None
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def valid_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ID.fullmatch(value))
+
+
+def _note(project: QdaProject, part: str) -> dict[str, Any]:
+    """One part of the identifiers note, keyed by normalised GUID; empty when absent."""
+    section = (project.identifiers or {}).get(part)
+    if not isinstance(section, dict):
+        return {}
+    return {normalise_guid(str(k)): v for k, v in section.items()}
+
+
+def column_name(variable: str) -> str:
+    """The participants column for a variable: canonical names matched loosely."""
+    key = re.sub(r"[\s-]+", "_", variable.strip().lower())
+    if key in _PARTICIPANT_COLUMNS and key != "participant_id":
+        return key
+    if key == "participant_id":
+        return "participant_id (variable)"
+    return variable.strip()
+
+
+# --------------------------------------------------------------------------
+# Participants
+
+
+@dataclass
+class _Participant:
+    pid: str
+    attributes: dict[str, Value]
+    names: list[str]
+
+
+@dataclass
+class _People:
+    participants: list[_Participant]
+    of_source: dict[str, str]       # source key -> participant id
+    of_selection: dict[str, str]    # selection key -> participant id (SelectionRef)
+
+
+def assign_participants(project: QdaProject, warnings: list[str]) -> _People:
+    """One participant per case (or per source without a case), with their attributes."""
+    sources = {s.key: s for s in project.sources}
+    selections = {s.key for s in project.selections}
+    noted = _note(project, "participants")
+    minter = IdMinter()
+    for value in noted.values():
+        if valid_id(value):
+            minter.claim(value)
+    people: list[_Participant] = []
+    of_source: dict[str, str] = {}
+    of_selection: dict[str, str] = {}
+    shared: dict[str, list[str]] = defaultdict(list)
+
+    def new_id(key: str, name: str) -> str:
+        wanted = noted.get(key)
+        return wanted if valid_id(wanted) and wanted not in {p.pid for p in people} \
+            else minter.mint(document_stem(name), "participant")
+
+    for case in project.cases:
+        own_sources = [k for k in case.sources if k in sources]
+        own_selections = [k for k in case.selections if k in selections]
+        if (case.sources or case.selections) and not own_sources and not own_selections:
+            warnings.append(f"case '{one_line(case.name)}' refers only to sources that were "
+                            "skipped; skipped")
+            continue
+        pid = new_id(case.key, case.name)
+        attributes = {column_name(k): v for k, v in case.attributes.items()}
+        person = _Participant(pid, attributes, [case.name, pid])
+        people.append(person)
+        for key in own_sources:
+            shared[key].append(pid)
+            of_source.setdefault(key, pid)
+        for key in own_selections:
+            of_selection.setdefault(key, pid)
+    for key, owners in shared.items():
+        if len(set(owners)) > 1 and not any(of_selection.get(s.key) for s in project.selections
+                                            if s.source == key):
+            warnings.append(f"source '{one_line(sources[key].name)}' belongs to several cases "
+                            f"({', '.join(sorted(set(owners)))}); its selections go to "
+                            f"{of_source[key]}")
+    orphans = [s for s in project.sources if s.key not in of_source]
+    if project.cases and orphans:
+        warnings.append(f"{len(orphans)} source(s) belong to no case and become participants "
+                        f"of their own: {', '.join(one_line(s.name, 40) for s in orphans[:5])}"
+                        + (" …" if len(orphans) > 5 else ""))
+    noted_sources = _note(project, "sources")
+    by_id = {p.pid: p for p in people}
+    for source in orphans:
+        wanted = (noted_sources.get(source.key) or {}).get("participant_id") \
+            if isinstance(noted_sources.get(source.key), dict) else None
+        if valid_id(wanted) and wanted in by_id:
+            of_source[source.key] = wanted
+            continue
+        pid = wanted if valid_id(wanted) and minter.claim(wanted) else \
+            minter.mint(document_stem(source.name), "participant")
+        person = _Participant(pid, {}, [pid])
+        people.append(person)
+        by_id[pid] = person
+        of_source[source.key] = pid
+    for source in project.sources:
+        person = by_id[of_source[source.key]]
+        person.names += [source.name, document_stem(source.name)]
+        for name, value in source.attributes.items():
+            column = column_name(name)
+            if column not in person.attributes or person.attributes[column] is None:
+                person.attributes[column] = value
+            elif value is not None and person.attributes[column] != value:
+                warnings.append(f"participant {person.pid}: '{column}' is "
+                                f"'{person.attributes[column]}' for the case but '{value}' for "
+                                f"source '{one_line(source.name, 40)}'; kept the first")
+    return _People(people, of_source, of_selection)
+
+
+def participants_frame(people: list[_Participant], integer_variables: Iterable[str],
+                       order: list[str] | None = None) -> pd.DataFrame:
+    """The participants table: canonical columns first, then the others as first seen."""
+    columns: list[str] = ["participant_id", *REQUIRED_ATTRIBUTES]
+    for person in people:
+        for name in person.attributes:
+            if name not in columns:
+                columns.append(name)
+    known = [c for c in _PARTICIPANT_COLUMNS if c in columns]
+    columns = known + [c for c in columns if c not in known]
+    if order:
+        columns = [c for c in order if c in columns] + [c for c in columns if c not in order]
+    rows = [{"participant_id": p.pid, **p.attributes} for p in people]
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    integers = {column_name(v) for v in integer_variables} | _INTEGER_COLUMNS
+    for column in columns:
+        if column == "participant_id":
+            continue
+        values = frame[column]
+        if column in integers and all(_is_int(v) for v in values.dropna()):
+            frame[column] = pd.array([None if pd.isna(v) else int(v) for v in values],
+                                     dtype="Int64")
+        else:
+            frame[column] = [None if v is None or (isinstance(v, float) and pd.isna(v))
+                             else str(v) for v in values]
+    for column in REQUIRED_ATTRIBUTES:
+        # Tools write "Entrepreneur"; the dataset's allowed values are lower case.
+        frame[column] = [v.strip().lower() if isinstance(v, str) and column == "perspective"
+                         and v.strip().lower() in PERSPECTIVES else v for v in frame[column]]
+    return frame
+
+
+def _is_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    return isinstance(value, str) and bool(re.fullmatch(r"\s*-?\d+\s*", value))
+
+
+# --------------------------------------------------------------------------
+# Codebook
+
+
+def code_levels(codes: list[QdaCode], applied: set[str], folders_marked: bool) -> dict[str, str]:
+    """The level of each code (see the module docstring for the rule)."""
+    has_children = {c.parent for c in codes if c.parent is not None}
+    levels = {}
+    for code in codes:
+        if code.key in applied:
+            levels[code.key] = "code"
+            continue
+        folder = (not code.codable) if folders_marked else \
+            (code.key in has_children or not code.codable)
+        if folder:
+            levels[code.key] = "theme" if code.parent is None else "subtheme"
+        else:
+            levels[code.key] = "code"
+    return levels
+
+
+def preorder(codes: list[QdaCode]) -> list[QdaCode]:
+    """Codes with every parent before its children, siblings in document order."""
+    kids: dict[str | None, list[QdaCode]] = defaultdict(list)
+    keys = {c.key for c in codes}
+    for code in codes:
+        kids[code.parent if code.parent in keys else None].append(code)
+    out: list[QdaCode] = []
+    stack = list(reversed(kids[None]))
+    while stack:
+        code = stack.pop()
+        out.append(code)
+        stack.extend(reversed(kids[code.key]))
+    return out
+
+
+def codebook_frame(project: QdaProject, applied: set[str],
+                   warnings: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The codebook table and the code_id of each code key."""
+    codes = preorder(project.codes)
+    levels = code_levels(codes, applied, project.folders_marked)
+    noted = _note(project, "codes")
+    minter = IdMinter()
+    ids: dict[str, str] = {}
+    for code in codes:
+        wanted = (noted.get(code.key) or {}).get("code_id") if isinstance(noted.get(code.key),
+                                                                          dict) else None
+        if valid_id(wanted) and minter.claim(wanted):
+            ids[code.key] = wanted
+    parent_of = {c.key: c.parent for c in codes}
+
+    def top(key: str) -> str:
+        while parent_of.get(key) is not None:
+            key = parent_of[key]  # type: ignore[assignment]
+        return key
+
+    needs_ungrouped = any(levels[top(c.key)] != "theme" for c in codes)
+    ungrouped = minter.mint(UNGROUPED_ID) if needs_ungrouped else ""
+    for code in codes:
+        if code.key not in ids:
+            ids[code.key] = minter.mint(code.name, "code")
+
+    rows = []
+    if needs_ungrouped:
+        rows.append({"code_id": ungrouped, "theme": ungrouped, "level": "theme",
+                     "parent_id": None, "name": UNGROUPED_NAME,
+                     "definition": UNGROUPED_DEFINITION})
+        warnings.append(f"codes outside any theme were placed under an added theme "
+                        f"'{ungrouped}'")
+    for code in codes:
+        level = levels[code.key]
+        head = top(code.key)
+        theme = ids[head] if levels[head] == "theme" else ungrouped
+        if level == "theme":
+            theme, parent = ids[code.key], None
+        else:
+            parent = ids[code.parent] if code.parent is not None else ungrouped
+        rows.append({"code_id": ids[code.key], "theme": theme, "level": level,
+                     "parent_id": parent, "name": code.name or "(unnamed code)",
+                     "definition": code.description or NO_DEFINITION})
+    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS["codebook"], dtype=object)
+    return _apply_noted_structure(frame, codes, noted, ids), ids
+
+
+def _apply_noted_structure(frame: pd.DataFrame, codes: list[QdaCode], noted: dict[str, Any],
+                           ids: dict[str, str]) -> pd.DataFrame:
+    """Take theme, parent_id and level from the identifiers note where the project agrees.
+
+    ``compendium export`` nests a code under its parent_id, or under its
+    theme when it has none; if the project still nests it there (and still
+    marks it codable exactly when it is a code), the note's values are the
+    dataset's own and are restored.
+    """
+    if not noted:
+        return frame
+    frame = frame.set_index("code_id", drop=False)
+    derived = frame.copy()
+    parent_of = {ids[c.key]: (ids[c.parent] if c.parent in ids else None) for c in codes}
+    for code in codes:
+        entry = noted.get(code.key)
+        code_id = ids[code.key]
+        if not isinstance(entry, dict) or entry.get("code_id") != code_id:
+            continue
+        level, theme, parent = entry.get("level"), entry.get("theme"), entry.get("parent_id")
+        if level not in ("theme", "subtheme", "code") or not valid_id(theme) or \
+                (parent is not None and not valid_id(parent)):
+            continue
+        nested_under = parent if parent else (theme if theme != code_id else None)
+        if nested_under != parent_of[code_id] or (level == "code") != code.codable:
+            continue
+        frame.loc[code_id, ["level", "theme", "parent_id"]] = [level, theme, parent]
+    themes = set(frame.loc[frame["level"] == "theme", "code_id"])
+    present = set(frame["code_id"])
+    bad = ~frame["theme"].isin(themes) | (frame["parent_id"].notna()
+                                          & ~frame["parent_id"].isin(present))
+    frame.loc[bad, ["level", "theme", "parent_id"]] = derived.loc[bad, ["level", "theme",
+                                                                       "parent_id"]]
+    return frame.reset_index(drop=True)
+
+
+TABLE_COLUMNS = {
+    "codebook": ["code_id", "theme", "level", "parent_id", "name", "definition"],
+    "segments": ["segment_id", "participant_id", "source", "start", "end", "text"],
+    "codings": ["segment_id", "code_id", "coder"],
+}
+
+
+# --------------------------------------------------------------------------
+# Transcripts, segments and codings
+
+
+def transcript_paths(project: QdaProject, people: _People) -> dict[str, str | None]:
+    """Where each source's text goes in the dataset (None: it is not a transcript)."""
+    noted = _note(project, "sources")
+    count = Counter(people.of_source[s.key] for s in project.sources if s.text is not None)
+    minter = IdMinter()
+    paths: dict[str, str | None] = {}
+    for source in project.sources:
+        entry = noted.get(source.key)
+        if isinstance(entry, dict) and "path" in entry:
+            wanted = entry["path"]
+            if wanted is None:
+                paths[source.key] = None  # an excerpt collection written by the exporter
+                continue
+            safe = safe_relative(wanted) if isinstance(wanted, str) else None
+            if safe is not None and safe.as_posix() == wanted and wanted not in \
+                    _RESERVED_PATHS and minter.claim(wanted):
+                paths[source.key] = wanted
+    for source in project.sources:
+        if source.key in paths:
+            continue
+        if source.text is None:
+            paths[source.key] = None
+            continue
+        pid = people.of_source[source.key]
+        wanted = f"transcripts/{pid}.txt"
+        if count[pid] == 1 and minter.claim(wanted):
+            paths[source.key] = wanted
+        else:
+            base = slug(document_stem(source.name), "source")
+            candidate, number = f"transcripts/{base}.txt", 2
+            while not minter.claim(candidate):
+                candidate, number = f"transcripts/{base}-{number}.txt", number + 1
+            paths[source.key] = candidate
+    return paths
+
+
+def segment_frames(project: QdaProject, people: _People, paths: dict[str, str | None],
+                   code_ids: dict[str, str], warnings: list[str],
+                   notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Segments (identical spans grouped) and their codings."""
+    noted = _note(project, "segments")
+    order = {p.pid: i for i, p in enumerate(people.participants)}
+    source_rank = {s.key: i for i, s in enumerate(project.sources)}
+    groups: dict[tuple, dict[str, Any]] = {}
+    uncoded = blank = empty = 0
+    for index, selection in enumerate(project.selections):
+        if not selection.codings:
+            uncoded += 1
+            continue
+        if selection.start is not None and selection.start == selection.end:
+            empty += 1
+            continue
+        if not selection.text.strip():
+            blank += 1
+            continue
+        pid = people.of_selection.get(selection.key) or people.of_source[selection.source]
+        path = paths.get(selection.source)
+        located = path is not None and selection.start is not None
+        wanted = noted.get(selection.key)
+        if valid_id(wanted):
+            key: tuple = ("id", wanted)
+        elif located:
+            key = ("span", pid, selection.source, selection.start, selection.end)
+        else:
+            key = ("text", pid, selection.source, selection.text)
+        group = groups.setdefault(key, {
+            "noted": wanted if valid_id(wanted) else None, "participant_id": pid,
+            "source": path if located else None,
+            "start": selection.start if located else None,
+            "end": selection.end if located else None, "text": selection.text,
+            "rank": (order[pid], source_rank[selection.source],
+                     selection.start if located else index, selection.end if located else 0),
+            "codings": []})
+        group["codings"] += selection.codings
+    if uncoded:
+        notes.append(f"{uncoded} selection(s) without codings skipped")
+    if empty:
+        warnings.append(f"{empty} empty selection(s) (start = end) skipped")
+    if blank:
+        warnings.append(f"{blank} selection(s) holding only white space skipped")
+    merged = sum(1 for s in project.selections if s.codings) - uncoded - empty - blank \
+        - len(groups)
+    if merged:
+        notes.append(f"{merged} selection(s) repeating the span of another were merged into "
+                     "one segment each")
+
+    ordered = sorted(groups.values(), key=lambda g: g["rank"])
+    minter = IdMinter(g["noted"] for g in ordered if g["noted"])
+    taken_noted: set[str] = set()
+    per_person = Counter(g["participant_id"] for g in ordered)
+    number: Counter = Counter()
+    segment_rows, coding_rows = [], []
+    seen: set[tuple[str, str, str]] = set()
+    duplicates = 0
+    for group in ordered:
+        pid = group["participant_id"]
+        if group["noted"] and group["noted"] not in taken_noted:
+            sid = group["noted"]
+            taken_noted.add(sid)
+        else:
+            width = max(3, len(str(per_person[pid])))
+            while True:
+                number[pid] += 1
+                sid = f"{pid}-{number[pid]:0{width}d}"
+                if minter.claim(sid):
+                    break
+        segment_rows.append({"segment_id": sid, "participant_id": pid, "source": group["source"],
+                             "start": group["start"], "end": group["end"],
+                             "text": group["text"]})
+        for coding in group["codings"]:
+            triple = (sid, code_ids[coding.code], coding.coder.strip() or "unknown")
+            if triple in seen:
+                duplicates += 1
+                continue
+            seen.add(triple)
+            coding_rows.append(dict(zip(TABLE_COLUMNS["codings"], triple)))
+    if duplicates:
+        notes.append(f"{duplicates} repeated coding(s) (same segment, code and coder) merged")
+    segments = pd.DataFrame(segment_rows, columns=TABLE_COLUMNS["segments"], dtype=object)
+    for column in ("start", "end"):
+        segments[column] = pd.array(segments[column].tolist(), dtype="Int64")
+    # One block per coder (by name), each in segment order, as codings.csv is laid out.
+    coding_rows.sort(key=lambda row: row["coder"])
+    codings = pd.DataFrame(coding_rows, columns=TABLE_COLUMNS["codings"], dtype=object)
+    return segments, codings
+
+
+def build_tables(project: QdaProject) -> Tables:
+    """Map a project onto the canonical tables (participant attributes may still be missing)."""
+    warnings: list[str] = []
+    notes: list[str] = []
+    people = assign_participants(project, warnings)
+    applied = {c.code for s in project.selections for c in s.codings}
+    codebook, code_ids = codebook_frame(project, applied, warnings)
+    paths = transcript_paths(project, people)
+    segments, codings = segment_frames(project, people, paths, code_ids, warnings, notes)
+    if codings.empty:
+        raise CompendiumError(
+            f"{project.label}: no codings on text to import ({len(project.codes)} code(s), "
+            f"{len(project.sources)} text source(s), {len(project.selections)} selection(s)); "
+            "a dataset needs coded segments")
+    order = (project.identifiers or {}).get("participant_columns")
+    participants = participants_frame(people.participants, project.integer_variables,
+                                      order if isinstance(order, list) else None)
+    transcripts = {paths[s.key]: s.text for s in project.sources
+                   if paths.get(s.key) and s.text is not None}
+    aliases: dict[str, str] = {}
+    for person in people.participants:
+        for name in person.names:
+            aliases.setdefault(name.strip().lower(), person.pid)
+    noted_coder = ((project.identifiers or {}).get("dataset") or {}).get("primary_coder") \
+        if isinstance((project.identifiers or {}).get("dataset"), dict) else None
+    counts = codings["coder"].value_counts()
+    busiest = sorted(counts[counts == counts.max()].index)[0]
+    primary = noted_coder if noted_coder in set(codings["coder"]) else busiest
+    return Tables(participants, codebook, segments, codings, transcripts, aliases, primary,
+                  notes, warnings)
+
+
+# --------------------------------------------------------------------------
+# Attributes supplied by the user
+
+
+def apply_attributes(participants: pd.DataFrame, attributes: pd.DataFrame,
+                     aliases: dict[str, str], label: str) -> pd.DataFrame:
+    """Add or override participant attributes from a CSV (``--participants``).
+
+    Rows are matched on ``participant_id``, which may also give the case or
+    document name as the tool showed it. Empty cells change nothing.
+    """
+    if "participant_id" not in attributes.columns:
+        raise CompendiumError(f"{label}: needs a participant_id column (found: "
+                              f"{', '.join(map(str, attributes.columns))})")
+    frame = participants.copy().set_index("participant_id", drop=False)
+    known = set(frame.index)
+    unknown, seen = [], {}
+    for position, raw in enumerate(attributes["participant_id"], 2):
+        text = "" if pd.isna(raw) else str(raw).strip()
+        pid = text if text in known else aliases.get(text.lower())
+        if pid is None:
+            unknown.append(text or f"(empty, row {position})")
+            continue
+        if pid in seen:
+            raise CompendiumError(f"{label}:{position}: participant_id: '{text}' names "
+                                  f"{pid} again (first on row {seen[pid]})")
+        seen[pid] = position
+    if unknown:
+        raise CompendiumError(
+            f"{label}: {len(unknown)} participant(s) not in the export: "
+            f"{_listing(unknown)}; the imported participants are {_listing(sorted(known))}")
+    for column in attributes.columns:
+        if column == "participant_id":
+            continue
+        target = column_name(column)
+        if target not in frame.columns:
+            frame[target] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        for position, (raw, value) in enumerate(zip(attributes["participant_id"],
+                                                    attributes[column]), 2):
+            if pd.isna(value) or not str(value).strip():
+                continue
+            text = str(raw).strip()
+            pid = text if text in known else aliases[text.lower()]
+            frame.at[pid, target] = _checked(target, str(value).strip(), label, position)
+    for column in _INTEGER_COLUMNS & set(frame.columns):
+        if all(_is_int(v) for v in frame[column].dropna()):
+            frame[column] = pd.array([None if pd.isna(v) else int(v) for v in frame[column]],
+                                     dtype="Int64")
+    return frame.reset_index(drop=True)
+
+
+def _checked(column: str, value: str, label: str, row: int) -> Value:
+    if column == "perspective":
+        if value.lower() not in PERSPECTIVES:
+            raise CompendiumError(f"{label}:{row}: perspective: '{one_line(value, 40)}' is not "
+                                  f"one of {', '.join(PERSPECTIVES)}")
+        return value.lower()
+    if column in _INTEGER_COLUMNS:
+        if not _is_int(value) or int(value) < 1:
+            raise CompendiumError(f"{label}:{row}: {column}: '{one_line(value, 40)}' is not a "
+                                  "whole number of at least 1")
+        return int(value)
+    return value
+
+
+def missing_attributes(participants: pd.DataFrame) -> dict[str, list[str]]:
+    """The participants that lack each required attribute."""
+    out = {}
+    for column in REQUIRED_ATTRIBUTES:
+        values = participants[column] if column in participants else \
+            pd.Series([None] * len(participants))
+        lacking = [pid for pid, v in zip(participants["participant_id"], values)
+                   if v is None or pd.isna(v) or not str(v).strip()]
+        if lacking:
+            out[column] = lacking
+    return out
+
+
+def _listing(items: list[str], limit: int = 12) -> str:
+    shown = ", ".join(one_line(i, 40) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def describe_missing(missing: dict[str, list[str]]) -> str:
+    """One line saying who lacks what."""
+    return "; ".join(f"{len(pids)} lack {column} ({_listing(pids)})"
+                     for column, pids in missing.items())
+
+
+def transcript_path_ok(path: str) -> bool:
+    """Whether a transcript path may be written inside a dataset."""
+    safe = safe_relative(path)
+    return safe is not None and safe.as_posix() == path and path not in _RESERVED_PATHS \
+        and PurePosixPath(path).name != ""

@@ -1,0 +1,584 @@
+"""Reading a REFI-QDA project: a ``.qdpx`` archive, or a ``.qde`` file beside its sources.
+
+The reader follows the REFI-QDA Project exchange standard (namespace
+``urn:QDA-XML:project:1.0``) and the ways real exports stray from it:
+
+- the ``.qde`` may be ``project.qde`` or named after the project, in any
+  case; the sources folder is ``Sources/`` or ``sources/``; ``plainTextPath``
+  may lack ``internal://``; GUIDs may be braced and in either case;
+- text sources may carry a byte-order mark and Windows line endings;
+- positions are code points by the standard, UTF-16 code units in NVivo and
+  count CR LF as one in ATLAS.ti: the counting is taken from
+  ``Project@origin`` and confirmed against the texts (:mod:`.offsets`);
+- the coder of a coding is ``Coding@creatingUser``, resolved to the user's
+  *name*, since user GUIDs are re-minted on every export;
+- ATLAS.ti 8 writes hierarchy into code names (``Parent::child``) and
+  document variables as Sets named ``variable: value``;
+- cases carry variables and point at their sources (``SourceRef``);
+- PDF, picture, audio and video sources are listed and skipped.
+
+The result is a :class:`~.model.QdaProject` with positions in code points.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import CompendiumError
+from .model import (
+    GUIDE_NOTE_NAME,
+    IDS_NOTE_KEY,
+    IDS_NOTE_NAME,
+    QdaCase,
+    QdaCode,
+    QdaCoding,
+    QdaProject,
+    QdaSelection,
+    QdaSource,
+    Value,
+    normalise_guid,
+)
+from .offsets import PositionMap, SpanProbe, choose_counting, counting_hint, strip_bom
+from .safety import (
+    MAX_TEXT_BYTES,
+    MAX_XML_BYTES,
+    SafeArchive,
+    decode_text,
+    one_line,
+    parse_xml,
+    read_file_limited,
+    safe_relative,
+)
+
+#: Source elements other than text: listed and skipped.
+NON_TEXT_SOURCES = ("PDFSource", "PictureSource", "AudioSource", "VideoSource")
+_SET_VARIABLE = re.compile(r"^\s*([^:]+?)\s*:\s*(\S.*?)\s*$")
+_EXTERNAL = ("relative://", "absolute://", "file://", "http://", "https://")
+
+
+# --------------------------------------------------------------------------
+# Where the project's files are
+
+
+@dataclass(frozen=True)
+class ProjectFiles:
+    """The project XML and a way to fetch a source text by its path in the sources folder."""
+
+    label: str                                   # the file the user named
+    format: str                                  # what it was found to be
+    qde: bytes
+    qde_label: str
+    fetch_source: Callable[[str], bytes | None]  # None when the file is not there
+
+
+def is_qde_name(name: str) -> bool:
+    """Whether a file name is a project XML (``project.qde``, ``Name.QDE`` ...)."""
+    return name.lower().endswith(".qde")
+
+
+def open_project_files(path: Path) -> ProjectFiles:
+    """Locate the project XML and its sources for an archive, a .qde file or a folder."""
+    if path.is_dir():
+        candidates = sorted(p for p in path.iterdir() if p.is_file() and is_qde_name(p.name))
+        if not candidates:
+            raise CompendiumError(f"{path.name}: folder holds no .qde project file")
+        if len(candidates) > 1:
+            raise CompendiumError(f"{path.name}: folder holds several .qde files "
+                                  f"({', '.join(p.name for p in candidates)}); name one of them")
+        return _folder_files(candidates[0], f"{path.name}/", "REFI-QDA project folder")
+    if zipfile_magic(path):
+        return _archive_files(path)
+    return _folder_files(path, "", "REFI-QDA project file (.qde)")
+
+
+def zipfile_magic(path: Path) -> bool:
+    """Whether a file starts like a zip archive."""
+    with open(path, "rb") as handle:
+        return handle.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _archive_files(path: Path) -> ProjectFiles:
+    archive = SafeArchive.open(path)
+    qdes = [n for n in archive.members if is_qde_name(n) and not n.endswith("/")]
+    # The .qde sits at the top; tolerate archives that wrap everything in one folder.
+    top = [n for n in qdes if "/" not in n.strip("/")]
+    chosen = top or [n for n in qdes if n.count("/") == 1]
+    if not chosen:
+        raise CompendiumError(f"{path.name}: zip archive without a .qde project file; "
+                              "not a REFI-QDA project")
+    if len(chosen) > 1:
+        raise CompendiumError(f"{path.name}: archive holds several .qde files "
+                              f"({', '.join(one_line(n) for n in chosen)})")
+    qde_name = chosen[0]
+    root = qde_name.rsplit("/", 1)[0] + "/" if "/" in qde_name else ""
+    by_lower = {n.lower(): n for n in archive.members if not n.endswith("/")}
+
+    def fetch(relative: str) -> bytes | None:
+        for candidate in (f"{root}sources/{relative}", f"{root}{relative}"):
+            member = by_lower.get(candidate.lower())
+            if member is not None:
+                return archive.read(member, MAX_TEXT_BYTES)
+        return None
+
+    return ProjectFiles(path.name, "REFI-QDA project archive (.qdpx)",
+                        archive.read(qde_name, MAX_XML_BYTES),
+                        f"{path.name}: {qde_name}", fetch)
+
+
+def _folder_files(qde: Path, prefix: str, kind: str) -> ProjectFiles:
+    folder = qde.parent
+    sources = [p for p in folder.iterdir() if p.is_dir() and p.name.lower() == "sources"] \
+        if folder.is_dir() else []
+    base = sources[0].resolve() if sources else None
+
+    def fetch(relative: str) -> bytes | None:
+        if base is None:
+            return None
+        target = (base / relative).resolve()
+        # plainTextPath comes from the file: never follow it (or a symlink) out of the folder
+        if not target.is_relative_to(base) or not target.is_file():
+            return None
+        return read_file_limited(target, MAX_TEXT_BYTES, f"{prefix}{target.name}")
+
+    return ProjectFiles(f"{prefix}{qde.name}", kind,
+                        read_file_limited(qde, MAX_XML_BYTES, f"{prefix}{qde.name}"),
+                        f"{prefix}{qde.name}", fetch)
+
+
+# --------------------------------------------------------------------------
+# XML helpers (namespace-agnostic: some tools omit or vary the namespace)
+
+
+def local(tag: Any) -> str:
+    """An element's tag without its namespace."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def children(element: Any, name: str) -> list[Any]:
+    return [child for child in element if local(child.tag) == name]
+
+
+def child(element: Any, name: str) -> Any | None:
+    found = children(element, name)
+    return found[0] if found else None
+
+
+def child_text(element: Any, name: str) -> str:
+    found = child(element, name)
+    return (found.text or "") if found is not None else ""
+
+
+# --------------------------------------------------------------------------
+# Codes
+
+
+def read_codes(root: Any, label: str) -> list[QdaCode]:
+    """The codebook in document order; nesting gives ``parent``."""
+    codes: list[QdaCode] = []
+    seen: set[str] = set()
+
+    def walk(element: Any, parent: str | None) -> None:
+        for code in children(element, "Code"):
+            key = normalise_guid(code.get("guid"))
+            if not key:
+                raise CompendiumError(f"{label}: code '{one_line(code.get('name'))}' has no guid")
+            if key in seen:
+                raise CompendiumError(f"{label}: two codes share the guid {key}")
+            seen.add(key)
+            codable = (code.get("isCodable") or "true").strip().lower() not in ("false", "0")
+            codes.append(QdaCode(key, (code.get("name") or "").strip(),
+                                 child_text(code, "Description").strip(), codable, parent))
+            walk(code, key)
+
+    book = child(root, "CodeBook")
+    holder = child(book, "Codes") if book is not None else None
+    if holder is not None:
+        walk(holder, None)
+    return codes
+
+
+def split_path_names(codes: list[QdaCode]) -> tuple[list[QdaCode], int]:
+    """Turn ATLAS.ti's ``Parent::child`` names into nesting.
+
+    Only top-level codes are split. A parent that exists as a top-level code
+    of that name is used; a missing one is created as a folder. Returns the
+    codes and how many names were split.
+    """
+    by_path: dict[tuple[str, ...], str] = {(c.name,): c.key for c in codes if c.parent is None
+                                          and "::" not in c.name}
+    out: list[QdaCode] = []
+    split = 0
+    for code in codes:
+        parts = [p.strip() for p in code.name.split("::")]
+        if code.parent is not None or len(parts) < 2 or not all(parts):
+            out.append(code)
+            continue
+        split += 1
+        parent: str | None = None
+        for depth in range(1, len(parts)):
+            path = tuple(parts[:depth])
+            if path not in by_path:
+                key = "path:" + "::".join(path)
+                out.append(QdaCode(key, parts[depth - 1], "", False, parent))
+                by_path[path] = key
+            parent = by_path[path]
+        out.append(QdaCode(code.key, parts[-1], code.description, code.codable, parent))
+        by_path.setdefault(tuple(parts), code.key)
+    return out, split
+
+
+# --------------------------------------------------------------------------
+# Variables, cases, sets
+
+
+def read_variables(root: Any) -> dict[str, tuple[str, str]]:
+    """Variable guid -> (name, typeOfVariable)."""
+    holder = child(root, "Variables")
+    return {normalise_guid(v.get("guid")): ((v.get("name") or "").strip(),
+                                            (v.get("typeOfVariable") or "Text").strip())
+            for v in (children(holder, "Variable") if holder is not None else [])}
+
+
+def variable_value(element: Any, variables: dict[str, tuple[str, str]]) -> tuple[str, Value] | None:
+    """One VariableValue as (variable name, value); None when it cannot be read."""
+    ref = child(element, "VariableRef")
+    if ref is None:
+        return None
+    name, kind = variables.get(normalise_guid(ref.get("targetGUID")), ("", "Text"))
+    if not name:
+        return None
+    for tag in ("IntegerValue", "TextValue", "BooleanValue", "FloatValue", "DateValue",
+                "DateTimeValue"):
+        found = child(element, tag)
+        if found is not None:
+            text = (found.text or "").strip()
+            if not text:
+                return name, None
+            if tag == "IntegerValue" or kind == "Integer":
+                try:
+                    return name, int(text)
+                except ValueError:
+                    return name, text
+            return name, text
+    return name, None
+
+
+def read_cases(root: Any, variables: dict[str, tuple[str, str]]) -> list[QdaCase]:
+    holder = child(root, "Cases")
+    cases = []
+    for number, case in enumerate(children(holder, "Case") if holder is not None else [], 1):
+        attributes: dict[str, Value] = {}
+        for value in children(case, "VariableValue"):
+            read = variable_value(value, variables)
+            if read is not None:
+                attributes.setdefault(read[0], read[1])
+        cases.append(QdaCase(
+            key=normalise_guid(case.get("guid")) or f"case-{number}",
+            name=(case.get("name") or "").strip() or f"case {number}",
+            sources=[normalise_guid(r.get("targetGUID")) for r in children(case, "SourceRef")],
+            selections=[normalise_guid(r.get("targetGUID"))
+                        for r in children(case, "SelectionRef")],
+            attributes=attributes,
+        ))
+    return cases
+
+
+def set_variables(root: Any) -> dict[str, dict[str, str]]:
+    """ATLAS.ti document variables: Sets named ``variable: value`` -> source guid -> {var: value}."""
+    holder = child(root, "Sets")
+    found: dict[str, dict[str, str]] = {}
+    for item in children(holder, "Set") if holder is not None else []:
+        match = _SET_VARIABLE.match(item.get("name") or "")
+        members = children(item, "MemberSource")
+        if not match or "::" in (item.get("name") or "") or not members:
+            continue
+        for member in members:
+            found.setdefault(normalise_guid(member.get("targetGUID")), {}) \
+                .setdefault(match.group(1), match.group(2))
+    return found
+
+
+def read_identifiers(root: Any, label: str) -> tuple[dict | None, str | None, list[str]]:
+    """The identifiers note of ``compendium export`` (and the interview guide), if present."""
+    holder = child(root, "Notes")
+    notes = children(holder, "Note") if holder is not None else []
+    warnings: list[str] = []
+    identifiers = None
+    for note in notes:
+        if (note.get("name") or "") != IDS_NOTE_NAME:
+            continue
+        try:
+            data = json.loads(child_text(note, "PlainTextContent"))
+        except ValueError:
+            warnings.append(f"{label}: note '{IDS_NOTE_NAME}' is not valid JSON; ids are derived "
+                            "from names instead")
+            continue
+        if isinstance(data, dict) and data.get(IDS_NOTE_KEY) == 1:
+            identifiers = data
+    guide = None
+    guide_guid = normalise_guid(str((identifiers or {}).get("interview_guide") or ""))
+    for note in notes:
+        if guide_guid and normalise_guid(note.get("guid")) == guide_guid \
+                and (note.get("name") or "") == GUIDE_NOTE_NAME:
+            guide = child_text(note, "PlainTextContent")
+    return identifiers, guide, warnings
+
+
+# --------------------------------------------------------------------------
+# Sources and selections
+
+
+@dataclass
+class _RawSelection:
+    key: str
+    name: str
+    start: int
+    end: int
+    codings: list[QdaCoding]
+    whole: bool = False
+
+
+@dataclass
+class _RawSource:
+    key: str
+    name: str
+    path: str | None
+    content: str | None
+    selections: list[_RawSelection] = field(default_factory=list)
+    attributes: dict[str, Value] = field(default_factory=dict)
+    text: str | None = None
+
+
+@dataclass
+class _Coders:
+    """Resolves user GUIDs to user names, noting GUIDs that name no user."""
+
+    users: dict[str, str]
+    unknown: set[str] = field(default_factory=set)
+
+    def name(self, *guids: str | None) -> str:
+        for guid in guids:
+            key = normalise_guid(guid)
+            if not key:
+                continue
+            if self.users.get(key):
+                return self.users[key]
+            self.unknown.add(key)
+            return f"user-{key[:8]}"
+        return "unknown"
+
+
+def _position(element: Any, attribute: str, label: str, where: str) -> int:
+    raw = (element.get(attribute) or "").strip()
+    try:
+        return int(raw)
+    except ValueError:
+        raise CompendiumError(f"{label}: {where}: {attribute} '{one_line(raw)}' is not a "
+                              "whole number") from None
+
+
+def read_text_source(element: Any, number: int, label: str, coders: _Coders,
+                     codes: set[str], variables: dict[str, tuple[str, str]],
+                     warnings: list[str]) -> _RawSource:
+    """One TextSource with its selections (positions still as the tool counted them)."""
+    key = normalise_guid(element.get("guid")) or f"source-{number}"
+    name = (element.get("name") or "").strip()
+    path = element.get("plainTextPath")
+    content = child(element, "PlainTextContent")
+    source = _RawSource(key, name or Path(path or f"source {number}").name, path,
+                        content.text or "" if content is not None else None)
+    dangling = 0
+    for index, selection in enumerate(children(element, "PlainTextSelection"), 1):
+        sel_key = normalise_guid(selection.get("guid")) or f"{key}#{index}"
+        where = f"selection {sel_key} in source '{one_line(source.name)}'"
+        start = _position(selection, "startPosition", label, where)
+        end = _position(selection, "endPosition", label, where)
+        if start < 0 or end < start:
+            raise CompendiumError(f"{label}: {where}: positions {start}..{end} are not a "
+                                  "span (the start must not be after the end)")
+        codings = []
+        for coding in children(selection, "Coding"):
+            ref = child(coding, "CodeRef")
+            code = normalise_guid(ref.get("targetGUID")) if ref is not None else ""
+            if code not in codes:
+                dangling += 1
+                continue
+            codings.append(QdaCoding(code, coders.name(coding.get("creatingUser"),
+                                                       selection.get("creatingUser"))))
+        source.selections.append(_RawSelection(sel_key, selection.get("name") or "", start,
+                                               end, codings))
+    whole = []
+    for coding in children(element, "Coding"):
+        ref = child(coding, "CodeRef")
+        code = normalise_guid(ref.get("targetGUID")) if ref is not None else ""
+        if code in codes:
+            whole.append(QdaCoding(code, coders.name(coding.get("creatingUser"))))
+        else:
+            dangling += 1
+    if whole:
+        source.selections.append(_RawSelection(f"{key}#whole", "", 0, -1, whole, whole=True))
+        warnings.append(f"source '{one_line(source.name)}' is coded as a whole: "
+                        f"{len(whole)} coding(s) kept on a segment spanning its whole text")
+    if dangling:
+        warnings.append(f"source '{one_line(source.name)}': {dangling} coding(s) refer to codes "
+                        "that are not in the codebook; skipped")
+    for value in children(element, "VariableValue"):
+        read = variable_value(value, variables)
+        if read is not None:
+            source.attributes.setdefault(read[0], read[1])
+    return source
+
+
+def resolve_text(source: _RawSource, files: ProjectFiles) -> str | None:
+    """The source's plain text (BOM stripped), or None when the export lacks it."""
+    if source.content is not None:
+        return strip_bom(source.content)
+    path = (source.path or "").strip()
+    if not path or path.lower().startswith(_EXTERNAL):
+        return None
+    relative = path[len("internal://"):] if path.lower().startswith("internal://") else path
+    safe = safe_relative(relative)
+    if safe is None:
+        raise CompendiumError(f"{files.qde_label}: source '{one_line(source.name)}' has a "
+                              f"plainTextPath '{one_line(path)}' that escapes the sources folder")
+    data = files.fetch_source(safe.as_posix())
+    if data is None:
+        return None
+    return strip_bom(decode_text(data, f"{files.label}: {one_line(safe.as_posix())}"))
+
+
+def count_codings(element: Any) -> int:
+    return sum(1 for e in element.iter() if local(e.tag) == "Coding")
+
+
+# --------------------------------------------------------------------------
+# The whole project
+
+
+def read_refi(path: Path) -> QdaProject:
+    """Read a REFI-QDA project (archive, .qde file or unpacked folder) into the model."""
+    files = open_project_files(path)
+    root = parse_xml(files.qde, files.qde_label)
+    return project_from_xml(root, files)
+
+
+def project_from_xml(root: Any, files: ProjectFiles) -> QdaProject:
+    """Build the model from a parsed project XML and access to its source files."""
+    label = files.label
+    kind = local(root.tag)
+    if kind == "CodeBook":
+        raise CompendiumError(f"{label}: a REFI-QDA codebook (.qdc): it holds codes but no "
+                              "sources or codings; nothing to import")
+    if kind != "Project":
+        raise CompendiumError(f"{label}: the XML root is <{one_line(kind)}>, not a REFI-QDA "
+                              "<Project>")
+    origin = (root.get("origin") or "").strip()
+    project = QdaProject(label=label, format=files.format,
+                         name=(root.get("name") or "").strip() or Path(label).stem,
+                         origin=origin)
+    users_holder = child(root, "Users")
+    coders = _Coders({normalise_guid(u.get("guid")): (u.get("name") or u.get("id") or "").strip()
+                      for u in (children(users_holder, "User") if users_holder is not None
+                                else [])})
+    codes = read_codes(root, label)
+    project.folders_marked = any(not c.codable for c in codes)
+    codes, split = split_path_names(codes)
+    if split:
+        project.notes.append(f"{split} code name(s) of the form 'Parent::child' read as nesting")
+    project.codes = codes
+    variables = read_variables(root)
+    project.integer_variables = {name for name, kind in variables.values() if kind == "Integer"}
+    project.cases = read_cases(root, variables)
+    project.identifiers, project.interview_guide, warnings = read_identifiers(root, label)
+    project.warnings += warnings
+
+    code_keys = {c.key for c in codes}
+    raw_sources: list[_RawSource] = []
+    skipped: list[str] = []
+    holder = child(root, "Sources")
+    for number, element in enumerate(list(holder) if holder is not None else [], 1):
+        tag = local(element.tag)
+        if tag == "TextSource":
+            raw_sources.append(read_text_source(element, number, label, coders, code_keys,
+                                                variables, project.warnings))
+        elif tag in NON_TEXT_SOURCES:
+            n = count_codings(element)
+            skipped.append(f"{tag} '{one_line(element.get('name') or '?', 60)}'"
+                           + (f" ({n} coding(s))" if n else ""))
+    if skipped:
+        project.warnings.append(f"skipped {len(skipped)} non-text source(s), which a dataset "
+                                f"cannot hold: {'; '.join(skipped)}")
+    if coders.unknown:
+        project.warnings.append(f"{len(coders.unknown)} coder GUID(s) name no user of the "
+                                f"project; their codings are attributed to 'user-<guid>'")
+
+    sets = set_variables(root)
+    if sets:
+        project.notes.append("document variables read from Sets named 'variable: value'")
+    for source in raw_sources:
+        source.text = resolve_text(source, files)
+    missing = [s for s in raw_sources if s.text is None and any(x.codings for x in s.selections)]
+    if missing:
+        first = missing[0]
+        lost = sum(len(x.codings) for s in missing for x in s.selections)
+        raise CompendiumError(
+            f"{label}: the text of {len(missing)} coded source(s) is missing from the export "
+            f"(the first: '{one_line(first.name, 60)}', "
+            f"{one_line(first.path or 'no plainTextPath', 60)}), so {lost} coding(s) cannot "
+            "be placed; export the project again with its sources included")
+    kept: list[_RawSource] = []
+    for source in raw_sources:
+        if source.text is None:
+            project.warnings.append(f"source '{one_line(source.name)}' has no text in the "
+                                    "export and no codings; skipped")
+            continue
+        for attribute, value in sets.get(source.key, {}).items():
+            source.attributes.setdefault(attribute, value)
+        kept.append(source)
+
+    _place_selections(project, kept, origin)
+    project.sources = [QdaSource(s.key, s.name, s.text, s.attributes) for s in kept]
+    return project
+
+
+def _place_selections(project: QdaProject, sources: list[_RawSource], origin: str) -> None:
+    """Choose the position counting, then convert every selection to code points."""
+    texts = {s.key: s.text or "" for s in sources}
+    probes = [SpanProbe(s.key, sel.start, sel.end, sel.name)
+              for s in sources for sel in s.selections if not sel.whole]
+    hint = counting_hint(origin)
+    counting, evidence = choose_counting(hint, texts, probes)
+    chosen = next(e for e in evidence if e.counting is counting)
+    project.counting = counting.describe()
+    if probes:
+        project.notes.append(
+            f"positions read as {counting.describe()} (tool: {origin or 'not named'}; "
+            f"{chosen.on_boundaries} of {chosen.selections} selections start and end on word "
+            f"boundaries, {chosen.named} match their names)")
+    if counting is not hint and probes:
+        hinted = next(e for e in evidence if e.counting is hint)
+        project.warnings.append(
+            f"{origin or 'the exporting tool'} is known to count {hint.describe()}, but the "
+            f"texts fit {counting.describe()} better ({chosen.on_boundaries} vs "
+            f"{hinted.on_boundaries} selections on word boundaries); using "
+            f"{counting.describe()}")
+    for source in sources:
+        text = source.text or ""
+        mapping = PositionMap.build(text, counting)
+        for raw in source.selections:
+            if raw.whole:
+                start, end = 0, len(text)
+            else:
+                try:
+                    start, end = mapping.to_code_point(raw.start), mapping.to_code_point(raw.end)
+                except ValueError as err:
+                    raise CompendiumError(
+                        f"{project.label}: selection {raw.key} in source "
+                        f"'{one_line(source.name)}': {err}") from None
+            project.selections.append(QdaSelection(raw.key, source.key, start, end,
+                                                   text[start:end], list(raw.codings)))

@@ -1,0 +1,451 @@
+"""``compendium export``: a dataset as a REFI-QDA project (``.qdpx``).
+
+The project validates against the REFI-QDA Project schema
+(``Project-mrt2019.xsd``) and holds:
+
+- **Users**: one per coder, named by the coder's name;
+- **CodeBook**: themes and sub-themes as folders (``isCodable="false"``),
+  codes as codable entries, nested by ``parent_id`` (or under their theme),
+  each with its definition as ``Description``;
+- **Variables** and **Cases**: one case per participant, with a variable
+  per participant attribute and a ``SourceRef`` to each of its transcripts;
+- **Sources**: one ``TextSource`` per transcript, its text in
+  ``sources/<guid>.txt`` (``plainTextPath="internal://<guid>.txt"``), with a
+  ``PlainTextSelection`` per segment (positions in code points, as the
+  standard says) holding one ``Coding`` per code and coder. Segments without
+  offsets (imported from CSV) are placed in a text of their excerpts, one
+  per participant, marked as such;
+- **Notes**: the dataset's own ids (a JSON note), so that importing the
+  project gives back the same dataset, and the interview guide if any.
+
+GUIDs are uuid5 of the dataset's content hash and each object's id, and no
+timestamps are written, so one dataset always exports to the same bytes.
+The archive is written to a temporary file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from ..dataset import Dataset, load_dataset
+from ..errors import CompendiumError, ValidationError
+from .model import GUIDE_NOTE_NAME, IDS_NOTE_KEY, IDS_NOTE_NAME
+from .safety import one_line
+
+NAMESPACE = "urn:QDA-XML:project:1.0"
+_GUID_ROOT = uuid.uuid5(uuid.NAMESPACE_URL, "urn:compendium:refi-qda-export")
+_XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SEPARATOR = "\n\n"  # between excerpts in a text made of a participant's excerpts
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class Node:
+    """An XML element to be written: tag, attributes in order, text or children."""
+
+    tag: str
+    attrs: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    kids: list[Node] = field(default_factory=list)
+
+    def add(self, tag: str, text: str | None = None, **attrs: str) -> Node:
+        node = Node(tag, {k: v for k, v in attrs.items() if v is not None}, text)
+        self.kids.append(node)
+        return node
+
+
+def _escape_text(text: str) -> str:
+    # A literal CR would be turned into LF by any XML parser: write it as a reference.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+        .replace("\r", "&#13;")
+
+
+def _escape_attr(text: str) -> str:
+    # Parsers normalise white space in attribute values unless it is written as references.
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+            .replace("\t", "&#9;"))
+
+
+def serialise(root: Node) -> bytes:
+    """UTF-8 XML, indented; element text is written exactly (no added white space)."""
+    lines = ['<?xml version="1.0" encoding="utf-8"?>']
+
+    def walk(node: Node, depth: int) -> None:
+        pad = "  " * depth
+        attrs = "".join(f' {k}="{_escape_attr(v)}"' for k, v in node.attrs.items())
+        if node.kids:
+            lines.append(f"{pad}<{node.tag}{attrs}>")
+            for kid in node.kids:
+                walk(kid, depth + 1)
+            lines.append(f"{pad}</{node.tag}>")
+        elif node.text:
+            lines.append(f"{pad}<{node.tag}{attrs}>{_escape_text(node.text)}</{node.tag}>")
+        else:
+            lines.append(f"{pad}<{node.tag}{attrs}/>")
+
+    walk(root, 0)
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def xml_text(value: str, where: str) -> str:
+    """``value`` if XML 1.0 can hold it; a one-line error naming ``where`` otherwise."""
+    bad = _XML_BAD.search(value)
+    if bad:
+        raise CompendiumError(f"{where}: contains the control character "
+                              f"U+{ord(bad.group()):04X}, which XML cannot hold")
+    return value
+
+
+class Guids:
+    """Deterministic GUIDs: uuid5 of the dataset's content hash and an object's kind and id."""
+
+    def __init__(self, content_hash: str):
+        self.namespace = uuid.uuid5(_GUID_ROOT, content_hash)
+
+    def __call__(self, kind: str, *parts: str) -> str:
+        return str(uuid.uuid5(self.namespace, "\x1f".join((kind, *parts))))
+
+
+@dataclass
+class _Source:
+    guid: str
+    name: str
+    text: str
+    path: str | None                    # None: a text made of excerpts
+    owners: list[str]                   # participant ids, in order
+    selections: list[tuple[str, int, int, str]] = field(default_factory=list)  # id, start, end, pid
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    dest: Path
+    sources: int
+    codes: int
+    selections: int
+    codings: int
+    users: int
+    cases: int
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        return (f"{self.dest}: REFI-QDA project written ({self.cases} case(s), "
+                f"{self.sources} text source(s), {self.codes} code(s), {self.selections} "
+                f"selection(s), {self.codings} coding(s), {self.users} user(s))")
+
+
+# --------------------------------------------------------------------------
+# Planning the sources
+
+
+def _segment_sources(dataset: Dataset) -> pd.Series:
+    segments = dataset.segments
+    default = "transcripts/" + segments["participant_id"].astype(str) + ".txt"
+    return segments["source"].astype(object).where(segments["source"].notna(), default)
+
+
+def _other_transcripts(dataset: Dataset, known: set[str]) -> dict[str, str]:
+    """Transcripts listed in the descriptor that no segment points at."""
+    out = {}
+    for resource in dataset.descriptor.get("resources", []):
+        rel = resource.get("path") if isinstance(resource, dict) else None
+        if isinstance(rel, str) and rel.startswith("transcripts/") and rel not in known:
+            path = dataset.path / rel
+            if path.is_file():
+                out[rel] = path.read_bytes().decode("utf-8-sig")
+    return out
+
+
+def plan_sources(dataset: Dataset, guids: Guids, warnings: list[str]) -> list[_Source]:
+    """The text sources of the project, each with its selections."""
+    segments = dataset.segments.reset_index(drop=True)
+    where = _segment_sources(dataset)
+    located = segments["start"].notna() & segments["end"].notna()
+    pids = list(dataset.participants["participant_id"])
+    sources: dict[str, _Source] = {}
+    for index in segments.index[located]:
+        rel, pid = where[index], segments.at[index, "participant_id"]
+        source = sources.get(rel)
+        if source is None:
+            source = sources[rel] = _Source(guids("source", rel), "", dataset.transcripts[rel],
+                                            rel, [])
+        if pid not in source.owners:
+            source.owners.append(pid)
+        source.selections.append((segments.at[index, "segment_id"],
+                                  int(segments.at[index, "start"]),
+                                  int(segments.at[index, "end"]), pid))
+    for rel, text in sorted(_other_transcripts(dataset, set(sources)).items()):
+        stem = Path(rel).stem
+        if stem in pids:
+            sources[rel] = _Source(guids("source", rel), "", text, rel, [stem])
+        else:
+            warnings.append(f"{rel}: no segment points at it and it is named after no "
+                            "participant; left out")
+    for pid in pids:
+        mine = segments[(~located) & (segments["participant_id"] == pid)]
+        if mine.empty:
+            continue
+        parts, position = [], 0
+        source = _Source(guids("excerpts", pid), f"{pid} (excerpts)", "", None, [pid])
+        for sid, text in zip(mine["segment_id"], mine["text"]):
+            if parts:
+                position += len(_SEPARATOR)
+            source.selections.append((sid, position, position + len(text), pid))
+            parts.append(text)
+            position += len(text)
+        source.text = _SEPARATOR.join(parts)
+        sources[f"excerpts:{pid}"] = source
+    # Order: by first owner, as participants are listed, then by path.
+    rank = {pid: i for i, pid in enumerate(pids)}
+    ordered = sorted(sources.values(), key=lambda s: (rank.get(s.owners[0], len(rank)),
+                                                      s.path is None, s.path or ""))
+    per_owner = defaultdict(int)
+    for source in ordered:
+        per_owner[source.owners[0]] += 1
+    for source in ordered:
+        if source.path is not None:
+            own = source.owners[0]
+            alone = per_owner[own] == 1 and source.path == f"transcripts/{own}.txt"
+            source.name = own if alone else Path(source.path).stem
+    return ordered
+
+
+# --------------------------------------------------------------------------
+# The project XML
+
+
+def _nesting(codebook: pd.DataFrame) -> dict[str, str | None]:
+    """Where each entry is nested: its parent_id, else its theme, else the top level."""
+    ids = set(codebook["code_id"])
+    nest: dict[str, str | None] = {}
+    for code_id, theme, parent in zip(codebook["code_id"], codebook["theme"],
+                                      codebook["parent_id"]):
+        if isinstance(parent, str) and parent in ids and parent != code_id:
+            nest[code_id] = parent
+        elif isinstance(theme, str) and theme in ids and theme != code_id:
+            nest[code_id] = theme
+        else:
+            nest[code_id] = None
+    # Break any loop the theme fallback could close by lifting its members to the top.
+    for code_id in list(nest):
+        seen, current = set(), code_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            current = nest[current]
+        if current is not None:
+            nest[current] = None
+    return nest
+
+
+def codebook_node(dataset: Dataset, guids: Guids) -> tuple[Node, dict[str, Any]]:
+    """The CodeBook element and the note's entry for each code."""
+    codebook = dataset.codebook.reset_index(drop=True)
+    nest = _nesting(codebook)
+    rows = {row.code_id: row for row in codebook.itertuples(index=False)}
+    kids: dict[str | None, list[str]] = defaultdict(list)
+    for code_id in codebook["code_id"]:
+        kids[nest[code_id]].append(code_id)
+    book = Node("CodeBook")
+    codes = book.add("Codes")
+    noted: dict[str, Any] = {}
+
+    def emit(parent: Node, code_id: str) -> None:
+        row = rows[code_id]
+        guid = guids("code", code_id)
+        where = f"codebook.csv: {code_id}"
+        node = parent.add("Code", guid=guid, name=xml_text(str(row.name), f"{where}: name"),
+                          isCodable="true" if row.level == "code" else "false")
+        node.add("Description", xml_text(str(row.definition), f"{where}: definition"))
+        noted[guid] = {"code_id": code_id, "level": row.level, "theme": row.theme,
+                       "parent_id": row.parent_id if isinstance(row.parent_id, str) else None}
+        for kid in kids[code_id]:
+            emit(node, kid)
+
+    for code_id in kids[None]:
+        emit(codes, code_id)
+    return book, noted
+
+
+def _value_node(parent: Node, guid: str, value: Any, integer: bool, where: str) -> None:
+    holder = parent.add("VariableValue")
+    holder.add("VariableRef", targetGUID=guid)
+    if integer:
+        holder.add("IntegerValue", str(int(value)))
+    else:
+        holder.add("TextValue", xml_text(str(value), where))
+
+
+def _preview(text: str, limit: int = 80) -> str:
+    """A selection's name: its excerpt's first words, as ATLAS.ti names quotations."""
+    flat = " ".join(_XML_BAD.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def build_project(dataset: Dataset, guids: Guids,
+                  warnings: list[str]) -> tuple[Node, dict[str, bytes], dict[str, int]]:
+    """The Project element, the source files by member name, and counts for the report."""
+    participants = dataset.participants.reset_index(drop=True)
+    codings = dataset.codings
+    coders = sorted(set(codings["coder"]))
+    project = Node("Project", {"xmlns": NAMESPACE,
+                               "name": xml_text(dataset.title, "datapackage.json: title"),
+                               "origin": f"compendium {__version__}"})
+    users = project.add("Users")
+    user_guid = {}
+    for coder in coders:
+        user_guid[coder] = guids("user", coder)
+        users.add("User", guid=user_guid[coder], name=xml_text(coder, f"coder '{coder}'"))
+    book, noted_codes = codebook_node(dataset, guids)
+    project.kids.append(book)
+
+    columns = [c for c in participants.columns if c != "participant_id"]
+    integer = {c: pd.api.types.is_integer_dtype(participants[c]) for c in columns}
+    variables = project.add("Variables") if columns else None
+    for column in columns:
+        variables.add("Variable", guid=guids("variable", column),  # type: ignore[union-attr]
+                      name=xml_text(column, f"participants.csv: column {column}"),
+                      typeOfVariable="Integer" if integer[column] else "Text")
+
+    sources = plan_sources(dataset, guids, warnings)
+    cases = project.add("Cases")
+    noted_cases = {}
+    for row in participants.to_dict("records"):
+        pid = row["participant_id"]
+        guid = guids("case", pid)
+        noted_cases[guid] = pid
+        case = cases.add("Case", guid=guid, name=pid)
+        for column in columns:
+            value = row[column]
+            if value is not None and not pd.isna(value):
+                _value_node(case, guids("variable", column), value, integer[column],
+                            f"participants.csv: {pid}: {column}")
+        mine = [s for s in sources if pid in s.owners]
+        for source in mine:
+            case.add("SourceRef", targetGUID=source.guid)
+        for source in mine:
+            if len(source.owners) > 1:  # a shared transcript: say which selections are whose
+                for sid, _, _, owner in source.selections:
+                    if owner == pid:
+                        case.add("SelectionRef", targetGUID=guids("segment", sid))
+
+    by_segment: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for sid, code_id, coder in zip(codings["segment_id"], codings["code_id"], codings["coder"]):
+        by_segment[sid].append((code_id, coder))
+    texts = dict(zip(dataset.segments["segment_id"], dataset.segments["text"]))
+    holder = project.add("Sources") if sources else None
+    files: dict[str, bytes] = {}
+    noted_sources, noted_segments = {}, {}
+    n_codings = n_selections = 0
+    for source in sources:
+        element = holder.add("TextSource", guid=source.guid,  # type: ignore[union-attr]
+                             name=xml_text(source.name, f"source {source.name}"),
+                             plainTextPath=f"internal://{source.guid}.txt")
+        files[f"sources/{source.guid}.txt"] = source.text.encode("utf-8")
+        noted_sources[source.guid] = {"participant_id": source.owners[0], "path": source.path}
+        for sid, start, end, _owner in source.selections:
+            guid = guids("segment", sid)
+            noted_segments[guid] = sid
+            selection = element.add("PlainTextSelection", guid=guid,
+                                    name=_preview(texts[sid]), startPosition=str(start),
+                                    endPosition=str(end))
+            n_selections += 1
+            for code_id, coder in by_segment[sid]:
+                coding = selection.add("Coding", guid=guids("coding", sid, code_id, coder),
+                                       creatingUser=user_guid[coder])
+                coding.add("CodeRef", targetGUID=guids("code", code_id))
+                n_codings += 1
+
+    notes = project.add("Notes")
+    identifiers: dict[str, Any] = {
+        IDS_NOTE_KEY: 1,
+        "about": "Identifiers of the compendium dataset this project was exported from; "
+                 "`compendium import` uses them to give back the same ids.",
+        "dataset": _dataset_fields(dataset),
+        "participant_columns": list(participants.columns),
+        "participants": noted_cases,
+        "sources": noted_sources,
+        "codes": noted_codes,
+        "segments": noted_segments,
+    }
+    guide = dataset.interview_guide
+    if guide is not None:
+        identifiers["interview_guide"] = guids("note", "interview guide")
+    ids_guid = guids("note", "identifiers")
+    note = notes.add("Note", guid=ids_guid, name=IDS_NOTE_NAME)
+    note.add("PlainTextContent", json.dumps(identifiers, indent=1, ensure_ascii=True))
+    if guide is not None:
+        guide_note = notes.add("Note", guid=identifiers["interview_guide"], name=GUIDE_NOTE_NAME)
+        guide_note.add("PlainTextContent", xml_text(guide, "interview_guide.md"))
+    description = str(dataset.descriptor.get("description") or "")
+    if description:
+        project.add("Description", xml_text(description, "datapackage.json: description"))
+    project.add("NoteRef", targetGUID=ids_guid)
+    counts = {"sources": len(sources), "codes": len(dataset.codebook),
+              "selections": n_selections, "codings": n_codings, "users": len(coders),
+              "cases": len(participants)}
+    return project, files, counts
+
+
+def _dataset_fields(dataset: Dataset) -> dict[str, Any]:
+    meta = dict(dataset.descriptor.get("compendium") or {})
+    synthetic = bool(meta.pop("synthetic", False))
+    primary = meta.pop("primary_coder", None)
+    return {"name": dataset.name, "title": dataset.title,
+            "description": str(dataset.descriptor.get("description") or ""),
+            "synthetic": synthetic, "primary_coder": primary, "extra": meta}
+
+
+# --------------------------------------------------------------------------
+# Writing
+
+
+def write_archive(dest: Path, members: list[tuple[str, bytes]]) -> None:
+    """Write a zip with fixed timestamps to a temporary file, then rename it into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(temporary, "w") as archive:
+            for name, data in members:
+                info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 3
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, data, compresslevel=6)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, dest)  # atomic: readers see no file or the whole file
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def export_dataset(folder: str | Path, dest: str | Path, *, overwrite: bool = False) -> ExportReport:
+    """Export the dataset at ``folder`` as a REFI-QDA project archive ``dest``."""
+    folder, dest = Path(folder), Path(dest)
+    if dest.suffix.lower() != ".qdpx":
+        raise CompendiumError(f"{dest}: a REFI-QDA project file must end in .qdpx")
+    if dest.exists() and not overwrite:
+        raise CompendiumError(f"{dest}: already exists; choose another name or pass --force")
+    try:
+        dataset = load_dataset(folder)
+    except ValidationError as err:
+        raise CompendiumError(f"{folder}: not a valid dataset ({len(err.problems)} problem(s), "
+                              f"the first: {one_line(err.problems[0], 160)}); run `compendium "
+                              f"validate {folder}`") from None
+    warnings: list[str] = []
+    project, files, counts = build_project(dataset, Guids(dataset.hash), warnings)
+    members = [("project.qde", serialise(project))] + sorted(files.items())
+    write_archive(dest, members)
+    return ExportReport(dest=dest, warnings=tuple(warnings), **counts)

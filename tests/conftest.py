@@ -1,0 +1,20 @@
+"""Shared test fixtures: paths to the repository, the demo dataset and shared fixtures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "synthetic"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    """A writable copy of the demonstration dataset."""
+    target = tmp_path / "demo"
+    shutil.copytree(DEMO, target)
+    return target

@@ -1,0 +1,236 @@
+"""The build: run rules, value substitution, cross-references, and a whole paper build."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compendium.build import paper as paper_build
+from compendium.build.envfile import environment_text, read_lock
+from compendium.build.rules import load_registry, main as rules_main
+from compendium.errors import CompendiumError
+
+from .conftest import DEMO, ROOT
+
+REGISTRY = ROOT / "notebooks" / "runs.toml"
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_registry_lists_the_theme_notebook_three_times():
+    runs = load_registry(REGISTRY)
+    themes = [r["parameters"].get("theme") for r in runs
+              if r["notebook"] == "02-theme-matrix.ipynb"]
+    assert themes == ["motivations", "outcomes", "cluster_role"]
+    ids = [a for r in runs for a in r["artefacts"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_rules_rewrite_parameters_only_when_they_change(tmp_path: Path):
+    registry = tmp_path / "runs.toml"
+    registry.write_text('[[runs]]\nid = "a"\nnotebook = "a.ipynb"\nparameters = {x = 1}\n'
+                        'artefacts = ["fig-a"]\n', encoding="utf-8")
+    out = tmp_path / "rules"
+    rules_main(["rules.py", str(registry), str(out)])
+    params = out / "params-a.json"
+    before = params.stat().st_mtime_ns
+    time.sleep(0.01)
+    rules_main(["rules.py", str(registry), str(out)])
+    assert params.stat().st_mtime_ns == before  # unchanged parameters: run stays current
+    registry.write_text(registry.read_text().replace("x = 1", "x = 2"), encoding="utf-8")
+    rules_main(["rules.py", str(registry), str(out)])
+    assert json.loads(params.read_text())["parameters"] == {"x": 2}
+    assert "$(BUILD)/runs/a/manifest.json: notebooks/a.ipynb" in (out / "runs.mk").read_text()
+
+
+# --------------------------------------------------------------------------- values
+
+
+VALUES = {"sample.n": {"text": "14"}, "gap": {"text": "A sentence."}}
+
+
+def test_values_are_substituted():
+    text = "We spoke to {{sample.n}} people. {{ gap }}\n"
+    assert paper_build.substitute_values(text, VALUES, "p.md") == \
+        "We spoke to 14 people. A sentence.\n"
+
+
+def test_unknown_value_names_the_line_and_suggests():
+    with pytest.raises(CompendiumError) as err:
+        paper_build.substitute_values("ok\n{{sample.m}}\n", VALUES, "paper/paper.md")
+    assert str(err.value) == "paper/paper.md:2: unknown value 'sample.m'; did you mean sample.n?"
+
+
+def test_unknown_display_is_an_error(tmp_path: Path):
+    with pytest.raises(CompendiumError) as err:
+        paper_build.place_artefact("figure", "fig-nope", {}, tmp_path, "paper/paper.md", 7)
+    assert str(err.value).startswith("paper/paper.md:7: no figure 'fig-nope'")
+
+
+# --------------------------------------------------------------------------- pandoc filter
+
+
+def run_pandoc(markdown: str, tmp_path: Path, fmt: str = "html5") -> subprocess.CompletedProcess:
+    source = tmp_path / "doc.md"
+    source.write_text(markdown, encoding="utf-8")
+    return subprocess.run(
+        [paper_build.pandoc_path(), str(source), "--to", fmt, "--lua-filter",
+         str(paper_build._assets() / "crossref.lua"), "--metadata", "synthetic=false", "--wrap=none"],
+        capture_output=True, text=True)
+
+
+def test_crossrefs_number_figures_and_tables_in_order(tmp_path: Path):
+    result = run_pandoc(
+        "See @tbl-b and @fig-a.\n\n![Alpha](a.svg){#fig-a}\n\n| x |\n|---|\n| 1 |\n\n"
+        ": Beta {#tbl-b}\n\n::: if-synthetic\nHIDDEN\n:::\n\n::: if-real\nSHOWN\n:::\n",
+        tmp_path)
+    assert result.returncode == 0, result.stderr
+    html = result.stdout
+    nbsp = "\u00a0"  # "Figure" and its number never split across lines
+    assert f'<a href="#tbl-b">Table{nbsp}1</a>' in html
+    assert f'<a href="#fig-a">Figure{nbsp}1</a>' in html
+    assert f"<strong>Figure{nbsp}1.</strong> Alpha" in html
+    assert f"<strong>Table{nbsp}1.</strong> Beta" in html
+    assert "SHOWN" in html and "HIDDEN" not in html
+
+
+def test_unknown_crossref_stops_pandoc(tmp_path: Path):
+    result = run_pandoc("See @fig-missing.\n", tmp_path)
+    assert result.returncode != 0
+    assert "unknown cross-reference @fig-missing" in result.stderr
+
+
+def test_docx_uses_png_figures(tmp_path: Path):
+    result = run_pandoc("![A](a.svg){#fig-a}\n", tmp_path, fmt="native")
+    assert 'a.svg' in result.stdout  # only DOCX swaps to PNG
+    assert result.returncode == 0
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def test_environment_yml_agrees_with_the_lock():
+    pins = read_lock(ROOT / "requirements.lock")
+    assert all("==" in pin for pin in pins), "every lock line is an exact pin"
+    assert (ROOT / "environment.yml").read_text(encoding="utf-8") == environment_text(pins)
+
+
+# --------------------------------------------------------------------------- whole build
+
+
+def make(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+
+
+def digest_tree(folder: Path, suffixes: tuple[str, ...]) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.suffix in suffixes and not p.name.startswith(".")}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """One full build of the paper from the demo dataset into a temporary build folder."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    build = tmp_path_factory.mktemp("build")
+    result = make("paper", f"BUILD={build}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return build
+
+
+def test_build_writes_the_three_papers_and_provenance(built: Path):
+    for name in ("paper.pdf", "paper.html", "paper.docx", "provenance.json"):
+        assert (built / "paper" / name).stat().st_size > 1000, name
+    assert (built / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF")
+    html = (built / "paper" / "paper.html").read_text(encoding="utf-8")
+    assert "{{" not in html
+    assert "synthetic data synthetic-ict-clusters" in html  # every caption names its data
+
+
+def test_provenance_lists_every_display_with_its_run(built: Path):
+    record = json.loads((built / "paper" / "provenance.json").read_text(encoding="utf-8"))
+    runs = load_registry(REGISTRY)
+    promised = {a for r in runs for a in r["artefacts"]}
+    listed = {d["id"]: d for d in record["displays"]}
+    assert set(listed) == promised
+    theme_runs = {tuple(sorted(d["parameters"].items())) for d in record["displays"]
+                  if d["notebook"] == "notebooks/02-theme-matrix.ipynb"}
+    assert theme_runs == {(("theme", "motivations"),), (("theme", "outcomes"),),
+                          (("theme", "cluster_role"),)}
+    for display in record["displays"]:
+        assert len(display["inputs"]["dataset_sha256"]) == 64
+        for file in display["files"]:
+            assert (built / file).exists(), file
+    assert record["dataset"]["synthetic"] is True
+    assert all(v["text"] for v in record["values"])
+
+
+def test_second_build_is_a_no_op(built: Path):
+    result = make("-q", "paper", f"BUILD={built}")
+    assert result.returncode == 0, "make -q says something is out of date"
+
+
+def test_text_edit_re_renders_without_running_notebooks(built: Path, tmp_path: Path):
+    paper_copy = tmp_path / "paper"
+    shutil.copytree(ROOT / "paper", paper_copy)
+    with open(paper_copy / "paper.md", "a", encoding="utf-8") as handle:
+        handle.write("\nOne more sentence.\n")
+    result = make("-n", "paper", f"BUILD={built}", f"PAPER={paper_copy}")
+    assert result.returncode == 0
+    assert "paper assemble" in result.stdout and "paper pdf" in result.stdout
+    assert "compendium run" not in result.stdout
+
+
+def test_editing_one_notebook_reruns_only_its_runs(built: Path):
+    notebook = ROOT / "notebooks" / "05-saturation.ipynb"
+    stamp = notebook.stat()
+    try:
+        os.utime(notebook, ns=(stamp.st_atime_ns, time.time_ns()))
+        result = make("-n", "paper", f"BUILD={built}")
+    finally:
+        os.utime(notebook, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    runs = [line for line in result.stdout.splitlines() if " run " in line]
+    assert len(runs) == 1 and "run saturation" in runs[0]
+
+
+def test_rebuild_from_scratch_is_byte_identical(built: Path):
+    suffixes = (".pdf", ".html", ".docx", ".json", ".svg", ".png", ".csv", ".md")
+    before = digest_tree(built / "paper", suffixes)
+    before_runs = digest_tree(built / "runs" / "comparison", suffixes)
+    shutil.rmtree(built / "paper")
+    shutil.rmtree(built / "runs" / "comparison")
+    result = make("paper", f"BUILD={built}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert digest_tree(built / "paper", suffixes) == before
+    assert digest_tree(built / "runs" / "comparison", suffixes) == before_runs
+
+
+def test_other_dataset_builds_into_its_own_folder(tmp_path: Path):
+    other = tmp_path / "my-study"
+    shutil.copytree(DEMO, other)
+    result = make("-n", "paper", f"DATA={other}")
+    assert result.returncode == 0
+    assert "--build build/my-study" in result.stdout
+    assert f"--data {other}" in result.stdout
+
+
+def test_build_stops_on_an_invalid_dataset(tmp_path: Path):
+    broken = tmp_path / "broken"
+    shutil.copytree(DEMO, broken)
+    (broken / "participants.csv").write_text("participant_id\nE01\n", encoding="utf-8")
+    result = make("paper", f"DATA={broken}", f"BUILD={tmp_path / 'build'}")
+    assert result.returncode != 0
+    assert "participants.csv: perspective: required column is missing" in result.stderr
+    assert not (tmp_path / "build" / "paper").exists()

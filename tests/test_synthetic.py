@@ -1,0 +1,89 @@
+"""The synthetic demonstration dataset: built to the published design, and reproducible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compendium.dataset import load_dataset, validate_dataset
+from compendium.synthetic import _join_opener, generate_dataset, load_bank
+
+from .conftest import DEMO
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_committed_dataset_is_regenerated_byte_for_byte(tmp_path: Path):
+    generate_dataset(tmp_path / "again", seed=2010)
+    assert files_of(tmp_path / "again") == files_of(DEMO)
+
+
+def test_another_seed_gives_another_dataset(tmp_path: Path):
+    generate_dataset(tmp_path / "other", seed=7)
+    assert files_of(tmp_path / "other")["segments.csv"] != files_of(DEMO)["segments.csv"]
+
+
+def test_demo_follows_the_published_design():
+    ds = load_dataset(DEMO)
+    participants = ds.participants
+    assert len(participants) == 14
+    assert set(participants["perspective"]) == {"entrepreneur", "intermediary"}
+    intermediaries = participants[participants["perspective"] == "intermediary"]
+    assert set(intermediaries["organisation_type"]) == {"agency", "hei"}
+    assert len(ds.segments) >= 300
+    themes = ds.codebook.loc[ds.codebook["level"] == "theme", "code_id"].tolist()
+    assert themes == ["motivations", "outcomes", "cluster_role"]
+    # a transcript for every interview, with the interviewer's questions in it
+    assert sorted(ds.transcripts) == sorted(f"transcripts/{p}.txt"
+                                            for p in participants["participant_id"])
+    assert all("INTERVIEWER:" in text for text in ds.transcripts.values())
+    # a second coder on at least four interviews, disagreeing sometimes
+    second = ds.codings[ds.codings["coder"] == "coder_b"]
+    double = ds.segments[ds.segments["segment_id"].isin(second["segment_id"])]
+    assert double["participant_id"].nunique() >= 4
+    first = ds.codings[ds.codings["coder"] == "coder_a"]
+    on_double = first[first["segment_id"].isin(set(double["segment_id"]))]
+    a = set(zip(on_double["segment_id"], on_double["code_id"]))
+    b = set(zip(second["segment_id"], second["code_id"]))
+    assert a != b and len(a & b) > 0.7 * len(a)
+
+
+def test_demo_says_it_is_synthetic_everywhere():
+    ds = load_dataset(DEMO)
+    assert ds.descriptor["compendium"]["synthetic"] is True
+    assert ds.descriptor["description"].startswith("SYNTHETIC")
+    assert all(text.splitlines()[0].startswith("Synthetic interview transcript")
+               for text in ds.transcripts.values())
+    assert "synthetic" in ds.interview_guide.lower()
+
+
+def test_statement_bank_covers_every_code_and_perspective():
+    bank = load_bank()
+    for code in bank.codes:
+        for perspective in ("entrepreneur", "intermediary"):
+            texts = bank.statements[(code["id"], perspective)]
+            assert len(texts) >= 6 and len(set(texts)) == len(texts)
+
+
+def test_scale_option_without_transcripts(tmp_path: Path):
+    path = generate_dataset(tmp_path / "big", seed=1, interviews=40, segments_per_interview=60,
+                            transcripts=False)
+    assert validate_dataset(path) == []
+    ds = load_dataset(path)
+    assert len(ds.participants) == 40
+    assert 40 * 40 < len(ds.segments) < 40 * 90
+    assert ds.segments["start"].isna().all()
+
+
+@pytest.mark.parametrize("opener, text, joined", [
+    ("Well, ", "The meetings helped.", "Well, the meetings helped."),
+    ("Well, ", "I think so.", "Well, I think so."),
+    ("Well, ", "ICT firms go.", "Well, ICT firms go."),
+    ("Honestly, ", "Honestly, it was fine.", "Honestly, it was fine."),
+])
+def test_openers_join_naturally(opener: str, text: str, joined: str):
+    assert _join_opener(opener, text) == joined
