@@ -217,9 +217,12 @@ def build_transcripts(participants: pd.DataFrame, segments: pd.DataFrame, bank: 
     segments["order"] = rng.random(len(segments))
     located = []
     transcripts: dict[str, str] = {}
+    by_person = {pid: group for pid, group in segments.groupby("participant_id", sort=False)}
+    empty = segments.iloc[0:0]
     for person in participants.itertuples(index=False):
         pid = person.participant_id
-        mine = segments[segments["participant_id"] == pid].sort_values("order", kind="stable")
+        mine = by_person.get(pid, empty).sort_values("order", kind="stable")
+        by_theme = {theme: group for theme, group in mine.groupby("theme", sort=False)}
         parts: list[str] = []
         length = 0
         spans: list[tuple[int, int, int]] = []
@@ -250,14 +253,14 @@ def build_transcripts(participants: pd.DataFrame, segments: pd.DataFrame, bank: 
             if section == "closing":
                 say(_pick(fillers["closing"], rng) + "\n\n")
                 continue
-            pool = mine[mine["theme"] == section]
+            pool = by_theme.get(section, empty)
             n_questions = sum(q["section"] == section for q in questions)
             position = [q["id"] for q in questions if q["section"] == section].index(question["id"])
             share = pool.iloc[position::n_questions]
             if share.empty:
                 say(_pick(fillers["uncoded"], rng) + "\n\n")
                 continue
-            for k, (index, row) in enumerate(share.iterrows()):
+            for k, (index, text) in enumerate(zip(share.index, share["text"])):
                 if k and rng.random() < 0.25:
                     say(f"\n\nINTERVIEWER: {_pick(fillers['interviewer_acknowledgements'], rng)}"
                         f"\n\n{pid}: ")
@@ -266,7 +269,7 @@ def build_transcripts(participants: pd.DataFrame, segments: pd.DataFrame, bank: 
                 if rng.random() < 0.2:
                     say(_pick(fillers["uncoded"], rng) + " ")
                 start = length
-                say(row["text"])
+                say(text)
                 spans.append((index, start, length))
             say("\n\n")
         source = f"transcripts/{pid}.txt"

@@ -304,7 +304,52 @@ def codebook_frame(project: QdaProject, applied: set[str],
                      "parent_id": parent, "name": code.name or "(unnamed code)",
                      "definition": code.description or NO_DEFINITION})
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS["codebook"], dtype=object)
-    return _apply_noted_structure(frame, codes, noted, ids), ids
+    return in_tree_order(_apply_noted_structure(frame, codes, noted, ids)), ids
+
+
+def nesting(codebook: pd.DataFrame) -> dict[str, str | None]:
+    """Where each entry sits in a tree: under its parent_id, else its theme, else at the top.
+
+    The exporter nests codes this way, and the importer lists the codebook
+    in the same tree order, so a codebook survives export and import.
+    """
+    ids = set(codebook["code_id"])
+    nest: dict[str, str | None] = {}
+    for code_id, theme, parent in zip(codebook["code_id"], codebook["theme"],
+                                      codebook["parent_id"]):
+        if isinstance(parent, str) and parent in ids and parent != code_id:
+            nest[code_id] = parent
+        elif isinstance(theme, str) and theme in ids and theme != code_id:
+            nest[code_id] = theme
+        else:
+            nest[code_id] = None
+    # Break any loop the theme fallback could close by lifting one member to the top.
+    for code_id in list(nest):
+        seen, current = set(), code_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            current = nest[current]
+        if current is not None:
+            nest[current] = None
+    return nest
+
+
+def in_tree_order(codebook: pd.DataFrame) -> pd.DataFrame:
+    """The codebook with every entry after its parent, siblings in their present order."""
+    nest = nesting(codebook)
+    kids: dict[str | None, list[str]] = defaultdict(list)
+    for code_id in codebook["code_id"]:
+        kids[nest[code_id]].append(code_id)
+    order: list[str] = []
+    stack = list(reversed(kids[None]))
+    while stack:
+        code_id = stack.pop()
+        order.append(code_id)
+        stack.extend(reversed(kids[code_id]))
+    rank = {code_id: i for i, code_id in enumerate(order)}
+    return codebook.iloc[sorted(range(len(codebook)),
+                                key=lambda i: rank[codebook["code_id"].iat[i]])] \
+        .reset_index(drop=True)
 
 
 def _apply_noted_structure(frame: pd.DataFrame, codes: list[QdaCode], noted: dict[str, Any],

@@ -41,6 +41,7 @@ import pandas as pd
 from .. import __version__
 from ..dataset import Dataset, load_dataset
 from ..errors import CompendiumError, ValidationError
+from .mapping import nesting
 from .model import GUIDE_NOTE_NAME, IDS_NOTE_KEY, IDS_NOTE_NAME
 from .safety import one_line
 
@@ -226,33 +227,10 @@ def plan_sources(dataset: Dataset, guids: Guids, warnings: list[str]) -> list[_S
 # The project XML
 
 
-def _nesting(codebook: pd.DataFrame) -> dict[str, str | None]:
-    """Where each entry is nested: its parent_id, else its theme, else the top level."""
-    ids = set(codebook["code_id"])
-    nest: dict[str, str | None] = {}
-    for code_id, theme, parent in zip(codebook["code_id"], codebook["theme"],
-                                      codebook["parent_id"]):
-        if isinstance(parent, str) and parent in ids and parent != code_id:
-            nest[code_id] = parent
-        elif isinstance(theme, str) and theme in ids and theme != code_id:
-            nest[code_id] = theme
-        else:
-            nest[code_id] = None
-    # Break any loop the theme fallback could close by lifting its members to the top.
-    for code_id in list(nest):
-        seen, current = set(), code_id
-        while current is not None and current not in seen:
-            seen.add(current)
-            current = nest[current]
-        if current is not None:
-            nest[current] = None
-    return nest
-
-
 def codebook_node(dataset: Dataset, guids: Guids) -> tuple[Node, dict[str, Any]]:
     """The CodeBook element and the note's entry for each code."""
     codebook = dataset.codebook.reset_index(drop=True)
-    nest = _nesting(codebook)
+    nest = nesting(codebook)
     rows = {row.code_id: row for row in codebook.itertuples(index=False)}
     kids: dict[str | None, list[str]] = defaultdict(list)
     for code_id in codebook["code_id"]:

@@ -1,0 +1,171 @@
+"""Benchmark: time and memory of loading, validation and each analysis step at scale.
+
+``make bench`` generates a synthetic dataset of 1,000 interviews (about a
+million coded segments) once, caches it under ``build/bench/``, then runs each
+step once and prints a table of wall-clock seconds and peak resident memory.
+Memory is sampled from ``/proc/self/statm`` by a background thread, so it
+includes what numpy and pandas allocate outside Python's own allocator.
+Benchmarks are reported, never asserted in tests: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * PAGE
+    except OSError:  # not Linux: fall back to the process's lifetime peak
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class PeakSampler:
+    """Samples resident memory every few milliseconds while a step runs."""
+
+    def __init__(self, interval: float = 0.005):
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakSampler":
+        self.peak = rss_bytes()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())
+
+
+@dataclass
+class Measurement:
+    step: str
+    seconds: float
+    peak_mib: float
+    detail: str
+
+
+def measure(step: str, func: Callable[[], Any], describe: Callable[[Any], str]) -> tuple[Any, Measurement]:
+    with PeakSampler() as sampler:
+        start = time.perf_counter()
+        result = func()
+        seconds = time.perf_counter() - start
+    return result, Measurement(step, seconds, sampler.peak / 2**20, describe(result))
+
+
+def dataset_folder(cache: Path, interviews: int, per_interview: int, seed: int,
+                   transcripts: bool) -> Path:
+    kind = "transcripts" if transcripts else "no-transcripts"
+    return cache / f"synthetic-{interviews}x{per_interview}-seed{seed}-{kind}"
+
+
+def run(interviews: int, per_interview: int, seed: int, transcripts: bool, cache: Path,
+        n_orders: int) -> list[Measurement]:
+    from . import analysis
+    from .dataset import load_dataset, validate_dataset
+    from .synthetic import generate_dataset
+
+    rows: list[Measurement] = []
+    folder = dataset_folder(cache, interviews, per_interview, seed, transcripts)
+    if not (folder / "datapackage.json").exists():
+        _, m = measure("generate dataset (once, cached)",
+                       lambda: generate_dataset(folder, seed=seed, interviews=interviews,
+                                                segments_per_interview=per_interview,
+                                                transcripts=transcripts, validate=False),
+                       lambda p: str(p))
+        rows.append(m)
+    ds, m = measure("load tables and transcripts", lambda: load_dataset(folder, validate=False),
+                    lambda d: f"{len(d.segments):,} segments, {len(d.codings):,} codings")
+    rows.append(m)
+    _, m = measure("validate (complete)", lambda: validate_dataset(folder),
+                   lambda problems: f"{len(problems)} problems")
+    rows.append(m)
+    coder = ds.primary_coder
+    args = (ds.codings, ds.segments, ds.participants, ds.codebook)
+    steps: list[tuple[str, Callable[[], Any], Callable[[Any], str]]] = [
+        ("code frequencies", lambda: analysis.code_frequencies(*args, coder=coder),
+         lambda r: f"{len(r)} rows"),
+        ("clustered matrix x3 themes", lambda: [
+            analysis.clustered_matrix(*args, theme=t, coder=coder)
+            for t in ("motivations", "outcomes", "cluster_role")],
+         lambda r: f"{sum(len(x) for x in r)} cells"),
+        ("perspective comparison", lambda: analysis.perspective_comparison(*args, coder=coder),
+         lambda r: f"{len(r)} codes"),
+        ("framework matrix", lambda: analysis.framework_matrix(*args, coder=coder),
+         lambda r: f"{r.shape[0]} x {r.shape[1] - 1}"),
+        ("co-occurrence (segments)", lambda: analysis.cooccurrence(
+            ds.codings, ds.segments, ds.codebook, unit="segment", coder=coder),
+         lambda r: f"{len(r)} pairs"),
+        ("co-occurrence (interviewees)", lambda: analysis.cooccurrence(
+            ds.codings, ds.segments, ds.codebook, unit="interviewee", coder=coder),
+         lambda r: f"{len(r)} pairs"),
+        (f"saturation ({n_orders:,} orders)", lambda: analysis.saturation_summary(
+            analysis.saturation_curves(ds.codings, ds.segments, n_orders=n_orders, seed=seed,
+                                       coder=coder)),
+         lambda r: f"{len(r)} positions"),
+        ("agreement (segment unit)", lambda: analysis.agreement_table(analysis.agreement_units(
+            ds.codings, ds.segments, coder, "coder_b", unit="segment", codebook=ds.codebook)),
+         lambda r: f"{int(r['n_units'].iloc[-1]):,} decisions"),
+        ("data structure", lambda: analysis.data_structure(ds.codebook, ds.codings, coder=coder),
+         lambda r: f"{len(r)} codes"),
+    ]
+    for name, func, describe in steps:
+        _, m = measure(name, func, describe)
+        rows.append(m)
+    return rows
+
+
+def format_table(rows: list[Measurement]) -> str:
+    width = max(len(r.step) for r in rows)
+    lines = [f"{'step':<{width}}  {'seconds':>8}  {'peak RSS (MiB)':>14}  result",
+             f"{'-' * width}  {'-' * 8}  {'-' * 14}  {'-' * 30}"]
+    for r in rows:
+        lines.append(f"{r.step:<{width}}  {r.seconds:>8.2f}  {r.peak_mib:>14.0f}  {r.detail}")
+    analysis_total = sum(r.seconds for r in rows if not r.step.startswith(("generate", "load",
+                                                                             "validate")))
+    lines.append(f"{'analysis steps in all':<{width}}  {analysis_total:>8.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m compendium.bench", description=__doc__)
+    parser.add_argument("--interviews", type=int, default=1000)
+    parser.add_argument("--segments-per-interview", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--n-orders", type=int, default=1000)
+    parser.add_argument("--no-transcripts", action="store_true",
+                        help="generate without transcripts (faster; skips offset checks)")
+    parser.add_argument("--cache", default="build/bench", help="where the dataset is kept")
+    args = parser.parse_args(argv)
+    print(f"benchmark: {args.interviews:,} synthetic interviews x about "
+          f"{args.segments_per_interview:,} segments (seed {args.seed}); "
+          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}", flush=True)
+    rows = run(args.interviews, args.segments_per_interview, args.seed,
+               not args.no_transcripts, Path(args.cache), args.n_orders)
+    print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
