@@ -8,7 +8,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import defusedxml.ElementTree as SafeET
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -46,10 +46,24 @@ def apply_style() -> None:
 
 
 def mark_synthetic(fig, synthetic: bool) -> None:
-    """Print the synthetic-data note on the figure itself, so no copy loses it."""
-    if synthetic:
-        fig.text(0.995, 0.002, SYNTHETIC_NOTE, ha="right", va="bottom", fontsize=6.5,
-                 color="#555555", style="italic")
+    """Print the synthetic-data note on the figure itself, so no copy loses it.
+
+    The note is anchored below the x-axis label of the figure's first axes,
+    and placed when the figure is drawn, so it follows the final layout and
+    never overlaps tick labels whatever the backend or resolution.
+    """
+    if not synthetic:
+        return
+    ax = fig.axes[0]
+    if ax.axison:
+        anchor = ("axes fraction", ax.xaxis.label)
+        xy = (1.0, 0.0)
+    else:  # axes without a visible axis (the data-structure diagram)
+        anchor = "axes fraction"
+        xy = (1.0, 0.0)
+    ax.annotate(SYNTHETIC_NOTE, xy=xy, xycoords=anchor, xytext=(0, -3),
+                textcoords="offset points", ha="right", va="top", fontsize=6.5,
+                color="#555555", style="italic", annotation_clip=False)
 
 
 def save_figure(fig, stem: Path, formats=("svg", "pdf", "png")) -> list[str]:
@@ -121,47 +135,61 @@ def data_structure_figure(structure: pd.DataFrame, synthetic: bool):
     """Gioia-style data structure: codes -> sub-themes -> themes, left to right.
 
     ``structure`` is the output of ``analysis.data_structure`` (with
-    ``n_segments`` when available, printed beside each code).
+    ``n_segments`` when available, printed beside each code). Connecting lines
+    are drawn after the boxes are laid out, from each box's measured right
+    edge, so long names never run under a line.
     """
+    import textwrap
+
     apply_style()
     frame = structure.reset_index(drop=True)
     n = len(frame)
-    height = 0.24 * n + 1.0
-    fig, ax = plt.subplots(figsize=(7.0, height))
+    fig, ax = plt.subplots(figsize=(7.2, 0.22 * n + 0.9))
     ax.set_xlim(0, 1)
-    ax.set_ylim(-0.5, n - 0.5)
-    ax.invert_yaxis()
+    ax.set_ylim(n - 0.4, -1.6)
     ax.axis("off")
-    x_code, x_sub, x_theme = 0.0, 0.50, 0.80
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.03)
+    x_code, x_sub, x_theme = 0.0, 0.45, 0.80
     box = dict(boxstyle="round,pad=0.25", linewidth=0.6)
+    code_boxes = []
     for i, row in frame.iterrows():
         label = row["code_name"]
         if "n_segments" in frame:
             label += f"  [{int(row['n_segments'])}]"
-        ax.text(x_code, i, label, va="center", ha="left", fontsize=7.2,
-                bbox={**box, "facecolor": "white", "edgecolor": "#999999"})
+        code_boxes.append(ax.text(x_code, i, label, va="center", ha="left", fontsize=7,
+                                  bbox={**box, "facecolor": "white", "edgecolor": "#999999"}))
     key_sub = frame["theme_id"].astype(str) + "|" + frame["subtheme_name"].astype(str)
-    sub_centres = frame.groupby(key_sub, sort=False).apply(
-        lambda g: g.index.to_numpy().mean(), include_groups=False)
-    theme_centres = frame.groupby("theme_id", sort=False).apply(
-        lambda g: g.index.to_numpy().mean(), include_groups=False)
-    for i, row in frame.iterrows():
-        y_sub = sub_centres[f"{row['theme_id']}|{row['subtheme_name']}"]
-        ax.plot([x_sub - 0.07, x_sub - 0.01], [i, y_sub], color="#777777", linewidth=0.5)
-    for key, y in sub_centres.items():
-        theme_id, name = key.split("|", 1)
-        ax.text(x_sub, y, name, va="center", ha="left", fontsize=7.5,
-                bbox={**box, "facecolor": "#e8eef5", "edgecolor": "#4a6f96"})
-        ax.plot([x_sub + 0.235, x_theme - 0.01], [y, theme_centres[theme_id]],
-                color="#777777", linewidth=0.5)
+    sub_rows = {k: g.index.to_numpy() for k, g in frame.groupby(key_sub, sort=False)}
+    theme_rows = {k: g.index.to_numpy() for k, g in frame.groupby("theme_id", sort=False)}
     theme_names = frame.drop_duplicates("theme_id").set_index("theme_id")["theme_name"]
-    for theme_id, y in theme_centres.items():
-        ax.text(x_theme, y, theme_names[theme_id], va="center", ha="left", fontsize=8.5,
-                fontweight="bold", wrap=True,
+    sub_boxes = {}
+    for key, rows in sub_rows.items():
+        name = key.split("|", 1)[1]
+        sub_boxes[key] = ax.text(x_sub, rows.mean(), "\n".join(textwrap.wrap(name, 24)),
+                                 va="center", ha="left", fontsize=7.3,
+                                 bbox={**box, "facecolor": "#e8eef5", "edgecolor": "#4a6f96"})
+    for theme_id, rows in theme_rows.items():
+        ax.text(x_theme, rows.mean(), "\n".join(textwrap.wrap(str(theme_names[theme_id]), 16)),
+                va="center", ha="left", fontsize=8.5, fontweight="bold",
                 bbox={**box, "facecolor": "#fdf0d5", "edgecolor": "#b5832a"})
+    fig.canvas.draw()  # lay out the text so the boxes' extents can be measured
+    to_data = ax.transData.inverted()
+
+    def right_edge(text) -> float:
+        extent = text.get_bbox_patch().get_window_extent()
+        return float(to_data.transform((extent.x1, extent.y0))[0])
+
+    for i, row in frame.iterrows():
+        key = f"{row['theme_id']}|{row['subtheme_name']}"
+        ax.plot([right_edge(code_boxes[i]) + 0.005, x_sub - 0.012],
+                [i, sub_rows[key].mean()], color="#777777", linewidth=0.5)
+    for key, rows in sub_rows.items():
+        theme_id = key.split("|", 1)[0]
+        ax.plot([right_edge(sub_boxes[key]) + 0.005, x_theme - 0.012],
+                [rows.mean(), theme_rows[theme_id].mean()], color="#777777", linewidth=0.5)
     for x, title in ((x_code, "Codes (first-order concepts)"),
                      (x_sub, "Sub-themes"), (x_theme, "Themes")):
-        ax.text(x, -1.1, title, ha="left", va="bottom", fontsize=8.5, fontstyle="italic")
+        ax.text(x, -1.2, title, ha="left", va="center", fontsize=8.5, fontstyle="italic")
     mark_synthetic(fig, synthetic)
     return fig
 
@@ -192,7 +220,8 @@ def theme_bars(matrix: pd.DataFrame, synthetic: bool, title: str | None = None):
     ax.set_xlabel("Share of interviewees in the perspective who raised the code")
     if title:
         ax.set_title(title, loc="left")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False,
+              borderaxespad=0.2)
     mark_synthetic(fig, synthetic)
     return fig
 
@@ -206,7 +235,9 @@ def framework_heatmap(framework: pd.DataFrame, code_names: dict[str, str],
     codes = [c for c in framework.columns if c != "perspective"]
     values = framework[codes]
     fig, ax = plt.subplots(figsize=(7.0, 0.28 * len(framework) + 2.8))
-    sns.heatmap(values, ax=ax, cmap=HEATMAP, annot=True, fmt="d", annot_kws={"fontsize": 6},
+    # Empty cells stay blank so the eye finds the coded ones.
+    labels = values.astype(int).astype(str).where(values > 0, "")
+    sns.heatmap(values, ax=ax, cmap=HEATMAP, annot=labels, fmt="", annot_kws={"fontsize": 6},
                 cbar_kws={"label": "Coded segments", "shrink": 0.6}, linewidths=0.3,
                 linecolor="white", xticklabels=[code_names.get(c, c) for c in codes])
     ax.set_ylabel("Interviewee")

@@ -30,7 +30,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -646,9 +645,3 @@ def describe_missing(missing: dict[str, list[str]]) -> str:
     return "; ".join(f"{len(pids)} lack {column} ({_listing(pids)})"
                      for column, pids in missing.items())
 
-
-def transcript_path_ok(path: str) -> bool:
-    """Whether a transcript path may be written inside a dataset."""
-    safe = safe_relative(path)
-    return safe is not None and safe.as_posix() == path and path not in _RESERVED_PATHS \
-        and PurePosixPath(path).name != ""

@@ -107,12 +107,6 @@ class PositionMap:
         return low
 
 
-def convert_span(text: str, start: int, end: int, counting: Counting) -> tuple[int, int]:
-    """Convert one tool span to code points (a convenience for single spans)."""
-    mapping = PositionMap.build(text, counting)
-    return mapping.to_code_point(start), mapping.to_code_point(end)
-
-
 def strip_bom(text: str) -> str:
     """Drop a leading byte-order mark: tools count positions after it."""
     return text[1:] if text.startswith("\ufeff") else text
