@@ -106,11 +106,24 @@ $(PAPER_DIR)/paper.docx: $(PAPER_DIR)/paper.assembled.md $(PAPER)/references.bib
 $(PAPER_DIR)/provenance.json: $(PAPER_DIR)/values.json $(PAPER)/paper.md $(PAPER)/references.bib
 	$(call PAPER_STEP,provenance)
 
-PAPER_OUTPUTS := $(PAPER_DIR)/paper.pdf $(PAPER_DIR)/paper.html $(PAPER_DIR)/paper.docx $(PAPER_DIR)/provenance.json
+# The executed notebooks as HTML, linked from every figure and table of the HTML paper.
+$(PAPER_DIR)/notebooks/.rendered: $(RUN_MANIFESTS) src/compendium/build/site.py
+	$(call PAPER_STEP,notebooks)
+
+# The reviewer's site: paper, notebooks, data documentation and provenance, relative links only.
+$(BUILD)/site/index.html: $(PAPER_DIR)/paper.html $(PAPER_DIR)/provenance.json $(PAPER_DIR)/notebooks/.rendered data/README.md $(DATA)/datapackage.json src/compendium/build/site.py
+	$(call PAPER_STEP,site)
+
+PAPER_OUTPUTS := $(PAPER_DIR)/paper.pdf $(PAPER_DIR)/paper.html $(PAPER_DIR)/paper.docx \
+                 $(PAPER_DIR)/provenance.json $(PAPER_DIR)/notebooks/.rendered $(BUILD)/site/index.html
 
 .PHONY: paper
 paper: $(PAPER_OUTPUTS) ## build the paper (PDF, HTML, DOCX) and its provenance from DATA
 	@echo "paper: $(PAPER_DIR)/paper.pdf, paper.html, paper.docx and provenance.json are up to date"
+	@echo "site:  $(BUILD)/site/index.html (open it in a browser, or publish the folder as it is)"
+
+.PHONY: site
+site: $(BUILD)/site/index.html ## the static site for reviewers (also made by make paper)
 
 .PHONY: runs
 runs: $(RUN_MANIFESTS) ## execute every notebook run (figures, tables, values) without the paper

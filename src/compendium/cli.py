@@ -177,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_rules)
 
     p = sub.add_parser("paper", help="(build) one step of the paper build")
-    p.add_argument("step", choices=["values", "assemble", "pdf", "html", "docx", "provenance"])
+    p.add_argument("step", choices=["values", "assemble", "pdf", "html", "docx", "provenance",
+                                    "notebooks", "site"])
     _add_build_arguments(p)
     p.add_argument("--paper", default="paper", help="folder with paper.md and references.bib")
     p.set_defaults(handler=_paper)

@@ -159,12 +159,19 @@ def substitute_values(text: str, values: dict[str, dict[str, Any]], source: str)
 
 
 def _describe_run(manifest: dict[str, Any]) -> str:
+    """The caption's source note: notebook, run parameters and dataset, with a link.
+
+    The link points at the executed notebook rendered beside the paper
+    (``notebooks/<run>.html``), so a reader of the HTML paper can open the run
+    that made the display; the PDF and DOCX print the same words.
+    """
     run = manifest["run"]
     params = ", ".join(f"{k} = {v}" for k, v in run["parameters"].items())
     notebook = Path(run["notebook"]).name
-    where = f"notebook {notebook}" + (f" ({params})" if params else "")
+    label = f"notebook {notebook}" + (f" ({params})" if params else "")
     kind = "synthetic data" if manifest["dataset"]["synthetic"] else "dataset"
-    return f"*Source:* {where}; {kind} {manifest['dataset']['name']}."
+    return (f"*Source:* [{label}](notebooks/{run['id']}.html); {kind} "
+            f"{manifest['dataset']['name']} (sha256 {manifest['dataset']['hash'][:12]}).")
 
 
 def artefact_index(manifests: list[dict[str, Any]]) -> dict[str, tuple[dict, dict]]:
@@ -365,5 +372,16 @@ def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
         record = provenance(build, registry, paper_dir, values)
         _atomic_write(target, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         return target
+    if step == "notebooks":
+        from .site import render_notebooks
+
+        pages = render_notebooks(build, registry)
+        stamp = out_dir / "notebooks" / ".rendered"
+        _atomic_write(stamp, "".join(f"{p.name}\n" for p in pages))
+        return stamp
+    if step == "site":
+        from .site import build_site
+
+        return build_site(build, registry, data)
     synthetic = values["dataset.kind"]["text"] == "synthetic"
     return render(step, build, paper_dir, synthetic)

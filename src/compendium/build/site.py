@@ -1,0 +1,203 @@
+"""The reviewer's view: executed notebooks as HTML, and a small static site.
+
+Every figure and table of the HTML paper links to the executed notebook that
+made it, rendered to HTML under ``BUILD/paper/notebooks/<run>.html``. The site
+under ``BUILD/site/`` gathers the paper, those notebooks, the dataset's
+documentation and the provenance table behind one index page, with relative
+links only, so it opens from disk or from any static host.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..errors import CompendiumError
+from .paper import _atomic_write, load_runs, pandoc_path
+from .rules import load_registry
+
+#: Script tags that load code from the network. The notebooks use neither maths,
+#: widgets nor diagrams, and a site that opens offline must not wait on them.
+EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*')
+
+
+def render_notebook(notebook: Path) -> str:
+    """One executed notebook as a standalone HTML page (images embedded, no network)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_filename(str(notebook))
+    return EXTERNAL_SCRIPT.sub("", body)
+
+
+def render_notebooks(build: Path, registry: Path) -> list[Path]:
+    """Render every run's executed notebook beside the paper; return the pages written."""
+    out_dir = build / "paper" / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for run in load_registry(registry):
+        source = build / "runs" / run["id"] / "notebook.ipynb"
+        if not source.exists():
+            raise CompendiumError(f"{source}: missing; run `make runs` first")
+        target = out_dir / f"{run['id']}.html"
+        _atomic_write(target, render_notebook(source))
+        written.append(target)
+    stale = {p for p in out_dir.glob("*.html")} - set(written)
+    for path in stale:  # a run removed from the registry
+        path.unlink()
+    return written
+
+
+def _page(title: str, body: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>
+body {{ max-width: 60em; margin: 2em auto; padding: 0 1em; font-family: Georgia, serif;
+       line-height: 1.5; color: #1a1a1a; }}
+h1, h2 {{ font-family: Arial, sans-serif; }}
+table {{ border-collapse: collapse; font-size: 0.85em; width: 100%; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.3em 0.5em; text-align: left;
+          vertical-align: top; }}
+th {{ border-bottom: 2px solid #444; }}
+code {{ font-size: 0.9em; }}
+.notice {{ border-left: 4px solid #E69F00; background: #fff7e6; padding: 0.5em 1em; }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def provenance_page(record: dict[str, Any]) -> str:
+    """The provenance record as a table a reviewer can read."""
+    rows = []
+    for display in record["displays"]:
+        params = ", ".join(f"{k} = {v}" for k, v in display["parameters"].items()) or "defaults"
+        files = ", ".join(Path(f).name for f in display["files"])
+        rows.append(
+            f"<tr><td><code>{html.escape(display['id'])}</code></td>"
+            f"<td>{html.escape(display['kind'])}</td>"
+            f"<td><a href=\"notebooks/{html.escape(display['run'])}.html\">"
+            f"{html.escape(Path(display['notebook']).name)}</a></td>"
+            f"<td>{html.escape(params)}</td><td>{html.escape(files)}</td>"
+            f"<td><code>{display['inputs']['notebook_sha256'][:12]}</code></td></tr>")
+    values = []
+    for value in record["values"]:
+        where = (f"<a href=\"notebooks/{html.escape(value['run'])}.html\">"
+                 f"{html.escape(Path(value['notebook']).name)}</a>"
+                 if "notebook" in value else "the build")
+        values.append(f"<tr><td><code>{html.escape(value['id'])}</code></td>"
+                      f"<td>{html.escape(str(value['text']))}</td><td>{where}</td></tr>")
+    dataset = record.get("dataset") or {}
+    kind = "synthetic" if dataset.get("synthetic") else "real"
+    body = f"""<p><a href="index.html">Home</a></p>
+<h1>Provenance</h1>
+<p>Commit <code>{html.escape(record['commit'])}</code>; dataset
+<code>{html.escape(str(dataset.get('name')))}</code> ({kind}), sha256
+<code>{html.escape(str(dataset.get('hash')))}</code>.</p>
+<h2>Figures and tables</h2>
+<table><thead><tr><th>Display</th><th>Kind</th><th>Notebook</th><th>Parameters</th>
+<th>Files</th><th>Notebook sha256</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table>
+<h2>Values printed in the paper</h2>
+<table><thead><tr><th>Key</th><th>Text</th><th>Made by</th></tr></thead>
+<tbody>
+{chr(10).join(values)}
+</tbody></table>
+"""
+    return _page("Provenance", body)
+
+
+def data_page(data: Path) -> str:
+    """The dataset's documentation: the project's format description and this dataset's files."""
+    import subprocess
+
+    descriptor = json.loads((data / "datapackage.json").read_text(encoding="utf-8"))
+    readme = Path(__file__).resolve().parents[3] / "data" / "README.md"
+    doc = ""
+    if readme.exists():
+        result = subprocess.run([pandoc_path(), str(readme), "--from", "gfm", "--to", "html5"],
+                                capture_output=True, text=True)
+        if result.returncode == 0:
+            doc = result.stdout
+    rows = "\n".join(
+        f"<tr><td><code>{html.escape(r['path'])}</code></td>"
+        f"<td>{r.get('bytes', '')}</td>"
+        f"<td><code>{html.escape(str(r.get('hash', '')).removeprefix('sha256:')[:16])}…</code></td></tr>"
+        for r in descriptor.get("resources", []))
+    synthetic = descriptor.get("compendium", {}).get("synthetic")
+    notice = ('<p class="notice"><strong>Synthetic data.</strong> '
+              f'{html.escape(descriptor.get("description", ""))}</p>' if synthetic else
+              f'<p>{html.escape(descriptor.get("description", ""))}</p>')
+    body = f"""<p><a href="index.html">Home</a></p>
+<h1>The dataset: {html.escape(descriptor.get('title', descriptor.get('name', '')))}</h1>
+{notice}
+<h2>Files</h2>
+<table><thead><tr><th>File</th><th>Bytes</th><th>sha256</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+<h2>The dataset format</h2>
+{doc}
+"""
+    return _page("The dataset", body)
+
+
+def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
+    dataset = record.get("dataset") or {}
+    items = "\n".join(
+        f"<li><a href=\"notebooks/{html.escape(run['id'])}.html\">{html.escape(run['notebook'])}</a>"
+        + (f" ({html.escape(', '.join(f'{k} = {v}' for k, v in run['parameters'].items()))})"
+           if run["parameters"] else "") + "</li>"
+        for run in notebooks)
+    notice = ('<p class="notice"><strong>Synthetic data.</strong> The displays illustrate the '
+              "method on data generated to the study's published design; they are not the "
+              "original study's results.</p>" if dataset.get("synthetic") else "")
+    body = f"""<h1>Motivations and outcomes of engaging in regional clusters in the ICT sector</h1>
+<p>A reproducible research compendium. Built from commit <code>{html.escape(record['commit'])}</code>
+on dataset <code>{html.escape(str(dataset.get('name')))}</code>
+(sha256 <code>{html.escape(str(dataset.get('hash', ''))[:12])}…</code>).</p>
+{notice}
+<ul>
+<li><a href="paper.html">The paper</a></li>
+<li><a href="data.html">The dataset and its format</a></li>
+<li><a href="provenance.html">Provenance of every figure, table and value</a></li>
+</ul>
+<h2>Executed notebooks</h2>
+<ul>
+{items}
+</ul>
+"""
+    return _page("Research compendium", body)
+
+
+def build_site(build: Path, registry: Path, data: Path) -> Path:
+    """Gather the paper, notebooks, data documentation and provenance under BUILD/site."""
+    paper_dir = build / "paper"
+    site = build / "site"
+    staging = build / ".site.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "notebooks").mkdir(parents=True)
+    record = json.loads((paper_dir / "provenance.json").read_text(encoding="utf-8"))
+    shutil.copyfile(paper_dir / "paper.html", staging / "paper.html")
+    for page in sorted((paper_dir / "notebooks").glob("*.html")):
+        shutil.copyfile(page, staging / "notebooks" / page.name)
+    (staging / "provenance.html").write_text(provenance_page(record), encoding="utf-8")
+    (staging / "data.html").write_text(data_page(data), encoding="utf-8")
+    runs = [m["run"] for m in load_runs(build, registry)]
+    (staging / "index.html").write_text(index_page(record, runs), encoding="utf-8")
+    shutil.rmtree(site, ignore_errors=True)
+    staging.rename(site)
+    return site
