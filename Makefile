@@ -40,7 +40,9 @@ ASSETS := $(wildcard src/compendium/build_assets/*)
 # Everything a notebook run depends on besides its notebook and parameters:
 # the validated dataset and the code in RUN_CODE (listed in the generated rules).
 DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
-RUN_INPUTS = $(BUILD)/validated.stamp $(RUN_CODE) $(PROJECT_STAMP)
+# Package versions (the lock) count; re-installing the project itself does not.
+RUN_INPUTS = $(BUILD)/validated.stamp $(RUN_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
+VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py)
 PACKAGE_DIRS := $(shell find src/compendium -type d -not -name '__pycache__')
 
 -include $(RULES)/runs.mk
@@ -68,7 +70,7 @@ $(RULES)/runs.mk: $(REGISTRY) src/compendium/build/rules.py $(PACKAGE_DIRS)
 
 # --- data ---------------------------------------------------------------------
 
-$(BUILD)/validated.stamp: $(DATA_FILES) $(PROJECT_STAMP)
+$(BUILD)/validated.stamp: $(DATA_FILES) $(VALIDATION_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
 	@test -f $(DATA)/datapackage.json || { echo "$(DATA): no datapackage.json; not a dataset folder" >&2; exit 1; }
 	@mkdir -p $(BUILD)
 	$(COMPENDIUM) validate $(DATA)
@@ -134,10 +136,27 @@ runs: $(RUN_MANIFESTS) ## execute every notebook run (figures, tables, values) w
 notebooks: $(BUILD)/validated.stamp ## re-execute the committed notebooks to refresh their outputs
 	$(COMPENDIUM) refresh-notebooks --registry $(REGISTRY)
 
+.PHONY: notebook
+notebook: $(BUILD)/validated.stamp ## run one notebook with other parameters: make notebook NB=notebooks/02-theme-matrix.ipynb PARAMS="theme=outcomes"
+	@test -n "$(NB)" || { echo 'say which notebook: make notebook NB=notebooks/02-theme-matrix.ipynb PARAMS="theme=outcomes"' >&2; exit 1; }
+	$(COMPENDIUM) notebook $(NB) $(PARAMS) --data $(DATA) --build $(BUILD)
+
+LAB_PORT ?= 8888
+.PHONY: lab
+lab: $(PROJECT_STAMP) ## start JupyterLab on the notebooks with the project's kernel (LAB_PORT=8888)
+	@echo "JupyterLab: http://127.0.0.1:$(LAB_PORT)/lab (the address with its token is printed below)"
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
+	  --ServerApp.root_dir=notebooks --ServerApp.default_url=/lab/tree/01-sample-and-codebook.ipynb \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+.PHONY: nbdime
+nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime (this repository only)
+	$(BIN)/nbdime config-git --enable
+	@echo "git diff on notebooks now uses nbdime; undo with: $(BIN)/nbdime config-git --disable"
+
 .PHONY: test
 test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval notebooks -p no:cacheprovider
+	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider
 
 .PHONY: bench
 bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews

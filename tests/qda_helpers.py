@@ -33,10 +33,6 @@ def refi_fixture(name: str) -> Path:
     return path
 
 
-def xsd_path() -> Path:
-    return refi_fixture("xsd/Project-mrt2019.xsd")
-
-
 def guid(n: int, *, braces: bool = False, upper: bool = False) -> str:
     text = f"00000000-0000-4000-8000-{n:012d}"
     text = text.upper() if upper else text

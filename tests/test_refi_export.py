@@ -22,26 +22,40 @@ from compendium.qda.refi_export import export_dataset
 # The helpers shared by the QDA tests sit beside this file (pytest may not put it on the path).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qda_helpers import (  # noqa: E402
+    REFI_FIXTURES,
     SYNTHETIC,
     element_counts,
     local,
     qde_root,
     refi_fixture,
     write_attributes,
-    xsd_path,
 )
 
 
 @functools.lru_cache(maxsize=1)
 def _schema():
-    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema is needed to check the "
-                                                        "export against the REFI-QDA XSD")
-    return xmlschema.XMLSchema(str(xsd_path()))
+    """The REFI-QDA project schema, or the reason it cannot be had."""
+    try:
+        import xmlschema
+    except ImportError:
+        return "xmlschema is not installed, so the export cannot be checked against the XSD"
+    path = REFI_FIXTURES / "xsd" / "Project-mrt2019.xsd"
+    if not path.exists():
+        return f"the REFI-QDA XSD is absent ({path.resolve()}: no shared/ beside the repository)"
+    return xmlschema.XMLSchema(str(path))
 
 
-def assert_valid_refi(archive: Path) -> None:
-    """The archive's project.qde validates against Project-mrt2019.xsd."""
+def assert_valid_refi(archive: Path, *, required: bool = True) -> None:
+    """The archive's project.qde validates against Project-mrt2019.xsd.
+
+    Where the schema cannot be had, a test that is about the schema is
+    skipped (saying why); others (``required=False``) go on without the check.
+    """
     schema = _schema()
+    if isinstance(schema, str):
+        if required:
+            pytest.skip(schema)
+        return
     root = qde_root(archive)  # parsed with defusedxml, then checked by xmlschema
     errors = list(schema.iter_errors(root))
     assert not errors, errors[0]
@@ -164,7 +178,8 @@ def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
 # Generated datasets: the round trip as a property
 
 
-WORDS = st.sampled_from(["we", "met", "the", "agency", "café", "naïve", "😀", "𝄞", "ok", "x"])
+WORDS = st.sampled_from(["we", "met", "the", "agency", "café", "naïve", "😀", "𝄞", "ok",
+                         "x"])
 SEPARATORS = st.sampled_from([" ", " ", "\n", "\r\n", ", ", ". "])
 TEXT = st.lists(st.tuples(WORDS, SEPARATORS), min_size=8, max_size=40).map(
     lambda pairs: "".join(w + s for w, s in pairs))
@@ -216,6 +231,10 @@ def datasets(draw) -> dict:
                 end = draw(st.integers(start + 1, len(text)))
                 if not text[start:end].strip():
                     start, end = 0, len(text)
+                if text[end - 1:end + 1] == "\r\n":
+                    # An excerpt ending in a lone CR does not survive the dataset's CSV
+                    # (see the report); the importer extends such ends past the LF too.
+                    end += 1
                 segments.append((sid, pid, source, start, end, text[start:end]))
             else:
                 segments.append((sid, pid, None, None, None, draw(TEXT).strip()))
@@ -243,7 +262,7 @@ def test_round_trip_of_generated_datasets(tables, synthetic):
                       primary_coder=sorted(set(tables["codings"]["coder"]))[0])
         archive = Path(tmp) / "ds.qdpx"
         export_dataset(folder, archive)
-        assert_valid_refi(archive)
+        assert_valid_refi(archive, required=False)
         import_dataset(archive, Path(tmp) / "back")
         assert_same_dataset(folder, Path(tmp) / "back")
         # One trip puts the tables in the import's order; from there the trip is exact.
@@ -264,10 +283,46 @@ def test_imported_real_projects_export_and_come_back(tmp_path, name, people):
     attrs = write_attributes(tmp_path / "a.csv", {p: ("entrepreneur", "ict_sme") for p in people})
     import_dataset(source, tmp_path / "first", participants_csv=attrs)
     export_dataset(tmp_path / "first", tmp_path / "first.qdpx")
-    assert_valid_refi(tmp_path / "first.qdpx")
+    assert_valid_refi(tmp_path / "first.qdpx", required=False)
     import_dataset(tmp_path / "first.qdpx", tmp_path / "second")
     assert (tmp_path / "second/datapackage.json").read_bytes() == \
         (tmp_path / "first/datapackage.json").read_bytes()
+
+
+def test_shared_transcript_and_excerpt_only_segments(tmp_path):
+    """A focus-group transcript shared by two people, and a segment with no offsets."""
+    text = "MOD: Why come?\r\nANN: For leads 😀.\r\nBOB: For peers.\r\n"
+    a, b = text.index("For leads"), text.index("For peers")
+    folder = write_dataset(
+        tmp_path / "ds",
+        participants=pd.DataFrame({"participant_id": ["ANN", "BOB"],
+                                   "perspective": ["entrepreneur", "intermediary"],
+                                   "organisation_type": ["ict_sme", "agency"]}),
+        codebook=pd.DataFrame({"code_id": ["T", "C"], "theme": ["T", "T"],
+                               "level": ["theme", "code"], "parent_id": [None, None],
+                               "name": ["Theme", "Code"], "definition": ["A theme.", "A code."]}),
+        segments=pd.DataFrame({
+            "segment_id": ["g1", "g2", "x1"], "participant_id": ["ANN", "BOB", "BOB"],
+            "source": ["transcripts/group.txt", "transcripts/group.txt", None],
+            "start": pd.array([a, b, None], dtype="Int64"),
+            "end": pd.array([a + 11, b + 9, None], dtype="Int64"),
+            "text": [text[a:a + 11], text[b:b + 9], "Said later, by email."]}),
+        codings=pd.DataFrame({"segment_id": ["g1", "g2", "x1"], "code_id": ["C"] * 3,
+                              "coder": ["a"] * 3}),
+        transcripts={"transcripts/group.txt": text},
+        name="group", title="Group", description="Focus group.", synthetic=True,
+        primary_coder="a")
+    archive = tmp_path / "group.qdpx"
+    export_dataset(folder, archive)
+    assert_valid_refi(archive)
+    root = qde_root(archive)
+    cases = {c.get("name"): c for c in root.iter() if local(c.tag) == "Case"}
+    assert sum(1 for r in cases["ANN"] if local(r.tag) == "SelectionRef") == 1
+    sources = [s.get("name") for s in root.iter() if local(s.tag) == "TextSource"]
+    assert sources == ["group", "BOB (excerpts)"]
+    # the code with no parent_id is nested under its theme and comes back without one
+    import_dataset(archive, tmp_path / "back")
+    assert_same_dataset(folder, tmp_path / "back")
 
 
 # --------------------------------------------------------------------------
@@ -312,7 +367,7 @@ def test_cli_export(tmp_path, capsys):
     assert main(["export", str(folder), "--to", str(tmp_path / "s.qdpx")]) == 0
     assert "REFI-QDA project written (1 case(s), 1 text source(s), 2 code(s)" in \
         capsys.readouterr().out
-    assert_valid_refi(tmp_path / "s.qdpx")
+    assert_valid_refi(tmp_path / "s.qdpx", required=False)
     assert main(["export", str(folder), "--to", str(tmp_path / "s.qdpx")]) == 1
     assert "already exists" in capsys.readouterr().err
     assert main(["export", str(folder), "--to", str(tmp_path / "s.qdpx"), "--force"]) == 0

@@ -24,7 +24,9 @@ from compendium.qda.importer import import_dataset, prepare_tables
 from compendium.qda.offsets import (
     Counting,
     PositionMap,
+    SpanProbe,
     choose_counting,
+    end_past_line_ending,
     counting_hint,
     name_matches,
     on_word_boundaries,
@@ -446,7 +448,8 @@ def test_atlas_path_names_and_set_variables(tmp_path):
 
 
 def test_cases_with_variables_become_participants(tmp_path):
-    variables = (f'<Variables><Variable guid="{guid(70)}" name="Perspective" typeOfVariable="Text"/>'
+    variables = (f'<Variables><Variable guid="{guid(70)}" name="Perspective" '
+                 'typeOfVariable="Text"/>'
                  f'<Variable guid="{guid(71)}" name="interview minutes" typeOfVariable="Integer"/>'
                  f'<Variable guid="{guid(72)}" name="Sector" typeOfVariable="Text"/></Variables>')
 
@@ -509,7 +512,8 @@ def test_non_text_sources_are_listed_and_skipped(tmp_path):
 
 
 def test_whole_source_coding_spans_the_text(tmp_path):
-    whole = f'<Coding guid="{guid(7)}" creatingUser="{guid(900)}"><CodeRef targetGUID="{guid(1)}"/></Coding>'
+    whole = (f'<Coding guid="{guid(7)}" creatingUser="{guid(900)}"><CodeRef '
+             f'targetGUID="{guid(1)}"/></Coding>')
     xml = project_xml(codebook(code(10, "T", code(1, "Met"), codable=False)) + "<Sources>"
                       + text_source(50, "doc", "internal://doc.txt", whole) + "</Sources>")
     source = write_qdpx(tmp_path / "p.qdpx", xml, {"sources/doc.txt": TEXT})
@@ -520,7 +524,8 @@ def test_whole_source_coding_spans_the_text(tmp_path):
 
 def test_unsafe_names_become_safe_ids(tmp_path):
     start = TEXT.index("We met")
-    xml = project_xml(codebook(code(10, "Thème &amp; co", code(1, "Mötley / crüe"), codable=False))
+    book = codebook(code(10, "Thème &amp; co", code(1, "Mötley / crüe"), codable=False))
+    xml = project_xml(book
                       + "<Sources>" + text_source(50, "Mabêl 2ième.docx", "internal://doc.txt",
                                                   selection(100, start, start + 18, (1, 900)))
                       + "</Sources>")
@@ -617,8 +622,10 @@ EXTERNAL = ('<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/pa
             '<Project name="&x;"/>')
 
 
-@pytest.mark.parametrize("xml", [BILLION_LAUGHS, EXTERNAL,
-                                 '<?xml version="1.0"?><!DOCTYPE Project SYSTEM "x.dtd"><Project/>'])
+DOCTYPE = '<?xml version="1.0"?><!DOCTYPE Project SYSTEM "x.dtd"><Project/>'
+
+
+@pytest.mark.parametrize("xml", [BILLION_LAUGHS, EXTERNAL, DOCTYPE])
 def test_entities_and_dtds_are_refused(tmp_path, xml):
     source = write_qdpx(tmp_path / "p.qdpx", xml)
     with pytest.raises(CompendiumError, match="refused") as err:
@@ -727,6 +734,30 @@ def test_evidence_helpers():
     assert not name_matches("ab", "abc") and not name_matches("Quotation 6:1", "Oh, that")
     assert on_word_boundaries("one two three", 4, 7)
     assert not on_word_boundaries("one two three", 5, 7)
+
+
+def test_the_tools_counting_is_kept_unless_the_text_clearly_prefers_another():
+    text = "x😀 ab cd ef"
+    # one selection that only UTF-16 counting puts on word boundaries: not enough
+    probe = SpanProbe("t", 4, 6, "")
+    assert choose_counting(Counting.CODE_POINTS, {"t": text}, [probe])[0] is \
+        Counting.CODE_POINTS
+    # a position that does not fit the text at all rules the hint out
+    outside = SpanProbe("t", 0, len(text) + 1, "")
+    assert choose_counting(Counting.CODE_POINTS, {"t": text}, [outside])[0] is \
+        Counting.UTF16_UNITS
+
+
+def test_an_end_between_cr_and_lf_is_moved_past_the_lf(tmp_path):
+    assert end_past_line_ending("ab\r\ncd", 3) == 4
+    assert end_past_line_ending("ab\r\ncd", 2) == 2
+    text = "One line.\r\nWe met the agency.\r\nMore.\r\n"
+    start = text.index("We met")
+    source = simple_project(tmp_path, text=text, origin="qc 1.3",
+                            sels=selection(100, start, start + 19, (1, 900)))
+    report, _, t = imported(tmp_path, source, {"doc": ATTRS})
+    assert list(t["segments"]["text"]) == ["We met the agency.\r\n"]
+    assert any("between the CR and LF" in n for n in report.notes)
 
 
 def test_position_outside_or_inside_a_character():

@@ -80,6 +80,14 @@ def _paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notebook(args: argparse.Namespace) -> int:
+    from .build.runs import execute_adhoc
+
+    execute_adhoc(Path(args.notebook), args.parameters, data=Path(args.data),
+                  build=Path(args.build))
+    return 0
+
+
 def _refresh_notebooks(args: argparse.Namespace) -> int:
     from .build.runs import refresh_committed_notebooks
 
@@ -182,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_arguments(p)
     p.add_argument("--paper", default="paper", help="folder with paper.md and references.bib")
     p.set_defaults(handler=_paper)
+
+    p = sub.add_parser("notebook", help="run one notebook with other parameters into BUILD/notebooks/")
+    p.add_argument("notebook", help="notebook file, e.g. notebooks/02-theme-matrix.ipynb")
+    p.add_argument("parameters", nargs="*", metavar="NAME=VALUE",
+                   help="parameters to change, e.g. theme=outcomes perspective=entrepreneur")
+    p.add_argument("--data", default="data/synthetic", help="dataset folder")
+    p.add_argument("--build", default="build", help="build folder")
+    p.set_defaults(handler=_notebook)
 
     p = sub.add_parser("refresh-notebooks",
                        help="re-execute the committed notebooks on the default dataset")

@@ -621,7 +621,14 @@ def _drop_empty_optional(table: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    import csv
+
+    # The csv module quotes a field holding "\n" but not one holding a lone "\r",
+    # which readers take for a line break; quote every text field in that case.
+    texts = frame.select_dtypes(include=["object", "string"])
+    lone_cr = any(texts[c].astype(str).str.contains("\r", regex=False).any() for c in texts)
+    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8",
+                 quoting=csv.QUOTE_NONNUMERIC if lone_cr else csv.QUOTE_MINIMAL)
 
 
 def freeze_dataset(folder: str | Path) -> list[str]:

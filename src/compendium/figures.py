@@ -144,7 +144,7 @@ def data_structure_figure(structure: pd.DataFrame, synthetic: bool):
     apply_style()
     frame = structure.reset_index(drop=True)
     n = len(frame)
-    fig, ax = plt.subplots(figsize=(7.2, 0.22 * n + 0.9))
+    fig, ax = plt.subplots(figsize=(7.2, 0.19 * n + 0.8))
     ax.set_xlim(0, 1)
     ax.set_ylim(n - 0.4, -1.6)
     ax.axis("off")
@@ -202,12 +202,13 @@ def theme_bars(matrix: pd.DataFrame, synthetic: bool, title: str | None = None):
     fig, ax = plt.subplots(figsize=(6.3, 0.42 * n + 1.2))
     y = np.arange(n)[::-1].astype(float)
     height = 0.38
-    for k, perspective in enumerate(("entrepreneur", "intermediary")):
+    shown = [p for p in ("entrepreneur", "intermediary") if p in set(matrix["perspective"])]
+    for k, perspective in enumerate(shown):
         cells = matrix[matrix["perspective"] == perspective].set_index("name").reindex(codes)
         size = cells["group_size"].to_numpy(dtype=float)
         count = cells["n_interviewees"].to_numpy(dtype=float)
         share = np.divide(count, size, out=np.zeros_like(count), where=size > 0)
-        yy = y + (height / 2 if k == 0 else -height / 2)
+        yy = y if len(shown) == 1 else y + (height / 2 if k == 0 else -height / 2)
         ax.barh(yy, share, height=height, color=PERSPECTIVE_COLOURS[perspective],
                 edgecolor="black", linewidth=0.4, hatch=None if k == 0 else "///",
                 label=PERSPECTIVE_LABELS[perspective])
@@ -234,7 +235,7 @@ def framework_heatmap(framework: pd.DataFrame, code_names: dict[str, str],
     apply_style()
     codes = [c for c in framework.columns if c != "perspective"]
     values = framework[codes]
-    fig, ax = plt.subplots(figsize=(7.0, 0.28 * len(framework) + 2.8))
+    fig, ax = plt.subplots(figsize=(7.0, 0.22 * len(framework) + 2.4))
     # Empty cells stay blank so the eye finds the coded ones.
     labels = values.astype(int).astype(str).where(values > 0, "")
     sns.heatmap(values, ax=ax, cmap=HEATMAP, annot=labels, fmt="", annot_kws={"fontsize": 6},
@@ -268,7 +269,7 @@ def cooccurrence_heatmap(pairs: pd.DataFrame, rows: list[str], columns: list[str
         index=rows, columns=columns)
     cnt = pairs.pivot(index="code_a", columns="code_b", values="count").reindex(
         index=rows, columns=columns)
-    fig, ax = plt.subplots(figsize=(6.6, 0.36 * len(rows) + 2.6))
+    fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(rows) + 2.2))
     sns.heatmap(jac, ax=ax, cmap=HEATMAP, vmin=0, vmax=max(0.05, float(np.nanmax(jac.to_numpy()))),
                 annot=cnt.astype(int), fmt="d", annot_kws={"fontsize": 7},
                 linewidths=0.3, linecolor="white",

@@ -32,8 +32,11 @@ def join_and(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def percent(n: float, size: float) -> str:
-    return "n/a" if size == 0 else f"{round(100 * n / size)}%"
+def percent(n: int, size: int) -> str:
+    """Whole percent, rounded half up like every percentage the project prints."""
+    from .analysis.comparison import percent_text
+
+    return "n/a" if size == 0 else percent_text(int(n), int(size))
 
 
 def organisation_phrase(participants: pd.DataFrame, perspective: str = "intermediary") -> str:

@@ -144,7 +144,8 @@ def _join_opener(opener: str, text: str) -> str:
     first = text.split(" ", 1)[0].strip(",.")
     if opener.strip().strip(",").lower().split(" ")[0] == first.lower():
         return text
-    keep_capital = first == "I" or first.startswith("I'") or (first.isupper() and len(first) > 1)
+    keep_capital = (first == "I" or first.startswith("I'") or (first.isupper() and len(first) > 1)
+                    or opener.rstrip().endswith((".", "?", "!")))  # a new sentence follows
     return opener + (text if keep_capital else text[:1].lower() + text[1:])
 
 
@@ -300,9 +301,9 @@ def interview_guide_markdown(bank: Bank) -> str:
         if q["section"] != current:
             current = q["section"]
             lines += [f"## {sections.get(current, current)}", ""]
-        lines.append(f"{q['id']}. {q['text']}")
+        lines += [f"**{q['id']}.** {q['text']}", ""]
         for probe in q.get("probes", []):
-            lines.append(f"    - Probe: {probe}")
+            lines.append(f"- *Probe:* {probe}")
         lines.append("")
     lines.append("This guide was written for the compendium's synthetic demonstration "
                  "dataset; the original study's guide is not public.")

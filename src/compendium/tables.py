@@ -95,9 +95,11 @@ ORGANISATION_LABELS = {"ict_sme": "ICT SME", "agency": "Agency", "hei": "HEI"}
 
 def _fraction(n: int, size: int) -> str:
     """'3 of 8 (38%)': counts first, because with groups this small a bare percentage misleads."""
+    from .analysis.comparison import percent_text
+
     if size == 0:
         return "0 of 0"
-    return f"{int(n)} of {int(size)} ({round(100 * n / size)}%)"
+    return f"{int(n)} of {int(size)} ({percent_text(int(n), int(size))})"
 
 
 def profile_table(participants: pd.DataFrame, segments: pd.DataFrame,
@@ -154,13 +156,15 @@ def _quote(text: object, participant: object, limit: int = 320) -> str:
 def matrix_display(matrix: pd.DataFrame) -> pd.DataFrame:
     """The conceptually clustered matrix as printed: one row per code, both perspectives side by side."""
     rows = []
+    # Only the perspectives the matrix holds (a perspective filter may leave one).
+    shown = {p: t for p, t in PERSPECTIVE_TITLES.items() if p in set(matrix["perspective"])}
     for code_id, cells in matrix.groupby("code_id", sort=False):
         cell = {p: c for p, c in zip(cells["perspective"], cells.itertuples(index=False))}
         row = {"Code": cells["name"].iloc[0]}
-        for perspective, title in PERSPECTIVE_TITLES.items():
+        for perspective, title in shown.items():
             c = cell.get(perspective)
-            row[f"{title}: raised by"] = _fraction(c.n_interviewees, c.group_size) if c else ""
-            row[f"{title}: illustrative quote"] = (
+            row[title] = _fraction(c.n_interviewees, c.group_size) if c else ""
+            row[f"Quote ({title.lower()})"] = (
                 _quote(c.quote_text, c.quote_participant_id) if c else "")
         rows.append(row)
     return pd.DataFrame(rows)

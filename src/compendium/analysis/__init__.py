@@ -15,7 +15,13 @@ from .agreement import (
     cohen_kappa_from_counts,
     double_coded_participants,
 )
-from .comparison import describe_gap, largest_gaps, perspective_comparison, wilson_interval
+from .comparison import (
+    describe_gap,
+    largest_gaps,
+    percent_text,
+    perspective_comparison,
+    wilson_interval,
+)
 from .cooccurrence import cooccurrence, incidence
 from .frequencies import PERSPECTIVES, code_frequencies
 from .matrices import (
@@ -52,6 +58,7 @@ __all__ = [
     "interviews_to_reach",
     "largest_gaps",
     "new_codes_per_interview",
+    "percent_text",
     "perspective_comparison",
     "quote_candidates",
     "saturation_curves",

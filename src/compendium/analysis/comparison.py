@@ -152,8 +152,8 @@ def largest_gaps(comparison: pd.DataFrame, n: int = 3) -> pd.DataFrame:
     return ranked.drop(columns="_abs_gap").head(n).reset_index(drop=True)
 
 
-def _percent(k: int, n: int, decimals: int) -> str:
-    """100*k/n rounded half up, computed exactly in integers.
+def percent_text(k: int, n: int, decimals: int = 0) -> str:
+    """100*k/n rounded half up, computed exactly in integers: the project's one rounding rule.
 
     Half-up (12.5% -> 13%) is what readers expect; Python's round() would
     give 12 (round half to even), and floats can misround.
@@ -174,7 +174,7 @@ def _group_phrase(k: int, n: int, perspective: str, unit: str, decimals: int) ->
         noun = f"{perspective} segment" + ("" if n == 1 else "s")
     else:
         noun = perspective if n == 1 else _PLURALS[perspective]
-    return f"{k} of {n} {noun} ({_percent(k, n, decimals)})"
+    return f"{k} of {n} {noun} ({percent_text(k, n, decimals)})"
 
 
 def describe_gap(
@@ -232,7 +232,7 @@ def describe_gap(
     decimals = 0
     # Add decimals until two different shares print differently (1/59 and
     # 1/60 are both "2%" and both "1.7%", but "1.69%" and "1.67%").
-    while difference != 0 and decimals < 6 and _percent(k_e, n_e, decimals) == _percent(
+    while difference != 0 and decimals < 6 and percent_text(k_e, n_e, decimals) == percent_text(
         k_i, n_i, decimals
     ):
         decimals += 1

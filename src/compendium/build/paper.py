@@ -211,8 +211,10 @@ def interview_guide_block(data: Path) -> str:
     lines = guide.read_text(encoding="utf-8").splitlines()
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
-    # The guide's own sections sit under the appendix heading, one level down.
-    return "\n".join("#" + line if line.startswith("## ") else line for line in lines) + "\n"
+    # The guide's own sections sit under the appendix heading, one level down,
+    # and like the rest of the appendix they are not numbered.
+    return "\n".join("#" + line + " {.unnumbered}" if line.startswith("## ") else line
+                      for line in lines) + "\n"
 
 
 def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,

@@ -80,7 +80,7 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path
     except PapermillExecutionError as err:
         raise CompendiumError(
             f"{notebook}: failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
-            f"(executed copy with the error: {output}; kernel log: {log_path})") from None
+            f"(kernel log: {log_path})") from None
     finally:
         os.close(saved)
     log_path.unlink(missing_ok=True)
@@ -89,7 +89,14 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path
 
 
 def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path:
-    """Execute one run of the registry; return its folder."""
+    """Execute one run of the registry; return its folder.
+
+    The notebook writes straight into ``BUILD/runs/<id>/`` (emptied first), and
+    the paths it is given are relative to the notebooks folder, so the executed
+    notebook reads the same in every clone. The run counts as done only when its
+    manifest exists; on any failure the folder is removed, so make never takes
+    a half-written run for a current one.
+    """
     run = find_run(registry, run_id)
     notebook = registry.parent / run["notebook"]
     if not notebook.exists():
@@ -97,13 +104,17 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
     runs_dir = build / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     final = runs_dir / run_id
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=runs_dir))
+    if final.exists():
+        shutil.rmtree(final)
+    final.mkdir()
+    cwd = notebook.parent.resolve()
     try:
         parameters = dict(run["parameters"])
-        parameters.update({"data": str(data.resolve()), "output_dir": str(staging.resolve())})
-        executed = staging / "notebook.ipynb"
-        _execute(notebook, executed, parameters, cwd=notebook.parent.resolve())
-        manifest_path = staging / "manifest.json"
+        parameters.update({"data": os.path.relpath(data.resolve(), cwd),
+                           "output_dir": os.path.relpath(final.resolve(), cwd)})
+        executed = final / "notebook.ipynb"
+        _execute(notebook, executed, parameters, cwd=cwd)
+        manifest_path = final / "manifest.json"
         if not manifest_path.exists():
             raise CompendiumError(f"{notebook}: finished without saving its outputs "
                                   "(the notebook must call outputs.close())")
@@ -128,15 +139,19 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
         tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                        encoding="utf-8")
         os.replace(tmp, manifest_path)
-        os.chmod(staging, 0o755)
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
-    except BaseException:
-        failed = runs_dir / f"{run_id}.failed.ipynb"
-        if (staging / "notebook.ipynb").exists():
-            shutil.copyfile(staging / "notebook.ipynb", failed)
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as err:
+        # Keep what helps to debug (the executed copy and the kernel's log) beside
+        # the runs, then remove the run itself so nothing looks current.
+        kept = []
+        for name, target in (("notebook.ipynb", f"{run_id}.failed.ipynb"),
+                             ("notebook.kernel.log", f"{run_id}.kernel.log")):
+            if (final / name).exists():
+                shutil.copyfile(final / name, runs_dir / target)
+                kept.append(str(runs_dir / target))
+        shutil.rmtree(final, ignore_errors=True)
+        if isinstance(err, CompendiumError) and kept:
+            raise CompendiumError(f"{str(err).split(' (kernel log:')[0]} "
+                                  f"(kept for inspection: {', '.join(kept)})") from None
         raise
     return final
 
@@ -147,8 +162,9 @@ def refresh_committed_notebooks(registry: Path, names: list[str] | None = None) 
     The committed copies keep their outputs so reviewers can read them without
     running anything; nbval later checks that re-executing reproduces them.
     """
-    runs = load_registry(registry)
-    notebooks = sorted({registry.parent / r["notebook"] for r in runs})
+    # Every notebook in the folder: the registry's, and teaching notebooks that
+    # make no artefact for the paper but are checked by nbval all the same.
+    notebooks = sorted(registry.parent.glob("*.ipynb"))
     if names:
         wanted = {Path(n).name for n in names}
         notebooks = [n for n in notebooks if n.name in wanted]
@@ -166,3 +182,64 @@ def refresh_committed_notebooks(registry: Path, names: list[str] | None = None) 
         done.append(notebook)
         print(f"{notebook}: outputs refreshed")
     return done
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """``name=value`` from the command line, with the value read as Python would write it.
+
+    Numbers become numbers, ``None``/``true``/``false`` their Python values, and
+    anything else a string, so ``theme=outcomes min_interviewees=3`` needs no quoting.
+    """
+    if "=" not in text:
+        raise CompendiumError(f"parameter '{text}' is not of the form name=value")
+    name, raw = text.split("=", 1)
+    name = name.strip()
+    if not name.isidentifier():
+        raise CompendiumError(f"parameter name '{name}' is not a valid Python name")
+    literals = {"None": None, "none": None, "null": None, "True": True, "true": True,
+                "False": False, "false": False}
+    if raw in literals:
+        return name, literals[raw]
+    for kind in (int, float):
+        try:
+            return name, kind(raw)
+        except ValueError:
+            pass
+    return name, raw
+
+
+def notebook_parameters(notebook: Path) -> list[str]:
+    """Names the notebook's tagged parameters cell assigns."""
+    import ast
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            tree = ast.parse(cell.source)
+            return [t.id for node in tree.body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)]
+    return []
+
+
+def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: Path) -> Path:
+    """Run one notebook with other parameters into BUILD/notebooks/, leaving the committed copy alone."""
+    if not notebook.exists():
+        raise CompendiumError(f"{notebook}: no such notebook")
+    parameters = dict(parse_parameter(a) for a in assignments)
+    known = notebook_parameters(notebook)
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise CompendiumError(f"{notebook.name} has no parameter {', '.join(unknown)}; "
+                              f"its parameters are {', '.join(known)}")
+    label = "-".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "defaults"
+    safe = "".join(ch if ch.isalnum() or ch in "=-_." else "_" for ch in label)
+    folder = build / "notebooks" / f"{notebook.stem}--{safe}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    parameters.setdefault("data", str(data.resolve()))
+    parameters["output_dir"] = str(folder.resolve())
+    output = folder / notebook.name
+    _execute(notebook, output, parameters, cwd=notebook.parent.resolve())
+    print(f"{output}: executed with {label}; outputs in {folder}")
+    return output

@@ -188,7 +188,7 @@ def read_qualcoder(path: Path, coder: str) -> QdaProject:
     columns = _Columns.match(header, _QUALCODER_COLUMNS)
     columns.require(["file", "coded", "codename"], path.name, QUALCODER)
     keys = [header_key(h) for h in header]
-    categories = [i for i, k in enumerate(keys) if k == "category" or re.fullmatch(r"category\d+", k)]
+    categories = [i for i, k in enumerate(keys) if re.fullmatch(r"category\d*", k)]
     variables = [(i, h.strip().split("_", 1)[1]) for i, h in enumerate(header)
                  if header_key(h).startswith(("filevar", "casevar")) and "_" in h]
     project = QdaProject(label=path.name, format=QUALCODER, name=path.stem, origin="QualCoder",

@@ -51,6 +51,11 @@ _INTEGER_COLUMNS = {f["name"] for f in TABLE_SCHEMAS["participants"]["fields"]
                     if f["type"] == "integer"}
 _ID = re.compile(ID_PATTERN)
 _RESERVED_PATHS = {f"{t}.csv" for t in TABLES} | {"datapackage.json", "interview_guide.md"}
+TABLE_COLUMNS = {
+    "codebook": ["code_id", "theme", "level", "parent_id", "name", "definition"],
+    "segments": ["segment_id", "participant_id", "source", "start", "end", "text"],
+    "codings": ["segment_id", "code_id", "coder"],
+}
 
 
 @dataclass
@@ -385,13 +390,6 @@ def _apply_noted_structure(frame: pd.DataFrame, codes: list[QdaCode], noted: dic
     frame.loc[bad, ["level", "theme", "parent_id"]] = derived.loc[bad, ["level", "theme",
                                                                        "parent_id"]]
     return frame.reset_index(drop=True)
-
-
-TABLE_COLUMNS = {
-    "codebook": ["code_id", "theme", "level", "parent_id", "name", "definition"],
-    "segments": ["segment_id", "participant_id", "source", "start", "end", "text"],
-    "codings": ["segment_id", "code_id", "coder"],
-}
 
 
 # --------------------------------------------------------------------------

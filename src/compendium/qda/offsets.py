@@ -116,6 +116,11 @@ def strip_bom(text: str) -> str:
 # Choosing the counting a project used
 
 
+def written_by_compendium(origin: str | None) -> bool:
+    """Whether ``compendium export`` wrote the project (it always counts code points)."""
+    return (origin or "").strip().lower().startswith("compendium")
+
+
 def counting_hint(origin: str | None) -> Counting:
     """The counting the exporting tool is known to use, from ``Project@origin``."""
     tool = (origin or "").lower()
@@ -207,5 +212,25 @@ def choose_counting(hint: Counting, texts: dict[str, str],
     probes = list(probes)
     order = [hint] + [c for c in Counting if c is not hint]
     evidence = [weigh_counting(c, texts, probes) for c in order]
+    hinted = evidence[0]
     best = max(evidence, key=lambda e: e.score)  # max keeps the first (the hint) on ties
-    return best.counting, evidence
+    if best is hinted or hinted.outside:
+        return best.counting, evidence
+    # Short or oddly cut selections can land on word boundaries by chance: overrule the
+    # tool's known counting only when the text clearly prefers another.
+    margin = max(2, len(probes) // 10)
+    if best.score[1] - hinted.score[1] >= margin:
+        return best.counting, evidence
+    return hint, evidence
+
+
+def end_past_line_ending(text: str, end: int) -> int:
+    """Move a span's end that falls between the CR and LF of a line ending past the LF.
+
+    Such an end is an artefact of counting line endings differently, and an
+    excerpt ending in a lone CR does not survive a CSV file.
+    """
+    if 0 < end < len(text) and text[end - 1] == "\r" and text[end] == "\n":
+        return end + 1
+    return end
+

@@ -43,7 +43,17 @@ from .model import (
     Value,
     normalise_guid,
 )
-from .offsets import PositionMap, SpanProbe, choose_counting, counting_hint, strip_bom
+from .offsets import (
+    Counting,
+    PositionMap,
+    SpanProbe,
+    choose_counting,
+    counting_hint,
+    end_past_line_ending,
+    strip_bom,
+    weigh_counting,
+    written_by_compendium,
+)
 from .safety import (
     MAX_TEXT_BYTES,
     MAX_XML_BYTES,
@@ -289,7 +299,10 @@ def read_cases(root: Any, variables: dict[str, tuple[str, str]]) -> list[QdaCase
 
 
 def set_variables(root: Any) -> dict[str, dict[str, str]]:
-    """ATLAS.ti document variables: Sets named ``variable: value`` -> source guid -> {var: value}."""
+    """ATLAS.ti document variables: Sets named ``variable: value``.
+
+    Returns source guid -> {variable: value}.
+    """
     holder = child(root, "Sets")
     found: dict[str, dict[str, str]] = {}
     for item in children(holder, "Set") if holder is not None else []:
@@ -552,7 +565,12 @@ def _place_selections(project: QdaProject, sources: list[_RawSource], origin: st
     probes = [SpanProbe(s.key, sel.start, sel.end, sel.name)
               for s in sources for sel in s.selections if not sel.whole]
     hint = counting_hint(origin)
-    counting, evidence = choose_counting(hint, texts, probes)
+    if written_by_compendium(origin):
+        # Our own exporter writes code points: nothing to guess.
+        counting = Counting.CODE_POINTS
+        evidence = [weigh_counting(counting, texts, probes)]
+    else:
+        counting, evidence = choose_counting(hint, texts, probes)
     chosen = next(e for e in evidence if e.counting is counting)
     project.counting = counting.describe()
     if probes:
@@ -567,6 +585,7 @@ def _place_selections(project: QdaProject, sources: list[_RawSource], origin: st
             f"texts fit {counting.describe()} better ({chosen.on_boundaries} vs "
             f"{hinted.on_boundaries} selections on word boundaries); using "
             f"{counting.describe()}")
+    moved = 0
     for source in sources:
         text = source.text or ""
         mapping = PositionMap.build(text, counting)
@@ -580,5 +599,11 @@ def _place_selections(project: QdaProject, sources: list[_RawSource], origin: st
                     raise CompendiumError(
                         f"{project.label}: selection {raw.key} in source "
                         f"'{one_line(source.name)}': {err}") from None
+                if end_past_line_ending(text, end) != end:
+                    moved += 1
+                    end += 1
             project.selections.append(QdaSelection(raw.key, source.key, start, end,
                                                    text[start:end], list(raw.codings)))
+    if moved:
+        project.notes.append(f"{moved} selection(s) ending between the CR and LF of a line "
+                             "ending extended past the LF")

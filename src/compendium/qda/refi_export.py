@@ -409,7 +409,8 @@ def write_archive(dest: Path, members: list[tuple[str, bytes]]) -> None:
         raise
 
 
-def export_dataset(folder: str | Path, dest: str | Path, *, overwrite: bool = False) -> ExportReport:
+def export_dataset(folder: str | Path, dest: str | Path, *,
+                   overwrite: bool = False) -> ExportReport:
     """Export the dataset at ``folder`` as a REFI-QDA project archive ``dest``."""
     folder, dest = Path(folder), Path(dest)
     if dest.suffix.lower() != ".qdpx":
