@@ -23,7 +23,7 @@ Handler = Callable[[argparse.Namespace], int]
 def _validate(args: argparse.Namespace) -> int:
     from .dataset import validate_dataset
 
-    problems = validate_dataset(args.dataset)
+    problems = validate_dataset(args.dataset, identifiers=args.identifiers)
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -32,6 +32,43 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     if not args.quiet:
         print(f"{args.dataset}: valid")
+    return 0
+
+
+def _check_anonymity(args: argparse.Namespace) -> int:
+    from .anonymity import check_anonymity, is_hit, resolve_identifiers
+
+    identifiers = resolve_identifiers(args.identifiers, args.dataset)
+    problems = check_anonymity(args.dataset, identifiers)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        hits = sum(is_hit(p) for p in problems)
+        unreadable = f" and {len(problems) - hits} unreadable file(s)" \
+            if len(problems) > hits else ""
+        print(f"{args.dataset}: {hits} possible direct identifier(s){unreadable}; replace them "
+              "(`compendium pseudonymise` for listed names) or record reviewed false positives "
+              "with a reason in anonymity_allowlist.csv", file=sys.stderr)
+        return 1
+    listed = (f"{len(identifiers)} listed term(s) from {identifiers.source}" if identifiers.terms
+              else "no identifiers list")
+    print(f"{args.dataset}: no direct identifiers found (e-mail, telephone, postcode, web "
+          f"address; {listed})")
+    return 0
+
+
+def _pseudonymise(args: argparse.Namespace) -> int:
+    from .pseudonymise import pseudonymise_dataset
+
+    report = pseudonymise_dataset(args.dataset, args.to, args.key, args.identifiers)
+    print(report.summary())
+    for problem in report.remaining:
+        print(f"warning: {problem}", file=sys.stderr)
+    if report.remaining:
+        print(f"warning: {args.to}: {len(report.remaining)} possible identifier(s) remain that "
+              "pseudonymise does not replace (e-mail, telephone, postcode, web address): edit "
+              f"them, then run `compendium freeze {args.to}` and `compendium check-anonymity "
+              f"{args.to}`", file=sys.stderr)
     return 0
 
 
@@ -137,7 +174,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a dataset completely; exit 1 on any problem")
     p.add_argument("dataset", help="dataset folder (holding datapackage.json)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
+    p.add_argument("--identifiers", default=None, metavar="FILE",
+                   help="identifiers list for the anonymisation gate (default: identifiers.txt "
+                        "at the repository root, when present)")
     p.set_defaults(handler=_validate)
+
+    p = sub.add_parser("check-anonymity",
+                       help="scan a dataset for direct identifiers; exit 1 on any hit")
+    p.add_argument("dataset", help="dataset folder")
+    p.add_argument("--identifiers", default=None, metavar="FILE",
+                   help="identifiers list (default: identifiers.txt at the repository root, "
+                        "when present)")
+    p.set_defaults(handler=_check_anonymity)
+
+    p = sub.add_parser("pseudonymise",
+                       help="replace listed identifiers with placeholders in a new dataset")
+    p.add_argument("dataset", help="dataset folder (never modified)")
+    p.add_argument("--identifiers", required=True, metavar="LIST",
+                   help="identifiers list: the terms to replace")
+    p.add_argument("--to", required=True, help="dataset folder to create (not created on error)")
+    p.add_argument("--key", required=True, metavar="KEYFILE",
+                   help="CSV to write the key (identifier -> placeholder) to; refused inside "
+                        "the repository")
+    p.set_defaults(handler=_pseudonymise)
 
     p = sub.add_parser("freeze", help="record the sha256 of every file after a deliberate edit")
     p.add_argument("dataset", help="dataset folder")

@@ -219,8 +219,16 @@ def _inside(folder: Path, path: Path) -> bool:
 # Validation
 
 
-def validate_dataset(folder: str | Path) -> list[Problem]:
-    """Every problem in the dataset at ``folder``; an empty list means valid."""
+def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *,
+                     anonymity: bool = True) -> list[Problem]:
+    """Every problem in the dataset at ``folder``; an empty list means valid.
+
+    With ``anonymity`` (the default) the anonymisation gate of
+    :mod:`compendium.anonymity` runs too, so a dataset holding a direct identifier
+    is not valid. ``identifiers`` is the identifiers list to check against (a path
+    or a parsed list); ``None`` uses ``identifiers.txt`` at the repository root
+    when there is one (see :func:`compendium.anonymity.default_identifiers_path`).
+    """
     folder = Path(folder)
     try:
         descriptor = read_descriptor(folder)
@@ -228,6 +236,7 @@ def validate_dataset(folder: str | Path) -> list[Problem]:
         return [Problem(DESCRIPTOR, None, None, str(err).split(": ", 1)[-1])]
     problems = _check_descriptor(folder, descriptor)
     tables: dict[str, pd.DataFrame] = {}
+    read: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         label = f"{table}.csv"
         try:
@@ -235,6 +244,7 @@ def validate_dataset(folder: str | Path) -> list[Problem]:
         except CompendiumError as err:
             problems.append(Problem(label, None, None, str(err).split(": ", 1)[-1]))
             continue
+        read[table] = frame
         table_problems = _check_columns(table, frame, descriptor)
         problems += table_problems
         if not any(p.row is None for p in table_problems):
@@ -244,6 +254,10 @@ def validate_dataset(folder: str | Path) -> list[Problem]:
         problems += _check_references(tables)
         problems += _check_offsets(folder, tables["segments"])
         problems += _check_coders(descriptor, tables["codings"])
+    if anonymity:
+        from .anonymity import gate_problems
+
+        problems += gate_problems(folder, read, identifiers)
     return sorted(set(problems), key=_problem_order)
 
 
@@ -546,6 +560,7 @@ def write_dataset(
     codings: pd.DataFrame,
     transcripts: dict[str, str] | None = None,
     interview_guide: str | None = None,
+    files: dict[str, str] | None = None,
     name: str,
     title: str,
     description: str,
@@ -559,7 +574,8 @@ def write_dataset(
 
     Files are written into a temporary folder beside ``dest`` and renamed into
     place only when everything (including validation) succeeded, so a failure
-    never leaves a half-written dataset behind.
+    never leaves a half-written dataset behind. ``files`` are further text files
+    (such as ``anonymity_allowlist.csv``) by path relative to the dataset, written as given.
     """
     dest = Path(dest)
     if dest.exists() and not overwrite:
@@ -576,7 +592,7 @@ def write_dataset(
             inferred[table] = {c: "integer" for c in frame.columns
                                if pd.api.types.is_integer_dtype(frame[c])}
             _write_csv(frame, staging / f"{table}.csv")
-        for rel, text in sorted((transcripts or {}).items()):
+        for rel, text in sorted({**(transcripts or {}), **(files or {})}.items()):
             target = staging / rel
             if not _inside(staging, target):
                 raise CompendiumError(f"transcript path '{rel}' points outside the dataset")
@@ -594,7 +610,9 @@ def write_dataset(
         )
         write_descriptor(staging, descriptor)
         if validate:
-            problems = validate_dataset(staging)
+            # Structure only: imports and pseudonymisation write data that may still
+            # hold identifiers; `compendium validate` and the build run the gate.
+            problems = validate_dataset(staging, anonymity=False)
             if problems:
                 raise ValidationError(str(dest), problems)
         os.chmod(staging, 0o755)

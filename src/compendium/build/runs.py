@@ -51,10 +51,12 @@ def analysis_code_hash() -> str:
 def strip_execution_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove timings and other run-to-run noise that papermill and nbclient record."""
     nb.metadata.pop("papermill", None)
-    nb.metadata.get("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        # papermill gives the cell it injects a random id; a fixed one keeps runs identical
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
     return nb
 
 
