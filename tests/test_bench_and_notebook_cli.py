@@ -1,0 +1,51 @@
+"""The benchmark command and the one-off notebook command, on small inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compendium import bench
+from compendium.build.runs import notebook_parameters, parse_parameter
+from compendium.errors import CompendiumError
+
+from .conftest import ROOT
+
+
+def test_bench_runs_every_step_on_a_small_dataset(tmp_path: Path, capsys):
+    assert bench.main(["--interviews", "6", "--segments-per-interview", "15",
+                       "--n-orders", "20", "--cache", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    for step in ("generate dataset", "load tables", "validate (complete)", "code frequencies",
+                 "clustered matrix", "perspective comparison", "framework matrix",
+                 "co-occurrence (segments)", "saturation (20 orders)", "agreement",
+                 "data structure", "analysis steps in all"):
+        assert step in table, step
+    assert "0 problems" in table  # the generated dataset validates
+    # the cached dataset is reused: no generation the second time
+    bench.main(["--interviews", "6", "--segments-per-interview", "15", "--n-orders", "20",
+                "--cache", str(tmp_path)])
+    assert "generate dataset" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("theme=outcomes", ("theme", "outcomes")),
+    ("min_interviewees=3", ("min_interviewees", 3)),
+    ("fraction=0.8", ("fraction", 0.8)),
+    ("perspective=None", ("perspective", None)),
+    ("flag=false", ("flag", False)),
+])
+def test_parameters_from_the_command_line(text, expected):
+    assert parse_parameter(text) == expected
+
+
+@pytest.mark.parametrize("text", ["theme", "not a name=1"])
+def test_malformed_parameters_are_refused(text):
+    with pytest.raises(CompendiumError):
+        parse_parameter(text)
+
+
+def test_notebook_parameters_are_read_from_the_tagged_cell():
+    names = notebook_parameters(ROOT / "notebooks" / "02-theme-matrix.ipynb")
+    assert names == ["data", "output_dir", "theme", "coder", "min_interviewees", "perspective"]
