@@ -43,6 +43,9 @@ DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
 # Package versions (the lock) count; re-installing the project itself does not.
 RUN_INPUTS = $(BUILD)/validated.stamp $(RUN_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
 VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py)
+# The research team's list of real names for the anonymisation gate (git-ignored);
+# IDENTIFIERS=path/to/list points the gate at another one.
+IDENTIFIERS ?= $(wildcard identifiers.txt)
 PACKAGE_DIRS := $(shell find src/compendium -type d -not -name '__pycache__')
 
 -include $(RULES)/runs.mk
@@ -70,10 +73,10 @@ $(RULES)/runs.mk: $(REGISTRY) src/compendium/build/rules.py $(PACKAGE_DIRS)
 
 # --- data ---------------------------------------------------------------------
 
-$(BUILD)/validated.stamp: $(DATA_FILES) $(VALIDATION_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
+$(BUILD)/validated.stamp: $(DATA_FILES) $(VALIDATION_CODE) $(IDENTIFIERS) $(VENV_STAMP) | $(PROJECT_STAMP)
 	@test -f $(DATA)/datapackage.json || { echo "$(DATA): no datapackage.json; not a dataset folder" >&2; exit 1; }
 	@mkdir -p $(BUILD)
-	$(COMPENDIUM) validate $(DATA)
+	$(COMPENDIUM) validate $(DATA) $(if $(IDENTIFIERS),--identifiers $(IDENTIFIERS))
 	@touch $@
 
 # The commit the paper is built from; rewritten only when it changes, so a

@@ -225,7 +225,7 @@ _PREFILTERS: dict[str, tuple[re.Pattern[str], ...]] = {
 }
 _PRECISE = {"email": _EMAIL, "url": _URL, "phone": _PHONE, "postcode": _POSTCODE}
 
-_SUFFIX = r"(?P<suffix>'s|\u2019s|s'|s\u2019|es|s)?(?!\w)"
+_SUFFIX = r"(?P<suffix>'s|\u2019s|s'|s\u2019|es|s|'|\u2019)?(?!\w)"
 _SPLIT = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalnum()})
 _NON_ALNUM = re.compile(r"[\W_]+")
 _CHUNK = 1 << 18
@@ -457,8 +457,8 @@ class AllowList:
 
 
 def read_allowlist(folder: str | Path) -> tuple[AllowList, list[Problem]]:
-    """The dataset's allow-list and the problems with it (each row needs a kind, text and reason)."""
-    from .dataset import read_table
+    """The dataset's allow-list and its problems (each row needs a kind, text and reason)."""
+    from .dataset import _read_problem, read_table
 
     path = Path(folder) / ALLOWLIST
     if not path.exists():
@@ -466,7 +466,7 @@ def read_allowlist(folder: str | Path) -> tuple[AllowList, list[Problem]]:
     try:
         frame = read_table(path, ALLOWLIST)
     except CompendiumError as err:
-        return AllowList(), [Problem(ALLOWLIST, None, None, str(err).split(": ", 1)[-1])]
+        return AllowList(), [_read_problem(ALLOWLIST, err)]
     missing = [c for c in ("kind", "text", "reason") if c not in frame.columns]
     if missing:
         return AllowList(), [Problem(ALLOWLIST, None, c, "required column is missing")
@@ -626,7 +626,7 @@ def check_anonymity(folder: str | Path,
     Unlike :func:`~compendium.dataset.validate_dataset` it does not check the
     dataset's structure or hashes, so it can be run while editing, before freezing.
     """
-    from .dataset import _problem_order, read_table
+    from .dataset import _problem_order, _read_problem, read_table
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -638,7 +638,7 @@ def check_anonymity(folder: str | Path,
         try:
             frames[table] = read_table(folder / label, label)
         except CompendiumError as err:
-            problems.append(Problem(label, None, None, str(err).split(": ", 1)[-1]))
+            problems.append(_read_problem(label, err))
     problems += gate_problems(folder, frames, terms)
     return sorted(set(problems), key=_problem_order)
 

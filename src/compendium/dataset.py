@@ -151,11 +151,17 @@ def read_descriptor(folder: Path) -> dict[str, Any]:
     return descriptor
 
 
-def load_dataset(folder: str | Path, *, validate: bool = True) -> Dataset:
-    """Load a dataset folder; with ``validate`` (the default) refuse an invalid one."""
+def load_dataset(folder: str | Path, *, validate: bool = True,
+                 anonymity: bool = True) -> Dataset:
+    """Load a dataset folder; with ``validate`` (the default) refuse an invalid one.
+
+    ``anonymity=False`` validates the structure only, without the anonymisation
+    gate: for tools that move data within the team (export to a QDA package), not
+    for anything that publishes.
+    """
     folder = Path(folder)
     if validate:
-        problems = validate_dataset(folder)
+        problems = validate_dataset(folder, anonymity=anonymity)
         if problems:
             raise ValidationError(str(folder), problems)
     descriptor = read_descriptor(folder)
@@ -242,7 +248,7 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         try:
             frame = read_table(folder / label, label)
         except CompendiumError as err:
-            problems.append(Problem(label, None, None, str(err).split(": ", 1)[-1]))
+            problems.append(_read_problem(label, err))
             continue
         read[table] = frame
         table_problems = _check_columns(table, frame, descriptor)
@@ -259,6 +265,14 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
 
         problems += gate_problems(folder, read, identifiers)
     return sorted(set(problems), key=_problem_order)
+
+
+def _read_problem(label: str, err: CompendiumError) -> Problem:
+    """A read_table error as a Problem, keeping the line it names (``FILE:LINE: message``)."""
+    head, _, message = str(err).partition(": ")
+    file, _, line = head.partition(":")
+    row = int(line) if file == label and line.isdigit() else None
+    return Problem(label, row, None, message or str(err))
 
 
 def _problem_order(problem: Problem) -> tuple:

@@ -228,6 +228,16 @@ def _key_csv(rows: list[tuple[str, str, str]]) -> str:
     return buffer.getvalue()
 
 
+def _nested_strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _nested_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _nested_strings(v)]
+    return []
+
+
 def _replace_strings(value: object, replace: _Replacer) -> object:
     if isinstance(value, str):
         return replace(value)
@@ -282,7 +292,7 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
             strings += pd.unique(frame[column].dropna().astype(str)).tolist()
     meta = dict(ds.descriptor.get("compendium") or {})
     strings += [ds.title, str(ds.descriptor.get("description", "")), ds.name,
-                str(meta.get("primary_coder") or ""), allowlist or "", guide or ""]
+                allowlist or "", guide or ""] + _nested_strings(meta)
     replace = _Replacer(terms, strings)
 
     # Transcripts first: their replacements decide the segments' new offsets.

@@ -418,7 +418,9 @@ def export_dataset(folder: str | Path, dest: str | Path, *,
     if dest.exists() and not overwrite:
         raise CompendiumError(f"{dest}: already exists; choose another name or pass --force")
     try:
-        dataset = load_dataset(folder)
+        # Export hands a dataset back to the research team's QDA package; it is not
+        # publication, so the anonymisation gate (which guards the paper) does not apply.
+        dataset = load_dataset(folder, anonymity=False)
     except ValidationError as err:
         raise CompendiumError(f"{folder}: not a valid dataset ({len(err.problems)} problem(s), "
                               f"the first: {one_line(err.problems[0], 160)}); run `compendium "

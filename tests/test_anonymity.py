@@ -1,0 +1,267 @@
+"""The anonymisation gate: planted identifiers of every kind are caught, the clean demo passes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compendium.anonymity import (
+    NO_IDENTIFIERS,
+    check_anonymity,
+    find_identifiers,
+    parse_identifiers,
+    read_identifiers,
+)
+from compendium.cli import main
+from compendium.dataset import freeze_dataset, validate_dataset
+from compendium.errors import CompendiumError
+
+from .anonymity_helpers import digest, edit_cell, plant
+from .conftest import DEMO, ROOT
+
+IDENTIFIERS = """\
+# Real names the research team keeps out of version control (test fixture).
+person: Mary Aldershaw | Aldershaw
+firm: Quillfeather Systems
+place: Thornbeck
+event: Northern Digital Awards
+Fellgate Trust
+"""
+
+# (segment row, planted text, expected (kind, matched text) hits)
+PLANTS = [
+    (3, "Email me at jane.doe@example.org today. ", [("email", "jane.doe@example.org")]),
+    (4, "My number is 01524 123456 if you need it. ", [("phone", "01524 123456")]),
+    (5, "Or my mobile, +44 (0)7700 900123, is best. ",
+     [("phone", "+44 (0)7700 900123")]),
+    (6, "Ring 020-7946-0000 or +441524123456 and ask. ",
+     [("phone", "020-7946-0000"), ("phone", "+441524123456")]),
+    (7, "The Paris office is on +33 1 23 45 67 89 now. ", [("phone", "+33 1 23 45 67 89")]),
+    (8, "We moved to LA1 4YW, then near EC1A1BB. ",
+     [("postcode", "LA1 4YW"), ("postcode", "EC1A1BB")]),
+    (9, "See https://www.example.co.uk/about or www.acme-widgets.com and acme.org.uk. ",
+     [("url", "https://www.example.co.uk/about"), ("url", "www.acme-widgets.com"),
+      ("url", "acme.org.uk")]),
+    (10, "I owe a lot to Mary Aldershaw's advice, and the Aldershaws' help. ",
+     [("person", "Mary Aldershaw's"), ("person", "Aldershaws'")]),
+    (11, "Quillfeather Systems' bid went to the Northern Digital Awards. ",
+     [("firm", "Quillfeather Systems'"), ("event", "Northern Digital Awards")]),
+    (12, "Everyone in THORNBECK knows the Fellgate Trust. ",
+     [("place", "THORNBECK"), ("other", "Fellgate Trust")]),
+]
+
+
+@pytest.fixture(scope="module")
+def identifiers_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("secret") / "identifiers.txt"
+    path.write_text(IDENTIFIERS, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A frozen demo copy with every kind planted in segment and transcript, and the
+    problem lines expected for it."""
+    folder = tmp_path_factory.mktemp("planted") / "demo"
+    shutil.copytree(DEMO, folder)
+    expected = []
+    for row, text, hits in PLANTS:
+        rel, line = plant(folder, row, text)
+        for kind, matched in hits:
+            expected += [f"segments.csv:{row}: text: {kind} '{matched}'",
+                         f"{rel}:{line}: text: {kind} '{matched}'"]
+    edit_cell(folder / "participants.csv", 4, "role_in_cluster",
+              "steering group member for Quillfeather Systems")
+    edit_cell(folder / "codebook.csv", 5, "definition", "Contacts made at Thornbeck's meetings.")
+    descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["title"] = "Cluster meetings in Thornbeck"
+    (folder / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    expected += ["participants.csv:4: role_in_cluster: firm 'Quillfeather Systems'",
+                 "codebook.csv:5: definition: place 'Thornbeck's'",
+                 "datapackage.json: title: place 'Thornbeck'"]
+    freeze_dataset(folder)
+    return folder, expected
+
+
+def lines(problems) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def test_clean_demo_passes_the_gate(identifiers_file: Path):
+    assert check_anonymity(DEMO, identifiers_file) == []
+    assert validate_dataset(DEMO, identifiers=identifiers_file) == []
+
+
+def test_every_planted_kind_is_reported_where_it_is(planted, identifiers_file: Path):
+    folder, expected = planted
+    found = lines(check_anonymity(folder, identifiers_file))
+    assert sorted(found) == sorted(expected)
+
+
+def test_validate_runs_the_gate(planted, identifiers_file: Path):
+    folder, expected = planted
+    found = lines(validate_dataset(folder, identifiers=identifiers_file))
+    assert sorted(found) == sorted(expected)  # hashes were frozen: only the hits remain
+    # without the list, the pattern kinds are still caught
+    found = lines(validate_dataset(folder, identifiers=NO_IDENTIFIERS))
+    assert "segments.csv:3: text: email 'jane.doe@example.org'" in found
+    assert not any("person" in line for line in found)
+
+
+def test_identifiers_default_to_the_repository_root(tmp_path: Path):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "identifiers.txt").write_text("place: Thornbeck\n", encoding="utf-8")
+    folder = repo / "data" / "study"
+    shutil.copytree(DEMO, folder)
+    rel, line = plant(folder, 2, "It was Thornbeck. ")
+    freeze_dataset(folder)
+    assert lines(validate_dataset(folder)) == [
+        "segments.csv:2: text: place 'Thornbeck'", f"{rel}:{line}: text: place 'Thornbeck'"]
+
+
+def test_allowlist_suppresses_reviewed_false_positives(demo_copy: Path, identifiers_file: Path):
+    plant(demo_copy, 2, "It was Thornbeck, see www.gov.uk for the rules. ")
+    (demo_copy / "anonymity_allowlist.csv").write_text(
+        "kind,text,reason\n"
+        "place,thornbeck,\"A brand of biscuit here, not the village (reviewed by JL)\"\n"
+        "url,www.gov.uk,Public government website; identifies no one\n", encoding="utf-8")
+    freeze_dataset(demo_copy)
+    assert validate_dataset(demo_copy, identifiers=identifiers_file) == []
+
+
+def test_allowlist_row_without_reason_is_a_problem(demo_copy: Path, identifiers_file: Path):
+    rel, line = plant(demo_copy, 2, "It was Thornbeck. ")
+    (demo_copy / "anonymity_allowlist.csv").write_text(
+        "kind,text,reason\nplace,Thornbeck,   \nfirm,,no text\nbeer,Ale,a kind\n",
+        encoding="utf-8")
+    freeze_dataset(demo_copy)
+    found = lines(validate_dataset(demo_copy, identifiers=identifiers_file))
+    assert found == [
+        "segments.csv:2: text: place 'Thornbeck'",
+        "anonymity_allowlist.csv:2: reason: a reason is required: say why this match is not "
+        "an identifier",
+        "anonymity_allowlist.csv:3: text: value is required",
+        "anonymity_allowlist.csv:4: kind: 'beer' is not one of email, phone, postcode, url, "
+        "person, firm, place, event, other",
+        f"{rel}:{line}: text: place 'Thornbeck'",
+    ]
+
+
+def test_allowlist_missing_column(demo_copy: Path):
+    (demo_copy / "anonymity_allowlist.csv").write_text("kind,text\nurl,www.gov.uk\n",
+                                                       encoding="utf-8")
+    assert lines(check_anonymity(demo_copy)) == [
+        "anonymity_allowlist.csv: reason: required column is missing"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("mail J_Smith+x@mail.lancs.ac.uk.", [("email", "J_Smith+x@mail.lancs.ac.uk")]),
+    ("01524123456 and 07700 900 123", [("phone", "01524123456"), ("phone", "07700 900 123")]),
+    ("(01524) 123456 or 0113 496 0000", [("phone", "(01524) 123456"), ("phone", "0113 496 0000")]),
+    ("+44 20 7946 0000, 0044 1524 123456", [("phone", "+44 20 7946 0000"),
+                                           ("phone", "0044 1524 123456")]),
+    ("call +1 (212) 555-0100 or +49 30 1234567", [("phone", "+1 (212) 555-0100"),
+                                                  ("phone", "+49 30 1234567")]),
+    ("M1 1AE, la1 4yw, GIR 0AA", [("postcode", "M1 1AE"), ("postcode", "la1 4yw"),
+                                  ("postcode", "GIR 0AA")]),
+    ("(see http://example.com/a?b=1).", [("url", "http://example.com/a?b=1")]),
+    ("Visit Example.COM or lancaster.ac.uk/staff", [("url", "Example.COM"),
+                                                    ("url", "lancaster.ac.uk/staff")]),
+])
+def test_patterns_find(text: str, expected: list[tuple[str, str]]):
+    hits = find_identifiers([text]).get(0, [])
+    assert [(h.kind, h.text) for h in hits] == expected
+    assert all(text[h.start:h.end] == h.text for h in hits)
+
+
+@pytest.mark.parametrize("text", [
+    "In 2010 about 1,000 firms came; 10:30 to 12:00; 09:30-10:30.",
+    "UTC+01:00, +5 points, 5 + 10 + 20, 2010-2013, 01/02/2010, 01-02-2010, 0800.",
+    "+10 000 people; segment E01-001 of 14; 3.5 hours; 100,000 pounds; 0.25 of them.",
+    "ISBN 0-19-289240-5, doi 10.1177/0266242612345678, paper 2010/046.",
+    "E01 1st, a4 2nd, the mp3 player, la14yw, b2b events.",
+    "paper.md, E01.txt, compendium.synthetic, e.g. and i.e., datapackage.json, v1.2.3.",
+    "Our office manager's 07-number and his 40th birthday.",
+])
+def test_patterns_ignore_look_alikes(text: str):
+    assert find_identifiers([text]) == {}
+
+
+def test_terms_whole_word_possessive_plural_case():
+    ids = parse_identifiers("person: Smith\nfirm: Acme Ltd\nplace: Morecambe")
+    text = ("Smith's, the Smiths' house, SMITHS, smithes, Smith\u2019s, blacksmith, Smithsonian, "
+            "smith_x, Acme  Ltd's, acme\nltd, Morecambe, Morecambes")
+    hits = find_identifiers([text], ids, patterns=False)[0]
+    assert [(h.kind, h.text) for h in hits] == [
+        ("person", "Smith's"), ("person", "Smiths'"), ("person", "SMITHS"), ("person", "smithes"),
+        ("person", "Smith\u2019s"), ("firm", "Acme  Ltd's"), ("firm", "acme\nltd"),
+        ("place", "Morecambe"), ("place", "Morecambes")]
+    assert [text[h.start:h.core_end] for h in hits][:2] == ["Smith", "Smith"]
+
+
+def test_identifiers_list_format(tmp_path: Path):
+    ids = parse_identifiers("# comment\n\nperson: Ann Lee | Dr Lee\n  Firm : Acme\nOnly Term\n"
+                            "event: Launch: the sequel\nperson: ann lee\n")
+    assert [(t.kind, t.text, t.entity) for t in ids.terms] == [
+        ("person", "Ann Lee", 0), ("person", "Dr Lee", 0), ("firm", "Acme", 1),
+        ("other", "Only Term", 2), ("event", "Launch: the sequel", 3)]
+    with pytest.raises(CompendiumError, match=r"list.txt:2: unknown kind 'persn'"):
+        parse_identifiers("ok\npersn: Smith", "list.txt")
+    with pytest.raises(CompendiumError, match="too short"):
+        parse_identifiers("place: X")
+    (tmp_path / "latin.txt").write_bytes("Caf\xe9 Rouge\n".encode("latin-1"))
+    with pytest.raises(CompendiumError, match="not valid UTF-8"):
+        read_identifiers(tmp_path / "latin.txt")
+    (tmp_path / "bom.txt").write_bytes("\ufeffplace: Thornbeck\n".encode("utf-8"))
+    assert read_identifiers(tmp_path / "bom.txt").terms[0].kind == "place"
+
+
+def test_cli_check_anonymity_exit_codes(planted, identifiers_file: Path, capsys):
+    folder, expected = planted
+    before = digest(folder)
+    assert main(["check-anonymity", str(folder), "--identifiers", str(identifiers_file)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert sorted(err[:-1]) == sorted(expected)
+    assert err[-1].startswith(f"{folder}: {len(expected)} possible direct identifier(s);")
+    assert main(["validate", str(folder), "--identifiers", str(identifiers_file)]) == 1
+    assert "the dataset is not valid" in capsys.readouterr().err
+    assert main(["check-anonymity", str(DEMO), "--identifiers", str(identifiers_file)]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"{DEMO}: no direct identifiers found") and "\n" not in out
+    assert "6 listed term(s)" in out
+    assert digest(folder) == before
+
+
+def test_cli_check_anonymity_in_a_real_process(planted, tmp_path: Path):
+    folder, _ = planted
+    run = [sys.executable, "-m", "compendium.cli", "check-anonymity", str(folder)]
+    result = subprocess.run(run + ["--identifiers", str(tmp_path / "missing.txt")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"compendium check-anonymity: {tmp_path / 'missing.txt'}: "
+                                     "identifiers list not found")
+    result = subprocess.run(run, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "segments.csv:3: text: email 'jane.doe@example.org'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_build_refuses_a_dataset_with_identifiers(demo_copy: Path, tmp_path: Path):
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    plant(demo_copy, 2, "Write to jane@example.org please. ")
+    freeze_dataset(demo_copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    result = subprocess.run(["make", "--no-print-directory", "paper", f"DATA={demo_copy}",
+                             f"BUILD={tmp_path / 'build'}"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "segments.csv:2: text: email 'jane@example.org'" in result.stderr
+    assert not (tmp_path / "build" / "paper").exists()

@@ -1,0 +1,338 @@
+"""Hostile and broken input for validate, check-anonymity and pseudonymise.
+
+Every case goes through the command line: exit status 1, one message per problem
+naming the file (and row), no traceback, and nothing written or changed. The
+library-level messages for most cases are pinned in test_dataset.py; this file adds
+the three commands, the untouched folder, the encodings of transcripts and guide,
+huge fields, spreadsheet formulas and generated malformed input.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compendium.anonymity import check_anonymity, find_identifiers, parse_identifiers
+from compendium.artefacts import RunOutputs
+from compendium.cli import main
+from compendium.dataset import (
+    MAX_FIELD_CHARS,
+    freeze_dataset,
+    load_dataset,
+    read_table,
+    validate_dataset,
+)
+from compendium.errors import CompendiumError
+from compendium.tables import profile_table
+
+from .anonymity_helpers import digest, edit_cell, plant, read_csv, write_csv
+from .conftest import DEMO, ROOT
+
+IDS = "person: Mary Aldershaw\nplace: Thornbeck\n"
+
+
+def _append(name: str, data: bytes) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_bytes((folder / name).read_bytes() + data)
+
+
+def _encode(name: str, encoding: str, extra: str = "") -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        text = (folder / name).read_text(encoding="utf-8")
+        (folder / name).write_bytes((text + extra).encode(encoding))
+    return mutate
+
+
+def _write(name: str, data: bytes) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_bytes(data)
+
+
+def _edit(name: str, row: int, column: str, value: str) -> Callable[[Path], None]:
+    return lambda folder: edit_cell(folder / name, row, column, value)
+
+
+HUGE = "word " * (MAX_FIELD_CHARS // 5 + 1) + "jane@example.org"
+
+# (id, corruption, a line validate must print, whether check-anonymity can still scan)
+CASES = [
+    ("ragged-row", _append("segments.csv", b"E99-001,E01,,1,2,text,surplus\n"),
+     "segments.csv: cannot parse CSV", False),
+    ("bad-quoting", _append("codebook.csv", b'X-1,motivations,code,,"Unterminated,def\n'),
+     "codebook.csv: cannot parse CSV", False),
+    ("latin-1-table", _encode("participants.csv", "latin-1", "E99,entrepreneur,caf\xe9,,,\n"),
+     "participants.csv:16: not valid UTF-8 (byte 0xe9)", False),
+    ("utf-16-table", _encode("codings.csv", "utf-16"),
+     "codings.csv: file is UTF-16 encoded; save it as UTF-8", False),
+    ("latin-1-transcript", _encode("transcripts/E02.txt", "latin-1", "Caf\xe9.\n"),
+     "transcripts/E02.txt: not valid UTF-8", False),
+    ("utf-16-transcript", _encode("transcripts/I01.txt", "utf-16"),
+     "transcripts/I01.txt: not valid UTF-8", False),
+    ("latin-1-guide", _encode("interview_guide.md", "latin-1", "Caf\xe9.\n"),
+     "interview_guide.md: not valid UTF-8", False),
+    ("empty-file", _write("codings.csv", b""), "codings.csv: file is empty", False),
+    ("header-only", _write("segments.csv", b"segment_id,participant_id,source,start,end,text\n"),
+     "segments.csv: has a header but no rows", True),
+    ("duplicate-id", _edit("participants.csv", 3, "participant_id", "E01"),
+     "participants.csv:3: participant_id: duplicate id 'E01'", True),
+    ("dangling-reference", _edit("segments.csv", 5, "participant_id", "X99"),
+     "segments.csv:5: participant_id: 'X99' is not in participants.csv", True),
+    ("offset-out-of-range", _edit("segments.csv", 2, "end", "999999"),
+     "segments.csv:2: end: 999999 is past the end of transcripts/E01.txt", True),
+    ("offsets-reversed", _edit("segments.csv", 6, "end", "3"),
+     "segments.csv:6: end: end 3 is not after start", True),
+    ("text-not-transcript", _edit("segments.csv", 7, "text", "Not what was said."),
+     "segments.csv:7: text: does not match transcripts/E01.txt[start:end]", True),
+    ("code-not-in-codebook", _edit("codings.csv", 9, "code_id", "MOT-NOPE"),
+     "codings.csv:9: code_id: 'MOT-NOPE' is not in codebook.csv", True),
+    ("unknown-perspective", _edit("participants.csv", 4, "perspective", "funder"),
+     "participants.csv:4: perspective: 'funder' is not one of entrepreneur, intermediary", True),
+    ("huge-field", _edit("segments.csv", 2, "text", HUGE),
+     "segments.csv:2: text: value longer than 1,000,000 characters", True),
+]
+
+LOCATED = re.compile(r"^(datapackage\.json|[\w-]+\.csv|transcripts/[\w.-]+|interview_guide\.md)"
+                     r"(:\d+)?: \S")
+
+
+def _problem_lines(stderr: str, folder: Path) -> list[str]:
+    lines = stderr.strip().splitlines()
+    assert lines[-1].startswith(f"{folder}: "), lines[-1]
+    body = lines[:-1]
+    assert body and len(body) == len(set(body)), body
+    for line in body:
+        assert LOCATED.match(line), line
+    return body
+
+
+@pytest.fixture(scope="module")
+def identifiers_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("secret") / "identifiers.txt"
+    path.write_text(IDS, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name, corrupt, expected, scannable", CASES, ids=[c[0] for c in CASES])
+def test_broken_dataset_through_every_command(name, corrupt, expected, scannable, tmp_path: Path,
+                                              identifiers_file: Path, capsys):
+    folder = tmp_path / "data"
+    shutil.copytree(DEMO, folder)
+    corrupt(folder)
+    try:
+        freeze_dataset(folder)  # so only the corruption itself is reported
+    except CompendiumError:
+        pass  # unreadable tables cannot be frozen; the hash mismatch is reported too
+    before = digest(folder)
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    ids = ["--identifiers", str(identifiers_file)]
+
+    assert main(["validate", str(folder), *ids]) == 1
+    lines = _problem_lines(capsys.readouterr().err, folder)
+    assert any(line.startswith(expected) for line in lines), (expected, lines)
+
+    code = main(["check-anonymity", str(folder), *ids])
+    captured = capsys.readouterr()
+    if name == "huge-field":
+        assert code == 1
+        assert _problem_lines(captured.err, folder) == [
+            "segments.csv:2: text: email 'jane@example.org'"]
+    elif scannable:  # the gate does not check structure: validate does
+        assert code == 0 and "no direct identifiers found" in captured.out
+    else:
+        assert code == 1
+        assert expected.split(":")[0] in _problem_lines(captured.err, folder)[0]
+
+    assert main(["pseudonymise", str(folder), *ids, "--to", str(outputs / "pseudo"),
+                 "--key", str(outputs / "key.csv")]) == 1
+    lines = _problem_lines(capsys.readouterr().err, folder)
+    assert any(line.startswith(expected) for line in lines), (expected, lines)
+
+    assert digest(folder) == before
+    assert list(outputs.iterdir()) == []
+
+
+def test_no_traceback_in_a_real_process(tmp_path: Path):
+    folder = tmp_path / "data"
+    shutil.copytree(DEMO, folder)
+    (folder / "codings.csv").write_bytes("segment_id\n".encode("utf-16"))
+    for command in (["validate", str(folder)], ["check-anonymity", str(folder)],
+                    ["pseudonymise", str(folder), "--identifiers", str(folder / "none.txt"),
+                     "--to", str(tmp_path / "o"), "--key", str(tmp_path / "k.csv")]):
+        result = subprocess.run([sys.executable, "-m", "compendium.cli", *command],
+                                capture_output=True, text=True)
+        assert result.returncode == 1, command
+        assert "Traceback" not in result.stderr and result.stderr.strip(), command
+
+
+def test_byte_order_marks_are_accepted(demo_copy: Path, identifiers_file: Path, tmp_path: Path,
+                                       capsys):
+    for name in ("participants.csv", "codebook.csv", "segments.csv", "codings.csv",
+                 "transcripts/E01.txt", "interview_guide.md"):
+        path = demo_copy / name
+        path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    freeze_dataset(demo_copy)
+    ids = ["--identifiers", str(identifiers_file)]
+    assert main(["validate", str(demo_copy), *ids]) == 0
+    assert main(["check-anonymity", str(demo_copy), *ids]) == 0
+    out = tmp_path / "pseudo"
+    assert main(["pseudonymise", str(demo_copy), *ids, "--to", str(out),
+                 "--key", str(tmp_path / "key.csv")]) == 0
+    assert validate_dataset(out, identifiers=identifiers_file) == []
+    capsys.readouterr()
+
+
+def test_missing_folder_and_bad_identifiers_list(tmp_path: Path, capsys):
+    assert main(["check-anonymity", str(tmp_path / "nope")]) == 1
+    assert "not a dataset folder" in capsys.readouterr().err
+    bad = tmp_path / "ids.txt"
+    bad.write_text("persn: Smith\n", encoding="utf-8")
+    assert main(["validate", str(DEMO), "--identifiers", str(bad)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"compendium validate: {bad}:1: unknown kind 'persn' (use person, firm, place, event or "
+        "other; write 'other: persn: Smith' for a term with a colon)")
+
+
+# --------------------------------------------------------------------------
+# Spreadsheet formulas: data keep them, every display CSV neutralises them
+
+FORMULAS = ["=1+2", "+SUM(A1:A2)", "-2+3", "@cmd"]
+
+
+def test_formulas_in_text_are_neutralised_in_display_tables(demo_copy: Path, tmp_path: Path):
+    for row, formula in zip((3, 4, 5, 6), FORMULAS):
+        edit_cell(demo_copy / "participants.csv", row, "role_in_cluster", formula)
+    plant(demo_copy, 2, FORMULAS[0] + " was the sum. ", at=0)
+    segments = read_csv(demo_copy / "segments.csv")
+    start = int(segments.at[0, "start"]) - len(FORMULAS[0] + " was the sum. ")
+    transcript = (demo_copy / "transcripts/E01.txt").read_text(encoding="utf-8")
+    segments.loc[0, ["start", "text"]] = [str(start), transcript[start:int(segments.at[0, "end"])]]
+    write_csv(segments, demo_copy / "segments.csv")
+    freeze_dataset(demo_copy)
+    ds = load_dataset(demo_copy)  # formulas are data: the dataset is valid
+    assert ds.segments.at[0, "text"].startswith("=1+2")
+
+    outputs = RunOutputs.for_dataset(tmp_path / "run", ds)
+    outputs.table("tbl-profile", profile_table(ds.participants, ds.segments, ds.codings,
+                                               ds.primary_coder), caption="Profile")
+    outputs.table("tbl-quotes", ds.segments[["segment_id", "text"]].head(3), caption="Quotes")
+    for name in ("tbl-profile.csv", "tbl-quotes.csv"):
+        with open(tmp_path / "run" / name, encoding="utf-8", newline="") as handle:
+            cells = [cell for row in csv.reader(handle) for cell in row]
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))], name
+    quotes = pd.read_csv(tmp_path / "run" / "tbl-quotes.csv", dtype=str)
+    assert quotes.at[0, "text"].startswith("'=1+2")
+    roles = pd.read_csv(tmp_path / "run" / "tbl-profile.csv", dtype=str)["Role in cluster"]
+    assert {"'" + f for f in FORMULAS} <= set(roles)
+
+
+def test_every_csv_writer_in_the_package_is_accounted_for():
+    """Display tables are written only through tables.safe_csv. The other writers hold
+    data that must round-trip exactly: the dataset's own tables and the
+    pseudonymisation key."""
+    writers = re.compile(r"\.to_csv\(|csv\.writer\(|\.to_excel\(|DictWriter\(")
+    found = {p.relative_to(ROOT / "src").as_posix()
+             for p in (ROOT / "src" / "compendium").rglob("*.py")
+             if writers.search(p.read_text(encoding="utf-8"))}
+    assert found <= {"compendium/tables.py", "compendium/dataset.py",
+                     "compendium/pseudonymise.py"}, found
+
+
+# --------------------------------------------------------------------------
+# Generated malformed input: only the project's own error, never a crash
+
+csv_text = st.lists(
+    st.lists(st.text(alphabet=st.sampled_from(list('ab,"\n\r\t =+@\x00é€;\'')), max_size=12),
+             max_size=6), max_size=6,
+).map(lambda rows: "\n".join(",".join(r) for r in rows))
+csv_bytes = st.one_of(
+    st.binary(max_size=200),
+    st.tuples(csv_text, st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252"]))
+    .map(lambda t: t[0].encode(t[1], errors="replace")),
+    st.tuples(st.sampled_from(["participant_id,perspective,organisation_type\n",
+                               "segment_id,code_id,coder\n", ""]), csv_text)
+    .map(lambda t: (t[0] + t[1]).encode("utf-8")),
+)
+
+
+@pytest.fixture(scope="module")
+def table_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tables")
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=csv_bytes)
+def test_read_table_only_raises_compendium_errors(table_dir: Path, data: bytes):
+    path = table_dir / "table.csv"
+    path.write_bytes(data)
+    try:
+        frame = read_table(path)
+    except CompendiumError as err:
+        assert str(err).startswith("table.csv")
+    else:
+        assert isinstance(frame, pd.DataFrame)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("scratch") / "data"
+    shutil.copytree(DEMO, folder)
+    return folder
+
+
+FILES = ["participants.csv", "codebook.csv", "segments.csv", "codings.csv", "datapackage.json",
+         "transcripts/E01.txt", "interview_guide.md"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(FILES), st.floats(0, 1), st.integers(0, 40), st.binary(max_size=40))
+def test_random_edits_give_problems_not_crashes(scratch: Path, name: str, where: float,
+                                                cut: int, insert: bytes):
+    path = scratch / name
+    original = path.read_bytes()
+    at = int(where * len(original))
+    path.write_bytes(original[:at] + insert + original[at + cut:])
+    ids = parse_identifiers(IDS)
+    try:
+        for check in (lambda: validate_dataset(scratch, identifiers=ids),
+                      lambda: check_anonymity(scratch, ids)):
+            try:
+                problems = check()
+            except CompendiumError:
+                continue
+            assert all(str(p) for p in problems)
+    finally:
+        path.write_bytes(original)
+
+
+_ALPHABET = st.sampled_from(list("aZ09 .@+()-/:'’\n\u00a0_İßé😀")
+                            + ["www.", "http://", ".co.uk", "Thornbeck", "01524 ", "LA1"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_ALPHABET, max_size=40).map("".join), min_size=1, max_size=5))
+def test_scan_of_random_text_is_consistent(texts: list[str]):
+    hits = find_identifiers(texts, parse_identifiers(IDS))
+    for cell, cell_hits in hits.items():
+        for hit in cell_hits:
+            assert texts[cell][hit.start:hit.end] == hit.text
+
+
+@pytest.mark.parametrize("unit", ["a", "0", "1.", "a.", "@", "aa@", "Thornbeck", "thornbeckx ",
+                                  "+1 ", "LA1 ", "www.", "0 ", "-0"])
+def test_scan_of_pathological_text_is_linear(unit: str):
+    text = unit * (200_000 // len(unit))
+    started = time.perf_counter()
+    find_identifiers([text], parse_identifiers(IDS))
+    assert time.perf_counter() - started < 5, unit
