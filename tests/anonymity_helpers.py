@@ -62,3 +62,13 @@ def digest(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder`` (hidden files included), by relative path."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+#: Invented names standing for a research team's identifiers list (test fixture).
+IDENTIFIERS = """\
+person: Mary Aldershaw | Aldershaw
+firm: Quillfeather Systems
+place: Thornbeck
+event: Northern Digital Awards
+Fellgate Trust
+"""

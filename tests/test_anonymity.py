@@ -22,17 +22,12 @@ from compendium.cli import main
 from compendium.dataset import freeze_dataset, validate_dataset
 from compendium.errors import CompendiumError
 
+from .anonymity_helpers import IDENTIFIERS as BASE_IDENTIFIERS
 from .anonymity_helpers import digest, edit_cell, plant
 from .conftest import DEMO, ROOT
 
-IDENTIFIERS = """\
 # Real names the research team keeps out of version control (test fixture).
-person: Mary Aldershaw | Aldershaw
-firm: Quillfeather Systems
-place: Thornbeck
-event: Northern Digital Awards
-Fellgate Trust
-"""
+IDENTIFIERS = "# identifiers list\n" + BASE_IDENTIFIERS
 
 # (segment row, planted text, expected (kind, matched text) hits)
 PLANTS = [

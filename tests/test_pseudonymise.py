@@ -26,17 +26,11 @@ from compendium.pseudonymise import (
     term_spans,
 )
 
+from .anonymity_helpers import IDENTIFIERS as BASE_IDENTIFIERS
 from .anonymity_helpers import digest, edit_cell, plant, read_csv, write_csv
 from .conftest import DEMO, ROOT
 
-IDENTIFIERS = """\
-person: Mary Aldershaw | Aldershaw
-firm: Quillfeather Systems
-place: Thornbeck
-event: Northern Digital Awards
-Fellgate Trust
-other: I03
-"""
+IDENTIFIERS = BASE_IDENTIFIERS + "other: I03\n"
 NAMES = ("aldershaw", "quillfeather", "thornbeck", "northern digital", "fellgate")
 
 

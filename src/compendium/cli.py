@@ -163,6 +163,12 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the list of notebook runs")
 
 
+def _add_identifiers_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--identifiers", default=None, metavar="FILE",
+                        help="identifiers list for the anonymisation gate (default: "
+                             "identifiers.txt at the repository root, when present)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="compendium",
@@ -174,17 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a dataset completely; exit 1 on any problem")
     p.add_argument("dataset", help="dataset folder (holding datapackage.json)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
-    p.add_argument("--identifiers", default=None, metavar="FILE",
-                   help="identifiers list for the anonymisation gate (default: identifiers.txt "
-                        "at the repository root, when present)")
+    _add_identifiers_option(p)
     p.set_defaults(handler=_validate)
 
     p = sub.add_parser("check-anonymity",
                        help="scan a dataset for direct identifiers; exit 1 on any hit")
     p.add_argument("dataset", help="dataset folder")
-    p.add_argument("--identifiers", default=None, metavar="FILE",
-                   help="identifiers list (default: identifiers.txt at the repository root, "
-                        "when present)")
+    _add_identifiers_option(p)
     p.set_defaults(handler=_check_anonymity)
 
     p = sub.add_parser("pseudonymise",
