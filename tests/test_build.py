@@ -237,3 +237,38 @@ def test_build_stops_on_an_invalid_dataset(tmp_path: Path):
     assert result.returncode != 0
     assert "participants.csv: perspective: required column is missing" in result.stderr
     assert not (tmp_path / "build" / "paper").exists()
+
+
+def test_paper_builds_from_an_imported_qda_project(tmp_path: Path):
+    """Issue 4's end-to-end path: export from a QDA tool, import, review, build."""
+    from compendium.dataset import freeze_dataset, validate_dataset
+    from compendium.qda.importer import import_dataset
+
+    from .qda_helpers import refi_fixture
+
+    source = refi_fixture("qc-demo.qdpx")  # skips, saying why, without shared/
+    attrs = tmp_path / "attrs.csv"
+    attrs.write_text("participant_id,perspective,organisation_type\n"
+                     "board_2017,intermediary,agency\nadmin-1,entrepreneur,ict_sme\n",
+                     encoding="utf-8")
+    study = tmp_path / "qc-study"
+    import_dataset(source, study, participants_csv=attrs)
+    # The transcript names a public website: a reviewer records it as a false positive.
+    hits = [p for p in validate_dataset(study) if "url 'code.org'" in p.message]
+    assert hits, "the gate should flag the web address before review"
+    (study / "anonymity_allowlist.csv").write_text(
+        'kind,text,reason\nurl,code.org,"Public educational charity; identifies no participant"\n',
+        encoding="utf-8")
+    freeze_dataset(study)
+    assert validate_dataset(study) == []
+    build = tmp_path / "build"
+    result = make("paper", f"DATA={study}", f"BUILD={build}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((build / "paper" / "provenance.json").read_text(encoding="utf-8"))
+    assert record["dataset"]["synthetic"] is False
+    values = json.loads((build / "paper" / "values.json").read_text(encoding="utf-8"))
+    assert values["dataset.kind"]["text"] == "real (not synthetic)"
+    # the study's themes are absent from this codebook, and the paper says so
+    assert "has no theme 'motivations'" in values["matrix.motivations.top_entrepreneur"]["text"]
+    assert values["agreement.kappa"]["text"] == "not assessable"
+    assert (build / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF")

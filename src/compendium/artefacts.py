@@ -58,7 +58,8 @@ class RunOutputs:
         return files
 
     def table(self, artefact_id: str, frame: pd.DataFrame, caption: str,
-              widths: list[float] | None = None, note: str | None = None) -> list[str]:
+              widths: list[float] | dict[str, float] | None = None,
+              note: str | None = None) -> list[str]:
         """Save ``frame`` as CSV (spreadsheet-safe) and as a pandoc Markdown table."""
         self._claim(artefact_id)
         csv_name, md_name = f"{artefact_id}.csv", f"{artefact_id}.md"

@@ -308,3 +308,20 @@ def saturation_figure(observed: pd.DataFrame, summary: pd.DataFrame, total_codes
     ax.legend(loc="center right", frameon=False, fontsize=7)
     mark_synthetic(fig, synthetic)
     return fig
+
+
+def message_figure(message: str, synthetic: bool):
+    """A small figure that says why a display is empty, so the paper keeps its numbering.
+
+    Used when a dataset cannot support a display (a theme its codebook lacks, a
+    single coder): the reader sees the reason where the display would be.
+    """
+    import textwrap
+
+    apply_style()
+    fig, ax = plt.subplots(figsize=(6.0, 1.2))
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(message, 80)), ha="center", va="center",
+            fontsize=9, style="italic", transform=ax.transAxes)
+    mark_synthetic(fig, synthetic)
+    return fig

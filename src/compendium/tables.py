@@ -55,17 +55,21 @@ def _cell(value: object) -> str:
     return escape_markdown(str(value))
 
 
-def markdown_table(frame: pd.DataFrame, widths: list[float] | None = None,
+def markdown_table(frame: pd.DataFrame, widths: list[float] | dict[str, float] | None = None,
                    align: list[str] | None = None) -> str:
     """A pandoc pipe table for ``frame``; ``widths`` are relative column widths.
 
-    Columns holding only numbers are right-aligned unless ``align`` says
-    otherwise ('l', 'r' or 'c' per column).
+    ``widths`` is a list (one per column) or a mapping from column name to
+    width, where columns it does not name get 1.0: a mapping keeps working
+    when a dataset lacks an optional column. Columns holding only numbers are
+    right-aligned unless ``align`` says otherwise ('l', 'r' or 'c' per column).
     """
     columns = [str(c) for c in frame.columns]
     n = len(columns)
     if widths is None:
         widths = [1.0] * n
+    elif isinstance(widths, dict):
+        widths = [float(widths.get(c, 1.0)) for c in columns]
     if len(widths) != n:
         raise ValueError(f"{n} columns but {len(widths)} widths")
     if align is None:
@@ -157,7 +161,8 @@ def matrix_display(matrix: pd.DataFrame) -> pd.DataFrame:
     """The conceptually clustered matrix as printed: one row per code, both perspectives side by side."""
     rows = []
     # Only the perspectives the matrix holds (a perspective filter may leave one).
-    shown = {p: t for p, t in PERSPECTIVE_TITLES.items() if p in set(matrix["perspective"])}
+    shown = ({p: t for p, t in PERSPECTIVE_TITLES.items() if p in set(matrix["perspective"])}
+             or PERSPECTIVE_TITLES)  # an empty matrix still shows its headers
     for code_id, cells in matrix.groupby("code_id", sort=False):
         cell = {p: c for p, c in zip(cells["perspective"], cells.itertuples(index=False))}
         row = {"Code": cells["name"].iloc[0]}
@@ -167,7 +172,8 @@ def matrix_display(matrix: pd.DataFrame) -> pd.DataFrame:
             row[f"Quote ({title.lower()})"] = (
                 _quote(c.quote_text, c.quote_participant_id) if c else "")
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["Code"] + [c for t in shown.values() for c in (t, f"Quote ({t.lower()})")]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def comparison_display(comparison: pd.DataFrame, theme_names: dict[str, str],
