@@ -214,7 +214,7 @@ def test_rebuild_from_scratch_is_byte_identical(built: Path):
     before_runs = digest_tree(built / "runs" / "comparison", suffixes)
     shutil.rmtree(built / "paper")
     shutil.rmtree(built / "runs" / "comparison")
-    result = make("paper", f"BUILD={built}")
+    result = make("-j2", "paper", f"BUILD={built}")  # parallel, too: same bytes
     assert result.returncode == 0, result.stderr[-2000:]
     assert digest_tree(built / "paper", suffixes) == before
     assert digest_tree(built / "runs" / "comparison", suffixes) == before_runs

@@ -363,6 +363,13 @@ def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
         _atomic_write(values_path, json.dumps(values, indent=2, ensure_ascii=False,
                                               sort_keys=True) + "\n")
         return values_path
+    if step == "notebooks":  # needs only the runs: make may run it beside the values step
+        from .site import render_notebooks
+
+        pages = render_notebooks(build, registry)
+        stamp = out_dir / "notebooks" / ".rendered"
+        _atomic_write(stamp, "".join(f"{p.name}\n" for p in pages))
+        return stamp
     values = json.loads(values_path.read_text(encoding="utf-8"))
     if step == "assemble":
         text = assemble(paper_dir / "paper.md", values, load_runs(build, registry), build, data)
@@ -374,13 +381,6 @@ def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
         record = provenance(build, registry, paper_dir, values)
         _atomic_write(target, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         return target
-    if step == "notebooks":
-        from .site import render_notebooks
-
-        pages = render_notebooks(build, registry)
-        stamp = out_dir / "notebooks" / ".rendered"
-        _atomic_write(stamp, "".join(f"{p.name}\n" for p in pages))
-        return stamp
     if step == "site":
         from .site import build_site
 
