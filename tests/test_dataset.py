@@ -168,12 +168,13 @@ def test_write_dataset_is_all_or_nothing(tmp_path: Path):
 def test_write_dataset_round_trips_the_demo(tmp_path: Path):
     ds = load_dataset(DEMO)
     target = write_dataset(tmp_path / "copy", participants=ds.participants,
-                           codebook=ds.codebook, segments=ds.segments, codings=ds.codings,
-                           transcripts=ds.transcripts, interview_guide=ds.interview_guide,
-                           name=ds.name, title=ds.title,
+                           codebook=ds.raw_codebook, segments=ds.segments,
+                           codings=ds.raw_codings, transcripts=ds.transcripts,
+                           interview_guide=ds.interview_guide, name=ds.name, title=ds.title,
                            description=ds.descriptor["description"], synthetic=True,
                            primary_coder="coder_a",
-                           extra={"generator": ds.descriptor["compendium"]["generator"]})
+                           extra={k: ds.descriptor["compendium"][k]
+                                  for k in ("design", "generator")})
     for path in DEMO.rglob("*"):
         if path.is_file():
             assert (target / path.relative_to(DEMO)).read_bytes() == path.read_bytes(), path

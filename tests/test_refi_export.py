@@ -108,14 +108,14 @@ def test_synthetic_export_content(synthetic_export):
     root = qde_root(synthetic_export)
     counts = element_counts(root)
     assert root.get("origin").startswith("compendium")
-    assert counts["Code"] == len(ds.codebook)
+    assert counts["Code"] == len(ds.raw_codebook)
     assert counts["User"] == len(ds.coders)
     assert counts["Case"] == len(ds.participants)
     assert counts["TextSource"] == len(ds.transcripts)
     assert counts["PlainTextSelection"] == len(ds.segments)
-    assert counts["Coding"] == len(ds.codings)
+    assert counts["Coding"] == len(ds.raw_codings)
     codes = {c.get("name"): c for c in root.iter() if local(c.tag) == "Code"}
-    levels = dict(zip(ds.codebook["name"], ds.codebook["level"]))
+    levels = dict(zip(ds.raw_codebook["name"], ds.raw_codebook["level"]))
     for name, element in codes.items():  # folders for themes and sub-themes
         assert element.get("isCodable") == ("true" if levels[name] == "code" else "false")
     theme = codes["Motivations"]

@@ -205,7 +205,7 @@ def test_atlas_annex_with_reconstructed_sources(tmp_path):
     names = [s.get("name") for s in root.iter() if local(s.tag) == "TextSource"
              and f"Sources/{s.get('plainTextPath').removeprefix('internal://')}" in files]
     attrs = write_attributes(tmp_path / "attrs.csv", {n: ATTRS for n in names})
-    report, tables = prepare_tables(source, attrs)
+    report, tables, _ = prepare_tables(source, attrs)
     assert "CR LF" in report.counting
     # Participants: one per text source that has text (no cases in the annex).
     assert len(tables.participants) == len(files)

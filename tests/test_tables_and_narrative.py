@@ -97,3 +97,14 @@ def test_agreement_sentence_when_kappa_undefined():
         {"cohen_kappa": float("nan"), "krippendorff_alpha": float("nan"),
          "percent_agreement": 100.0, "n_units": 10}, "segment")
     assert sentence.startswith("Chance-corrected agreement is not defined")
+
+
+def test_profile_table_leaves_out_an_unrecorded_organisation_type_and_groups_by_label():
+    participants = pd.DataFrame({"participant_id": ["B", "A", "C"],
+                                 "perspective": ["entrepreneur", "entrepreneur", "intermediary"]})
+    segments = pd.DataFrame({"segment_id": ["s1"], "participant_id": ["A"]})
+    codings = pd.DataFrame({"segment_id": ["s1"], "code_id": ["a"], "coder": ["x"]})
+    table = profile_table(participants, segments, codings, coder="x")
+    assert list(table.columns) == ["Interviewee", "Perspective", "Coded segments"]
+    # the label heads its group once, as in a printed table
+    assert table["Perspective"].tolist() == ["Entrepreneurs", "", "Intermediaries"]

@@ -81,6 +81,10 @@ class RunOutputs:
         self.values[key] = {"value": _jsonable(value), "text": printed}
         return printed
 
+    def record(self, values: dict[str, tuple[Any, str | None]]) -> dict[str, str]:
+        """Record several values at once (``{key: (value, text)}``); return the printed texts."""
+        return {key: self.value(key, value, text) for key, (value, text) in values.items()}
+
     def close(self) -> Path:
         """Write the manifest; the build treats a run as done only once it exists."""
         manifest = {

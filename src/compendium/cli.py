@@ -136,13 +136,24 @@ def _import(args: argparse.Namespace) -> int:
     from .qda.importer import import_dataset
 
     report = import_dataset(args.source, args.to, participants_csv=args.participants,
-                            coder=args.coder)
+                            coder=args.coder, design_file=args.design)
     print(report.found())
     for note in report.notes:
         print(f"  {note}")
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(report.summary())
+    return 0
+
+
+def _design(args: argparse.Namespace) -> int:
+    from .design_io import apply_design_file, describe_design
+
+    if args.apply:
+        apply_design_file(args.dataset, args.apply)
+        print(f"{args.dataset}: design from {args.apply} declared and the dataset re-frozen")
+        print()
+    print(describe_design(args.dataset))
     return 0
 
 
@@ -222,11 +233,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="dataset folder to create (not created on error)")
     p.add_argument("--participants", default=None,
                    help="CSV with participant_id and attributes to add or override, such as "
-                        "perspective and organisation_type")
+                        "perspective, organisation_type or the attribute a --design file names")
+    p.add_argument("--design", default=None,
+                   help="design file (TOML) mapping the export's groups and codes onto the "
+                        "study's two perspectives and three themes (see data/README.md)")
     p.add_argument("--coder", default="coder_a",
                    help="coder name for exports that do not record one (Taguette; default "
                         "coder_a)")
     p.set_defaults(handler=_import)
+
+    p = sub.add_parser("design", help="show a dataset's design (perspectives, themes, codes "
+                                      "outside every theme), or declare one with --apply")
+    p.add_argument("dataset", help="dataset folder")
+    p.add_argument("--apply", default=None, metavar="DESIGN.toml",
+                   help="declare the design in this file (written atomically; the dataset is "
+                        "re-frozen)")
+    p.set_defaults(handler=_design)
 
     p = sub.add_parser("export", help="export a dataset as a REFI-QDA project (.qdpx) for QDA "
                                       "tools")

@@ -30,8 +30,9 @@ TABLE_SCHEMAS: dict[str, dict[str, Any]] = {
              "description": "Side of the dual perspective the interviewee speaks from.",
              "constraints": {"required": True, "enum": list(PERSPECTIVES)}},
             {"name": "organisation_type", "type": "string",
-             "description": "Kind of organisation, e.g. ict_sme, agency, hei.",
-             "constraints": {"required": True}},
+             "description": "Kind of organisation, e.g. ict_sme, agency, hei (optional: "
+                            "another study may record nothing like it).",
+             "constraints": {"required": False}},
             {"name": "role_in_cluster", "type": "string",
              "description": "The interviewee's part in the cluster's meetings.",
              "constraints": {"required": False}},

@@ -31,6 +31,7 @@ from .datapackage import (
     sha256_file,
     write_descriptor,
 )
+from .design import Design, analysis_tables, design_from_descriptor, design_problems, unmapped_codes
 from .errors import CompendiumError, Problem, ValidationError
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
@@ -39,7 +40,14 @@ MAX_FIELD_CHARS = 1_000_000
 
 @dataclass(frozen=True)
 class Dataset:
-    """A loaded dataset: four tidy tables, the transcripts and the descriptor."""
+    """A loaded dataset: four tidy tables, the transcripts and the descriptor.
+
+    ``codebook`` and ``codings`` are what the analysis sees: the codebook
+    rebuilt around the design's three themes and the codings of the codes under
+    them (:func:`compendium.design.analysis_tables`). ``raw_codebook`` and
+    ``raw_codings`` are the tables as stored, for export and for the list of
+    codes outside every theme (:attr:`unmapped`).
+    """
 
     path: Path
     descriptor: dict[str, Any]
@@ -48,6 +56,9 @@ class Dataset:
     segments: pd.DataFrame
     codings: pd.DataFrame
     transcripts: dict[str, str] = field(default_factory=dict)
+    raw_codebook: pd.DataFrame | None = None
+    raw_codings: pd.DataFrame | None = None
+    design: Design | None = None
 
     @property
     def name(self) -> str:
@@ -67,7 +78,7 @@ class Dataset:
         named = self.descriptor.get("compendium", {}).get("primary_coder")
         if named:
             return str(named)
-        counts = self.codings["coder"].value_counts()
+        counts = self.all_codings["coder"].value_counts()
         return str(sorted(counts[counts == counts.max()].index)[0]) if len(counts) else ""
 
     @property
@@ -76,7 +87,17 @@ class Dataset:
 
     @property
     def coders(self) -> list[str]:
-        return sorted(self.codings["coder"].unique().tolist())
+        return sorted(self.all_codings["coder"].unique().tolist())
+
+    @property
+    def all_codings(self) -> pd.DataFrame:
+        """Every coding as stored, including those of codes outside the design's themes."""
+        return self.codings if self.raw_codings is None else self.raw_codings
+
+    @property
+    def unmapped(self) -> pd.DataFrame:
+        """Codes outside every theme of the design: code_id, name, n_codings."""
+        return unmapped_codes(self.raw_codebook, self.all_codings, self.design)
 
     @property
     def interview_guide(self) -> str | None:
@@ -167,7 +188,11 @@ def load_dataset(folder: str | Path, *, validate: bool = True,
     descriptor = read_descriptor(folder)
     tables = {t: _typed(t, read_table(folder / f"{t}.csv", f"{t}.csv")) for t in TABLES}
     transcripts = _read_transcripts(folder, tables["segments"])
-    return Dataset(path=folder, descriptor=descriptor, transcripts=transcripts, **tables)
+    design = design_from_descriptor(descriptor, tables["codebook"])
+    raw_codebook, raw_codings = tables["codebook"], tables["codings"]
+    tables["codebook"], tables["codings"] = analysis_tables(raw_codebook, raw_codings, design)
+    return Dataset(path=folder, descriptor=descriptor, transcripts=transcripts,
+                   raw_codebook=raw_codebook, raw_codings=raw_codings, design=design, **tables)
 
 
 def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -260,6 +285,9 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         problems += _check_references(tables)
         problems += _check_offsets(folder, tables["segments"])
         problems += _check_coders(descriptor, tables["codings"])
+        problems += design_problems(descriptor, _typed("codebook", tables["codebook"].copy()))
+    else:
+        problems += design_problems(descriptor, None)
     if anonymity:
         from .anonymity import gate_problems
 
@@ -605,7 +633,7 @@ def write_dataset(
             columns[table] = list(frame.columns)
             inferred[table] = {c: "integer" for c in frame.columns
                                if pd.api.types.is_integer_dtype(frame[c])}
-            _write_csv(frame, staging / f"{table}.csv")
+            write_csv(frame, staging / f"{table}.csv")
         for rel, text in sorted({**(transcripts or {}), **(files or {})}.items()):
             target = staging / rel
             if not _inside(staging, target):
@@ -652,7 +680,8 @@ def _drop_empty_optional(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[keep]
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table as the dataset's CSV files are written (UTF-8, LF, minimal quoting)."""
     import csv
 
     # The csv module quotes a field holding "\n" but not one holding a lone "\r",

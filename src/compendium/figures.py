@@ -17,9 +17,10 @@ import matplotlib.ticker  # noqa: F401  (used as matplotlib.ticker below)
 import numpy as np
 import pandas as pd
 
+from .design import Design, default_design
+
 PERSPECTIVE_COLOURS = {"entrepreneur": "#0072B2", "intermediary": "#E69F00"}
 PERSPECTIVE_MARKERS = {"entrepreneur": "o", "intermediary": "s"}
-PERSPECTIVE_LABELS = {"entrepreneur": "Entrepreneurs", "intermediary": "Intermediaries"}
 HEATMAP = "cividis"
 SYNTHETIC_NOTE = "Synthetic demonstration data: illustrates the method, not the study's results"
 
@@ -84,12 +85,15 @@ def save_figure(fig, stem: Path, formats=("svg", "pdf", "png")) -> list[str]:
 
 
 def perspective_dotplot(comparison: pd.DataFrame, synthetic: bool, label_column: str = "name",
-                        group_column: str = "theme_name", intervals: bool = True):
+                        group_column: str = "theme_name", intervals: bool = True,
+                        design: Design | None = None):
     """Share of each perspective raising each code: a Cleveland dot plot with Wilson intervals.
 
     ``comparison`` has one row per code, with share_<perspective> and
     ci_low_/ci_high_<perspective> columns, and a grouping column for themes.
+    The legend names the perspectives by their labels in ``design``.
     """
+    labels = (design or default_design()).labels
     apply_style()
     frame = comparison.reset_index(drop=True)
     n = len(frame)
@@ -106,7 +110,7 @@ def perspective_dotplot(comparison: pd.DataFrame, synthetic: bool, label_column:
         filled = perspective == "entrepreneur"
         ax.scatter(share, yy, marker=PERSPECTIVE_MARKERS[perspective], s=26, zorder=3,
                    facecolor=colour if filled else "white", edgecolor=colour, linewidth=1.3,
-                   label=PERSPECTIVE_LABELS[perspective])
+                   label=labels[perspective])
     ax.set_yticks(y)
     ax.set_yticklabels(frame[label_column])
     ax.set_xlim(-0.02, 1.02)
@@ -194,8 +198,13 @@ def data_structure_figure(structure: pd.DataFrame, synthetic: bool):
     return fig
 
 
-def theme_bars(matrix: pd.DataFrame, synthetic: bool, title: str | None = None):
-    """Interviewees raising each code of one theme, by perspective (share, labelled n of N)."""
+def theme_bars(matrix: pd.DataFrame, synthetic: bool, title: str | None = None,
+               design: Design | None = None):
+    """Interviewees raising each code of one theme, by perspective (share, labelled n of N).
+
+    The legend names the perspectives by their labels in ``design``.
+    """
+    labels = (design or default_design()).labels
     apply_style()
     codes = matrix.drop_duplicates("code_id")["name"].tolist()
     n = len(codes)
@@ -211,7 +220,7 @@ def theme_bars(matrix: pd.DataFrame, synthetic: bool, title: str | None = None):
         yy = y if len(shown) == 1 else y + (height / 2 if k == 0 else -height / 2)
         ax.barh(yy, share, height=height, color=PERSPECTIVE_COLOURS[perspective],
                 edgecolor="black", linewidth=0.4, hatch=None if k == 0 else "///",
-                label=PERSPECTIVE_LABELS[perspective])
+                label=labels[perspective])
         for yi, s, c, z in zip(yy, share, count, size):
             ax.text(s + 0.01, yi, f"{int(c)}/{int(z)}", va="center", fontsize=7)
     ax.set_yticks(y)

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from .design import Design, default_design
+
 ORGANISATION_PHRASES = {"agency": ("agency", "agencies"), "hei": ("HEI", "HEIs"),
                         "ict_sme": ("ICT SME", "ICT SMEs")}
-PERSPECTIVE_PLURAL = {"entrepreneur": "entrepreneurs", "intermediary": "intermediaries"}
 NUMBER_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                 "ten"]
 
@@ -40,9 +41,14 @@ def percent(n: int, size: int) -> str:
 
 
 def organisation_phrase(participants: pd.DataFrame, perspective: str = "intermediary") -> str:
-    """'3 from agencies and 3 from HEIs': the make-up of one perspective by organisation type."""
+    """'3 from agencies and 3 from HEIs': the make-up of one perspective by organisation type.
+
+    "none" when the dataset records no organisation type for the perspective.
+    """
+    if "organisation_type" not in participants:
+        return "none"
     group = participants.loc[participants["perspective"] == perspective, "organisation_type"]
-    counts = group.value_counts().sort_index()
+    counts = group.dropna().value_counts().sort_index()
     parts = []
     for org, n in counts.items():
         singular, plural = ORGANISATION_PHRASES.get(org, (org, org))
@@ -55,12 +61,71 @@ def organisation_phrase(participants: pd.DataFrame, perspective: str = "intermed
     return join_and(parts) if parts else "none"
 
 
-def top_code_sentence(matrix: pd.DataFrame, perspective: str) -> str:
+def sample_sentence(participants: pd.DataFrame, design: Design | None = None) -> str:
+    """The sample in words: "14 semi-structured interviews: 8 with entrepreneurs and 6 with ...".
+
+    Each perspective is named by its noun and, where organisation types are
+    recorded, its make-up ("three from agencies and three from HEIs").
+    """
+    design = design or default_design()
+    parts = []
+    for key in ("entrepreneur", "intermediary"):
+        n = int((participants["perspective"] == key).sum())
+        text = f"{number_word(n)} with {design.count_noun(key, n)}"
+        orgs = organisation_phrase(participants, key)
+        if n and orgs != "none" and participants.loc[
+                participants["perspective"] == key, "organisation_type"].nunique() > 1:
+            text += f" ({orgs})"
+        parts.append(text)
+    total = len(participants)
+    noun = "interview" if total == 1 else "interviews"
+    return f"{number_word(total)} semi-structured {noun}: {join_and(parts)}"
+
+
+def design_sentence(design: Design) -> str:
+    """The two compared groups as the design describes them, in whole sentences."""
+    parts = []
+    for key in ("entrepreneur", "intermediary"):
+        p = design.perspectives[key]
+        description = p.description.strip().rstrip(".")
+        parts.append(f"{p.label}: {description[:1].lower() + description[1:]}." if description
+                     else f"{p.label}.")
+    return "The two sides of the comparison are named by the dataset's design. " + " ".join(parts)
+
+
+def theme_status_sentence(label: str, declared: bool, n_codes: int) -> str:
+    """One clear sentence for a theme section whose theme has no codes; "" otherwise."""
+    if n_codes:
+        return ""
+    if declared:
+        return (f"The dataset's design declares the theme ‘{label}’ without any codes, so this "
+                "section has no matrix to show.")
+    return (f"The dataset's design does not place any codes under the theme ‘{label}’, so this "
+            "section has no matrix to show; declare the theme's codes with `compendium design "
+            "DATASET --apply design.toml` to fill it.")
+
+
+def unmapped_sentence(unmapped: pd.DataFrame, n_codes: int) -> str:
+    """Which codes lie outside the three themes, and so outside every display."""
+    if unmapped.empty:
+        return f"All {n_codes:,} codes of the codebook belong to one of the three themes"
+    names = [f"‘{n}’" for n in unmapped["name"].head(8)]
+    more = len(unmapped) - len(names)
+    listed = join_and(names) if not more else ", ".join(names) + f" and {more:,} more"
+    codings = int(unmapped["n_codings"].sum())
+    return (f"{len(unmapped):,} of the {n_codes + len(unmapped):,} codes of the codebook lie "
+            f"outside the three themes declared in the dataset's design and are left out of "
+            f"the displays ({listed}, with {codings:,} codings in all)")
+
+
+def top_code_sentence(matrix: pd.DataFrame, perspective: str,
+                      design: Design | None = None) -> str:
     """Which code of a theme's matrix the given perspective raised most (ties named together)."""
+    design = design or default_design()
     cells = matrix[matrix["perspective"] == perspective]
-    who = PERSPECTIVE_PLURAL[perspective]
+    who = design.noun(perspective)
     if cells.empty or int(cells["group_size"].iloc[0]) == 0:
-        return f"No {who} were interviewed, so the matrix has no {who[:-1]} column."
+        return f"No {who} were interviewed, so the matrix has no column for them."
     best = int(cells["n_interviewees"].max())
     size = int(cells["group_size"].iloc[0])
     if best == 0:

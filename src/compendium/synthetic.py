@@ -424,6 +424,28 @@ DESCRIPTION = (
 )
 
 
+#: The demonstration dataset's design: the study's own groups, and each theme
+#: made of the codebook branch of the same id (compendium.design).
+DESIGN = {
+    "perspectives": {
+        "entrepreneur": {
+            "label": "Entrepreneurs", "noun": "entrepreneurs",
+            "description": "Owner-managers of ICT firms who take part in the cluster meetings."},
+        "intermediary": {
+            "label": "Intermediaries (agencies and HEIs)", "noun": "intermediaries",
+            "description": "Staff of public agencies and Higher Education Institutions who "
+                           "organise, host or fund the meetings."},
+    },
+    "themes": {
+        "motivations": {"label": "Motivations for organising or attending meetings",
+                        "codes": ["motivations"]},
+        "outcomes": {"label": "Outcomes of the meetings", "codes": ["outcomes"]},
+        "cluster_role": {"label": "The role of sector-specific cluster meetings",
+                         "codes": ["cluster_role"]},
+    },
+}
+
+
 def generate_dataset(to: str | Path, seed: int = 2010, interviews: int = DESIGN_INTERVIEWS,
                      segments_per_interview: int | None = None, transcripts: bool = True,
                      overwrite: bool = False, validate: bool = True) -> Path:
@@ -441,7 +463,8 @@ def generate_dataset(to: str | Path, seed: int = 2010, interviews: int = DESIGN_
         description=DESCRIPTION,
         synthetic=True,
         primary_coder=PRIMARY_CODER,
-        extra={"generator": {"module": "compendium.synthetic", "seed": seed,
+        extra={"design": DESIGN,
+               "generator": {"module": "compendium.synthetic", "seed": seed,
                              "interviews": interviews,
                              "segments_per_interview": segments_per_interview,
                              "transcripts": transcripts}},

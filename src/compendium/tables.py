@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .design import Design, default_design
+
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|$@~^])")
@@ -93,7 +95,6 @@ def markdown_table(frame: pd.DataFrame, widths: list[float] | dict[str, float] |
 # --------------------------------------------------------------------------
 # Display tables: analysis results turned into the tables a reader sees.
 
-PERSPECTIVE_TITLES = {"entrepreneur": "Entrepreneurs", "intermediary": "Intermediaries"}
 ORGANISATION_LABELS = {"ict_sme": "ICT SME", "agency": "Agency", "hei": "HEI"}
 
 
@@ -106,19 +107,39 @@ def _fraction(n: int, size: int) -> str:
     return f"{int(n)} of {int(size)} ({percent_text(int(n), int(size))})"
 
 
+def has_organisation_type(participants: pd.DataFrame) -> bool:
+    """Whether the dataset records an organisation type for any interviewee.
+
+    ``organisation_type`` belongs to this study's design; another study's
+    export often has nothing like it, and the profile then leaves it out.
+    """
+    return "organisation_type" in participants and bool(
+        participants["organisation_type"].notna().any())
+
+
 def profile_table(participants: pd.DataFrame, segments: pd.DataFrame,
-                  codings: pd.DataFrame, coder: str | None) -> pd.DataFrame:
-    """The interviewee profile: who was interviewed, from which side, and how much was coded."""
+                  codings: pd.DataFrame, coder: str | None,
+                  design: Design | None = None) -> pd.DataFrame:
+    """The interviewee profile: who was interviewed, from which side, and how much was coded.
+
+    Interviewees are grouped by perspective, whose label (from ``design``) is
+    printed on the first row of its group only, as a group heading.
+    """
+    design = design or default_design()
     coded = codings if coder is None else codings[codings["coder"] == coder]
     per_person = (segments[segments["segment_id"].isin(set(coded["segment_id"]))]
                   .groupby("participant_id").size())
-    frame = participants.copy()
+    order = participants["perspective"].map({"entrepreneur": 0, "intermediary": 1}).fillna(2)
+    frame = participants.assign(_o=order.to_numpy()).sort_values(["_o", "participant_id"])
+    frame = frame.drop(columns="_o").reset_index(drop=True)
     out = pd.DataFrame({
         "Interviewee": frame["participant_id"],
-        "Perspective": frame["perspective"].str.capitalize(),
-        "Organisation": frame["organisation_type"].map(ORGANISATION_LABELS)
-                        .fillna(frame["organisation_type"]),
+        "Perspective": frame["perspective"].map(design.labels).fillna(frame["perspective"]),
     })
+    out.loc[out["Perspective"].eq(out["Perspective"].shift()), "Perspective"] = ""
+    if has_organisation_type(frame):
+        out["Organisation"] = (frame["organisation_type"].map(ORGANISATION_LABELS)
+                               .fillna(frame["organisation_type"]).fillna(""))
     if "role_in_cluster" in frame:
         out["Role in cluster"] = frame["role_in_cluster"].fillna("")
     if "interview_minutes" in frame:
@@ -126,9 +147,7 @@ def profile_table(participants: pd.DataFrame, segments: pd.DataFrame,
     if "interview_mode" in frame:
         out["Mode"] = frame["interview_mode"].fillna("")
     out["Coded segments"] = frame["participant_id"].map(per_person).fillna(0).astype(int)
-    order = frame["perspective"].map({"entrepreneur": 0, "intermediary": 1}).fillna(2)
-    return out.assign(_o=order.to_numpy()).sort_values(["_o", "Interviewee"]).drop(
-        columns="_o").reset_index(drop=True)
+    return out
 
 
 def codebook_display(structure: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
@@ -157,36 +176,44 @@ def _quote(text: object, participant: object, limit: int = 320) -> str:
     return f"‘{text}’ ({participant})"
 
 
-def matrix_display(matrix: pd.DataFrame) -> pd.DataFrame:
-    """The conceptually clustered matrix as printed: one row per code, both perspectives side by side."""
+def matrix_display(matrix: pd.DataFrame, design: Design | None = None) -> pd.DataFrame:
+    """The conceptually clustered matrix as printed: one row per code, both perspectives side by side.
+
+    Column headers are the perspectives' labels and quote columns name their
+    nouns ("Quote (entrepreneurs)"), both from ``design``.
+    """
+    design = design or default_design()
     rows = []
+    titles = design.labels
     # Only the perspectives the matrix holds (a perspective filter may leave one).
-    shown = ({p: t for p, t in PERSPECTIVE_TITLES.items() if p in set(matrix["perspective"])}
-             or PERSPECTIVE_TITLES)  # an empty matrix still shows its headers
+    shown = ({p: t for p, t in titles.items() if p in set(matrix["perspective"])}
+             or titles)  # an empty matrix still shows its headers
+    quote = {t: f"Quote ({design.noun(p)})" for p, t in titles.items()}
     for code_id, cells in matrix.groupby("code_id", sort=False):
         cell = {p: c for p, c in zip(cells["perspective"], cells.itertuples(index=False))}
         row = {"Code": cells["name"].iloc[0]}
         for perspective, title in shown.items():
             c = cell.get(perspective)
             row[title] = _fraction(c.n_interviewees, c.group_size) if c else ""
-            row[f"Quote ({title.lower()})"] = (
+            row[quote[title]] = (
                 _quote(c.quote_text, c.quote_participant_id) if c else "")
         rows.append(row)
-    columns = ["Code"] + [c for t in shown.values() for c in (t, f"Quote ({t.lower()})")]
+    columns = ["Code"] + [c for t in shown.values() for c in (t, quote[t])]
     return pd.DataFrame(rows, columns=columns)
 
 
 def comparison_display(comparison: pd.DataFrame, theme_names: dict[str, str],
-                       unit: str = "interviewee") -> pd.DataFrame:
+                       unit: str = "interviewee", design: Design | None = None) -> pd.DataFrame:
     """Dual-perspective comparison as printed: counts, shares, gap and exact-test p."""
+    design = design or default_design()
     noun = "interviewees" if unit == "interviewee" else "segments"
     out = pd.DataFrame({
         "Theme": comparison["theme"].map(theme_names).fillna(comparison["theme"]),
         "Code": comparison["name"],
-        f"Entrepreneurs ({noun})": [
+        f"{design.label('entrepreneur')} ({noun})": [
             _fraction(n, s) for n, s in zip(comparison["n_entrepreneur"],
                                             comparison["size_entrepreneur"])],
-        f"Intermediaries ({noun})": [
+        f"{design.label('intermediary')} ({noun})": [
             _fraction(n, s) for n, s in zip(comparison["n_intermediary"],
                                             comparison["size_intermediary"])],
         "Gap (points)": (100 * comparison["gap"]).round().astype(int),

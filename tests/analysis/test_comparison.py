@@ -203,7 +203,8 @@ def test_describe_gap_on_toy_rows(comparison, codings, segments, participants, c
     targets = by_segment[by_segment["code_id"] == "MOT-TARGETS"].iloc[0]
     assert describe_gap(targets, unit="segment") == (
         "The largest difference between the perspectives was for 'Delivering programme targets', "
-        "raised in 0 of 4 entrepreneur segments (0%) and 3 of 4 intermediary segments (75%)."
+        "raised in 0 of 4 segments from entrepreneurs (0%) and 3 of 4 segments from "
+        "intermediaries (75%)."
     )
 
 

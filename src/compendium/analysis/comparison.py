@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.special import ndtri
 from scipy.stats import fisher_exact
 
+from ..design import Design, default_design
 from .frequencies import (
     PERSPECTIVES,
     _group_sizes,
@@ -165,20 +166,19 @@ def percent_text(k: int, n: int, decimals: int = 0) -> str:
     return f"{value // scale}.{value % scale:0{decimals}d}%"
 
 
-_PLURALS = {"entrepreneur": "entrepreneurs", "intermediary": "intermediaries"}
-
-
-def _group_phrase(k: int, n: int, perspective: str, unit: str, decimals: int) -> str:
-    """E.g. "1 of 8 entrepreneurs (13%)" or "3 of 40 intermediary segments (8%)"."""
+def _group_phrase(k: int, n: int, perspective: str, unit: str, decimals: int,
+                  design: Design) -> str:
+    """E.g. "1 of 8 entrepreneurs (13%)" or "3 of 40 segments from intermediaries (8%)"."""
     if unit == "segment":
-        noun = f"{perspective} segment" + ("" if n == 1 else "s")
+        noun = ("segment" if n == 1 else "segments") + f" from {design.noun(perspective)}"
     else:
-        noun = perspective if n == 1 else _PLURALS[perspective]
+        noun = design.count_noun(perspective, n)
     return f"{k} of {n} {noun} ({percent_text(k, n, decimals)})"
 
 
 def describe_gap(
-    row: pd.Series | Mapping[str, Any], *, unit: str = "interviewee", largest: bool = True
+    row: pd.Series | Mapping[str, Any], *, unit: str = "interviewee", largest: bool = True,
+    design: Design | None = None,
 ) -> str:
     """A plain English sentence describing one row of :func:`perspective_comparison`.
 
@@ -199,6 +199,9 @@ def describe_gap(
     largest:
         Whether the row is the largest gap (the row alone cannot tell);
         if False the sentence does not claim it is.
+    design:
+        The dataset's design, whose nouns name the perspectives; ``None``
+        uses the study's own ("entrepreneurs", "intermediaries").
 
     Example
     -------
@@ -208,6 +211,7 @@ def describe_gap(
     """
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; use one of {UNITS}")
+    design = design or default_design()
     name = row["name"]
     k_e, n_e = int(row["n_entrepreneur"]), int(row["size_entrepreneur"])
     k_i, n_i = int(row["n_intermediary"]), int(row["size_intermediary"])
@@ -220,9 +224,9 @@ def describe_gap(
                 "there are no data from either perspective."
             )
         k, n, present = (k_e, n_e, "entrepreneur") if n_e > 0 else (k_i, n_i, "intermediary")
-        missing = "intermediaries" if n_e > 0 else "entrepreneurs"
+        missing = design.noun("intermediary" if n_e > 0 else "entrepreneur")
         return (
-            f"'{name}' was {verb} {_group_phrase(k, n, present, unit, 0)}; it cannot be "
+            f"'{name}' was {verb} {_group_phrase(k, n, present, unit, 0, design)}; it cannot be "
             f"compared between the perspectives because the data include no {missing}."
         )
 
@@ -237,12 +241,12 @@ def describe_gap(
     ):
         decimals += 1
     both = (
-        f"{_group_phrase(k_e, n_e, 'entrepreneur', unit, decimals)} and "
-        f"{_group_phrase(k_i, n_i, 'intermediary', unit, decimals)}"
+        f"{_group_phrase(k_e, n_e, 'entrepreneur', unit, decimals, design)} and "
+        f"{_group_phrase(k_i, n_i, 'intermediary', unit, decimals, design)}"
     )
     if difference == 0:
         return f"There was no difference between the perspectives for '{name}', {verb} {both}."
     if largest:
         return f"The largest difference between the perspectives was for '{name}', {verb} {both}."
-    more = "entrepreneurs" if difference > 0 else "intermediaries"
+    more = design.noun("entrepreneur" if difference > 0 else "intermediary")
     return f"'{name}' was {verb} {both}, proportionally more often by {more}."

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset import read_table, write_dataset
+from ..design import read_design_file, resolve_design
 from ..errors import CompendiumError, ValidationError
 from .csv_formats import QUALCODER, TAGUETTE, csv_kind, read_qualcoder, read_taguette
 from .mapping import (
@@ -135,37 +136,56 @@ def descriptor_fields(project: QdaProject, source: Path) -> dict[str, Any]:
 
 
 def prepare_tables(source: Path, participants_csv: Path | None = None,
-                   coder: str = DEFAULT_CODER) -> tuple[QdaProject, Tables]:
-    """Read and map an export and apply ``--participants``; refuse missing attributes."""
+                   coder: str = DEFAULT_CODER, design_file: Path | None = None,
+                   ) -> tuple[QdaProject, Tables, dict | None]:
+    """Read and map an export, apply ``--participants`` and ``--design``; refuse what is missing.
+
+    Returns the project, its tables and the ``compendium.design`` block
+    (``None`` without a design file).
+    """
     if not coder.strip():
         raise CompendiumError("--coder: the coder name must not be empty")
+    design = read_design_file(design_file) if design_file is not None else None
     project = read_export(source, coder)
     tables = build_tables(project)
     if participants_csv is not None:
         attributes = read_table(participants_csv, participants_csv.name)
         tables.participants = apply_attributes(tables.participants, attributes, tables.aliases,
                                                participants_csv.name)
+    block = None
+    if design is not None:
+        block, tables.participants = resolve_design(design, tables.codebook, tables.participants,
+                                                    design_file.name)
     missing = missing_attributes(tables.participants)
     if missing:
         raise CompendiumError(
             f"{source.name}: nothing written: {describe_missing(missing)}; every participant "
-            "needs both: pass --participants FILE.csv with columns "
-            "participant_id,perspective,organisation_type (perspective: entrepreneur or "
-            "intermediary; participant_id may also be the case or document name)")
-    return project, tables
+            "needs one: pass --participants FILE.csv with columns participant_id,perspective "
+            "(entrepreneur or intermediary; participant_id may also be the case or document "
+            "name), or a --design file whose [perspectives] attribute maps a case variable to "
+            "the two perspectives")
+    return project, tables, block
 
 
 def import_dataset(source: str | Path, dest: str | Path, participants_csv: str | Path | None = None,
-                   coder: str = DEFAULT_CODER) -> ImportReport:
-    """Import an export into a new dataset folder ``dest``; on any error ``dest`` is not created."""
+                   coder: str = DEFAULT_CODER, design_file: str | Path | None = None,
+                   ) -> ImportReport:
+    """Import an export into a new dataset folder ``dest``; on any error ``dest`` is not created.
+
+    ``design_file`` (TOML, see :mod:`compendium.design`) maps the export's
+    groups and codes onto the study's two perspectives and three themes.
+    """
     source, dest = Path(source), Path(dest)
     if dest.exists():
         raise CompendiumError(f"{dest}: already exists; choose a new folder")
     if not source.exists():
         raise CompendiumError(f"{source}: no such file or folder")
-    project, tables = prepare_tables(source, Path(participants_csv) if participants_csv
-                                     else None, coder)
+    project, tables, block = prepare_tables(
+        source, Path(participants_csv) if participants_csv else None, coder,
+        Path(design_file) if design_file else None)
     fields = descriptor_fields(project, source)
+    if block is not None:
+        fields["extra"] = {**fields["extra"], "design": block}
     try:
         write_dataset(dest, participants=tables.participants, codebook=tables.codebook,
                       segments=tables.segments, codings=tables.codings,

@@ -44,7 +44,8 @@ UNGROUPED_NAME = "Ungrouped codes"
 UNGROUPED_DEFINITION = ("Codes that the imported project did not place under a theme "
                         "(added on import).")
 NO_DEFINITION = "(no definition in the export)"
-REQUIRED_ATTRIBUTES = ("perspective", "organisation_type")
+#: Attributes every participant needs; organisation_type is this study's own and optional.
+REQUIRED_ATTRIBUTES = ("perspective",)
 
 _PARTICIPANT_COLUMNS = [f["name"] for f in TABLE_SCHEMAS["participants"]["fields"]]
 _INTEGER_COLUMNS = {f["name"] for f in TABLE_SCHEMAS["participants"]["fields"]

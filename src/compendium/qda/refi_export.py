@@ -229,7 +229,8 @@ def plan_sources(dataset: Dataset, guids: Guids, warnings: list[str]) -> list[_S
 
 def codebook_node(dataset: Dataset, guids: Guids) -> tuple[Node, dict[str, Any]]:
     """The CodeBook element and the note's entry for each code."""
-    codebook = dataset.codebook.reset_index(drop=True)
+    # The project as stored, whatever the design leaves out of the analysis.
+    codebook = dataset.raw_codebook.reset_index(drop=True)
     nest = nesting(codebook)
     rows = {row.code_id: row for row in codebook.itertuples(index=False)}
     kids: dict[str | None, list[str]] = defaultdict(list)
@@ -275,7 +276,7 @@ def build_project(dataset: Dataset, guids: Guids,
                   warnings: list[str]) -> tuple[Node, dict[str, bytes], dict[str, int]]:
     """The Project element, the source files by member name, and counts for the report."""
     participants = dataset.participants.reset_index(drop=True)
-    codings = dataset.codings
+    codings = dataset.all_codings
     coders = sorted(set(codings["coder"]))
     project = Node("Project", {"xmlns": NAMESPACE,
                                "name": xml_text(dataset.title, "datapackage.json: title"),
@@ -370,7 +371,7 @@ def build_project(dataset: Dataset, guids: Guids,
     if description:
         project.add("Description", xml_text(description, "datapackage.json: description"))
     project.add("NoteRef", targetGUID=ids_guid)
-    counts = {"sources": len(sources), "codes": len(dataset.codebook),
+    counts = {"sources": len(sources), "codes": len(dataset.raw_codebook),
               "selections": n_selections, "codings": n_codings, "users": len(coders),
               "cases": len(participants)}
     return project, files, counts

@@ -1,0 +1,660 @@
+"""The study's declared design: its two perspectives and three themes.
+
+The analysis compares two groups of interviewees (the *perspectives*) under
+three themes (motivations, outcomes, the role of cluster meetings). Those are
+the study's own terms; another study, or a real project exported from a
+qualitative analysis package, names its groups and codes in its own words. A
+dataset therefore declares its design in ``datapackage.json`` under
+``compendium.design``:
+
+.. code-block:: json
+
+    {"perspectives": {
+        "attribute": "respondent_type",
+        "entrepreneur": {"label": "Owner-managers", "noun": "owner-managers",
+                         "description": "...", "values": ["owner-manager"]},
+        "intermediary": {"label": "Business support", "values": ["agency"]}},
+     "themes": {
+        "motivations": {"label": "Why people attend", "codes": ["WHY"]},
+        "outcomes": {"label": "What came of it", "codes": ["OUT", "BEN"]},
+        "cluster_role": {"label": "Sector meetings", "codes": []}}}
+
+``codes`` are codebook ``code_id`` values; a branch (a theme or sub-theme
+entry) brings every code beneath it. Every display, heading and generated
+sentence takes its labels from here, and the analysis sees only the codes the
+design places under a theme (:func:`analysis_tables`); codes outside every
+theme are listed, with their codings, by :func:`unmapped_codes`.
+
+A design file in TOML (``compendium import --design``, ``compendium design
+--apply``) says the same with the export's own *names*; :func:`resolve_design`
+turns it into the block above, refusing anything it cannot match.
+
+This module imports only :mod:`compendium.datapackage` and
+:mod:`compendium.errors`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .datapackage import DESCRIPTOR, PERSPECTIVES
+from .errors import CompendiumError, Problem
+
+#: The study's three themes, in the order of the paper.
+THEMES: tuple[str, str, str] = ("motivations", "outcomes", "cluster_role")
+
+#: Labels used where a dataset declares none: the study's own terms.
+DEFAULT_PERSPECTIVES: dict[str, dict[str, str]] = {
+    "entrepreneur": {"label": "Entrepreneurs", "noun": "entrepreneurs",
+                     "description": "Owner-managers of firms who take part in the meetings."},
+    "intermediary": {"label": "Intermediaries", "noun": "intermediaries",
+                     "description": "Staff of agencies and Higher Education Institutions who "
+                                    "organise or fund the meetings."},
+}
+DEFAULT_THEME_LABELS: dict[str, str] = {
+    "motivations": "Motivations for organising or attending meetings",
+    "outcomes": "Outcomes of the meetings",
+    "cluster_role": "The role of sector-specific cluster meetings",
+}
+
+#: Where the design sits in the descriptor, for messages.
+DESIGN_FIELD = "compendium.design"
+
+#: JSON Schema of the design block; :func:`design_problems` checks it.
+DESIGN_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "perspectives": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(PERSPECTIVES),
+            "properties": {
+                "attribute": {"type": "string", "minLength": 1},
+                **{key: {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["label"],
+                    "properties": {
+                        "label": {"type": "string", "minLength": 1},
+                        "noun": {"type": "string", "minLength": 1},
+                        "singular": {"type": "string", "minLength": 1},
+                        "description": {"type": "string"},
+                        "values": {"type": "array", "items": {"type": "string"}},
+                    },
+                } for key in PERSPECTIVES},
+            },
+        },
+        "themes": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {key: {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["label", "codes"],
+                "properties": {
+                    "label": {"type": "string", "minLength": 1},
+                    "codes": {"type": "array", "items": {"type": "string"}},
+                    "names": {"type": "array", "items": {"type": "string"}},
+                },
+            } for key in THEMES},
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Perspective:
+    """One side of the comparison: its canonical key and how displays name it."""
+
+    key: str
+    label: str
+    noun: str
+    description: str = ""
+    values: tuple[str, ...] = ()
+    singular: str = ""
+
+    def count_noun(self, n: int) -> str:
+        """The noun for ``n`` members: "1 entrepreneur", "8 entrepreneurs"."""
+        return (self.singular or singular_of(self.noun)) if n == 1 else self.noun
+
+
+@dataclass(frozen=True)
+class Theme:
+    """One of the study's themes: its label and the codebook entries it is made of."""
+
+    key: str
+    label: str
+    codes: tuple[str, ...]
+    declared: bool
+
+    @property
+    def empty(self) -> bool:
+        """True when no codebook entry is placed under the theme."""
+        return not self.codes
+
+
+@dataclass(frozen=True)
+class Design:
+    """A dataset's design: perspectives and themes, with their display labels."""
+
+    perspectives: dict[str, Perspective]
+    themes: dict[str, Theme]
+    attribute: str | None = None
+    declared: bool = False
+
+    def label(self, perspective: str) -> str:
+        """Display label of a perspective, e.g. "Entrepreneurs" (a heading or legend)."""
+        return self.perspectives[perspective].label
+
+    def noun(self, perspective: str) -> str:
+        """Plural noun of a perspective for sentences, e.g. "entrepreneurs"."""
+        return self.perspectives[perspective].noun
+
+    def count_noun(self, perspective: str, n: int) -> str:
+        """The perspective's noun for ``n`` members ("1 entrepreneur", "8 entrepreneurs")."""
+        return self.perspectives[perspective].count_noun(n)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Perspective key -> display label, in the order of :data:`PERSPECTIVES`."""
+        return {key: self.perspectives[key].label for key in PERSPECTIVES}
+
+    @property
+    def nouns(self) -> dict[str, str]:
+        """Perspective key -> plural noun, in the order of :data:`PERSPECTIVES`."""
+        return {key: self.perspectives[key].noun for key in PERSPECTIVES}
+
+    def theme_label(self, theme: str) -> str:
+        """Display label of a theme (its declared label, else the study's term)."""
+        found = self.themes.get(theme)
+        return found.label if found else DEFAULT_THEME_LABELS.get(theme, theme)
+
+
+def default_noun(label: str) -> str:
+    """The plural noun a sentence uses for a group labelled ``label``.
+
+    A trailing parenthesis is dropped and the first letter lower-cased unless
+    the first word is an acronym: "Intermediaries (agencies and HEIs)" gives
+    "intermediaries", "SME owners" stays "SME owners".
+    """
+    text = re.sub(r"\s*\([^)]*\)\s*$", "", label).strip() or label.strip()
+    first = text.split()[0] if text.split() else text
+    if len(first) > 1 and first[:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def singular_of(noun: str) -> str:
+    """A plural noun made singular by the regular English rules ("intermediaries" -> "intermediary").
+
+    Irregular or uncountable nouns are declared with ``singular`` in the design.
+    """
+    words = noun.split(" ")
+    last = words[-1]
+    if last.endswith("ies") and len(last) > 3:
+        last = last[:-3] + "y"
+    elif last.endswith("s") and not last.endswith("ss") and len(last) > 1:
+        last = last[:-1]
+    return " ".join([*words[:-1], last])
+
+
+def default_design(codebook: pd.DataFrame | None = None) -> Design:
+    """The design of a dataset that declares none.
+
+    Perspectives take the study's labels. A theme is the codebook entry whose
+    ``code_id`` is the theme's key (``motivations``...), when there is one,
+    with that entry's name as its label; otherwise it is undeclared and empty.
+    """
+    perspectives = {key: Perspective(key, spec["label"], spec["noun"], spec["description"])
+                    for key, spec in DEFAULT_PERSPECTIVES.items()}
+    ids = set() if codebook is None else set(codebook["code_id"].dropna())
+    names = {} if codebook is None else dict(zip(codebook["code_id"], codebook["name"]))
+    themes = {}
+    for key in THEMES:
+        present = key in ids
+        themes[key] = Theme(key, str(names.get(key) or DEFAULT_THEME_LABELS[key]) if present
+                            else DEFAULT_THEME_LABELS[key], (key,) if present else (), False)
+    return Design(perspectives, themes, None, False)
+
+
+def design_from_descriptor(descriptor: dict[str, Any],
+                           codebook: pd.DataFrame | None = None) -> Design:
+    """The design declared in a descriptor, or :func:`default_design` when there is none.
+
+    The block is assumed valid (see :func:`design_problems`); the themes it
+    leaves out are undeclared and empty.
+    """
+    block = (descriptor.get("compendium") or {}).get("design")
+    if not isinstance(block, dict):
+        return default_design(codebook)
+    base = default_design(None)
+    perspectives = dict(base.perspectives)
+    declared_p = block.get("perspectives") or {}
+    for key in PERSPECTIVES:
+        spec = declared_p.get(key)
+        if isinstance(spec, dict):
+            label = str(spec["label"])
+            perspectives[key] = Perspective(
+                key, label, str(spec.get("noun") or default_noun(label)),
+                str(spec.get("description", "")), tuple(spec.get("values", ())),
+                str(spec.get("singular", "")))
+    themes = {}
+    declared_t = block.get("themes") or {}
+    for key in THEMES:
+        spec = declared_t.get(key)
+        if isinstance(spec, dict):
+            themes[key] = Theme(key, str(spec["label"]), tuple(spec.get("codes", ())), True)
+        else:
+            themes[key] = Theme(key, DEFAULT_THEME_LABELS[key], (), False)
+    attribute = declared_p.get("attribute") if isinstance(declared_p, dict) else None
+    return Design(perspectives, themes, attribute, True)
+
+
+# --------------------------------------------------------------------------
+# Theme membership
+
+
+def _children(codebook: pd.DataFrame) -> dict[str, list[str]]:
+    """code_id -> the ids nested directly under it (by parent_id, else by theme)."""
+    children: dict[str, list[str]] = {}
+    ids = set(codebook["code_id"])
+    for code_id, theme, parent in zip(codebook["code_id"], codebook["theme"],
+                                      codebook["parent_id"]):
+        if isinstance(parent, str) and parent in ids:
+            children.setdefault(parent, []).append(code_id)
+        elif isinstance(theme, str) and theme in ids and theme != code_id:
+            children.setdefault(theme, []).append(code_id)
+    return children
+
+
+def _descendants(root: str, children: dict[str, list[str]]) -> list[str]:
+    out, stack, seen = [], [root], set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        out.append(node)
+        stack.extend(reversed(children.get(node, [])))
+    return out
+
+
+def theme_membership(codebook: pd.DataFrame, design: Design) -> dict[str, tuple[str, str]]:
+    """Every codebook entry under a theme: code_id -> (theme key, the root that brought it).
+
+    A root is an entry the design names; it brings itself and every entry
+    nested beneath it. An entry reached from two themes keeps the first
+    (:func:`design_problems` reports the clash).
+    """
+    children = _children(codebook)
+    member: dict[str, tuple[str, str]] = {}
+    for key in THEMES:
+        for root in design.themes[key].codes:
+            for code_id in _descendants(root, children):
+                member.setdefault(code_id, (key, root))
+    return member
+
+
+def analysis_tables(codebook: pd.DataFrame, codings: pd.DataFrame,
+                    design: Design) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The codebook and codings the analysis sees under ``design``.
+
+    The codebook is rebuilt around the three themes: one theme-level entry per
+    theme with codes, keyed by the theme (``motivations``...) and named by its
+    label, then the entries the design places under it, in codebook order.
+    A root that is a branch becomes the theme itself when it is the theme's
+    only root (its children hang from the theme), and a sub-theme otherwise; a
+    root that is a code sits directly under the theme. Codes outside every
+    theme, and their codings, are left out; :func:`unmapped_codes` lists them.
+
+    Returns
+    -------
+    (codebook, codings)
+        DataFrames with the columns of the canonical tables.
+    """
+    member = theme_membership(codebook, design)
+    rows = []
+    for key in THEMES:
+        theme = design.themes[key]
+        if theme.empty or not any(m[0] == key for m in member.values()):
+            continue
+        rows.append({"code_id": key, "theme": key, "level": "theme", "parent_id": None,
+                     "name": theme.label, "definition": _theme_definition(codebook, theme)})
+        sole_root = theme.codes[0] if len(theme.codes) == 1 else None
+        for entry in codebook.itertuples(index=False):
+            owner = member.get(entry.code_id)
+            if owner is None or owner[0] != key:
+                continue
+            level = entry.level if isinstance(entry.level, str) else "code"
+            if entry.code_id == sole_root and level != "code":
+                continue  # the branch is the theme itself
+            parent = entry.parent_id if isinstance(entry.parent_id, str) else None
+            if entry.code_id == owner[1] or parent == sole_root or parent not in member:
+                parent = key
+            if level == "theme":
+                level = "subtheme"
+            rows.append({"code_id": entry.code_id, "theme": key, "level": level,
+                         "parent_id": parent, "name": entry.name,
+                         "definition": entry.definition})
+    view = pd.DataFrame(rows, columns=["code_id", "theme", "level", "parent_id", "name",
+                                       "definition"])
+    codes = set(view.loc[view["level"] == "code", "code_id"])
+    kept = codings[codings["code_id"].isin(codes)].reset_index(drop=True)
+    return view.astype({"parent_id": object}), kept
+
+
+def _theme_definition(codebook: pd.DataFrame, theme: Theme) -> str:
+    if len(theme.codes) == 1:
+        found = codebook.loc[codebook["code_id"] == theme.codes[0], "definition"]
+        if len(found) and isinstance(found.iloc[0], str):
+            return found.iloc[0]
+    return f"The codes the dataset's design places under the theme '{theme.label}'."
+
+
+def unmapped_codes(codebook: pd.DataFrame, codings: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Code-level entries outside every theme of ``design``, with their use.
+
+    Returns
+    -------
+    DataFrame in codebook order: code_id, name, n_codings (all coders).
+    """
+    member = theme_membership(codebook, design)
+    level = codebook["level"].fillna("code") if "level" in codebook else "code"
+    outside = codebook[(level == "code") & ~codebook["code_id"].isin(member)]
+    counts = codings["code_id"].value_counts()
+    out = outside[["code_id", "name"]].reset_index(drop=True)
+    out["n_codings"] = out["code_id"].map(counts).fillna(0).astype(int)
+    return out
+
+
+def design_summary(codebook: pd.DataFrame, codings: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """One row per theme: theme, label, n_codes, n_codings (all coders), declared."""
+    member = theme_membership(codebook, design)
+    level = dict(zip(codebook["code_id"], codebook["level"].fillna("code")))
+    counts = codings["code_id"].value_counts()
+    rows = []
+    for key in THEMES:
+        codes = [c for c, (k, _) in member.items() if k == key and level.get(c) == "code"]
+        rows.append({"theme": key, "label": design.themes[key].label, "n_codes": len(codes),
+                     "n_codings": int(sum(int(counts.get(c, 0)) for c in codes)),
+                     "declared": design.themes[key].declared})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------
+# Validation of a declared block
+
+
+def design_problems(descriptor: dict[str, Any], codebook: pd.DataFrame | None) -> list[Problem]:
+    """Every problem with the descriptor's design block (none when there is no block)."""
+    block = (descriptor.get("compendium") or {}).get("design")
+    if block is None:
+        return []
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(DESIGN_SCHEMA)
+    problems = []
+    for error in sorted(validator.iter_errors(block), key=lambda e: list(e.absolute_path)):
+        where = ".".join([DESIGN_FIELD, *map(str, error.absolute_path)])
+        problems.append(Problem(DESCRIPTOR, None, where, error.message))
+    if problems or codebook is None:
+        return problems
+    ids = list(codebook["code_id"].dropna())
+    known = set(ids)
+    owner: dict[str, str] = {}
+    design = design_from_descriptor(descriptor, codebook)
+    children = _children(codebook)
+    for key in THEMES:
+        for root in design.themes[key].codes:
+            where = f"{DESIGN_FIELD}.themes.{key}.codes"
+            if root not in known:
+                problems.append(Problem(DESCRIPTOR, None, where,
+                                        f"'{root}' is not a code_id in codebook.csv"
+                                        f"{_closest(root, ids)}"))
+                continue
+            for code_id in _descendants(root, children):
+                if code_id in owner and owner[code_id] != key:
+                    problems.append(Problem(DESCRIPTOR, None, where,
+                                            f"'{code_id}' is placed under both "
+                                            f"{owner[code_id]} and {key}; a code belongs to one "
+                                            "theme"))
+                owner.setdefault(code_id, key)
+        if key in known and owner.get(key) not in (None, key):
+            problems.append(Problem(DESCRIPTOR, None, f"{DESIGN_FIELD}.themes.{key}.codes",
+                                    f"codebook entry '{key}' has the theme's own id but is "
+                                    f"placed under {owner[key]}; rename it or map it to {key}"))
+    return problems
+
+
+def _closest(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+    if not close:
+        lowered = {c.lower(): c for c in candidates}
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), 3,
+                                                               0.5)]
+    return f" (closest: {', '.join(repr(c) for c in close)})" if close else ""
+
+
+# --------------------------------------------------------------------------
+# Design files (TOML)
+
+
+def read_design_file(path: str | Path) -> dict[str, Any]:
+    """Parse a design file, refusing malformed TOML and unknown sections in one line each."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CompendiumError(f"{path}: no such design file") from None
+    except IsADirectoryError:
+        raise CompendiumError(f"{path}: is a folder, not a design file") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise CompendiumError(f"{path}: not valid UTF-8; save the design file as UTF-8") from None
+    except tomllib.TOMLDecodeError as err:
+        raise CompendiumError(f"{path}: not valid TOML ({err})") from None
+    unknown = sorted(set(data) - {"perspectives", "themes"})
+    if unknown:
+        raise CompendiumError(f"{path}: unknown section(s) {', '.join(unknown)}; a design file "
+                              "has [perspectives] and [themes]")
+    for section in ("perspectives", "themes"):
+        if section in data and not isinstance(data[section], dict):
+            raise CompendiumError(f"{path}: {section}: must be a table ([{section}])")
+    themes = data.get("themes", {})
+    outside = sorted(set(themes) - set(THEMES))
+    if outside:
+        raise CompendiumError(f"{path}: [themes]: '{outside[0]}' is not one of the study's "
+                              f"themes ({', '.join(THEMES)})")
+    for key, spec in themes.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("codes", []), list) or \
+                not all(isinstance(c, str) for c in spec.get("codes", [])):
+            raise CompendiumError(f"{path}: themes.{key}: write it as "
+                                  f'{{ label = "...", codes = ["code or branch name", ...] }}')
+        if "label" in spec and not (isinstance(spec["label"], str) and spec["label"].strip()):
+            raise CompendiumError(f"{path}: themes.{key}.label: must be non-empty text")
+        extra = sorted(set(spec) - {"label", "codes"})
+        if extra:
+            raise CompendiumError(f"{path}: themes.{key}: unknown key '{extra[0]}' "
+                                  "(use label and codes)")
+    perspectives = data.get("perspectives", {})
+    extra = sorted(set(perspectives) - {"attribute", *PERSPECTIVES})
+    if extra:
+        raise CompendiumError(f"{path}: [perspectives]: '{extra[0]}' is not one of attribute, "
+                              f"{', '.join(PERSPECTIVES)}")
+    if perspectives and "attribute" in perspectives and \
+            not (isinstance(perspectives["attribute"], str) and perspectives["attribute"].strip()):
+        raise CompendiumError(f"{path}: perspectives.attribute: must name a participant "
+                              "attribute")
+    for key in PERSPECTIVES:
+        spec = perspectives.get(key)
+        if spec is None:
+            if perspectives:
+                raise CompendiumError(f"{path}: [perspectives]: '{key}' is missing; declare both "
+                                      f"{' and '.join(PERSPECTIVES)}")
+            continue
+        if not isinstance(spec, dict) or not isinstance(spec.get("label"), str) or \
+                not spec["label"].strip():
+            raise CompendiumError(f"{path}: perspectives.{key}: write it as "
+                                  f'{{ label = "...", values = ["...", ...] }}')
+        values = spec.get("values", [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise CompendiumError(f"{path}: perspectives.{key}.values: must be a list of text")
+        bad = sorted(set(spec) - {"label", "noun", "singular", "description", "values"})
+        if bad:
+            raise CompendiumError(f"{path}: perspectives.{key}: unknown key '{bad[0]}' "
+                                  "(use label, noun, singular, description and values)")
+    if perspectives and any(perspectives[k].get("values") for k in PERSPECTIVES) and \
+            "attribute" not in perspectives:
+        raise CompendiumError(f"{path}: [perspectives]: values are given but no attribute says "
+                              "which participant attribute holds them")
+    return data
+
+
+def _match(name: str, candidates: dict[str, list[str]], what: str, source: str,
+           suggestions: list[str]) -> list[str]:
+    """Ids whose name is ``name``: exact first, then ignoring case; refuse no match.
+
+    The refusal names the closest of ``suggestions`` (the codebook's names).
+    """
+    if name in candidates:
+        return candidates[name]
+    folded = [ids for known, ids in candidates.items() if known.casefold() == name.casefold()]
+    if folded:
+        return [i for ids in folded for i in ids]
+    raise CompendiumError(f"{source}: {what}: '{name}' matches no code or branch in the "
+                          f"codebook{_closest(name, suggestions)}")
+
+
+def _paths(codebook: pd.DataFrame) -> dict[str, list[str]]:
+    """Name, 'Parent/Child' path and code_id of every entry -> the ids they name."""
+    by_id = dict(zip(codebook["code_id"], zip(codebook["name"], codebook["parent_id"])))
+    names: dict[str, list[str]] = {}
+    for code_id, (name, parent) in by_id.items():
+        names.setdefault(str(name), []).append(code_id)
+        path, seen = [str(name)], {code_id}
+        while isinstance(parent, str) and parent in by_id and parent not in seen:
+            seen.add(parent)
+            path.insert(0, str(by_id[parent][0]))
+            parent = by_id[parent][1]
+        if len(path) > 1:
+            names.setdefault("/".join(path), []).append(code_id)
+    for code_id in by_id:
+        names.setdefault(code_id, [code_id])
+    return names
+
+
+def resolve_design(data: dict[str, Any], codebook: pd.DataFrame, participants: pd.DataFrame,
+                   source: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Turn a parsed design file into a descriptor block and updated participants.
+
+    Theme entries are matched by name (exactly, then ignoring case), by a
+    ``Parent/Child`` path, or by code_id; a name shared by several entries is
+    refused, naming them. With ``[perspectives] attribute``, each participant's
+    value of that attribute (a participants column, matched the same way)
+    decides its perspective; a participant whose value is in neither list is
+    named in the error.
+
+    Returns
+    -------
+    (block, participants)
+        The ``compendium.design`` block and the participants table with its
+        ``perspective`` column set.
+    """
+    block: dict[str, Any] = {}
+    participants = participants.copy()
+    spec_p = data.get("perspectives") or {}
+    if spec_p:
+        block["perspectives"] = {}
+        attribute = spec_p.get("attribute")
+        if attribute is not None:
+            column = _attribute_column(attribute, participants, source)
+            participants["perspective"] = _perspective_of(participants, column, spec_p, source)
+            block["perspectives"]["attribute"] = column
+        for key in PERSPECTIVES:
+            spec = spec_p[key]
+            entry = {"label": spec["label"].strip(),
+                     "noun": (spec.get("noun") or default_noun(spec["label"])).strip()}
+            if spec.get("singular"):
+                entry["singular"] = spec["singular"].strip()
+            if spec.get("description"):
+                entry["description"] = spec["description"].strip()
+            if spec.get("values"):
+                entry["values"] = list(spec["values"])
+            block["perspectives"][key] = entry
+    spec_t = data.get("themes") or {}
+    if spec_t:
+        names = _paths(codebook)
+        suggestions = list(dict.fromkeys(codebook["name"].astype(str)))
+        block["themes"] = {}
+        for key in THEMES:
+            if key not in spec_t:
+                continue
+            spec = spec_t[key]
+            codes: list[str] = []
+            for name in spec.get("codes", []):
+                ids = _match(name, names, f"themes.{key}", source, suggestions)
+                if len(ids) > 1:
+                    raise CompendiumError(
+                        f"{source}: themes.{key}: '{name}' names {len(ids)} codebook entries "
+                        f"({', '.join(ids[:5])}); write it as a 'Parent/Child' path or a code_id")
+                codes += [i for i in ids if i not in codes]
+            label = spec.get("label") or DEFAULT_THEME_LABELS[key]
+            block["themes"][key] = {"label": label.strip(), "codes": codes,
+                                    "names": list(spec.get("codes", []))}
+    probe = {"compendium": {"design": block}}
+    problems = design_problems(probe, codebook)
+    if problems:
+        first = problems[0]
+        raise CompendiumError(f"{source}: {first.message}")
+    return block, participants
+
+
+def _attribute_column(attribute: str, participants: pd.DataFrame, source: str) -> str:
+    columns = [c for c in participants.columns if c != "participant_id"]
+    if attribute in columns:
+        return attribute
+    norm = re.sub(r"[\s_-]+", " ", attribute.strip()).casefold()
+    for column in columns:
+        if re.sub(r"[\s_-]+", " ", column.strip()).casefold() == norm:
+            return column
+    raise CompendiumError(
+        f"{source}: perspectives.attribute: '{attribute}' is not an attribute of the "
+        f"participants{_closest(attribute, columns)}; the attributes are "
+        f"{', '.join(columns) or '(none)'} (supply it with --participants FILE.csv)")
+
+
+def _perspective_of(participants: pd.DataFrame, column: str, spec: dict[str, Any],
+                    source: str) -> list[str]:
+    lookup: dict[str, str] = {}
+    for key in PERSPECTIVES:
+        for value in spec[key].get("values", []):
+            folded = value.strip().casefold()
+            if lookup.get(folded, key) != key:
+                raise CompendiumError(f"{source}: perspectives: the value '{value}' is listed "
+                                      "for both perspectives")
+            lookup[folded] = key
+    out, unmapped = [], []
+    for pid, value in zip(participants["participant_id"], participants[column]):
+        text = "" if value is None or (isinstance(value, float) and pd.isna(value)) \
+            else str(value).strip()
+        key = lookup.get(text.casefold())
+        if key is None:
+            unmapped.append(f"{pid} ('{text}')" if text else f"{pid} (no value)")
+            key = ""
+        out.append(key)
+    if unmapped:
+        shown = ", ".join(unmapped[:8]) + (f" and {len(unmapped) - 8} more"
+                                           if len(unmapped) > 8 else "")
+        raise CompendiumError(f"{source}: perspectives: {len(unmapped)} participant(s) have a "
+                              f"{column} in neither list: {shown}")
+    return out

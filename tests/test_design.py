@@ -1,0 +1,322 @@
+"""The study's declared design: labels, theme membership, design files, import and apply."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from compendium import analysis, figures, narrative, tables
+from compendium import notebook_steps as steps
+from compendium.dataset import freeze_dataset, load_dataset, validate_dataset
+from compendium.design import (
+    analysis_tables,
+    default_design,
+    default_noun,
+    design_from_descriptor,
+    read_design_file,
+    singular_of,
+    unmapped_codes,
+)
+from compendium.design_io import apply_design_file, describe_design
+from compendium.errors import CompendiumError
+from compendium.qda.importer import import_dataset
+
+from .conftest import DEMO, ROOT
+
+DATA = ROOT / "tests" / "data"
+TAGUETTE = DATA / "taguette-cluster-study.csv"
+TAGUETTE_PEOPLE = DATA / "taguette-cluster-study-participants.csv"
+TAGUETTE_DESIGN = DATA / "taguette-cluster-study-design.toml"
+
+
+def relabelled_demo(tmp_path: Path, first: str = "Students", second: str = "Tutors") -> Path:
+    """A copy of the demonstration dataset whose design calls the two groups something else."""
+    copy = tmp_path / "relabelled"
+    shutil.copytree(DEMO, copy)
+    descriptor = json.loads((copy / "datapackage.json").read_text(encoding="utf-8"))
+    perspectives = descriptor["compendium"]["design"]["perspectives"]
+    perspectives["entrepreneur"] = {"label": first, "description": "People who study."}
+    perspectives["intermediary"] = {"label": second, "description": "People who teach."}
+    (copy / "datapackage.json").write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+    freeze_dataset(copy)
+    return copy
+
+
+# --------------------------------------------------------------------------- the demo design
+
+
+def test_demo_dataset_declares_its_design():
+    ds = load_dataset(DEMO)
+    assert ds.design.declared
+    assert ds.design.labels == {"entrepreneur": "Entrepreneurs",
+                                "intermediary": "Intermediaries (agencies and HEIs)"}
+    assert ds.design.nouns == {"entrepreneur": "entrepreneurs", "intermediary": "intermediaries"}
+    assert [t.codes for t in ds.design.themes.values()] == [("motivations",), ("outcomes",),
+                                                            ("cluster_role",)]
+    assert ds.unmapped.empty
+    # The analysis view of the demo codebook is the stored codebook: the design maps each
+    # theme to its own branch, so only the theme labels come from the design.
+    raw = ds.raw_codebook.reset_index(drop=True)
+    assert ds.codebook["code_id"].tolist() == raw["code_id"].tolist()
+    assert ds.codebook["parent_id"].fillna("").tolist() == raw["parent_id"].fillna("").tolist()
+    assert len(ds.codings) == len(ds.raw_codings)
+
+
+def test_nouns_and_singulars():
+    assert default_noun("Intermediaries (agencies and HEIs)") == "intermediaries"
+    assert default_noun("SME owners") == "SME owners"
+    assert default_noun("Owner-managers") == "owner-managers"
+    assert singular_of("intermediaries") == "intermediary"
+    assert singular_of("business-support staff") == "business-support staff"
+    assert singular_of("students") == "student"
+
+
+# --------------------------------------------------------------------------- labels everywhere
+
+
+def test_other_labels_reach_every_display_and_sentence(tmp_path):
+    ds = load_dataset(relabelled_demo(tmp_path))
+    coder = ds.primary_coder
+    profile = tables.profile_table(ds.participants, ds.segments, ds.codings, coder, ds.design)
+    assert set(profile["Perspective"]) == {"Students", "Tutors", ""}
+    matrix = steps.theme_matrix(ds, "outcomes", coder)
+    shown = tables.matrix_display(matrix, ds.design)
+    assert list(shown.columns) == ["Code", "Students", "Quote (students)", "Tutors",
+                                   "Quote (tutors)"]
+    comparison = steps.comparison_for(ds, coder)
+    table = tables.comparison_display(comparison, steps.theme_names(ds), design=ds.design)
+    assert "Students (interviewees)" in table.columns and "Tutors (interviewees)" in table.columns
+    sentences = [v for v, _ in steps.comparison_values(ds, comparison, "interviewee").values()
+                 if isinstance(v, str)]
+    sentences += [narrative.top_code_sentence(matrix, "entrepreneur", ds.design),
+                  narrative.sample_sentence(ds.participants, ds.design),
+                  *steps.comparison_captions(ds, "interviewee")]
+    text = " ".join(sentences)
+    assert "students" in text and "tutors" in text
+    assert "entrepreneur" not in text.lower() and "intermediar" not in text.lower()
+    legend = figures.theme_bars(matrix, ds.synthetic, design=ds.design).axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["Students", "Tutors"]
+    dots = steps.comparison_figure(ds, comparison).axes[0].get_legend()
+    assert [t.get_text() for t in dots.get_texts()] == ["Students", "Tutors"]
+
+
+def test_gap_sentence_counts_one_member_in_the_singular():
+    row = {"name": "X", "n_entrepreneur": 1, "size_entrepreneur": 1, "n_intermediary": 0,
+           "size_intermediary": 3}
+    design = design_from_descriptor({"compendium": {"design": {"perspectives": {
+        "entrepreneur": {"label": "Owner-managers"},
+        "intermediary": {"label": "Business support", "noun": "business-support staff"}}}}})
+    text = analysis.describe_gap(row, design=design)
+    assert "1 of 1 owner-manager (100%)" in text and "0 of 3 business-support staff" in text
+
+
+# --------------------------------------------------------------------------- theme membership
+
+
+def codebook(*rows):
+    return pd.DataFrame(rows, columns=["code_id", "theme", "level", "parent_id", "name",
+                                       "definition"])
+
+
+TREE = codebook(
+    ("WHY", "WHY", "theme", None, "Why attend", "d"),
+    ("BIZ", "WHY", "subtheme", "WHY", "Business", "d"),
+    ("LEADS", "WHY", "code", "BIZ", "Leads", "d"),
+    ("PEERS", "WHY", "code", "WHY", "Peers", "d"),
+    ("OUT", "OUT", "theme", None, "Outcomes", "d"),
+    ("SALES", "OUT", "code", "OUT", "Sales", "d"),
+    ("BEN", "BEN", "theme", None, "Benefits", "d"),
+    ("LEARN", "BEN", "code", "BEN", "Learning", "d"),
+    ("MISC", "MISC", "theme", None, "Misc", "d"),
+    ("LOGS", "MISC", "code", "MISC", "Logistics", "d"),
+)
+CODINGS = pd.DataFrame({"segment_id": ["s1", "s1", "s2", "s3", "s4"],
+                        "code_id": ["LEADS", "SALES", "LEARN", "LOGS", "PEERS"],
+                        "coder": ["a"] * 5})
+
+
+def tree_design(themes: dict) -> object:
+    return design_from_descriptor({"compendium": {"design": {"themes": themes}}}, TREE)
+
+
+def test_a_sole_branch_becomes_the_theme_and_several_roots_become_subthemes():
+    design = tree_design({"motivations": {"label": "Why", "codes": ["BIZ"]},
+                          "outcomes": {"label": "What came", "codes": ["OUT", "BEN"]},
+                          "cluster_role": {"label": "Role", "codes": ["PEERS"]}})
+    view, kept = analysis_tables(TREE, CODINGS, design)
+    rows = {r.code_id: r for r in view.itertuples()}
+    # motivations: the single branch BIZ is the theme itself; its code hangs from the theme
+    assert rows["motivations"].name == "Why" and "BIZ" not in rows
+    assert (rows["LEADS"].theme, rows["LEADS"].parent_id) == ("motivations", "motivations")
+    # outcomes: two branches, each a sub-theme of the theme
+    assert (rows["OUT"].level, rows["OUT"].parent_id) == ("subtheme", "outcomes")
+    assert (rows["LEARN"].theme, rows["LEARN"].parent_id) == ("outcomes", "BEN")
+    # cluster_role: a single code as the whole theme
+    assert (rows["PEERS"].theme, rows["PEERS"].parent_id) == ("cluster_role", "cluster_role")
+    structure = analysis.data_structure(view, kept)
+    assert structure.set_index("code_id").loc["LEARN", "subtheme_name"] == "Benefits"
+    assert sorted(kept["code_id"]) == ["LEADS", "LEARN", "PEERS", "SALES"]
+    unmapped = unmapped_codes(TREE, CODINGS, design)
+    assert unmapped.to_dict("records") == [{"code_id": "LOGS", "name": "Logistics",
+                                            "n_codings": 1}]
+
+
+def test_a_code_in_two_themes_is_a_problem():
+    from compendium.design import design_problems
+
+    descriptor = {"compendium": {"design": {"themes": {
+        "motivations": {"label": "Why", "codes": ["WHY"]},
+        "cluster_role": {"label": "Role", "codes": ["PEERS"]}}}}}
+    problems = design_problems(descriptor, TREE)
+    assert len(problems) == 1
+    assert "'PEERS' is placed under both motivations and cluster_role" in problems[0].message
+
+
+def test_undeclared_design_uses_the_study_ids_and_else_says_the_theme_is_empty():
+    design = default_design(TREE)
+    assert all(t.empty and not t.declared for t in design.themes.values())
+    sentence = narrative.theme_status_sentence(design.theme_label("outcomes"), False, 0)
+    assert "does not place any codes under the theme ‘Outcomes of the meetings’" in sentence
+    assert "compendium design DATASET --apply" in sentence
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def test_validation_checks_the_design_block(tmp_path):
+    copy = tmp_path / "ds"
+    shutil.copytree(DEMO, copy)
+    descriptor = json.loads((copy / "datapackage.json").read_text(encoding="utf-8"))
+    themes = descriptor["compendium"]["design"]["themes"]
+    themes["outcomes"]["codes"] = ["OUT-TANGIBLE"]
+    themes["cluster_role"]["colour"] = "red"
+    (copy / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    problems = [str(p) for p in validate_dataset(copy, anonymity=False)]
+    assert any("compendium.design.themes.cluster_role" in p and "colour" in p for p in problems)
+    themes["cluster_role"].pop("colour")
+    (copy / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    problems = [str(p) for p in validate_dataset(copy, anonymity=False)]
+    assert problems == ["datapackage.json: compendium.design.themes.outcomes.codes: "
+                        "'OUT-TANGIBLE' is not a code_id in codebook.csv (closest: 'OUT-TANG', "
+                        "'OUT-TIME', 'OUT-SALES')"]
+
+
+# --------------------------------------------------------------------------- design files
+
+
+def import_taguette(dest: Path, design: Path | None = TAGUETTE_DESIGN):
+    return import_dataset(TAGUETTE, dest, participants_csv=TAGUETTE_PEOPLE, design_file=design)
+
+
+def test_taguette_export_imports_with_a_design_file(tmp_path):
+    import_taguette(tmp_path / "ds")
+    ds = load_dataset(tmp_path / "ds", validate=False)
+    assert validate_dataset(tmp_path / "ds") == []
+    people = ds.participants.set_index("participant_id")["perspective"]
+    assert people.to_dict() == {"Interview-Ann": "entrepreneur", "Interview-Bilal": "entrepreneur",
+                                "Interview-Chen": "entrepreneur", "Interview-Dana": "intermediary",
+                                "Interview-Eli": "intermediary", "Interview-Fay": "intermediary"}
+    summary = {t: ds.codebook[(ds.codebook["theme"] == t) & (ds.codebook["level"] == "code")]
+               ["name"].tolist() for t in ("motivations", "outcomes", "cluster_role")}
+    assert summary == {"motivations": ["Customers", "Peers", "Targets"],
+                       "outcomes": ["Contracts", "Short term", "Learning"],
+                       "cluster_role": ["Trust", "Format", "Broker"]}
+    assert ds.unmapped["name"].tolist() == ["Logistics"]
+    assert ds.design.label("intermediary") == "Business support"
+    assert ds.design.count_noun("intermediary", 1) == "member of business-support staff"
+    matrix = steps.theme_matrix(ds, "motivations", ds.primary_coder)
+    cells = matrix.set_index(["code_id", "perspective"])["n_interviewees"]
+    assert cells.loc[("Customers", "entrepreneur")] == 2  # Ann and Bilal
+    assert cells.loc[("Customers", "intermediary")] == 1  # Fay
+    report = describe_design(tmp_path / "ds")
+    assert "Why people attend" in report and "Logistics" in report
+
+
+BAD_DESIGNS = {
+    "unknown code": ('[themes]\nmotivations = { label = "Why", codes = ["Why atend"] }\n',
+                     "themes.motivations: 'Why atend' matches no code or branch in the codebook "
+                     "(closest: 'Why attend')"),
+    "unknown attribute": ('[perspectives]\nattribute = "Respondent kind"\n'
+                          'entrepreneur = { label = "A", values = ["founder"] }\n'
+                          'intermediary = { label = "B", values = ["agency"] }\n',
+                          "perspectives.attribute: 'Respondent kind' is not an attribute of the "
+                          "participants"),
+    "unmapped participant": ('[perspectives]\nattribute = "Respondent type"\n'
+                             'entrepreneur = { label = "A", values = ["owner-manager", "founder"] }\n'
+                             'intermediary = { label = "B", values = ["agency"] }\n',
+                             "perspectives: 1 participant(s) have a Respondent type in neither "
+                             "list: Interview-Eli ('University')"),
+    "theme outside the three": ('[themes]\nbarriers = { label = "B", codes = ["Benefits"] }\n',
+                                "[themes]: 'barriers' is not one of the study's themes "
+                                "(motivations, outcomes, cluster_role)"),
+    "malformed TOML": ('[themes\nmotivations = 1\n', "not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DESIGNS))
+def test_bad_design_files_fail_with_one_line_and_write_nothing(tmp_path, case):
+    text, expected = BAD_DESIGNS[case]
+    design = tmp_path / "design.toml"
+    design.write_text(text, encoding="utf-8")
+    dest = tmp_path / "ds"
+    result = subprocess.run(
+        [sys.executable, "-m", "compendium.cli", "import", str(TAGUETTE), "--to", str(dest),
+         "--participants", str(TAGUETTE_PEOPLE), "--design", str(design)],
+        capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert expected in lines[0]
+    assert not dest.exists() and not any(tmp_path.glob(".ds*"))
+
+
+def test_design_file_section_checks():
+    with pytest.raises(CompendiumError, match="values are given but no attribute"):
+        read_design_file_from('[perspectives]\nentrepreneur = { label = "A", values = ["x"] }\n'
+                              'intermediary = { label = "B", values = ["y"] }\n')
+    with pytest.raises(CompendiumError, match="'intermediary' is missing"):
+        read_design_file_from('[perspectives]\nentrepreneur = { label = "A" }\n')
+
+
+def read_design_file_from(text: str):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "d.toml"
+        path.write_text(text, encoding="utf-8")
+        return read_design_file(path)
+
+
+def test_design_apply_on_an_imported_dataset(tmp_path):
+    dest = tmp_path / "ds"
+    import_dataset(TAGUETTE, dest, participants_csv=write_people(tmp_path))
+    before = load_dataset(dest, validate=False)
+    assert not before.design.declared and before.codebook.empty
+    # A failing apply leaves the dataset exactly as it was.
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[themes]\noutcomes = { label = "O", codes = ["Nope"] }\n', encoding="utf-8")
+    snapshot = {p.name: p.read_bytes() for p in dest.iterdir() if p.is_file()}
+    with pytest.raises(CompendiumError, match="'Nope' matches no code"):
+        apply_design_file(dest, bad)
+    assert {p.name: p.read_bytes() for p in dest.iterdir() if p.is_file()} == snapshot
+    apply_design_file(dest, TAGUETTE_DESIGN)
+    after = load_dataset(dest)  # valid, frozen, gate passed
+    assert after.design.declared and after.design.label("entrepreneur") == "Owner-managers"
+    assert after.participants.set_index("participant_id").loc["Interview-Eli",
+                                                              "perspective"] == "intermediary"
+    assert len(after.codings) == 20 and len(after.raw_codings) == 22
+
+
+def write_people(tmp_path: Path) -> Path:
+    """Participants with a placeholder perspective, and the attribute the design reads."""
+    people = pd.read_csv(TAGUETTE_PEOPLE)
+    people.insert(1, "perspective", "entrepreneur")
+    path = tmp_path / "people.csv"
+    people.to_csv(path, index=False)
+    return path
