@@ -239,8 +239,38 @@ def test_build_stops_on_an_invalid_dataset(tmp_path: Path):
     assert not (tmp_path / "build" / "paper").exists()
 
 
-def test_paper_builds_from_an_imported_qda_project(tmp_path: Path):
-    """Issue 4's end-to-end path: export from a QDA tool, import, review, build."""
+QC_DESIGN = """\
+[perspectives]
+attribute = "Role"
+entrepreneur = { label = "District administrators", noun = "administrators", values = ["district administrator"] }
+intermediary = { label = "School board", noun = "board members", values = ["school board"] }
+
+[themes]
+motivations  = { label = "Rationales for computer science", codes = ["rationales"] }
+outcomes     = { label = "Curriculum and instruction", codes = ["rq2_curriculum_and_instruction"] }
+cluster_role = { label = "The policy process", codes = ["rq3_process"] }
+"""
+
+
+def paper_text(build: Path) -> dict[str, str]:
+    """The built paper's text in each format: HTML, DOCX (document.xml) and PDF (pdftotext)."""
+    import zipfile
+
+    paper = build / "paper"
+    texts = {"html": (paper / "paper.html").read_text(encoding="utf-8"),
+             "docx": zipfile.ZipFile(paper / "paper.docx").read("word/document.xml")
+             .decode("utf-8")}
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext (Debian's poppler-utils, which .ci/run installs) is not on this "
+                    "machine, so the PDF's words cannot be read")
+    texts["pdf"] = subprocess.run([pdftotext, "-layout", str(paper / "paper.pdf"), "-"],
+                                  capture_output=True, text=True, check=True).stdout
+    return texts
+
+
+def test_paper_builds_from_an_imported_qda_project_with_a_design(tmp_path: Path):
+    """Issue 4's end-to-end path, with issue 9's design file: export, import, review, build."""
     from compendium.dataset import freeze_dataset, validate_dataset
     from compendium.qda.importer import import_dataset
 
@@ -248,11 +278,12 @@ def test_paper_builds_from_an_imported_qda_project(tmp_path: Path):
 
     source = refi_fixture("qc-demo.qdpx")  # skips, saying why, without shared/
     attrs = tmp_path / "attrs.csv"
-    attrs.write_text("participant_id,perspective,organisation_type\n"
-                     "board_2017,intermediary,agency\nadmin-1,entrepreneur,ict_sme\n",
-                     encoding="utf-8")
+    attrs.write_text("participant_id,Role\nboard_2017,school board\n"
+                     "admin-1,district administrator\n", encoding="utf-8")
+    design = tmp_path / "design.toml"
+    design.write_text(QC_DESIGN, encoding="utf-8")
     study = tmp_path / "qc-study"
-    import_dataset(source, study, participants_csv=attrs)
+    import_dataset(source, study, participants_csv=attrs, design_file=design)
     # The transcript names a public website: a reviewer records it as a false positive.
     hits = [p for p in validate_dataset(study) if "url 'code.org'" in p.message]
     assert hits, "the gate should flag the web address before review"
@@ -267,8 +298,49 @@ def test_paper_builds_from_an_imported_qda_project(tmp_path: Path):
     record = json.loads((build / "paper" / "provenance.json").read_text(encoding="utf-8"))
     assert record["dataset"]["synthetic"] is False
     values = json.loads((build / "paper" / "values.json").read_text(encoding="utf-8"))
-    assert values["dataset.kind"]["text"] == "real (not synthetic)"
-    # the study's themes are absent from this codebook, and the paper says so
-    assert "has no theme 'motivations'" in values["matrix.motivations.top_entrepreneur"]["text"]
-    assert values["agreement.kappa"]["text"] == "not assessable"
-    assert (build / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF")
+    text = {k: v["text"] for k, v in values.items()}
+    assert text["dataset.kind"] == "real (not synthetic)"
+    # Every theme section shows the mapped codes, with counts and quotes (all of qc-demo's
+    # codings are on the board's transcript, so the board members' column carries them).
+    for theme in ("motivations", "outcomes", "cluster_role"):
+        assert int(text[f"matrix.{theme}.n_codes"]) > 0 and int(text[f"matrix.{theme}.n_quotes"]) > 0
+        assert text[f"matrix.{theme}.top_intermediary"].startswith("Among board members, the most")
+    assert "42 of the" in text["design.unmapped"]
+    assert text["agreement.kappa"] == "not assessable"
+    texts = paper_text(build)
+    for fmt, body in texts.items():
+        flat = " ".join(body.split())
+        for words in ("Rationales for computer science", "Curriculum and instruction",
+                      "The policy process", "School board"):
+            assert words in flat, (fmt, words)
+
+
+def test_paper_from_a_hand_written_taguette_export_uses_the_declared_labels(tmp_path: Path):
+    """A Taguette highlights export with its own group and code names, built with a design."""
+    from compendium.qda.importer import import_dataset
+
+    data = ROOT / "tests" / "data"
+    study = tmp_path / "taguette-study"
+    import_dataset(data / "taguette-cluster-study.csv", study,
+                   participants_csv=data / "taguette-cluster-study-participants.csv",
+                   design_file=data / "taguette-cluster-study-design.toml")
+    build = tmp_path / "build"
+    result = make("paper", f"DATA={study}", f"BUILD={build}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    values = json.loads((build / "paper" / "values.json").read_text(encoding="utf-8"))
+    text = {k: v["text"] for k, v in values.items()}
+    for theme in ("motivations", "outcomes", "cluster_role"):
+        assert int(text[f"matrix.{theme}.n_codes"]) == 3 and int(text[f"matrix.{theme}.n_quotes"]) > 0
+    assert text["matrix.motivations.top_entrepreneur"] == (
+        "Among owner-managers, the most widely raised codes were ‘Customers’ and ‘Peers’, raised "
+        "by 2 of 3 (67%).")
+    assert "business-support staff" in text["comparison.largest_gap"]
+    assert text["design.unmapped"].startswith("1 of the 10 codes of the codebook lies outside")
+    texts = paper_text(build)
+    for fmt, body in texts.items():
+        flat = " ".join(body.split())
+        for words in ("Owner-managers", "Business support", "Why people attend", "What came of it",
+                      "Sector-specific meetings"):
+            assert words in flat, (fmt, words)
+        # the generated parts never fall back on the study's own group names
+        assert "Intermediaries (" not in flat and "Quote (entrepreneurs)" not in flat, fmt

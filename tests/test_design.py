@@ -320,3 +320,43 @@ def write_people(tmp_path: Path) -> Path:
     path = tmp_path / "people.csv"
     people.to_csv(path, index=False)
     return path
+
+
+def test_a_theme_without_codes_gets_one_sentence(tmp_path):
+    copy = tmp_path / "ds"
+    shutil.copytree(DEMO, copy)
+    descriptor = json.loads((copy / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["compendium"]["design"]["themes"]["cluster_role"]["codes"] = []
+    (copy / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    ds = load_dataset(copy, validate=False)
+    matrix = steps.theme_matrix(ds, "cluster_role", ds.primary_coder)
+    assert matrix.empty and list(matrix.columns) == steps.MATRIX_COLUMNS
+    values = steps.matrix_values(ds, "cluster_role", matrix)
+    assert values["matrix.cluster_role.top_entrepreneur"][0] == (
+        "The dataset's design declares the theme ‘The role of sector-specific cluster meetings’ "
+        "without any codes, so this section has no matrix to show.")
+    assert values["matrix.cluster_role.top_intermediary"][0] == ""
+    message = steps.theme_figure(ds, matrix, "cluster_role").axes[0].texts[0].get_text()
+    assert message.startswith("No codes of this dataset are placed under the theme")
+    # the codes of the emptied theme are now outside every theme, and listed
+    assert "ROLE-TRUST" in set(ds.unmapped["code_id"])
+    assert not set(steps.theme_codes(ds, "cluster_role"))
+
+
+def test_notebook_steps_filters(tmp_path):
+    ds = load_dataset(DEMO)
+    coder = ds.primary_coder
+    everyone = steps.comparison_for(ds, coder)
+    common = steps.comparison_for(ds, coder, min_interviewees=5)
+    raised = everyone["n_entrepreneur"] + everyone["n_intermediary"]
+    assert common["code_id"].tolist() == everyone.loc[raised >= 5, "code_id"].tolist()
+    participants, segments, codings = steps.restrict(ds, "intermediary")
+    assert set(participants["perspective"]) == {"intermediary"}
+    assert set(segments["participant_id"]) <= set(participants["participant_id"])
+    assert set(codings["segment_id"]) <= set(segments["segment_id"])
+    one_side = steps.theme_matrix(ds, "outcomes", coder, perspective="entrepreneur")
+    assert set(one_side["perspective"]) == {"entrepreneur"}
+    with pytest.raises(ValueError, match="unknown perspective"):
+        steps.restrict(ds, "entrepreneurs")
+    with pytest.raises(ValueError, match="unknown theme"):
+        steps.theme_matrix(ds, "barriers", coder)

@@ -56,7 +56,7 @@ def test_profile_table_counts_segments_of_the_chosen_coder():
     table = profile_table(participants, segments, codings, coder="x")
     # entrepreneurs first; E01 has two segments coded by x, I01 none
     assert table.to_dict("list") == {
-        "Interviewee": ["E01", "I01"], "Perspective": ["Entrepreneur", "Intermediary"],
+        "Interviewee": ["E01", "I01"], "Perspective": ["Entrepreneurs", "Intermediaries"],
         "Organisation": ["ICT SME", "HEI"], "Coded segments": [2, 0]}
 
 

@@ -85,7 +85,8 @@ def describe_design(folder: str | Path) -> str:
     attribute = f" (from the attribute '{design.attribute}')" if design.attribute else ""
     lines.append(f"perspectives{attribute}:")
     for key, perspective in design.perspectives.items():
-        lines.append(f"  {key:<13} {perspective.label}  [{int(counts.get(key, 0))} participants]")
+        n = int(counts.get(key, 0))
+        lines.append(f"  {key:<13} {perspective.label}  [{n} participant{'' if n == 1 else 's'}]")
     lines += ["", "themes:"]
     summary = design_summary(dataset.raw_codebook, dataset.all_codings, design)
     table = pd.DataFrame({
@@ -106,5 +107,6 @@ def describe_design(folder: str | Path) -> str:
     else:
         lines.append(f"unmapped codes ({len(unmapped)}; left out of every display):")
         for row in unmapped.itertuples(index=False):
-            lines.append(f"  {row.code_id}  {row.name}  [{row.n_codings} codings]")
+            lines.append(f"  {row.code_id}  {row.name}  [{row.n_codings} "
+                         f"coding{'' if row.n_codings == 1 else 's'}]")
     return "\n".join(lines)

@@ -53,9 +53,7 @@ def organisation_phrase(participants: pd.DataFrame, perspective: str = "intermed
     for org, n in counts.items():
         singular, plural = ORGANISATION_PHRASES.get(org, (org, org))
         if n == 1:
-            # Acronyms read letter by letter: 'an HEI', 'an ICT SME'.
-            article = "an" if singular[0] in "aeiouAEIOUHFLMNRSX" else "a"
-            parts.append(f"one from {article} {singular}")
+            parts.append(f"one from {indefinite_article(singular)} {singular}")
         else:
             parts.append(f"{number_word(int(n))} from {plural}")
     return join_and(parts) if parts else "none"
@@ -71,7 +69,9 @@ def sample_sentence(participants: pd.DataFrame, design: Design | None = None) ->
     parts = []
     for key in ("entrepreneur", "intermediary"):
         n = int((participants["perspective"] == key).sum())
-        text = f"{number_word(n)} with {design.count_noun(key, n)}"
+        noun = design.count_noun(key, n)
+        text = (f"one with {indefinite_article(noun)} {noun}" if n == 1
+                else f"{number_word(n)} with {noun}")
         orgs = organisation_phrase(participants, key)
         if n and orgs != "none" and participants.loc[
                 participants["perspective"] == key, "organisation_type"].nunique() > 1:
@@ -82,8 +82,25 @@ def sample_sentence(participants: pd.DataFrame, design: Design | None = None) ->
     return f"{number_word(total)} semi-structured {noun}: {join_and(parts)}"
 
 
+def indefinite_article(noun: str) -> str:
+    """'a' or 'an' before ``noun`` by its first sound, acronyms read letter by letter."""
+    first = noun.split()[0] if noun.split() else noun
+    if first.isupper() and len(first) > 1:
+        return "an" if first[0] in "AEFHILMNORSX" else "a"
+    word = first.lower()
+    if word.startswith(("uni", "use", "usu", "eu", "one", "once")):
+        return "a"  # a university, a user, a European: the first sound is a consonant
+    if word.startswith(("hour", "honest", "honour")):
+        return "an"
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def design_sentence(design: Design) -> str:
     """The two compared groups as the design describes them, in whole sentences."""
+    people = [design.perspectives[k] for k in ("entrepreneur", "intermediary")]
+    if not any(p.description.strip() for p in people):
+        return (f"The dataset's design calls the two sides of the comparison ‘{people[0].label}’ "
+                f"and ‘{people[1].label}’.")
     parts = []
     for key in ("entrepreneur", "intermediary"):
         p = design.perspectives[key]
@@ -113,9 +130,11 @@ def unmapped_sentence(unmapped: pd.DataFrame, n_codes: int) -> str:
     more = len(unmapped) - len(names)
     listed = join_and(names) if not more else ", ".join(names) + f" and {more:,} more"
     codings = int(unmapped["n_codings"].sum())
-    return (f"{len(unmapped):,} of the {n_codes + len(unmapped):,} codes of the codebook lie "
-            f"outside the three themes declared in the dataset's design and are left out of "
-            f"the displays ({listed}, with {codings:,} codings in all)")
+    verb = "lies" if len(unmapped) == 1 else "lie"
+    return (f"{len(unmapped):,} of the {n_codes + len(unmapped):,} codes of the codebook {verb} "
+            f"outside the three themes declared in the dataset's design and "
+            f"{'is' if len(unmapped) == 1 else 'are'} left out of the displays ({listed}, with "
+            f"{codings:,} coding{'' if codings == 1 else 's'} in all)")
 
 
 def top_code_sentence(matrix: pd.DataFrame, perspective: str,
@@ -129,6 +148,9 @@ def top_code_sentence(matrix: pd.DataFrame, perspective: str,
     best = int(cells["n_interviewees"].max())
     size = int(cells["group_size"].iloc[0])
     if best == 0:
+        if size == 1:
+            return (f"The one {design.count_noun(perspective, 1)} interviewed raised no code of "
+                    "this theme.")
         return f"None of the {size} {who} raised any code of this theme."
     top = cells.loc[cells["n_interviewees"] == best, "name"].tolist()
     names = join_and([f"‘{t}’" for t in top])
@@ -154,9 +176,10 @@ def strongest_pair_sentence(pairs: pd.DataFrame, names: Mapping[str, str], unit:
         return f"No motivation code and outcome code were applied to the same {unit}."
     best = pairs.sort_values(["jaccard", "count", "code_a", "code_b"],
                              ascending=[False, False, True, True]).iloc[0]
-    units = "segments" if unit == "segment" else "interviewees"
+    count = int(best["count"])
+    units = ("segment" if unit == "segment" else "interviewee") + ("" if count == 1 else "s")
     return (f"The strongest association was between ‘{names[best['code_a']]}’ and "
-            f"‘{names[best['code_b']]}’, which shared {int(best['count'])} {units} "
+            f"‘{names[best['code_b']]}’, which shared {count} {units} "
             f"(Jaccard similarity {best['jaccard']:.2f})")
 
 

@@ -177,10 +177,12 @@ def matrix_values(ds: Dataset, theme: str, matrix: pd.DataFrame,
     }
     status = narrative.theme_status_sentence(label, ds.design.themes[theme].declared,
                                              int(matrix["code_id"].nunique()))
-    for side in ("entrepreneur", "intermediary"):
-        if perspective in (None, side):
-            out[f"matrix.{theme}.top_{side}"] = (
-                status or narrative.top_code_sentence(matrix, side, ds.design), None)
+    shown = [side for side in ("entrepreneur", "intermediary") if perspective in (None, side)]
+    for side in shown:
+        # A theme without codes is said once, in the first of the section's two sentences.
+        sentence = (status if side == shown[0] else "") if status else \
+            narrative.top_code_sentence(matrix, side, ds.design)
+        out[f"matrix.{theme}.top_{side}"] = (sentence, None)
     return out
 
 
