@@ -104,6 +104,21 @@ def sample_values(ds: Dataset, coder: str) -> Values:
     return out
 
 
+def structure_figure(ds: Dataset, structure: pd.DataFrame):
+    """The data-structure figure, with codes folded into their sub-themes when there are many."""
+    return figures.data_structure_figure(analysis.collapse_codes(structure), ds.synthetic)
+
+
+def structure_caption(structure: pd.DataFrame) -> str:
+    """The data-structure caption, saying whether codes are drawn one by one or folded."""
+    if len(analysis.collapse_codes(structure)) == len(structure):
+        return ("Data structure: codes (with the number of coded segments in brackets) grouped "
+                "into sub-themes and the study's three themes.")
+    return (f"Data structure: the {len(structure):,} codes, counted in each sub-theme (with "
+            "their codings in brackets), grouped into sub-themes and the study's three themes; "
+            "the codebook in Appendix A lists every code.")
+
+
 def codebook_values(ds: Dataset, structure: pd.DataFrame, coder: str) -> Values:
     """Sizes of the codebook the analysis uses, as the method section quotes them."""
     levels = ds.codebook["level"]

@@ -70,3 +70,23 @@ def test_invalid_inputs(codebook, codings):
         data_structure(book)
     with pytest.raises(ValueError, match="unknown coder"):
         data_structure(codebook, codings, coder="coder_z")
+
+
+def test_collapse_codes_folds_a_large_codebook_into_subthemes():
+    from compendium.analysis import collapse_codes
+
+    rows = []
+    for theme in ("t1", "t2"):
+        for sub, k in (("s1", 3), (None, 2)):
+            for i in range(k):
+                rows.append({"theme_id": theme, "theme_name": theme.upper(),
+                             "subtheme_id": f"{theme}{sub}" if sub else None,
+                             "subtheme_name": sub or "(no sub-theme)",
+                             "code_id": f"{theme}-{sub}-{i}", "code_name": f"c{i}",
+                             "n_segments": i + 1})
+    structure = pd.DataFrame(rows)
+    assert collapse_codes(structure, max_codes=10) is structure  # 10 codes: drawn one by one
+    folded = collapse_codes(structure, max_codes=9)
+    assert folded[["code_id", "code_name", "n_segments"]].values.tolist() == [
+        ["t1s1", "3 codes", 6], ["t1", "2 codes", 3], ["t2s1", "3 codes", 6], ["t2", "2 codes", 3]]
+    assert list(folded.columns) == list(structure.columns)

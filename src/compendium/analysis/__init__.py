@@ -37,7 +37,7 @@ from .saturation import (
     saturation_curves,
     saturation_summary,
 )
-from .structure import NO_SUBTHEME, data_structure
+from .structure import NO_SUBTHEME, collapse_codes, data_structure
 
 __all__ = [
     "NO_SUBTHEME",
@@ -47,6 +47,7 @@ __all__ = [
     "agreement_units",
     "clustered_matrix",
     "code_frequencies",
+    "collapse_codes",
     "coders_with_double_coding",
     "cohen_kappa_from_counts",
     "cooccurrence",

@@ -89,3 +89,32 @@ def data_structure(
         counts = _select_codings(codings, coder).groupby("code_id")["segment_id"].nunique()
         out["n_segments"] = out["code_id"].map(counts).fillna(0).astype(np.int64)
     return out
+
+
+def collapse_codes(structure: pd.DataFrame, max_codes: int = 60) -> pd.DataFrame:
+    """The data structure with each sub-theme's codes folded into one row, when there are many.
+
+    A codebook of a few dozen codes can be drawn code by code; a real
+    project's hundreds of codes cannot be read at a page's height. Above
+    ``max_codes`` codes, each (theme, sub-theme) group becomes one row whose
+    ``code_name`` says how many codes it holds ("14 codes"), with
+    ``n_segments`` summed over them (so a segment carrying two of its codes
+    counts twice: the number of codings). At or below ``max_codes`` the
+    structure is returned unchanged.
+
+    Returns
+    -------
+    DataFrame with the columns of ``structure`` (``code_id`` holds the
+    sub-theme id, or the theme id for codes without a sub-theme), in the
+    order of ``structure``.
+    """
+    if len(structure) <= max_codes:
+        return structure
+    keys = ["theme_id", "theme_name", "subtheme_name"]
+    groups = structure.groupby(keys, sort=False, dropna=False)
+    out = groups.agg(subtheme_id=("subtheme_id", "first"), n_codes=("code_id", "size"),
+                     **({"n_segments": ("n_segments", "sum")} if "n_segments" in structure
+                        else {})).reset_index()
+    out["code_id"] = out["subtheme_id"].fillna(out["theme_id"])
+    out["code_name"] = [f"{n} code" if n == 1 else f"{n} codes" for n in out["n_codes"]]
+    return out[list(structure.columns)].reset_index(drop=True)
