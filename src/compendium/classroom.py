@@ -468,6 +468,14 @@ class CodingSession:
         units = analysis.agreement_units(both, segments, coder, label, unit="segment")
         return analysis.agreement_table(units)
 
+    def agreement_report(self, dataset: Dataset, coder: str) -> pd.DataFrame | str:
+        """The agreement table rounded to 3 places for display, or a sentence saying why not."""
+        table = self.agreement(dataset, coder)
+        if table is None:
+            return (f"No agreement yet: apply at least one code (and {coder} must have coded "
+                    "these segments).")
+        return table.round(3)
+
     def side_by_side(self, dataset: Dataset, coder: str) -> pd.DataFrame:
         """Per segment: the student's codes, the shipped coder's, and whether they match."""
         shipped = dataset.codings[dataset.codings["coder"] == coder]
