@@ -659,6 +659,9 @@ def pairwise_kappa(decisions: pd.DataFrame) -> pd.DataFrame:
     The diagonal is 1 where a student's kappa with themself is defined; NaN
     marks pairs where kappa is undefined (both students constant and equal).
     """
+    if decisions.empty:
+        return pd.DataFrame(index=pd.Index([], name="student"),
+                            columns=pd.Index([], name="student"), dtype=float)
     wide = decisions.pivot_table(index=["unit_id", "code_id"], columns="coder",
                                  values="applied", aggfunc="max")
     students = list(wide.columns)
@@ -669,3 +672,59 @@ def pairwise_kappa(decisions: pd.DataFrame) -> pd.DataFrame:
     kappa = analysis.cohen_kappa_from_counts(both, only_a, only_a.T, neither)
     return pd.DataFrame(kappa, index=pd.Index(students, name="student"),
                         columns=pd.Index(students, name="student"))
+
+
+@dataclass(frozen=True)
+class ClassView:
+    """Everything notebook 8 shows about a class, laid out from the validated files.
+
+    ``reason`` is empty when the class can be pooled; otherwise it says why
+    not (the folder codes another dataset, fewer than two valid files), and
+    ``decisions`` is empty, so every display can still be made and say so.
+    """
+
+    loaded: ClassCodings
+    segments: list[Segment]
+    codes: list[str]
+    decisions: pd.DataFrame
+    reason: str = ""
+
+    @property
+    def students(self) -> list[str]:
+        return self.loaded.students
+
+
+def _no_decisions() -> pd.DataFrame:
+    return pd.DataFrame({"unit_id": pd.Series(dtype=str), "code_id": pd.Series(dtype=str),
+                         "coder": pd.Series(dtype=str), "applied": pd.Series(dtype=np.int64)})
+
+
+def class_view(dataset: Dataset, folder: str | Path, segments: list[Segment],
+               themes: list[Theme], coder: str, metadata: Mapping | None = None) -> ClassView:
+    """Load a class's CSVs and lay out every student's decision on the codes in use.
+
+    The codes are those any student or the shipped ``coder`` applied to these
+    segments (see :func:`codes_in_use`). ``metadata`` is the folder's
+    ``class.json`` if any: a class generated for another dataset is not
+    loaded at all (its files would all be wrong here). Fewer than two valid
+    files leave nothing to pool; both cases give an empty view with a reason.
+    """
+    ids = [s.segment_id for s in segments]
+    all_codes = [c.code_id for t in themes for c in t.codes]
+    made_for = (metadata or {}).get("dataset", {}).get("sha256")
+    if made_for and made_for != dataset.hash:
+        name = (metadata or {}).get("dataset", {}).get("name", "another dataset")
+        empty = ClassCodings(pd.DataFrame(columns=list(COLUMNS)), [], [], [])
+        return ClassView(empty, segments, [], _no_decisions(),
+                         f"the class in {Path(folder).name} coded the dataset {name}, "
+                         f"not {dataset.name}; point class_dir at this dataset's class")
+    loaded = load_class(folder, ids, all_codes)
+    if len(loaded.students) < 2:
+        return ClassView(loaded, segments, [], _no_decisions(),
+                         f"{len(loaded.students)} valid student file(s) in {Path(folder).name}; "
+                         "pooling agreement needs at least two")
+    shipped = dataset.codings[(dataset.codings["coder"] == coder)
+                              & dataset.codings["segment_id"].isin(ids)]
+    codes = codes_in_use(pd.concat([loaded.codings, shipped[list(COLUMNS)]]), all_codes)
+    decisions = class_decisions(loaded.codings, ids, codes, loaded.students)
+    return ClassView(loaded, segments, codes, decisions)

@@ -200,8 +200,11 @@ def multirater_table(decisions: pd.DataFrame) -> pd.DataFrame:
     missing = {"unit_id", "code_id", "coder", "applied"} - set(decisions.columns)
     if missing:
         raise ValueError(f"decisions lacks columns {sorted(missing)}")
-    wide = decisions.pivot_table(index=["code_id", "unit_id"], columns="coder",
-                                 values="applied", aggfunc="max", sort=False)
+    if decisions.empty:
+        wide = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["code_id", "unit_id"]))
+    else:
+        wide = decisions.pivot_table(index=["code_id", "unit_id"], columns="coder",
+                                     values="applied", aggfunc="max", sort=False)
     if wide.isna().any().any():
         raise ValueError("every coder needs a decision for every unit and code")
     codes = list(pd.unique(decisions["code_id"]))
