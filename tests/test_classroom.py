@@ -290,3 +290,21 @@ def test_class_agreement_pools_codes():
     assert table["code_id"].tolist() == ["A", "B", "overall"]
     assert table.iloc[-1]["n_units"] == 4 and table.iloc[-1]["n_coders"] == 4
     assert not math.isnan(table.iloc[-1]["fleiss_kappa"])
+
+
+def test_agreement_so_far_covers_only_the_segments_reached(ds, segments, themes):
+    coder = ds.primary_coder
+    session = CodingSession(segments, themes)
+    first = segments[0].segment_id
+    shipped = ds.codings[(ds.codings["coder"] == coder) & (ds.codings["segment_id"] == first)]
+    for code in shipped["code_id"]:
+        session.set_code(code, True)
+    table = session.agreement(ds, coder)
+    # only segment 1 reached: its decisions all agree, the unread segments do not count
+    assert table.iloc[-1]["percent_agreement"] == 100.0
+    assert table.iloc[-1]["n_units"] == len(table.iloc[:-1])
+    assert "1 segment(s) you have reached (of 8)" in session.agreement_scope
+    session.next()
+    assert session.reached == 1
+    session.previous()
+    assert session.reached == 1  # going back keeps what was reached

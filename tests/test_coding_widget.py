@@ -24,7 +24,7 @@ def test_widget_clicks_reach_the_saved_file(tmp_path, ds):
     assert widget.previous.disabled and not widget.next.disabled
     assert segments[0].text.split()[0] in widget.segment.value
     code = themes[0].codes[0]
-    assert widget.boxes[code.code_id].tooltip == code.definition
+    assert widget.boxes[code.code_id].tooltip == f"{code.code_id}: {code.definition}"
 
     widget.boxes[code.code_id].value = True
     assert (tmp_path / "ana.csv").read_text().splitlines()[1] == \

@@ -298,6 +298,9 @@ class CodingSession:
     folder: Path | None = None
     position: int = 0
     choices: dict[str, set[str]] = field(default_factory=dict)
+    #: The furthest segment (0-based) the student has reached; "agreement so far" covers
+    #: segments up to it, so segments not yet read do not count as decided "no code".
+    reached: int = 0
 
     def __post_init__(self) -> None:
         check_coder_name(self.coder)
@@ -307,6 +310,11 @@ class CodingSession:
             self.folder = Path(self.folder)
         for segment in self.segments:
             self.choices.setdefault(segment.segment_id, set())
+        self._update_reached()
+
+    def _update_reached(self) -> None:
+        coded = [i for i, s in enumerate(self.segments) if self.choices[s.segment_id]]
+        self.reached = max([self.reached, self.position, *coded])
 
     # where things are
 
@@ -346,6 +354,7 @@ class CodingSession:
     def go_to(self, position: int) -> Segment:
         """Move to segment ``position`` (0-based), kept within the segments."""
         self.position = min(max(int(position), 0), len(self.segments) - 1)
+        self.reached = max(self.reached, self.position)
         return self.current
 
     def next(self) -> Segment:
@@ -370,6 +379,7 @@ class CodingSession:
         if applied == (code_id in chosen):
             return  # nothing changed; no write
         (chosen.add if applied else chosen.discard)(code_id)
+        self._update_reached()
         self.save()
 
     def toggle(self, code_id: str) -> bool:
@@ -410,6 +420,7 @@ class CodingSession:
                                                 for p in problems))
             for row in codings.itertuples(index=False):
                 session.choices[row.segment_id].add(row.code_id)
+            session._update_reached()
         return session
 
     @classmethod
@@ -440,6 +451,7 @@ class CodingSession:
         if problems:
             raise CompendiumError("my_codes: " + "; ".join(problems))
         session.folder = None if folder is None else Path(folder)
+        session.reached = len(segments) - 1  # a typed dictionary decides every segment
         session.save()
         return session
 
@@ -450,14 +462,16 @@ class CodingSession:
 
         Computed with :func:`compendium.analysis.agreement_units` and
         :func:`compendium.analysis.agreement_table` over these segments and the
-        codes shown. ``None`` until the student has applied a code (agreement
-        needs decisions from both sides).
+        codes shown, up to the furthest segment reached (:attr:`reached`).
+        ``None`` until the student has applied a code (agreement needs
+        decisions from both sides).
         """
+        ids = [s.segment_id for s in self.segments[:self.reached + 1]]
         mine = self.codings()
+        mine = mine[mine["segment_id"].isin(ids)]
         if mine.empty:
             return None
         label = self.coder if self.coder not in dataset.coders else f"{self.coder}-student"
-        ids = [s.segment_id for s in self.segments]
         shipped = dataset.codings[(dataset.codings["coder"] == coder)
                                   & dataset.codings["segment_id"].isin(ids)
                                   & dataset.codings["code_id"].isin(self.code_ids)]
@@ -467,6 +481,13 @@ class CodingSession:
         both = pd.concat([shipped[list(COLUMNS)], mine.assign(coder=label)], ignore_index=True)
         units = analysis.agreement_units(both, segments, coder, label, unit="segment")
         return analysis.agreement_table(units)
+
+    @property
+    def agreement_scope(self) -> str:
+        """Which segments "agreement so far" covers, in words."""
+        n = self.reached + 1
+        return (f"Agreement with the shipped coder over the {n} segment(s) you have reached "
+                f"(of {len(self.segments)}); each segment x code is one decision.")
 
     def agreement_report(self, dataset: Dataset, coder: str) -> pd.DataFrame | str:
         """The agreement table rounded to 3 places for display, or a sentence saying why not."""
@@ -502,7 +523,7 @@ def start_session(dataset: Dataset, segments: list[Segment], themes: list[Theme]
     if typed is not None:
         session = CodingSession.from_dict(segments, themes, typed, student,
                                           None if headless else folder)
-        return session, "Using the codes typed in `my_codes`."
+        return session, "Using the codes typed in my_codes."
     if headless:
         others = [c for c in dataset.coders if c != coder]
         example = others[0] if others else coder
@@ -518,7 +539,7 @@ def start_session(dataset: Dataset, segments: list[Segment], themes: list[Theme]
         return session, (f"Worked example: the notebook runs without a person watching, so it "
                          f"uses {example}'s codes instead of the coding widget.")
     session = CodingSession.resume(segments, themes, student, folder)
-    where = f"Your choices are saved to `{session.path}` after every click."
+    where = f"Your choices are saved to {session.path} after every click."
     if session.n_coded:
         where += f" Resumed: {session.n_coded} segment(s) already coded."
     return session, where

@@ -52,21 +52,22 @@ class CodingWidget:
         for theme in session.themes:
             items = [widgets.HTML(f"<b>{html.escape(theme.name)}</b>")]
             for code in theme.codes:
-                box = widgets.Checkbox(value=False, indent=False,
-                                       description=f"{code.name} ({code.code_id})",
-                                       tooltip=code.definition,
-                                       layout=widgets.Layout(width="auto"))
+                # The name alone fits the column; the id and definition show on hover.
+                box = widgets.Checkbox(value=False, indent=False, description=code.name,
+                                       tooltip=f"{code.code_id}: {code.definition}",
+                                       layout=widgets.Layout(width="100%"))
                 box.add_class("compendium-code").add_class(f"compendium-code-{code.code_id}")
                 box.observe(self._on_tick(code.code_id), names="value")
                 self.boxes[code.code_id] = box
                 definition = widgets.HTML(
                     f"<div style='{_GREY} font-size: 0.85em; margin: 0 0 0.4em 1.6em;'>"
-                    f"{html.escape(code.definition)}</div>",
+                    f"<code>{html.escape(code.code_id)}</code> {html.escape(code.definition)}</div>",
                     layout=widgets.Layout(display="none"))
                 self.definitions.append(definition)
                 items += [box, definition]
             columns.append(widgets.VBox(items, layout=widgets.Layout(
-                width=f"{100 // max(len(session.themes), 1) - 1}%", min_width="16em")))
+                width=f"{100 // max(len(session.themes), 1) - 1}%", min_width="16em",
+                overflow="visible")))
         self.show_definitions = widgets.ToggleButton(
             value=False, description="Show definitions", icon="book",
             tooltip="Show every code's definition under it (or hover over a code)")
@@ -79,7 +80,8 @@ class CodingWidget:
         self.previous.on_click(lambda _: self._move(-1))
         self.next.on_click(lambda _: self._move(+1))
         self.agreement_button = widgets.Button(description="Agreement so far",
-                                               button_style="info", icon="balance-scale")
+                                               button_style="info", icon="balance-scale",
+                                               layout=widgets.Layout(width="auto"))
         self.agreement_button.add_class("compendium-agreement")
         self.agreement_button.on_click(lambda _: self.show_agreement())
         self.agreement = widgets.Output().add_class("compendium-agreement-output")
@@ -114,8 +116,8 @@ class CodingWidget:
 
     def _show_status(self) -> None:
         session = self.session
-        where = (f"saved to <code>{html.escape(str(session.path))}</code>" if session.path
-                 else "not saved to a file")
+        where = (f"every click is saved to <code>{html.escape(str(session.path))}</code>"
+                 if session.path else "your choices are not saved to a file")
         self.status.value = (f"<span style='{_GREY}'>{session.n_coded} of "
                              f"{len(session.segments)} segments have a code; {where}.</span>")
 
@@ -145,6 +147,7 @@ class CodingWidget:
             if table is None:
                 print("Apply at least one code first: agreement needs your decisions.")
             else:
+                print(self.session.agreement_scope)
                 display(table.round(3))
 
 
