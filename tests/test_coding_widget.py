@@ -46,3 +46,15 @@ def test_headless_show_displays_nothing(ds, capsys):
     session = classroom.CodingSession(segments, classroom.codebook_by_theme(ds.codebook))
     assert coding_widget.show(session, ds, ds.primary_coder, headless=True) is None
     assert "not shown" in capsys.readouterr().out
+
+
+def test_class_heatmap_says_why_it_is_empty():
+    import pandas as pd
+
+    from compendium import figures
+
+    fig = figures.student_agreement_heatmap(pd.DataFrame(), synthetic=True,
+                                            empty_message="no valid student files")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("no valid student files" in t for t in texts)
+    assert any(figures.SYNTHETIC_NOTE in t for t in texts)
