@@ -95,3 +95,16 @@ def test_notebook_8_names_a_malformed_file_and_carries_on(tmp_path):
     assert "MOT-LEEDS" in text and "student_05.csv" in text  # the problems table
     assert "11 students" in text  # the rest of the class is pooled
     assert (tmp_path / "artefacts" / "manifest.json").exists()
+
+
+def test_the_site_index_links_the_class_notebook():
+    from compendium.build.site import index_page
+
+    record = {"commit": "abc", "dataset": {"synthetic": True, "name": "demo", "hash": "0" * 64}}
+    runs = [{"id": "class-agreement", "notebook": "notebooks/08-class-agreement.ipynb",
+             "parameters": {}},
+            {"id": "sample", "notebook": "notebooks/01-sample-and-codebook.ipynb",
+             "parameters": {}}]
+    page = index_page(record, runs)
+    assert '<a href="notebooks/class-agreement.html">The methods class' in page
+    assert "not part of the paper" in page

@@ -169,7 +169,7 @@ def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
     class_item = "".join(
         f'<li><a href="notebooks/{html.escape(run["id"])}.html">The methods class: a class\'s '
         "pooled agreement (Fleiss' kappa, Krippendorff's alpha; not part of the paper)</a></li>\n"
-        for run in notebooks if run["notebook"].startswith("08-"))
+        for run in notebooks if Path(run["notebook"]).name == "08-class-agreement.ipynb")
     body = f"""<h1>Motivations and outcomes of engaging in regional clusters in the ICT sector</h1>
 <p>A reproducible research compendium. Built from commit <code>{html.escape(record['commit'])}</code>
 on dataset <code>{html.escape(str(dataset.get('name')))}</code>
