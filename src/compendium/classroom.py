@@ -598,7 +598,7 @@ def load_class(folder: str | Path, segment_ids: Iterable[str],
             problems.extend(found)
             skipped.append(path.name)
             warnings.warn(f"{path.name}: skipped, {len(found)} problem(s); first: {found[0]}",
-                          StudentFileSkipped, stacklevel=2)
+                          StudentFileSkipped, stacklevel=3)  # the notebook line that asked
             continue
         owners[coder] = path.name
         frames[coder] = codings
