@@ -94,6 +94,15 @@ def _synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synthetic_class(args: argparse.Namespace) -> int:
+    from .synthetic_class import write_class
+
+    path = write_class(args.data, args.to, seed=args.seed, n_students=args.students,
+                       n_segments=args.segments)
+    print(f"{path}: synthetic class written (seed {args.seed}, {args.students} students)")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from .build.runs import execute_run
 
@@ -225,6 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write segments without transcripts (for very large scale tests)")
     p.add_argument("--force", action="store_true", help="replace the folder if it exists")
     p.set_defaults(handler=_synthetic)
+
+    p = sub.add_parser("synthetic-class",
+                       help="generate the synthetic methods class notebook 8 reads (student CSVs)")
+    p.add_argument("--data", default="data/synthetic", help="dataset the students code")
+    p.add_argument("--seed", type=int, default=2013, help="random seed (default 2013)")
+    p.add_argument("--students", type=int, default=12, help="number of students (default 12)")
+    p.add_argument("--segments", type=int, default=8, help="segments each codes (default 8)")
+    p.add_argument("--to", default="data/synthetic-class",
+                   help="folder to write, replaced whole (default data/synthetic-class)")
+    p.set_defaults(handler=_synthetic_class)
 
     p = sub.add_parser("import", help="import codings exported by a QDA tool (REFI-QDA .qdpx "
                                       "or .qde, Taguette or QualCoder CSV) as a new dataset")

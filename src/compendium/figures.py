@@ -334,3 +334,30 @@ def message_figure(message: str, synthetic: bool):
             fontsize=9, style="italic", transform=ax.transAxes)
     mark_synthetic(fig, synthetic)
     return fig
+
+
+def student_agreement_heatmap(kappa: pd.DataFrame, synthetic: bool, empty_message: str = ""):
+    """Cohen's kappa between every two students of a class (notebook 8); blank where undefined.
+
+    With no students (``kappa`` empty) the figure says ``empty_message`` instead.
+    """
+    import seaborn as sns
+
+    if kappa.empty:
+        return message_figure(empty_message or "No students to compare.", synthetic)
+    apply_style()
+    n = len(kappa)
+    fig, ax = plt.subplots(figsize=(0.42 * n + 2.4, 0.36 * n + 1.6))
+    values = kappa.astype(float)
+    sns.heatmap(values, ax=ax, cmap=HEATMAP, vmin=min(0.0, float(np.nanmin(values.to_numpy()))
+                                                      if values.notna().any().any() else 0.0),
+                vmax=1.0, annot=True, fmt=".2f", annot_kws={"fontsize": 6}, square=True,
+                linewidths=0.3, linecolor="white",
+                cbar_kws={"label": "Cohen's kappa over all segment x code decisions",
+                          "shrink": 0.7})
+    ax.set_xlabel("Student")
+    ax.set_ylabel("Student")
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=7)
+    mark_synthetic(fig, synthetic)
+    return fig

@@ -67,6 +67,8 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path
     # The kernel process writes start-up and shut-down chatter to the inherited
     # stderr; keep it in a log beside the output and show it only on failure.
     log_path = output.with_name(output.stem + ".kernel.log")
+    # Nobody watches a build: notebooks show no widgets (compendium.classroom.is_headless).
+    os.environ["COMPENDIUM_HEADLESS"] = "1"
     saved = os.dup(2)
     try:
         with open(log_path, "w") as log:

@@ -165,6 +165,11 @@ def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
     notice = ('<p class="notice"><strong>Synthetic data.</strong> The displays illustrate the '
               "method on data generated to the study's published design; they are not the "
               "original study's results.</p>" if dataset.get("synthetic") else "")
+    # The methods class (notebook 8) is not part of the paper; a reviewer finds it here.
+    class_item = "".join(
+        f'<li><a href="notebooks/{html.escape(run["id"])}.html">The methods class: a class\'s '
+        "pooled agreement (Fleiss' kappa, Krippendorff's alpha; not part of the paper)</a></li>\n"
+        for run in notebooks if Path(run["notebook"]).name == "08-class-agreement.ipynb")
     body = f"""<h1>Motivations and outcomes of engaging in regional clusters in the ICT sector</h1>
 <p>A reproducible research compendium. Built from commit <code>{html.escape(record['commit'])}</code>
 on dataset <code>{html.escape(str(dataset.get('name')))}</code>
@@ -174,7 +179,7 @@ on dataset <code>{html.escape(str(dataset.get('name')))}</code>
 <li><a href="paper.html">The paper</a></li>
 <li><a href="data.html">The dataset and its format</a></li>
 <li><a href="provenance.html">Provenance of every figure, table and value</a></li>
-</ul>
+{class_item}</ul>
 <h2>Executed notebooks</h2>
 <ul>
 {items}

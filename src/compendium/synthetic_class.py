@@ -1,0 +1,179 @@
+"""A synthetic methods class: 12 students coding the same 8 segments.
+
+Notebook 8 pools a class's CSVs (one per student, as notebook 7's coding
+widget writes them). So that it runs out of the box, and so nbval can check
+it, the compendium ships a class generated here with a fixed seed into
+``data/synthetic-class/``. **It is synthetic**: no student coded anything.
+
+How a synthetic student codes. Each student starts from the primary coder's
+codes for the segments and departs from them as real novices do: they miss
+a code (with a rate drawn per student, so some are more careful than
+others), sometimes putting a sibling code (same sub-theme) in its place, and
+now and then add a code the primary coder did not apply, more often one
+from the same theme as the segment's codes. Nothing here is calibrated on
+real classes; the point is a plausible spread of agreement to read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .classroom import codebook_by_theme, codings_csv, segments_to_code
+from .dataset import Dataset, load_dataset
+from .errors import CompendiumError
+
+#: The generator's defaults: the class notebook 8 ships with.
+DEFAULT_SEED = 2013
+DEFAULT_STUDENTS = 12
+DEFAULT_SEGMENTS = 8
+METADATA_FILE = "class.json"
+
+README = """\
+# A synthetic methods class (not real students)
+
+Each `student_NN.csv` here is one *synthetic* student's coding of the same {n_segments} segments
+of interview {participant} in `data/synthetic/`, in the format notebook 7's coding widget saves
+(`segment_id,code_id,coder`). Nobody coded these: `compendium.synthetic_class` generated them
+(seed {seed}) by perturbing the primary coder's codes, so that notebook 8
+(`08-class-agreement.ipynb`) runs out of the box. Nothing computed from them says anything about
+real students or about the study.
+
+Regenerate byte for byte with:
+
+    .venv/bin/compendium synthetic-class --data data/synthetic --seed {seed} --to data/synthetic-class
+
+`class.json` records how they were made.
+"""
+
+
+def _siblings(codebook: pd.DataFrame) -> dict[str, list[str]]:
+    """For each code, the other codes with the same parent (sub-theme or theme)."""
+    codes = codebook[codebook["level"].fillna("code") == "code"] if "level" in codebook \
+        else codebook
+    parent = codes["parent_id"].fillna(codes["theme"]) if "parent_id" in codes else codes["theme"]
+    groups = codes.groupby(parent, sort=False)["code_id"].agg(list)
+    return {c: [o for o in groups[p] if o != c] for c, p in zip(codes["code_id"], parent)}
+
+
+def generate_class(dataset: Dataset, *, seed: int = DEFAULT_SEED,
+                   n_students: int = DEFAULT_STUDENTS, n_segments: int = DEFAULT_SEGMENTS,
+                   participant: str | None = None) -> dict[str, str]:
+    """The class's files as ``{file name: text}``; the same arguments give the same bytes."""
+    if n_students < 2:
+        raise CompendiumError(f"a class needs at least two students, got {n_students}")
+    coder = dataset.primary_coder
+    segments = segments_to_code(dataset, participant, n_segments, coder)
+    themes = codebook_by_theme(dataset.codebook)
+    theme_of = {c.code_id: t.theme_id for t in themes for c in t.codes}
+    all_codes = list(theme_of)
+    siblings = _siblings(dataset.codebook)
+    ids = [s.segment_id for s in segments]
+    shipped = dataset.codings[(dataset.codings["coder"] == coder)
+                              & dataset.codings["segment_id"].isin(ids)]
+    reference = {s: set(shipped.loc[shipped["segment_id"] == s, "code_id"]) for s in ids}
+
+    rng = np.random.default_rng(seed)
+    files = {}
+    for number in range(1, n_students + 1):
+        name = f"student_{number:02d}"
+        miss = rng.uniform(0.08, 0.4)  # how often this student misses a code
+        extra = rng.uniform(0.003, 0.02)  # how often they add one the coder did not apply
+        rows = []
+        for segment_id in ids:
+            chosen = set()
+            for code in sorted(reference[segment_id], key=all_codes.index):
+                if rng.random() >= miss:
+                    chosen.add(code)
+                elif siblings.get(code) and rng.random() < 0.5:
+                    chosen.add(siblings[code][rng.integers(len(siblings[code]))])
+            themes_here = {theme_of[c] for c in reference[segment_id] if c in theme_of}
+            for code in all_codes:
+                if code in reference[segment_id]:
+                    continue
+                rate = extra * (4 if theme_of[code] in themes_here else 1)
+                if rng.random() < rate:
+                    chosen.add(code)
+            rows += [(segment_id, code, name) for code in sorted(chosen, key=all_codes.index)]
+        files[f"{name}.csv"] = codings_csv(pd.DataFrame(rows, columns=["segment_id", "code_id",
+                                                                       "coder"]))
+    participant = dataset.segments.set_index("segment_id").loc[ids[0], "participant_id"]
+    metadata = {
+        "synthetic": True,
+        "description": "A synthetic methods class: each file is one generated student's coding "
+                       "of the same segments; no real student coded anything.",
+        "generator": {"module": "compendium.synthetic_class", "seed": seed,
+                      "students": n_students, "segments": n_segments},
+        "dataset": {"name": dataset.name, "sha256": dataset.hash},
+        "participant": str(participant),
+        "segment_ids": ids,
+        "reference_coder": coder,
+    }
+    files[METADATA_FILE] = json.dumps(metadata, indent=2, ensure_ascii=False) + "\n"
+    files["README.md"] = README.format(n_segments=n_segments, participant=participant, seed=seed)
+    return files
+
+
+def write_class(data: str | Path, target: str | Path, *, seed: int = DEFAULT_SEED,
+                n_students: int = DEFAULT_STUDENTS, n_segments: int = DEFAULT_SEGMENTS) -> Path:
+    """Generate the class from the dataset ``data`` into ``target``, replacing it whole.
+
+    The files are written to a temporary folder beside ``target`` which then
+    takes its place, so an interrupted run leaves the old class intact.
+    """
+    target = Path(target)
+    files = generate_class(load_dataset(data), seed=seed, n_students=n_students,
+                           n_segments=n_segments)
+    if target.exists() and not (target / METADATA_FILE).exists():
+        raise CompendiumError(f"{target}: exists and is not a synthetic class folder; "
+                              "choose another --to")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    staging.chmod(0o755)  # mkdtemp makes it private; the class is data to share
+    try:
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8", newline="\n")
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+        os.replace(staging, target)
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def class_metadata(folder: str | Path) -> dict:
+    """The class's ``class.json`` (empty for a real class's folder, which has none)."""
+    path = Path(folder) / METADATA_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def is_synthetic(dataset: Dataset, metadata: dict) -> bool:
+    """Whether a class view shows synthetic material: a synthetic dataset or a generated class."""
+    return bool(dataset.synthetic or metadata.get("synthetic"))
+
+
+def class_banner(folder: str | Path, n_students: int, reason: str = "") -> str:
+    """A Markdown note saying whose codings notebook 8 pools, and whether they are synthetic."""
+    metadata = class_metadata(folder)
+    if reason:
+        return f"**No class to pool:** {reason}."
+    if metadata.get("synthetic"):
+        return (f"**Synthetic class.** The {n_students} students' files in `{Path(folder).name}` "
+                "were generated by `compendium.synthetic_class` (seed "
+                f"{metadata['generator']['seed']}); no real student coded them. The displays "
+                "below illustrate how to read a class's agreement, nothing more.")
+    return f"**Class:** {n_students} students' files from `{Path(folder).name}`."
