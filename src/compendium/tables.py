@@ -216,3 +216,25 @@ def agreement_display(agreement: pd.DataFrame, codebook: pd.DataFrame) -> pd.Dat
         "Cohen's κ": agreement["cohen_kappa"].map(two),
         "Krippendorff's α": agreement["krippendorff_alpha"].map(two),
     }).reset_index(drop=True)
+
+
+def agreement_cli_table(table: pd.DataFrame, fmt: str = "table") -> str:
+    """An agreement table as text for the command line: aligned table, CSV or JSON.
+
+    Numbers keep full precision in CSV and JSON (undefined values are empty /
+    null, with the reason in the ``undefined`` column when the table has
+    one); the aligned table rounds to three decimals and writes "undefined"
+    where a coefficient cannot be computed, never NaN.
+    """
+    if fmt == "csv":
+        return spreadsheet_safe(table).to_csv(index=False, lineterminator="\n")
+    if fmt == "json":
+        return table.to_json(orient="records", indent=1, force_ascii=False) + "\n"
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; use table, csv or json")
+    shown = table.copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = shown[column].map(
+                lambda x: "undefined" if pd.isna(x) else f"{x:.3f}")
+    return shown.to_string(index=False) + "\n"

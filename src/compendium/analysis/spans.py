@@ -19,11 +19,17 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..errors import CompendiumError
+
 SPAN_COLUMNS = ["coder", "source", "code_id", "start", "end"]
 
 
-class AgreementDataError(ValueError):
-    """The data cannot give the agreement asked for (one coder, unknown coder...)."""
+class AgreementDataError(CompendiumError, ValueError):
+    """The data cannot give the agreement asked for (one coder, unknown coder...).
+
+    A :class:`CompendiumError`, so the command line prints its message as
+    one line with exit status 1.
+    """
 
 
 def default_sources(segments: pd.DataFrame) -> pd.Series:
