@@ -66,11 +66,15 @@ def test_krippendorff_2004_example_through_the_command_line(k2004: Path):
     assert per_code["c"] == pytest.approx(0.7286, abs=5e-5)
     assert per_code["k"] == 1.0
     pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
-    assert set(pooled.index) == {"u_alpha", "|u_alpha", "cu_alpha"}
-    # In this example each observer's c and k units overlap ([180, 240) and
-    # [220, 300) for j), so the multi-valued coefficients are undefined, saying why.
-    assert pooled["value"].isna().all()
-    assert pooled["undefined"].str.contains("spans of coder i, j overlap").all()
+    assert set(pooled.index) == {"u_alpha_c", "u_alpha", "|u_alpha", "cu_alpha"}
+    # Krippendorff (2004, p. 255) over both categories: 1 - (.0144 + 0) / (.0532 + .0490),
+    # .8591 as DKPro Statistics reproduces it (Krippendorff2004Test.testAgreement).
+    assert pooled.loc["u_alpha_c", "value"] == pytest.approx(0.8591, abs=5e-4)
+    # Each observer's c and k units overlap ([180, 240) and [220, 300) for j),
+    # so the multi-valued coefficients are undefined, saying why.
+    multi = pooled.drop(index="u_alpha_c")
+    assert multi["value"].isna().all()
+    assert multi["undefined"].str.contains("coder i, j gave some text more than one code").all()
 
 
 def test_table_and_json_formats(k2004: Path):
@@ -87,7 +91,7 @@ def test_synthetic_unitized_csv_has_per_code_and_pooled_rows():
     code, out, err = run("agreement", "data/synthetic", "--measure", "unitized", "--format", "csv")
     assert code == 0, err
     table = pd.read_csv(io.StringIO(out))
-    assert (table["code_id"] == "all codes").sum() == 3
+    assert (table["code_id"] == "all codes").sum() == 4
     assert table["coefficient"].isin(["|u_alpha", "u_alpha_c"]).sum() >= 2
 
 

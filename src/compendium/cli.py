@@ -89,7 +89,8 @@ def _synthetic(args: argparse.Namespace) -> int:
 
     path = generate_dataset(args.to, seed=args.seed, interviews=args.interviews,
                             segments_per_interview=args.segments_per_interview,
-                            transcripts=not args.no_transcripts, overwrite=args.force)
+                            transcripts=not args.no_transcripts, overwrite=args.force,
+                            aligned_coders=args.aligned_coders)
     print(f"{path}: synthetic dataset written (seed {args.seed}, {args.interviews} interviews)")
     return 0
 
@@ -229,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coded segments per interview (default: about 25, as in the design)")
     p.add_argument("--no-transcripts", action="store_true",
                    help="write segments without transcripts (for very large scale tests)")
+    p.add_argument("--aligned-coders", action="store_true",
+                   help="the second coder codes exactly the first coder's segments instead of "
+                        "marking their own spans")
     p.add_argument("--force", action="store_true", help="replace the folder if it exists")
     p.set_defaults(handler=_synthetic)
 

@@ -196,7 +196,7 @@ def test_self_overlaps_and_merge():
     assert merged[merged["coder"] == "A"][["start", "end"]].values.tolist() == [[0, 10], [10, 12]]
     multi = unitized_multivalued(spans, None, {SRC: 40})
     assert multi["value"].isna().all()
-    assert multi["undefined"].str.contains("spans of coder A overlap").all()
+    assert multi["undefined"].str.contains("coder A gave some text more than one code").all()
     # Per-code coefficients are still given.
     assert unitized_per_code(spans, None, {SRC: 40})["alpha_u_c"].notna().any()
 
@@ -206,7 +206,7 @@ def test_multivalued_defined_without_self_overlap():
                       ("B", SRC, "x", 1, 10), ("B", SRC, "y", 12, 18)])
     table = unitized_table(spans, None, {SRC: 30})
     pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
-    assert set(pooled.index) == {"u_alpha", "|u_alpha", "cu_alpha"}
+    assert set(pooled.index) == {"u_alpha_c", "u_alpha", "|u_alpha", "cu_alpha"}
     assert pooled["value"].notna().all()
     assert (pooled["undefined"] == "").all()
     assert pooled.loc["cu_alpha", "value"] == 1.0  # intersections always carry the same code

@@ -62,6 +62,7 @@ from .unitized import (
     alpha_family,
     alpha_u_category,
     coincidences,
+    pooled_category_alpha,
     unitized_multivalued,
     unitized_per_code,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "overlap_agreement",
     "overlap_segments",
     "percent_text",
+    "pooled_category_alpha",
     "perspective_comparison",
     "quote_candidates",
     "saturation_curves",

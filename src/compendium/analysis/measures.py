@@ -25,7 +25,7 @@ from .spans import (
     merge_overlapping,
     shared_sources,
 )
-from .unitized import unitized_multivalued, unitized_per_code
+from .unitized import pooled_category_alpha, unitized_multivalued, unitized_per_code
 
 MEASURES = ("segment", "character", "unitized", "overlap")
 #: Measures comparing exactly two coders (the unitized family takes any number).
@@ -165,8 +165,10 @@ def unitized_table(spans: pd.DataFrame, coders: Iterable[str] | None = None,
     DataFrame: code_id ("all codes" for the pooled rows), coefficient,
     value, observed, expected, n_units, coded_chars, undefined. Per code:
     ``|u_alpha`` (Krippendorff et al. 2016, this code against the rest) and
-    ``u_alpha_c`` (Krippendorff 2004). Pooled: ``u_alpha``, ``|u_alpha`` and
-    ``cu_alpha`` over all codes, defined only where no coder's spans overlap.
+    ``u_alpha_c`` (Krippendorff 2004). Pooled ("all codes"): ``u_alpha_c``
+    (Krippendorff 2004, 1 - sum Do_c / sum De_c, valid with overlapping
+    codes), and the multi-valued ``u_alpha``, ``|u_alpha`` and ``cu_alpha``
+    (Krippendorff et al. 2016), defined only where no coder's spans overlap.
     """
     per_code = unitized_per_code(spans, coders, lengths)
     rows = []
@@ -179,14 +181,18 @@ def unitized_table(spans: pd.DataFrame, coders: Iterable[str] | None = None,
                      "value": r.alpha_u_c, "observed": r.do_c, "expected": r.de_c,
                      "n_units": r.n_units, "coded_chars": r.coded_chars,
                      "undefined": r.undefined_c})
+    totals = {"n_units": int(per_code["n_units"].sum()),
+              "coded_chars": int(per_code["coded_chars"].sum())}
+    both = pooled_category_alpha(per_code)
+    rows.append({"code_id": "all codes", "coefficient": "u_alpha_c", "value": both.value,
+                 "observed": both.observed, "expected": both.expected, **totals,
+                 "undefined": both.undefined})
     pooled = unitized_multivalued(spans, coders, lengths)
     names = {"u_alpha": "u_alpha", "binary_u_alpha": "|u_alpha", "cu_alpha": "cu_alpha"}
     for r in pooled.itertuples(index=False):
         rows.append({"code_id": "all codes", "coefficient": names[r.measure], "value": r.value,
                      "observed": r.observed, "expected": r.expected,
-                     "n_units": int(per_code["n_units"].sum()),
-                     "coded_chars": int(per_code["coded_chars"].sum()),
-                     "undefined": r.undefined})
+                     **totals, "undefined": r.undefined})
     columns = ["code_id", "coefficient", "value", "observed", "expected", "n_units",
                "coded_chars", "undefined"]
     return pd.DataFrame(rows, columns=columns)

@@ -424,6 +424,22 @@ def unitized_per_code(spans: pd.DataFrame, coders: Iterable[str] | None = None,
     return pd.DataFrame(rows, columns=columns)
 
 
+def pooled_category_alpha(per_code: pd.DataFrame) -> Coefficient:
+    """Krippendorff's (2004, p. 255) alpha over all categories from the per-code table.
+
+    ``alpha_u = 1 - sum_c Do_c / sum_c De_c``, summing the 2004 per-category
+    disagreements of :func:`unitized_per_code` over the codes whose expected
+    disagreement is defined. Because it works category by category it stays
+    valid when a coder's codes overlap.
+    """
+    usable = per_code[per_code["de_c"] > 0]
+    if not len(usable):
+        return Coefficient(float("nan"), 0.0, 0.0, "no code has an expected disagreement")
+    return Coefficient.from_disagreements(float(usable["do_c"].sum()),
+                                          float(usable["de_c"].sum()),
+                                          "no code has an expected disagreement")
+
+
 def unitized_multivalued(spans: pd.DataFrame, coders: Iterable[str] | None = None,
                          lengths: Mapping[str, int] | None = None) -> pd.DataFrame:
     """uα, |uα and cuα over all codes, where no coder's spans overlap.
@@ -441,8 +457,8 @@ def unitized_multivalued(spans: pd.DataFrame, coders: Iterable[str] | None = Non
     overlapping = coders_with_overlapping_spans(pick)
     names = ["u_alpha", "binary_u_alpha", "cu_alpha"]
     if overlapping:
-        reason = ("spans of coder " + ", ".join(overlapping)
-                  + " overlap one another; only the per-code coefficients apply")
+        reason = ("coder " + ", ".join(overlapping) + " gave some text more than one code "
+                  "(spans overlap); only the per-code coefficients apply")
         return pd.DataFrame({"measure": names, "value": np.nan, "observed": np.nan,
                              "expected": np.nan, "undefined": reason})
     values = [GAP] + sorted(pd.unique(pick["code_id"]).astype(str).tolist())
