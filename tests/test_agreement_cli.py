@@ -74,7 +74,7 @@ def test_krippendorff_2004_example_through_the_command_line(k2004: Path):
     # so the multi-valued coefficients are undefined, saying why.
     multi = pooled.drop(index="u_alpha_c")
     assert multi["value"].isna().all()
-    assert multi["undefined"].str.contains("coder i, j gave some text more than one code").all()
+    assert multi["undefined"].str.contains("coders i and j gave some text more than one code").all()
 
 
 def test_table_and_json_formats(k2004: Path):

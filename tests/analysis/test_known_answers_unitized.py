@@ -27,6 +27,7 @@ import pytest
 
 from compendium.analysis import (
     alpha_u_category,
+    brennan_prediger,
     character_agreement,
     coder_spans,
     overlap_agreement,
@@ -189,3 +190,22 @@ def test_overlap_at_and_just_below_the_threshold(b_end, agrees):
     row = table.set_index("code_id").loc["code"]
     assert row["agree_a"] == int(agrees) and row["agree_b"] == int(agrees)
     assert row["percent_agreement"] == (100.0 if agrees else 0.0)
+
+
+def test_brennan_prediger_1981_p689():
+    """Brennan & Prediger (1981, p. 689), as reproduced by DKPro (BrennanPrediger1981Test):
+    observed agreement .60 over three categories, chance 1/3, kappa_n = .40."""
+    assert brennan_prediger(0.60, 3) == pytest.approx(0.40)
+    assert np.isnan(brennan_prediger(0.60, 1))
+
+
+def test_overlap_pooled_kappa_uses_the_number_of_codes():
+    """Three codes (x, y, z); only the two x segments match: p_o = 2/5."""
+    rows = [("A", "transcripts/O.txt", "x", 0, 10), ("B", "transcripts/O.txt", "x", 0, 10),
+            ("A", "transcripts/O.txt", "y", 20, 30), ("B", "transcripts/O.txt", "z", 40, 50),
+            ("A", "transcripts/O.txt", "z", 60, 70)]
+    segments, codings = tables_from_spans(rows)
+    overall = overlap_agreement(coder_spans(segments, codings), "A", "B").iloc[-1]
+    # matched: A's x and B's x (2 of 5 segments) -> p_o = .4; kappa_n = (.4 - 1/3) / (2/3) = .1
+    assert overall["percent_agreement"] == pytest.approx(40.0)
+    assert overall["bp_kappa"] == pytest.approx(0.1)

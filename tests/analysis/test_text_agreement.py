@@ -22,6 +22,7 @@ from compendium.analysis import (
     coders_with_overlapping_spans,
     kappa_from_table,
     merge_overlapping,
+    second_coder_for,
     overlap_agreement,
     self_overlaps,
     unitized_multivalued,
@@ -265,3 +266,11 @@ def test_missing_offsets_are_a_stated_error():
     segments["start"] = pd.NA
     with pytest.raises(AgreementDataError, match="no start/end"):
         agreement_by_measure(segments, codings, "unitized")
+
+
+def test_second_coder_choice(codings, segments):
+    # conftest toy data: coder_b double-coded E01 and I01, coder_c only I02.
+    assert second_coder_for(codings, segments, "coder_a") == ("coder_b", ["E01", "I01"])
+    assert second_coder_for(codings, segments, "coder_a", "coder_c") == ("coder_c", ["I02"])
+    only_a = codings[codings["coder"] == "coder_a"]
+    assert second_coder_for(only_a, segments, "coder_a") == (None, [])

@@ -37,9 +37,10 @@ from .measures import (
     agreement_by_measure,
     boundary_differences,
     choose_measure,
+    second_coder_for,
     unitized_table,
 )
-from .overlap import DEFAULT_THRESHOLD, overlap_agreement, overlap_segments
+from .overlap import DEFAULT_THRESHOLD, brennan_prediger, overlap_agreement, overlap_segments
 from .saturation import (
     interviews_to_reach,
     new_codes_per_interview,
@@ -78,6 +79,7 @@ __all__ = [
     "agreement_by_measure",
     "agreement_table",
     "agreement_units",
+    "brennan_prediger",
     "alpha_family",
     "alpha_u_category",
     "boundary_differences",
@@ -111,6 +113,7 @@ __all__ = [
     "quote_candidates",
     "saturation_curves",
     "saturation_summary",
+    "second_coder_for",
     "select_quotes",
     "self_overlaps",
     "shared_sources",

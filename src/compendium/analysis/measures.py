@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .agreement import agreement_table, agreement_units
+from .agreement import agreement_table, agreement_units, double_coded_participants
 from .character import character_agreement
 from .overlap import DEFAULT_THRESHOLD, overlap_agreement
 from .spans import (
@@ -98,16 +98,36 @@ def choose_measure(spans: pd.DataFrame, coders: Iterable[str] | None = None) -> 
                           "segment is a unit both coders judged"}
     return {"measure": "unitized", "coincide": False, "boundary_differences": differences,
             "coders": pair,
-            "reason": f"the two coders marked their own spans ({differences:,} spans overlap a "
-                      "span of the other coder without matching it), so segment-level "
-                      "figures would count each boundary difference as two disagreements"}
+            "reason": f"the two coders marked their own spans ({differences:,} "
+                      f"{'span overlaps' if differences == 1 else 'spans overlap'} a span of "
+                      "the other coder without matching it), and segment-level figures count "
+                      "each such boundary difference as two disagreements"}
+
+
+def second_coder_for(codings: pd.DataFrame, segments: pd.DataFrame, coder: str,
+                     second_coder: str | None = None) -> tuple[str | None, list[str]]:
+    """The coder to compare ``coder`` with, and the participants both coded.
+
+    When ``second_coder`` is None, the other coder who double-coded the most
+    participants with ``coder`` (ties: the first by name); None when nobody
+    else coded. Returns (second coder or None, sorted participant ids, empty
+    when there is no second coder).
+    """
+    others = sorted(c for c in pd.unique(codings["coder"]).astype(str) if c != coder)
+    if second_coder is None and others:
+        overlap = {c: len(double_coded_participants(codings, segments, coder, c)) for c in others}
+        second_coder = max(others, key=overlap.get)
+    if second_coder is None:
+        return None, []
+    return second_coder, double_coded_participants(codings, segments, coder, second_coder)
 
 
 def agreement_by_measure(segments: pd.DataFrame, codings: pd.DataFrame, measure: str,
                          coders: Iterable[str] | None = None,
                          threshold: float = DEFAULT_THRESHOLD,
                          lengths: Mapping[str, int] | None = None,
-                         codebook: pd.DataFrame | None = None) -> pd.DataFrame:
+                         codebook: pd.DataFrame | None = None,
+                         unit: str = "segment") -> pd.DataFrame:
     """The per-code and pooled agreement table of one measure.
 
     Parameters
@@ -124,6 +144,8 @@ def agreement_by_measure(segments: pd.DataFrame, codings: pd.DataFrame, measure:
         span; pass the transcripts' lengths to count the uncoded tail).
     codebook:
         For ``segment``: list every code-level code of the codebook.
+    unit:
+        For ``segment``: "segment" or "interviewee" (:func:`agreement_units`).
 
     Returns
     -------
@@ -143,7 +165,8 @@ def agreement_by_measure(segments: pd.DataFrame, codings: pd.DataFrame, measure:
                 f"the dataset has {len(chosen)} coders ({', '.join(chosen)}); this measure "
                 "compares two, so name them with --coders")
     if measure == "segment":
-        units = agreement_units(codings, segments, chosen[0], chosen[1], codebook=codebook)
+        units = agreement_units(codings, segments, chosen[0], chosen[1], unit=unit,
+                                codebook=codebook)
         if not len(units):
             raise AgreementDataError(f"coders {chosen[0]!r} and {chosen[1]!r} share no "
                                      "interview; agreement needs text both of them coded")

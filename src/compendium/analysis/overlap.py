@@ -34,6 +34,17 @@ from .spans import AgreementDataError, check_coders, shared_sources
 DEFAULT_THRESHOLD = 0.9
 
 
+def brennan_prediger(p_o: float, n_categories: int) -> float:
+    """Brennan & Prediger's (1981) kappa: ``(p_o - 1/q) / (1 - 1/q)`` for q categories.
+
+    NaN when q < 2 (chance agreement 1/q would be 1) or p_o is not a number.
+    """
+    if n_categories < 2 or not np.isfinite(p_o):
+        return float("nan")
+    chance = 1.0 / n_categories
+    return float((p_o - chance) / (1.0 - chance))
+
+
 def _best_overlap(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     """For each segment of ``a``, its largest overlap share with a segment of ``b``.
 
@@ -128,7 +139,7 @@ def overlap_agreement(spans: pd.DataFrame, coder_a: str, coder_b: str,
     table["undefined"] = "Brennan & Prediger's chance correction needs at least two codes"
     p_o = table["percent_agreement"].iloc[-1] / 100.0
     if q >= 2 and np.isfinite(p_o):
-        table.loc[table.index[-1], "bp_kappa"] = (p_o - 1.0 / q) / (1.0 - 1.0 / q)
+        table.loc[table.index[-1], "bp_kappa"] = brennan_prediger(p_o, q)
         table.loc[table.index[-1], "undefined"] = ""
     elif not np.isfinite(p_o):
         table.loc[table.index[-1], "undefined"] = "no segments to compare"

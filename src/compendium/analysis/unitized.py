@@ -457,8 +457,10 @@ def unitized_multivalued(spans: pd.DataFrame, coders: Iterable[str] | None = Non
     overlapping = coders_with_overlapping_spans(pick)
     names = ["u_alpha", "binary_u_alpha", "cu_alpha"]
     if overlapping:
-        reason = ("coder " + ", ".join(overlapping) + " gave some text more than one code "
-                  "(spans overlap); only the per-code coefficients apply")
+        who = (f"coder {overlapping[0]}" if len(overlapping) == 1 else
+               "coders " + ", ".join(overlapping[:-1]) + f" and {overlapping[-1]}")
+        reason = (f"{who} gave some text more than one code (spans overlap); only the "
+                  "per-code coefficients apply")
         return pd.DataFrame({"measure": names, "value": np.nan, "observed": np.nan,
                              "expected": np.nan, "undefined": reason})
     values = [GAP] + sorted(pd.unique(pick["code_id"]).astype(str).tolist())
