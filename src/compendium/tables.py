@@ -250,9 +250,19 @@ def _code_names(codebook: pd.DataFrame) -> dict[str, str]:
     return names
 
 
+def _codebook_order(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
+    """Rows in codebook order, codes missing from the codebook after them, pooled rows last."""
+    position = {c: i for i, c in enumerate(codebook["code_id"])}
+    pooled = table["code_id"].isin(["overall", "all codes"])
+    rank = table["code_id"].map(position).fillna(len(position)).where(~pooled, len(position) + 1)
+    return table.assign(_rank=rank.to_numpy()).sort_values("_rank", kind="stable").drop(
+        columns="_rank")
+
+
 def character_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
-    """Character-level agreement per code and pooled, as printed (kappa to two decimals)."""
+    """Character-level agreement per code (codebook order) and pooled, as printed."""
     names = _code_names(codebook)
+    table = _codebook_order(table, codebook)
     return pd.DataFrame({
         "Code": table["code_id"].map(names).fillna(table["code_id"]),
         "Characters": table["n_chars"].astype(int),
@@ -274,9 +284,10 @@ def unitized_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> p
     coder's spans overlap).
     """
     names = _code_names(codebook)
+    table = _codebook_order(table, codebook)
     per_code = table[table["code_id"] != "all codes"]
     wide = per_code.pivot(index="code_id", columns="coefficient", values="value")
-    counts = per_code.drop_duplicates("code_id").set_index("code_id")
+    counts = per_code.drop_duplicates("code_id").set_index("code_id")  # keeps codebook order
     rows = [{"Code": names.get(code, code), "Units": int(counts.loc[code, "n_units"]),
              "Coded characters": int(counts.loc[code, "coded_chars"]),
              "uα_c (2004)": _two(wide.loc[code, "u_alpha_c"]),
@@ -300,8 +311,9 @@ def unitized_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> p
 
 
 def overlap_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
-    """Segment overlap agreement per code and pooled, as printed."""
+    """Segment overlap agreement per code (codebook order) and pooled, as printed."""
     names = _code_names(codebook)
+    table = _codebook_order(table, codebook)
     return pd.DataFrame({
         "Code": table["code_id"].map(names).fillna(table["code_id"]),
         "Segments A": table["segments_a"].astype(int),
