@@ -1,4 +1,4 @@
-"""Notebook 06's decisions, as tested functions: second coder, measure choice, displays, sentences."""
+"""Notebook 06's decisions as tested functions: measure choice, displays, sentences."""
 
 from __future__ import annotations
 

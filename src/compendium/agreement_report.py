@@ -114,7 +114,8 @@ def _display(measure: str, table: pd.DataFrame | None, codebook: pd.DataFrame) -
 
 def _caption(measure: str, coder: str, second: str | None, double: list[str], unit: str,
              threshold: float) -> str:
-    who = f"between {coder} and {second or 'a second coder'} on the {len(double)} double-coded interviews"
+    who = (f"between {coder} and {second or 'a second coder'} on the {len(double)} "
+           "double-coded interviews")
     return {
         "segment": f"Agreement {who}, per code and overall; the unit of analysis is the {unit} "
                    "and each decision is whether a code was applied to it.",

@@ -140,7 +140,8 @@ def measure_choice_sentence(choice: Mapping[str, object] | None) -> str:
 def character_sentence(overall: Mapping[str, object] | None) -> str:
     """The pooled character-level agreement in words (NVivo's coding comparison form)."""
     if overall is None:
-        return "Character-level agreement could not be assessed, because no text was coded by two coders"
+        return ("Character-level agreement could not be assessed, because no text was coded by "
+                "two coders")
     kappa = overall["cohen_kappa"]
     base = (f"Character by character, the two coders made the same decision on "
             f"{float(overall['percent_agreement']):.1f}% of "

@@ -171,7 +171,8 @@ def test_nvivo_documented_percentage_agreement():
     EF1 = 200 * 50 / 1000 = 10, EF2 = 800 * 950 / 1000 = 760,
     K = (850 - 770) / (1000 - 770) = 80 / 230.
     """
-    rows = [("A", "transcripts/N.txt", "node", 0, 200), ("B", "transcripts/N.txt", "node", 150, 200)]
+    rows = [("A", "transcripts/N.txt", "node", 0, 200),
+            ("B", "transcripts/N.txt", "node", 150, 200)]
     segments, codings = tables_from_spans(rows)
     table = character_agreement(coder_spans(segments, codings), "A", "B",
                                 lengths={"transcripts/N.txt": 1000})
@@ -184,7 +185,8 @@ def test_nvivo_documented_percentage_agreement():
 @pytest.mark.parametrize("b_end, agrees", [(90, True), (89, False)])
 def test_overlap_at_and_just_below_the_threshold(b_end, agrees):
     """A = [0, 100), B = [0, b_end): share 90/100 agrees at 90 %, 89/100 does not."""
-    rows = [("A", "transcripts/O.txt", "code", 0, 100), ("B", "transcripts/O.txt", "code", 0, b_end)]
+    rows = [("A", "transcripts/O.txt", "code", 0, 100),
+            ("B", "transcripts/O.txt", "code", 0, b_end)]
     segments, codings = tables_from_spans(rows)
     table = overlap_agreement(coder_spans(segments, codings), "A", "B", threshold=0.9)
     row = table.set_index("code_id").loc["code"]
