@@ -67,6 +67,30 @@ def test_alpha_family_worked_by_hand():
     assert np.isnan(fam["cu"].value) and fam["cu"].undefined
 
 
+def test_cu_alpha_worked_by_hand():
+    """cu alpha (Krippendorff et al. 2016, coded parts only), continuum of 10.
+
+    Coder 1: c [0,6), k [6,10); coder 2: c [0,4), k [4,10). Seen from coder 1,
+    c meets c on 4 and k on 2, k meets k on 4; seen from coder 2, c meets c on
+    4, k meets c on 2 and k on 4. So o_cc = o_kk = 8, o_ck = o_kc = 2, l = 20,
+    l_c = l_k = 10. Each unit's length shared with the other coder's units,
+    squared: c units 6^2 + 4^2 = 52, k units 4^2 + 6^2 = 52.
+    D = 20 - 104 / 20; e_cc = e_kk = (100 - 52) / D;
+    cu alpha = 1 - (20 - 16) / (20 - 2 e_cc).
+    """
+    units = {("1", "s"): (np.array([0, 6]), np.array([6, 10]), np.array([1, 2])),
+             ("2", "s"): (np.array([0, 4]), np.array([4, 10]), np.array([1, 2]))}
+    fam = alpha_family(units, ["1", "2"], {"s": 10}, ["gap", "c", "k"])
+    d = 20 - 104 / 20
+    e_cc = (100 - 52) / d
+    assert fam["cu"].observed == pytest.approx(4)
+    assert fam["cu"].value == pytest.approx(1 - 4 / (20 - 2 * e_cc))
+    per_value = fam["per_value"].set_index("value")
+    # (k)u alpha for c: 1 - (e_c. / l_c) (l_c - o_cc) / (e_c. - e_cc), e_c. = e_cc + 100 / d
+    e_c = e_cc + 100 / d
+    assert per_value.loc["c", "alpha"] == pytest.approx(1 - (e_c / 10) * (10 - 8) / (e_c - e_cc))
+
+
 def test_alpha_u_category_worked_by_hand():
     """Krippendorff (2004) on the same case.
 
