@@ -29,6 +29,7 @@ def test_every_measure_on_the_demo(demo, measure):
     assert run.second_coder == "coder_b" and len(run.double_coded) >= 4
     assert run.table_id == TABLE_IDS[measure]
     assert len(run.display) > 1 and run.display.iloc[-1]["Code"].startswith("All codes")
+    assert len(run.display.columns) == len(run.widths)
     texts = [text if text is not None else str(value) for value, text in run.values.values()]
     assert not any(re.search(r"\bnan\b", t.lower()) for t in texts)
 
@@ -53,6 +54,7 @@ def test_single_coder_dataset_is_not_assessable(tmp_path: Path):
         run = agreement_run(ds, "coder_a", None, measure=measure)
         assert run.second_coder is None and run.table is None
         assert "cannot be assessed" in run.message
+        assert len(run.display.columns) == len(run.widths)  # the table can still be saved
     seg = agreement_run(ds, "coder_a").values
     assert seg["agreement.kappa"][1] == "not assessable"
     assert seg["agreement.choice_sentence"][0].startswith("No interview was coded by two")

@@ -19,6 +19,12 @@ from .dataset import Dataset
 #: Artefact id of each measure's table (the segment table keeps its old id).
 TABLE_IDS = {"segment": "tbl-agreement", "character": "tbl-agreement-character",
              "unitized": "tbl-agreement-unitized", "overlap": "tbl-agreement-overlap"}
+EMPTY_COLUMNS = {
+    "character": ["Code", "Characters", "Both", "Only A", "Only B", "Agreement %", "Cohen's κ"],
+    "unitized": ["Code", "Units", "Coded characters", "uα_c (2004)", "|uα (2016)"],
+    "overlap": ["Code", "Segments A", "Segments B", "Matched A", "Matched B", "Agreement %",
+                "Brennan–Prediger κ"],
+}
 WIDTHS = {"segment": [2.6, 0.7, 0.7, 0.7, 0.7, 0.8, 0.9, 0.8, 0.9],
           "character": [2.6, 0.9, 0.7, 0.7, 0.7, 0.9, 0.8],
           "unitized": [3.0, 0.7, 1.0, 0.9, 0.9],
@@ -104,7 +110,8 @@ def _display(measure: str, table: pd.DataFrame | None, codebook: pd.DataFrame) -
                                                            "a": [], "b": []}))
         return tables.agreement_display(table, codebook)
     if table is None:
-        return pd.DataFrame({"Code": [], "Note": []})
+        # Nothing to compare: an empty table with the measure's own columns.
+        return pd.DataFrame(columns=EMPTY_COLUMNS[measure])
     if measure == "character":
         return tables.character_agreement_display(table, codebook)
     if measure == "unitized":

@@ -81,6 +81,13 @@ def choose_measure(spans: pd.DataFrame, coders: Iterable[str] | None = None) -> 
     paper reports Krippendorff's unitized alpha and the character-level kappa,
     with the segment overlap at MAXQDA's threshold beside them.
 
+    Parameters
+    ----------
+    spans:
+        Output of :func:`coder_spans`.
+    coders:
+        The two coders (default: the first two coders by name).
+
     Returns
     -------
     dict with ``measure`` ("segment" or "unitized"), ``coincide`` (bool),
