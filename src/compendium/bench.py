@@ -133,6 +133,37 @@ def run(interviews: int, per_interview: int, seed: int, transcripts: bool, cache
     for name, func, describe in steps:
         _, m = measure(name, func, describe)
         rows.append(m)
+    rows += text_agreement_steps(ds, coder)
+    return rows
+
+
+def text_agreement_steps(ds: Any, coder: str, second: str = "coder_b") -> list[Measurement]:
+    """Time the text-based agreement measures (each sorts and sweeps: O(n log n) in spans)."""
+    from . import analysis
+
+    rows: list[Measurement] = []
+    if ds.segments["start"].isna().all():
+        return rows  # no positions without transcripts: nothing text-based to time
+    spans, m = measure("agreement: coders' spans", lambda: analysis.coder_spans(
+        ds.segments, ds.codings, [coder, second]), lambda r: f"{len(r):,} spans")
+    rows.append(m)
+    lengths = analysis.source_lengths(spans, ds.transcripts)
+    steps: list[tuple[str, Callable[[], Any], Callable[[Any], str]]] = [
+        ("agreement: measure choice", lambda: analysis.choose_measure(spans, [coder, second]),
+         lambda r: f"{r['measure']} ({r['boundary_differences']:,} boundary differences)"),
+        ("agreement: character (NVivo form)", lambda: analysis.character_agreement(
+            spans, coder, second, lengths),
+         lambda r: f"{int(r['n_chars'].iloc[-1]):,} code x character decisions"),
+        ("agreement: unitized alpha (per code, pooled)", lambda: analysis.unitized_table(
+            spans, [coder, second], lengths),
+         lambda r: f"{int(r['n_units'].iloc[-1]):,} units"),
+        ("agreement: segment overlap (90%)", lambda: analysis.overlap_agreement(
+            spans, coder, second, 0.9),
+         lambda r: f"{int(r['segments_a'].iloc[-1] + r['segments_b'].iloc[-1]):,} segments"),
+    ]
+    for name, func, describe in steps:
+        _, m = measure(name, func, describe)
+        rows.append(m)
     return rows
 
 

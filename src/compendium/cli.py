@@ -89,7 +89,8 @@ def _synthetic(args: argparse.Namespace) -> int:
 
     path = generate_dataset(args.to, seed=args.seed, interviews=args.interviews,
                             segments_per_interview=args.segments_per_interview,
-                            transcripts=not args.no_transcripts, overwrite=args.force)
+                            transcripts=not args.no_transcripts, overwrite=args.force,
+                            aligned_coders=args.aligned_coders)
     print(f"{path}: synthetic dataset written (seed {args.seed}, {args.interviews} interviews)")
     return 0
 
@@ -176,6 +177,23 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agreement(args: argparse.Namespace) -> int:
+    from .analysis import agreement_by_measure, coder_spans, source_lengths
+    from .dataset import load_dataset
+    from .tables import agreement_cli_table
+
+    ds = load_dataset(args.dataset)
+    lengths = None
+    if args.measure != "segment" and ds.transcripts:
+        spans = coder_spans(ds.segments, ds.codings, args.coders)
+        lengths = source_lengths(spans, ds.transcripts)
+    table = agreement_by_measure(ds.segments, ds.codings, args.measure, coders=args.coders,
+                                 threshold=args.threshold, lengths=lengths,
+                                 codebook=ds.codebook if args.measure == "segment" else None)
+    print(agreement_cli_table(table, args.format), end="")
+    return 0
+
+
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="data/synthetic", help="dataset folder")
     parser.add_argument("--build", default="build", help="build folder for this dataset")
@@ -232,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coded segments per interview (default: about 25, as in the design)")
     p.add_argument("--no-transcripts", action="store_true",
                    help="write segments without transcripts (for very large scale tests)")
+    p.add_argument("--aligned-coders", action="store_true",
+                   help="the second coder codes exactly the first coder's segments instead of "
+                        "marking their own spans")
     p.add_argument("--force", action="store_true", help="replace the folder if it exists")
     p.set_defaults(handler=_synthetic)
 
@@ -275,6 +296,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="the .qdpx file to write")
     p.add_argument("--force", action="store_true", help="replace the file if it exists")
     p.set_defaults(handler=_export)
+
+    p = sub.add_parser("agreement", help="inter-coder agreement per code and pooled "
+                                         "(segment, character, unitized or overlap)")
+    p.add_argument("dataset", help="dataset folder")
+    p.add_argument("--coders", nargs="+", default=None, metavar="CODER",
+                   help="coders to compare (default: all; the pairwise measures need two)")
+    p.add_argument("--measure", choices=["segment", "character", "unitized", "overlap"],
+                   default="segment",
+                   help="segment: kappa/alpha on shared segments; character: NVivo-style "
+                        "per-character kappa; unitized: Krippendorff's unitized alpha; "
+                        "overlap: MAXQDA-style segment overlap (default segment)")
+    p.add_argument("--threshold", type=float, default=0.9,
+                   help="overlap share for --measure overlap (default 0.9)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="output format (default table)")
+    p.set_defaults(handler=_agreement)
 
     p = sub.add_parser("run", help="(build) execute one notebook run from the registry")
     p.add_argument("run_id")

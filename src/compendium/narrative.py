@@ -203,3 +203,78 @@ def agreement_sentence(overall: Mapping[str, float], unit: str) -> str:
     return (f"Across all codes, the two coders agreed on {overall['percent_agreement']:.1f}% "
             f"of the {int(overall['n_units']):,} {unit}-by-code decisions "
             f"(Cohen's kappa {kappa:.2f}, Krippendorff's alpha {alpha:.2f})")
+
+
+def statistic_text(value: float, template: str) -> str:
+    """How the paper prints a statistic: the template, or "not assessable" where undefined."""
+    return "not assessable" if pd.isna(value) else template.format(value)
+
+
+def measure_choice_sentence(choice: Mapping[str, object] | None) -> str:
+    """Which agreement measure the paper relies on, and why (any dataset)."""
+    if choice is None:
+        return ("No interview was coded by two coders, so no agreement measure can be "
+                "reported")
+    if choice["measure"] == "segment":
+        return ("Because " + str(choice["reason"]) + ", agreement is judged on the segments: "
+                "segment-level kappa and alpha are the measures to read, and the text-based "
+                "measures below should tell the same story")
+    return ("Because " + str(choice["reason"]) + ", agreement is judged on the text itself: "
+            "the unitized alpha and the character-level kappa are the measures to read, with "
+            "the segment overlap beside them, and the segment-level figures understate "
+            "agreement")
+
+
+def character_sentence(overall: Mapping[str, object] | None) -> str:
+    """The pooled character-level agreement in words (NVivo's coding comparison form)."""
+    if overall is None:
+        return ("Character-level agreement could not be assessed, because no text was coded by "
+                "two coders")
+    kappa = overall["cohen_kappa"]
+    base = (f"Character by character, the two coders made the same decision on "
+            f"{float(overall['percent_agreement']):.1f}% of "
+            f"{int(overall['n_chars']):,} code-by-character decisions")
+    if pd.isna(kappa):
+        return base + f" (Cohen's kappa is undefined: {overall['undefined']})"
+    return base + f" (Cohen's kappa {float(kappa):.2f})"
+
+
+def unitized_sentence(table: pd.DataFrame | None) -> str:
+    """The pooled unitized alpha in words, with the range over codes and the multi-valued note."""
+    if table is None or not len(table):
+        return "Unitized alpha could not be assessed, because no text was coded by two coders"
+    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
+    per_code = table[(table["code_id"] != "all codes") & (table["coefficient"] == "u_alpha_c")]
+    defined = per_code["value"].dropna()
+    row = pooled.loc["u_alpha_c"]
+    if pd.isna(row["value"]):
+        text = f"Krippendorff's unitized alpha is undefined here ({row['undefined']})"
+    else:
+        text = (f"Krippendorff's unitized alpha, each code against the rest of the text and "
+                f"pooled over codes, was {float(row['value']):.2f}")
+        if len(defined) > 1:
+            text += (f", ranging from {defined.min():.2f} to {defined.max():.2f} across the "
+                     f"{len(defined)} codes where it is defined")
+    multi = pooled.loc["u_alpha"] if "u_alpha" in pooled.index else None
+    if multi is not None and pd.isna(multi["value"]):
+        text += (f". The multi-valued coefficients are not reported, because "
+                 f"{str(multi['undefined']).split(';')[0]}")
+    elif multi is not None:
+        text += (f". Over all codes at once, uα was {float(multi['value']):.2f} and |uα "
+                 f"{float(pooled.loc['|u_alpha', 'value']):.2f}")
+    return text
+
+
+def overlap_sentence(overall: Mapping[str, object] | None, threshold: float) -> str:
+    """The pooled segment-overlap agreement in words (MAXQDA's form)."""
+    if overall is None:
+        return "Segment overlap could not be assessed, because no text was coded by two coders"
+    n = int(overall["segments_a"]) + int(overall["segments_b"])
+    matched = int(overall["agree_a"]) + int(overall["agree_b"])
+    text = (f"With segments counted as the same when they overlap by at least "
+            f"{threshold:.0%} of the text either covers, {matched:,} of the {n:,} coded "
+            f"segments ({float(overall['percent_agreement']):.1f}%) had a counterpart with the "
+            f"same code from the other coder")
+    if pd.isna(overall["bp_kappa"]):
+        return text
+    return text + f" (Brennan and Prediger's kappa {float(overall['bp_kappa']):.2f})"

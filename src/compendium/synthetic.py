@@ -14,6 +14,7 @@ files, and the size parameters make datasets large enough for scale tests.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -352,14 +353,119 @@ def second_coder(codings: pd.DataFrame, participants: pd.DataFrame, bank: Bank,
     return result.assign(coder=SECOND_CODER)
 
 
+#: How the second coder's own spans differ from the first coder's segments
+#: (shares of the passages the second coder was given, drawn in this order).
+MISSED_SHARE = 0.08  # a passage the first coder coded and the second missed
+SPLIT_SHARE = 0.08  # one segment marked as two spans
+DRIFT_SHARE = 0.40  # boundaries drifting by a few words
+MAX_DRIFT_WORDS = 3
+MIN_SPLIT_WORDS = 12
+
+
+def _word_edges(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets where the words of ``text`` start and end (code points)."""
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    return (np.array([a for a, _ in spans], dtype=np.int64),
+            np.array([b for _, b in spans], dtype=np.int64))
+
+
+def _moved(edges: np.ndarray, pos: int, words: int) -> int:
+    """The word edge ``words`` edges away from ``pos`` (an edge itself), clamped to the text."""
+    here = int(np.searchsorted(edges, pos))
+    return int(edges[min(max(here + words, 0), len(edges) - 1)])
+
+
+def own_spans(codings_b: pd.DataFrame, segments: pd.DataFrame, transcripts: dict[str, str],
+              participants: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame,
+                                                                            pd.DataFrame]:
+    """Give the second coder their own spans, as a real coder selects text.
+
+    Starting from the second coder's decisions on the first coder's segments
+    (:func:`second_coder`), each passage is, in turn: missed altogether
+    (:data:`MISSED_SHARE`), split into two spans at a word near its middle
+    (:data:`SPLIT_SHARE`, passages of at least :data:`MIN_SPLIT_WORDS`
+    words), marked with boundaries that drift by one to
+    :data:`MAX_DRIFT_WORDS` words at either end (:data:`DRIFT_SHARE`), or
+    marked exactly as the first coder did. Spans stay inside their paragraph
+    and start and end on word edges, so every span is its transcript's slice.
+    A span that coincides with a first-coder segment keeps its segment id, as
+    a QDA tool records one selection; the others get ids ``<participant>-B<nnn>``.
+
+    Returns
+    -------
+    The second coder's codings (segment_id, participant_id, code_id, coder)
+    and the new segments (segment_id, participant_id, source, start, end, text).
+    """
+    where = segments.set_index("segment_id")[["participant_id", "source", "start", "end"]]
+    edges = {source: _word_edges(text) for source, text in transcripts.items()}
+    spans: list[dict[str, Any]] = []
+    for segment_id, group in codings_b.groupby("segment_id", sort=False):
+        pid, source, start, end = where.loc[segment_id]
+        start, end = int(start), int(end)
+        text = transcripts[source]
+        starts, ends = edges[source]
+        codes = group["code_id"].tolist()
+        roll = rng.random()
+        drift = rng.integers(-MAX_DRIFT_WORDS, MAX_DRIFT_WORDS + 1, size=2)
+        if roll < MISSED_SHARE:
+            continue
+        n_words = int(np.sum((starts >= start) & (starts < end)))
+        if roll < MISSED_SHARE + SPLIT_SHARE and n_words >= MIN_SPLIT_WORDS:
+            first_end = _moved(ends, _moved(ends, end, 0), -(n_words // 2))
+            second_start = _moved(starts, first_end, 0)
+            pieces = [(start, first_end), (second_start, end)]
+        elif roll < MISSED_SHARE + SPLIT_SHARE + DRIFT_SHARE:
+            new_start = _moved(starts, start, int(drift[0]))
+            new_end = _moved(ends, end, int(drift[1]))
+            # Keep the span inside its paragraph and non-empty.
+            if "\n" in text[min(new_start, start):max(new_start, start)] or new_start >= end:
+                new_start = start
+            if "\n" in text[min(new_end, end):max(new_end, end)] or new_end <= new_start:
+                new_end = end
+            pieces = [(new_start, new_end)]
+        else:
+            pieces = [(start, end)]
+        for a, b in pieces:
+            spans.append({"same_as": segment_id if (a, b) == (start, end) else None,
+                          "participant_id": pid, "source": source, "start": a, "end": b,
+                          "codes": codes})
+    if not spans:
+        empty = codings_b.iloc[0:0].assign(coder=SECOND_CODER)
+        return empty[["segment_id", "participant_id", "code_id", "coder"]], segments.iloc[0:0]
+    frame = pd.DataFrame(spans)
+    rank = {p: i for i, p in enumerate(participants["participant_id"])}
+    frame = frame.assign(_r=frame["participant_id"].map(rank)).sort_values(
+        ["_r", "start", "end"], kind="stable").reset_index(drop=True)
+    own = frame["same_as"].isna()
+    number = frame[own].groupby("participant_id").cumcount() + 1
+    frame["segment_id"] = frame["same_as"]
+    frame.loc[own, "segment_id"] = (frame.loc[own, "participant_id"] + "-B"
+                                    + number.astype(str).str.zfill(3))
+    new_segments = frame[own].copy()
+    new_segments["text"] = [transcripts[s][a:b] for s, a, b in
+                            zip(new_segments["source"], new_segments["start"],
+                                new_segments["end"])]
+    codings = frame[["segment_id", "participant_id", "codes"]].explode("codes").rename(
+        columns={"codes": "code_id"}).drop_duplicates(["segment_id", "code_id"])
+    return (codings.assign(coder=SECOND_CODER).reset_index(drop=True),
+            new_segments[["segment_id", "participant_id", "source", "start", "end", "text"]]
+            .reset_index(drop=True))
+
+
 # --------------------------------------------------------------------------
 # The whole dataset
 
 
 def generate_tables(seed: int = 2010, interviews: int = DESIGN_INTERVIEWS,
                     segments_per_interview: int | None = None,
-                    transcripts: bool = True) -> dict[str, Any]:
-    """All tables and texts of a synthetic dataset, in memory."""
+                    transcripts: bool = True, aligned_coders: bool = False) -> dict[str, Any]:
+    """All tables and texts of a synthetic dataset, in memory.
+
+    With transcripts, the second coder marks their own spans
+    (:func:`own_spans`) unless ``aligned_coders`` is set, in which case both
+    coders code exactly the first coder's segments (also the only choice
+    without transcripts, where spans have no positions).
+    """
     if interviews < 2:
         raise CompendiumError("--interviews must be at least 2")
     if segments_per_interview is not None and segments_per_interview < 1:
@@ -391,6 +497,12 @@ def generate_tables(seed: int = 2010, interviews: int = DESIGN_INTERVIEWS,
     ]).assign(coder=PRIMARY_CODER)
     first = first.drop_duplicates(["segment_id", "code_id"])
     second = second_coder(first, participants, bank, rng)
+    if transcripts and not aligned_coders:
+        second, own = own_spans(second, segments, texts, participants, rng)
+        rank = {p: i for i, p in enumerate(participants["participant_id"])}
+        segments = pd.concat([segments, own], ignore_index=True)
+        segments = segments.assign(_r=segments["participant_id"].map(rank)).sort_values(
+            ["_r", "start", "end"], kind="stable").drop(columns="_r").reset_index(drop=True)
     codings = pd.concat([first, second])
     order = {s: i for i, s in enumerate(segments["segment_id"])}
     code_rank = {c["id"]: i for i, c in enumerate(bank.codes)}
@@ -448,9 +560,11 @@ DESIGN = {
 
 def generate_dataset(to: str | Path, seed: int = 2010, interviews: int = DESIGN_INTERVIEWS,
                      segments_per_interview: int | None = None, transcripts: bool = True,
-                     overwrite: bool = False, validate: bool = True) -> Path:
+                     overwrite: bool = False, validate: bool = True,
+                     aligned_coders: bool = False) -> Path:
     """Generate and write a synthetic dataset folder (atomically)."""
-    tables = generate_tables(seed, interviews, segments_per_interview, transcripts)
+    tables = generate_tables(seed, interviews, segments_per_interview, transcripts,
+                             aligned_coders)
     default_size = interviews == DESIGN_INTERVIEWS and segments_per_interview is None
     name = "synthetic-ict-clusters" if default_size else f"synthetic-ict-clusters-{interviews}"
     return write_dataset(
@@ -467,7 +581,8 @@ def generate_dataset(to: str | Path, seed: int = 2010, interviews: int = DESIGN_
                "generator": {"module": "compendium.synthetic", "seed": seed,
                              "interviews": interviews,
                              "segments_per_interview": segments_per_interview,
-                             "transcripts": transcripts}},
+                             "transcripts": transcripts,
+                             "aligned_coders": aligned_coders}},
         overwrite=overwrite,
         validate=validate,
     )

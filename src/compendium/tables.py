@@ -243,3 +243,111 @@ def agreement_display(agreement: pd.DataFrame, codebook: pd.DataFrame) -> pd.Dat
         "Cohen's κ": agreement["cohen_kappa"].map(two),
         "Krippendorff's α": agreement["krippendorff_alpha"].map(two),
     }).reset_index(drop=True)
+
+
+def agreement_cli_table(table: pd.DataFrame, fmt: str = "table") -> str:
+    """An agreement table as text for the command line: aligned table, CSV or JSON.
+
+    Numbers keep full precision in CSV and JSON (undefined values are empty /
+    null, with the reason in the ``undefined`` column when the table has
+    one); the aligned table rounds to three decimals and writes "undefined"
+    where a coefficient cannot be computed, never NaN.
+    """
+    if fmt == "csv":
+        return spreadsheet_safe(table).to_csv(index=False, lineterminator="\n")
+    if fmt == "json":
+        return table.to_json(orient="records", indent=1, force_ascii=False) + "\n"
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; use table, csv or json")
+    shown = table.copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = shown[column].map(
+                lambda x: "undefined" if pd.isna(x) else f"{x:.3f}")
+    return shown.to_string(index=False) + "\n"
+
+
+def _two(x: float) -> str:
+    return "n/a" if pd.isna(x) else f"{x:.2f}"
+
+
+def _code_names(codebook: pd.DataFrame) -> dict[str, str]:
+    names = codebook.set_index("code_id")["name"].to_dict()
+    names.update({"overall": "All codes (pooled)", "all codes": "All codes (pooled)"})
+    return names
+
+
+def _codebook_order(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
+    """Rows in codebook order, codes missing from the codebook after them, pooled rows last."""
+    position = {c: i for i, c in enumerate(codebook["code_id"])}
+    pooled = table["code_id"].isin(["overall", "all codes"])
+    rank = table["code_id"].map(position).fillna(len(position)).where(~pooled, len(position) + 1)
+    return table.assign(_rank=rank.to_numpy()).sort_values("_rank", kind="stable").drop(
+        columns="_rank")
+
+
+def character_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
+    """Character-level agreement per code (codebook order) and pooled, as printed."""
+    names = _code_names(codebook)
+    table = _codebook_order(table, codebook)
+    return pd.DataFrame({
+        "Code": table["code_id"].map(names).fillna(table["code_id"]),
+        "Characters": table["n_chars"].astype(int),
+        "Both": table["both"].astype(int),
+        "Only A": table["only_a"].astype(int),
+        "Only B": table["only_b"].astype(int),
+        "Agreement %": table["percent_agreement"].map(lambda x: "n/a" if pd.isna(x)
+                                                      else f"{x:.1f}"),
+        "Cohen's κ": table["cohen_kappa"].map(_two),
+    }).reset_index(drop=True)
+
+
+def unitized_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
+    """Unitized alpha per code (against the rest of the text) and pooled, as printed.
+
+    One row per code with Krippendorff's (2004) ``uα_c`` and the binary
+    ``|uα`` of Krippendorff et al. (2016), then the pooled rows: the 2004
+    alpha over all codes and the multi-valued coefficients (n/a where a
+    coder's spans overlap).
+    """
+    names = _code_names(codebook)
+    table = _codebook_order(table, codebook)
+    per_code = table[table["code_id"] != "all codes"]
+    wide = per_code.pivot(index="code_id", columns="coefficient", values="value")
+    counts = per_code.drop_duplicates("code_id").set_index("code_id")  # keeps codebook order
+    rows = [{"Code": names.get(code, code), "Units": int(counts.loc[code, "n_units"]),
+             "Coded characters": int(counts.loc[code, "coded_chars"]),
+             "uα_c (2004)": _two(wide.loc[code, "u_alpha_c"]),
+             "|uα (2016)": _two(wide.loc[code, "|u_alpha"])}
+            for code in counts.index]
+    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
+    labels = {"u_alpha_c": "All codes: uα (2004, pooled over codes)",
+              "u_alpha": "All codes: uα (2016, multi-valued)",
+              "|u_alpha": "All codes: |uα (2016, coded vs uncoded)",
+              "cu_alpha": "All codes: cuα (2016, codes where units meet)"}
+    for key, label in labels.items():
+        if key in pooled.index:
+            row = pooled.loc[key]
+            value = _two(row["value"])
+            rows.append({"Code": label, "Units": int(row["n_units"]),
+                         "Coded characters": int(row["coded_chars"]),
+                         "uα_c (2004)": value if key == "u_alpha_c" else "",
+                         "|uα (2016)": "" if key == "u_alpha_c" else value})
+    return pd.DataFrame(rows, columns=["Code", "Units", "Coded characters", "uα_c (2004)",
+                                       "|uα (2016)"])
+
+
+def overlap_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
+    """Segment overlap agreement per code (codebook order) and pooled, as printed."""
+    names = _code_names(codebook)
+    table = _codebook_order(table, codebook)
+    return pd.DataFrame({
+        "Code": table["code_id"].map(names).fillna(table["code_id"]),
+        "Segments A": table["segments_a"].astype(int),
+        "Segments B": table["segments_b"].astype(int),
+        "Matched A": table["agree_a"].astype(int),
+        "Matched B": table["agree_b"].astype(int),
+        "Agreement %": table["percent_agreement"].map(lambda x: "n/a" if pd.isna(x)
+                                                      else f"{x:.1f}"),
+        "Brennan–Prediger κ": table["bp_kappa"].map(lambda x: "" if pd.isna(x) else f"{x:.2f}"),
+    }).reset_index(drop=True)

@@ -15,6 +15,7 @@ from .agreement import (
     cohen_kappa_from_counts,
     double_coded_participants,
 )
+from .character import character_agreement, character_counts, kappa_from_table
 from .comparison import (
     describe_gap,
     largest_gaps,
@@ -31,25 +32,69 @@ from .matrices import (
     quote_candidates,
     select_quotes,
 )
+from .measures import (
+    MEASURES,
+    agreement_by_measure,
+    boundary_differences,
+    choose_measure,
+    second_coder_for,
+    unitized_table,
+)
+from .overlap import DEFAULT_THRESHOLD, brennan_prediger, overlap_agreement, overlap_segments
 from .saturation import (
     interviews_to_reach,
     new_codes_per_interview,
     saturation_curves,
     saturation_summary,
 )
+from .spans import (
+    AgreementDataError,
+    check_coders,
+    coder_spans,
+    coders_with_overlapping_spans,
+    merge_overlapping,
+    self_overlaps,
+    shared_sources,
+    source_lengths,
+)
 from .structure import NO_SUBTHEME, collapse_codes, data_structure
+from .unitized import (
+    Coefficient,
+    alpha_family,
+    alpha_u_category,
+    coincidences,
+    pooled_category_alpha,
+    unitized_multivalued,
+    unitized_per_code,
+)
 
 __all__ = [
+    "AgreementDataError",
+    "Coefficient",
+    "DEFAULT_THRESHOLD",
+    "MEASURES",
     "NO_SUBTHEME",
     "PERSPECTIVES",
     "QUOTE_RULE",
+    "agreement_by_measure",
     "agreement_table",
     "agreement_units",
+    "brennan_prediger",
+    "alpha_family",
+    "alpha_u_category",
+    "boundary_differences",
+    "character_agreement",
+    "character_counts",
+    "check_coders",
+    "choose_measure",
     "clustered_matrix",
     "code_frequencies",
     "collapse_codes",
+    "coder_spans",
     "coders_with_double_coding",
+    "coders_with_overlapping_spans",
     "cohen_kappa_from_counts",
+    "coincidences",
     "cooccurrence",
     "data_structure",
     "describe_gap",
@@ -57,13 +102,25 @@ __all__ = [
     "framework_matrix",
     "incidence",
     "interviews_to_reach",
+    "kappa_from_table",
     "largest_gaps",
+    "merge_overlapping",
     "new_codes_per_interview",
+    "overlap_agreement",
+    "overlap_segments",
     "percent_text",
+    "pooled_category_alpha",
     "perspective_comparison",
     "quote_candidates",
     "saturation_curves",
     "saturation_summary",
+    "second_coder_for",
     "select_quotes",
+    "self_overlaps",
+    "shared_sources",
+    "source_lengths",
+    "unitized_multivalued",
+    "unitized_per_code",
+    "unitized_table",
     "wilson_interval",
 ]

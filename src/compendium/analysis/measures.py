@@ -1,0 +1,228 @@
+"""Which agreement measure fits the data, and the table each measure gives.
+
+Segment-level kappa and alpha (:mod:`.agreement`) treat each coded segment
+as a unit, which is right when the coders coded the same segments (their
+spans coincide). When each coder marked their own spans, every boundary
+difference would count twice as a disagreement there, so the text-based
+measures apply: Krippendorff's unitized alpha and the character-level kappa
+of NVivo, with MAXQDA's segment overlap beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .agreement import agreement_table, agreement_units, double_coded_participants
+from .character import character_agreement
+from .overlap import DEFAULT_THRESHOLD, overlap_agreement
+from .spans import (
+    AgreementDataError,
+    check_coders,
+    coder_spans,
+    merge_overlapping,
+    shared_sources,
+)
+from .unitized import pooled_category_alpha, unitized_multivalued, unitized_per_code
+
+MEASURES = ("segment", "character", "unitized", "overlap")
+#: Measures comparing exactly two coders (the unitized family takes any number).
+PAIRWISE = ("segment", "character", "overlap")
+
+
+def boundary_differences(spans: pd.DataFrame, coder_a: str, coder_b: str) -> int:
+    """Number of spans of either coder that overlap a span of the other without matching it.
+
+    Two spans match when they cover the same source, start and end. A span
+    that only one coder marked but that overlaps a span of the other coder
+    is a boundary difference; 0 means the coders' spans coincide (the codes
+    they gave may still differ). Sources both coders coded only.
+    """
+    sources = shared_sources(spans, [coder_a, coder_b])
+    pos = ["source", "start", "end"]
+    pair = spans[spans["source"].isin(sources)]
+    a = pair.loc[pair["coder"] == coder_a, pos].drop_duplicates()
+    b = pair.loc[pair["coder"] == coder_b, pos].drop_duplicates()
+    both = a.merge(b, on=pos, how="inner")
+    count = 0
+    for mine, theirs in ((a, b), (b, a)):
+        only = mine.merge(both, on=pos, how="left", indicator=True)
+        only = only[only["_merge"] == "left_only"][pos]
+        if not len(only):
+            continue
+        other = merge_overlapping(theirs.assign(k=0), ["k", "source"])
+        events = pd.concat([
+            only.assign(kind=0), other[pos].assign(kind=1)], ignore_index=True)
+        events = events.sort_values(["source", "start", "kind"], kind="stable")
+        # For each span only one coder marked, does an interval of the other
+        # coder's (merged, disjoint) coverage intersect it? Compare with the
+        # nearest covered interval on each side in sorted order.
+        for source, group in events.groupby("source", sort=False):
+            cover = group[group["kind"] == 1]
+            if not len(cover):
+                continue
+            cs, ce = cover["start"].to_numpy(), cover["end"].to_numpy()
+            mine_s = group.loc[group["kind"] == 0, "start"].to_numpy()
+            mine_e = group.loc[group["kind"] == 0, "end"].to_numpy()
+            first = np.searchsorted(ce, mine_s, side="right")
+            stop = np.searchsorted(cs, mine_e, side="left")
+            count += int(np.sum(stop > first))
+    return count
+
+
+def choose_measure(spans: pd.DataFrame, coders: Iterable[str] | None = None) -> dict:
+    """The agreement measure that fits two coders' spans, and why.
+
+    When no span of one coder overlaps a span of the other without matching
+    it exactly, the coders coded the same segments and segment-level kappa
+    and alpha are right. Otherwise each coder marked their own spans, and the
+    paper reports Krippendorff's unitized alpha and the character-level kappa,
+    with the segment overlap at MAXQDA's threshold beside them.
+
+    Parameters
+    ----------
+    spans:
+        Output of :func:`coder_spans`.
+    coders:
+        The two coders (default: the first two coders by name).
+
+    Returns
+    -------
+    dict with ``measure`` ("segment" or "unitized"), ``coincide`` (bool),
+    ``boundary_differences`` (int), ``coders`` (the two compared) and
+    ``reason`` (a sentence true for any dataset).
+    """
+    pair = check_coders(spans, coders, exactly=None)[:2] if coders is None else \
+        check_coders(spans, coders, exactly=2)
+    differences = boundary_differences(spans, pair[0], pair[1])
+    if differences == 0:
+        return {"measure": "segment", "coincide": True, "boundary_differences": 0,
+                "coders": pair,
+                "reason": "the two coders' spans coincide (every span one coder marked that "
+                          "overlaps the other's is the same stretch of text), so each coded "
+                          "segment is a unit both coders judged"}
+    return {"measure": "unitized", "coincide": False, "boundary_differences": differences,
+            "coders": pair,
+            "reason": f"the two coders marked their own spans ({differences:,} "
+                      f"{'span overlaps' if differences == 1 else 'spans overlap'} a span of "
+                      "the other coder without matching it), and segment-level figures count "
+                      "each such boundary difference as two disagreements"}
+
+
+def second_coder_for(codings: pd.DataFrame, segments: pd.DataFrame, coder: str,
+                     second_coder: str | None = None) -> tuple[str | None, list[str]]:
+    """The coder to compare ``coder`` with, and the participants both coded.
+
+    When ``second_coder`` is None, the other coder who double-coded the most
+    participants with ``coder`` (ties: the first by name); None when nobody
+    else coded. Returns (second coder or None, sorted participant ids, empty
+    when there is no second coder).
+    """
+    others = sorted(c for c in pd.unique(codings["coder"]).astype(str) if c != coder)
+    if second_coder is None and others:
+        overlap = {c: len(double_coded_participants(codings, segments, coder, c)) for c in others}
+        second_coder = max(others, key=overlap.get)
+    if second_coder is None:
+        return None, []
+    return second_coder, double_coded_participants(codings, segments, coder, second_coder)
+
+
+def agreement_by_measure(segments: pd.DataFrame, codings: pd.DataFrame, measure: str,
+                         coders: Iterable[str] | None = None,
+                         threshold: float = DEFAULT_THRESHOLD,
+                         lengths: Mapping[str, int] | None = None,
+                         codebook: pd.DataFrame | None = None,
+                         unit: str = "segment") -> pd.DataFrame:
+    """The per-code and pooled agreement table of one measure.
+
+    Parameters
+    ----------
+    segments, codings:
+        The canonical tables.
+    measure:
+        One of :data:`MEASURES`. ``segment``, ``character`` and ``overlap``
+        compare exactly two coders; ``unitized`` any number (all when None).
+    threshold:
+        The overlap share for ``overlap`` (default 0.9).
+    lengths:
+        Source lengths for the text-based measures (default: end of the last
+        span; pass the transcripts' lengths to count the uncoded tail).
+    codebook:
+        For ``segment``: list every code-level code of the codebook.
+    unit:
+        For ``segment``: "segment" or "interviewee" (:func:`agreement_units`).
+
+    Returns
+    -------
+    ``segment``: :func:`agreement_table`; ``character``:
+    :func:`character_agreement`; ``overlap``: :func:`overlap_agreement`;
+    ``unitized``: :func:`unitized_table`.
+    """
+    if measure not in MEASURES:
+        raise AgreementDataError(f"unknown measure {measure!r}; use one of "
+                                 + ", ".join(MEASURES))
+    exactly = 2 if measure in PAIRWISE else None
+    chosen = check_coders(codings, coders, exactly=exactly) if coders is not None else \
+        check_coders(codings, None)
+    if measure in PAIRWISE and coders is None:
+        if len(chosen) != 2:
+            raise AgreementDataError(
+                f"the dataset has {len(chosen)} coders ({', '.join(chosen)}); this measure "
+                "compares two, so name them with --coders")
+    if measure == "segment":
+        units = agreement_units(codings, segments, chosen[0], chosen[1], unit=unit,
+                                codebook=codebook)
+        if not len(units):
+            raise AgreementDataError(f"coders {chosen[0]!r} and {chosen[1]!r} share no "
+                                     "interview; agreement needs text both of them coded")
+        return agreement_table(units)
+    spans = coder_spans(segments, codings, chosen)
+    if measure == "character":
+        return character_agreement(spans, chosen[0], chosen[1], lengths)
+    if measure == "overlap":
+        return overlap_agreement(spans, chosen[0], chosen[1], threshold)
+    return unitized_table(spans, chosen, lengths)
+
+
+def unitized_table(spans: pd.DataFrame, coders: Iterable[str] | None = None,
+                   lengths: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """Per-code and pooled unitized alphas in one long table.
+
+    Returns
+    -------
+    DataFrame: code_id ("all codes" for the pooled rows), coefficient,
+    value, observed, expected, n_units, coded_chars, undefined. Per code:
+    ``|u_alpha`` (Krippendorff et al. 2016, this code against the rest) and
+    ``u_alpha_c`` (Krippendorff 2004). Pooled ("all codes"): ``u_alpha_c``
+    (Krippendorff 2004, 1 - sum Do_c / sum De_c, valid with overlapping
+    codes), and the multi-valued ``u_alpha``, ``|u_alpha`` and ``cu_alpha``
+    (Krippendorff et al. 2016), defined only where no coder's spans overlap.
+    """
+    per_code = unitized_per_code(spans, coders, lengths)
+    rows = []
+    for r in per_code.itertuples(index=False):
+        rows.append({"code_id": r.code_id, "coefficient": "|u_alpha",
+                     "value": r.alpha_u_binary, "observed": r.do_binary,
+                     "expected": r.de_binary, "n_units": r.n_units,
+                     "coded_chars": r.coded_chars, "undefined": r.undefined_binary})
+        rows.append({"code_id": r.code_id, "coefficient": "u_alpha_c",
+                     "value": r.alpha_u_c, "observed": r.do_c, "expected": r.de_c,
+                     "n_units": r.n_units, "coded_chars": r.coded_chars,
+                     "undefined": r.undefined_c})
+    totals = {"n_units": int(per_code["n_units"].sum()),
+              "coded_chars": int(per_code["coded_chars"].sum())}
+    both = pooled_category_alpha(per_code)
+    rows.append({"code_id": "all codes", "coefficient": "u_alpha_c", "value": both.value,
+                 "observed": both.observed, "expected": both.expected, **totals,
+                 "undefined": both.undefined})
+    pooled = unitized_multivalued(spans, coders, lengths)
+    names = {"u_alpha": "u_alpha", "binary_u_alpha": "|u_alpha", "cu_alpha": "cu_alpha"}
+    for r in pooled.itertuples(index=False):
+        rows.append({"code_id": "all codes", "coefficient": names[r.measure], "value": r.value,
+                     "observed": r.observed, "expected": r.expected,
+                     **totals, "undefined": r.undefined})
+    columns = ["code_id", "coefficient", "value", "observed", "expected", "n_units",
+               "coded_chars", "undefined"]
+    return pd.DataFrame(rows, columns=columns)
