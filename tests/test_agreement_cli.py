@@ -110,3 +110,30 @@ def test_errors_are_one_line_with_exit_1(tmp_path: Path, k2004: Path):
                               {"P01": 20, "P02": 20})
     code, _, err = run("agreement", str(apart), "--measure", "character")
     assert code == 1 and "share no source" in err
+
+
+#: Krippendorff (2019), Content Analysis (4th ed.), Fig. 12.11, p. 340: three observers
+#: unitize a continuum of 60 positions; as positions 1..60, inclusive, with each unit's value.
+#: (Transcribed from the figure as the quallmer package's test suite records it; read, not
+#: copied.) Krippendorff reports uα = .510 and |uα = .413 for it.
+FIG_12_11 = {
+    "alex": [(1, 7, "v1"), (8, 13, "v2"), (31, 32, "v5"), (33, 37, "v6"), (38, 44, "v6"),
+             (45, 60, "v7")],
+    "paul": [(1, 7, "v1"), (8, 13, "v3"), (14, 21, "v5"), (33, 44, "v6")],
+    "suzan": [(1, 7, "v1"), (8, 13, "v4"), (14, 21, "v5"), (33, 37, "v6"), (38, 41, "v6"),
+              (42, 44, "v6")],
+}
+
+
+def test_krippendorff_2019_fig_12_11_through_the_command_line(tmp_path: Path):
+    """uα = .510 and |uα = .413 (Krippendorff 2019, Fig. 12.11) from a dataset folder."""
+    spans = [(coder, "P01", value, first - 1, last)
+             for coder, units in FIG_12_11.items() for first, last, value in units]
+    dataset = canonical_dataset(tmp_path / "fig-12-11", spans, {"P01": 60})
+    code, out, err = run("agreement", str(dataset), "--measure", "unitized", "--format", "csv")
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(out))
+    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")["value"]
+    assert pooled["u_alpha"] == pytest.approx(0.510, abs=5e-4)
+    # .4136 by the 2016 formulas, which Krippendorff prints as .413
+    assert pooled["|u_alpha"] == pytest.approx(0.413, abs=1e-3)

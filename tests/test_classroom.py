@@ -308,3 +308,26 @@ def test_agreement_so_far_covers_only_the_segments_reached(ds, segments, themes)
     assert session.reached == 1
     session.previous()
     assert session.reached == 1  # going back keeps what was reached
+
+
+def test_segments_are_the_compared_coders_and_the_example_follows_the_text():
+    """With coders who mark their own spans, a student codes the compared coder's segments,
+    and the worked example carries the other coder's codes over by shared text."""
+    from compendium.dataset import load_dataset
+
+    ds = load_dataset(DEMO)
+    segments = classroom.segments_to_code(ds, "E01", 8, "coder_a")
+    ids = [s.segment_id for s in segments]
+    coded_by_a = set(ds.codings.loc[ds.codings["coder"] == "coder_a", "segment_id"])
+    assert set(ids) <= coded_by_a
+    example = classroom.codes_on_segments(ds, ids, "coder_b")
+    assert set(example["segment_id"]) <= set(ids) and len(example) > 0
+    # every carried code sits on text that coder_b coded with it and that overlaps the segment
+    segs = ds.segments.set_index("segment_id")
+    theirs = ds.codings[ds.codings["coder"] == "coder_b"].merge(ds.segments, on="segment_id")
+    for row in example.itertuples(index=False):
+        mine = segs.loc[row.segment_id]
+        same = theirs[(theirs["code_id"] == row.code_id) & (theirs["start"] < mine["end"])
+                      & (theirs["end"] > mine["start"])
+                      & (theirs["participant_id"] == mine["participant_id"])]
+        assert not same.empty, row

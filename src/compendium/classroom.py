@@ -122,8 +122,15 @@ def segments_to_code(dataset: Dataset, participant: str | None = None,
     """
     if n_segments < 1:
         raise CompendiumError(f"n_segments must be at least 1, got {n_segments}")
-    participant = participant or default_participant(dataset, coder or dataset.primary_coder)
+    coder = coder or dataset.primary_coder
+    participant = participant or default_participant(dataset, coder)
     segs = dataset.segments[dataset.segments["participant_id"] == participant]
+    # Where coders marked their own spans, the segments to code are the compared coder's
+    # (a second coder's overlapping spans would show the same words twice).
+    own = segs["segment_id"].isin(set(dataset.codings.loc[dataset.codings["coder"] == coder,
+                                                          "segment_id"]))
+    if own.any():
+        segs = segs[own]
     if segs.empty:
         raise CompendiumError(f"{dataset.path}: participant {participant!r} has no segments")
     if {"start", "end"} <= set(segs.columns):
@@ -510,6 +517,34 @@ class CodingSession:
         return pd.DataFrame(rows, columns=["segment_id", "yours", coder, "agree"])
 
 
+def codes_on_segments(dataset: Dataset, segment_ids: list[str], coder: str) -> pd.DataFrame:
+    """The codes ``coder`` applied to the text of each given segment: segment_id, code_id.
+
+    A coder who marked their own spans coded other segment ids; their span
+    counts for a segment when the two share at least half of the shorter
+    one's text (the segment's id is used directly where positions are
+    missing).
+    """
+    segs = dataset.segments
+    theirs = dataset.codings[dataset.codings["coder"] == coder].merge(
+        segs, on="segment_id")
+    direct = theirs[theirs["segment_id"].isin(segment_ids)][["segment_id", "code_id"]]
+    located = segs[segs["segment_id"].isin(segment_ids)].dropna(subset=["start", "end"])
+    if located.empty or theirs[["start", "end"]].isna().all().all():
+        return direct.drop_duplicates().reset_index(drop=True)
+    mine = located.assign(source=located["source"].fillna(
+        "transcripts/" + located["participant_id"] + ".txt"))
+    theirs = theirs.dropna(subset=["start", "end"]).assign(source=lambda f: f["source"].fillna(
+        "transcripts/" + f["participant_id"] + ".txt"))
+    pairs = mine[["segment_id", "source", "start", "end"]].merge(
+        theirs[["source", "start", "end", "code_id"]], on="source", suffixes=("", "_o"))
+    shared = (pairs[["end", "end_o"]].min(axis=1) - pairs[["start", "start_o"]].max(axis=1))
+    shorter = pd.concat([pairs["end"] - pairs["start"], pairs["end_o"] - pairs["start_o"]],
+                        axis=1).min(axis=1)
+    kept = pairs[(shared > 0) & (2 * shared >= shorter)][["segment_id", "code_id"]]
+    return pd.concat([direct, kept]).drop_duplicates().reset_index(drop=True)
+
+
 def start_session(dataset: Dataset, segments: list[Segment], themes: list[Theme], *,
                   student: str, folder: str | Path, typed: Mapping | None,
                   coder: str, headless: bool) -> tuple[CodingSession, str]:
@@ -527,9 +562,7 @@ def start_session(dataset: Dataset, segments: list[Segment], themes: list[Theme]
     if headless:
         others = [c for c in dataset.coders if c != coder]
         example = others[0] if others else coder
-        ids = {s.segment_id for s in segments}
-        rows = dataset.codings[(dataset.codings["coder"] == example)
-                               & dataset.codings["segment_id"].isin(ids)]
+        rows = codes_on_segments(dataset, [s.segment_id for s in segments], example)
         codes = {c.code_id for t in themes for c in t.codes}
         typed_example = {}
         for row in rows.itertuples(index=False):

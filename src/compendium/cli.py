@@ -183,13 +183,16 @@ def _agreement(args: argparse.Namespace) -> int:
     from .tables import agreement_cli_table
 
     ds = load_dataset(args.dataset)
+    # Every code the coders applied, whatever the design places under the study's themes:
+    # agreement is a property of the coding, not of the paper's displays.
+    codings, codebook = ds.all_codings, ds.raw_codebook
     lengths = None
     if args.measure != "segment" and ds.transcripts:
-        spans = coder_spans(ds.segments, ds.codings, args.coders)
+        spans = coder_spans(ds.segments, codings, args.coders)
         lengths = source_lengths(spans, ds.transcripts)
-    table = agreement_by_measure(ds.segments, ds.codings, args.measure, coders=args.coders,
+    table = agreement_by_measure(ds.segments, codings, args.measure, coders=args.coders,
                                  threshold=args.threshold, lengths=lengths,
-                                 codebook=ds.codebook if args.measure == "segment" else None)
+                                 codebook=codebook if args.measure == "segment" else None)
     print(agreement_cli_table(table, args.format), end="")
     return 0
 
