@@ -42,7 +42,7 @@ ASSETS := $(wildcard src/compendium/build_assets/*)
 DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
 # Package versions (the lock) count; re-installing the project itself does not.
 RUN_INPUTS = $(BUILD)/validated.stamp $(RUN_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
-VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py)
+VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py src/compendium/tableio.py)
 # The research team's list of real names for the anonymisation gate (git-ignored);
 # IDENTIFIERS=path/to/list points the gate at another one.
 IDENTIFIERS ?= $(wildcard identifiers.txt)

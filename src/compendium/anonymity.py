@@ -44,6 +44,7 @@ import pandas as pd
 
 from .datapackage import DESCRIPTOR, TABLES
 from .errors import CompendiumError, Problem
+from .tableio import default_sources, is_inside, problem_order, read_problem, read_table
 
 #: The identifiers list looked for at the repository root when none is given.
 IDENTIFIERS_FILE = "identifiers.txt"
@@ -458,15 +459,13 @@ class AllowList:
 
 def read_allowlist(folder: str | Path) -> tuple[AllowList, list[Problem]]:
     """The dataset's allow-list and its problems (each row needs a kind, text and reason)."""
-    from .dataset import _read_problem, read_table
-
     path = Path(folder) / ALLOWLIST
     if not path.exists():
         return AllowList(), []
     try:
         frame = read_table(path, ALLOWLIST)
     except CompendiumError as err:
-        return AllowList(), [_read_problem(ALLOWLIST, err)]
+        return AllowList(), [read_problem(ALLOWLIST, err)]
     missing = [c for c in ("kind", "text", "reason") if c not in frame.columns]
     if missing:
         return AllowList(), [Problem(ALLOWLIST, None, c, "required column is missing")
@@ -563,8 +562,6 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
                ) -> tuple[dict[str, str], list[Problem]]:
     """Transcripts (every file under ``transcripts/`` and every segment source) and
     the interview guide, by path relative to ``folder``; unreadable files as problems."""
-    from .dataset import _default_sources, _inside
-
     folder = Path(folder)
     names: set[str] = set()
     transcripts = folder / "transcripts"
@@ -572,13 +569,13 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
         names.update(p.relative_to(folder).as_posix() for p in transcripts.rglob("*")
                      if p.is_file() and not p.name.startswith("."))
     if segments is not None and len(segments) and "participant_id" in segments:
-        names.update(str(s) for s in set(_default_sources(segments)))
+        names.update(str(s) for s in set(default_sources(segments)))
     if (folder / "interview_guide.md").is_file():
         names.add("interview_guide.md")
     texts, problems = {}, []
     for rel in sorted(names):
         path = folder / rel
-        if not _inside(folder, path) or not path.is_file():
+        if not is_inside(folder, path) or not path.is_file():
             continue  # validation reports sources outside the folder or missing
         try:
             texts[rel] = path.read_bytes().decode("utf-8-sig")
@@ -626,8 +623,6 @@ def check_anonymity(folder: str | Path,
     Unlike :func:`~compendium.dataset.validate_dataset` it does not check the
     dataset's structure or hashes, so it can be run while editing, before freezing.
     """
-    from .dataset import _problem_order, _read_problem, read_table
-
     folder = Path(folder)
     if not folder.is_dir():
         raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
@@ -638,9 +633,9 @@ def check_anonymity(folder: str | Path,
         try:
             frames[table] = read_table(folder / label, label)
         except CompendiumError as err:
-            problems.append(_read_problem(label, err))
+            problems.append(read_problem(label, err))
     problems += gate_problems(folder, frames, terms)
-    return sorted(set(problems), key=_problem_order)
+    return sorted(set(problems), key=problem_order)
 
 
 _HIT_MESSAGE = re.compile(rf"^(?:{'|'.join(KINDS)}) '")

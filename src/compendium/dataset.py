@@ -32,6 +32,14 @@ from .datapackage import (
     write_descriptor,
 )
 from .errors import CompendiumError, Problem, ValidationError
+from .tableio import (
+    default_sources,
+    is_inside,
+    problem_order,
+    read_problem,
+    read_table,
+    read_transcript_text,
+)
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000
@@ -86,54 +94,6 @@ class Dataset:
 
 # --------------------------------------------------------------------------
 # Reading
-
-
-def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
-    """Read one CSV as strings, turning every parse failure into a CompendiumError.
-
-    All columns are read as text (empty cells become missing) so that type
-    checks can report the offending row instead of pandas guessing types.
-    """
-    label = label or path.name
-    if not path.exists():
-        raise CompendiumError(f"{label}: file not found")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise CompendiumError(f"{label}: file is empty (expected a header row and data)")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CompendiumError(f"{label}: file is UTF-16 encoded; save it as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise CompendiumError(
-            f"{label}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
-    if "\x00" in text:
-        raise CompendiumError(f"{label}: contains NUL characters; not a text CSV file")
-    import io
-
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-            on_bad_lines="error", engine="c",
-        )
-    except pd.errors.ParserError as err:
-        raise CompendiumError(f"{label}: cannot parse CSV ({_parser_message(err)})") from None
-    except pd.errors.EmptyDataError:
-        raise CompendiumError(f"{label}: file is empty (expected a header row)") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    duplicated = [c for c in frame.columns if c.rsplit(".", 1)[0] in frame.columns and "." in c]
-    if duplicated:
-        raise CompendiumError(f"{label}: duplicate column name(s) in header")
-    return frame
-
-
-def _parser_message(err: Exception) -> str:
-    message = str(err).strip().splitlines()[-1]
-    # pandas counts lines from 1 including the header; say "row" as we do elsewhere
-    return message.replace("Error tokenizing data. C error: ", "")
 
 
 def read_descriptor(folder: Path) -> dict[str, Any]:
@@ -192,33 +152,14 @@ def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _default_sources(segments: pd.DataFrame) -> pd.Series:
-    source = segments["source"] if "source" in segments else pd.Series(pd.NA, index=segments.index)
-    default = "transcripts/" + segments["participant_id"].astype(str) + ".txt"
-    return source.fillna(default).astype(str)
-
-
 def _read_transcripts(folder: Path, segments: pd.DataFrame) -> dict[str, str]:
     transcripts = {}
-    sources = set(_default_sources(segments)) if len(segments) else set()
+    sources = set(default_sources(segments)) if len(segments) else set()
     for rel in sorted(sources):
         path = folder / rel
-        if _inside(folder, path) and path.is_file():
-            transcripts[rel] = _read_transcript_text(path)
+        if is_inside(folder, path) and path.is_file():
+            transcripts[rel] = read_transcript_text(path)
     return transcripts
-
-
-def _read_transcript_text(path: Path) -> str:
-    """A transcript as code points: BOM stripped, line endings kept as written."""
-    return path.read_bytes().decode("utf-8-sig")
-
-
-def _inside(folder: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------
@@ -248,7 +189,7 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         try:
             frame = read_table(folder / label, label)
         except CompendiumError as err:
-            problems.append(_read_problem(label, err))
+            problems.append(read_problem(label, err))
             continue
         read[table] = frame
         table_problems = _check_columns(table, frame, descriptor)
@@ -264,23 +205,7 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         from .anonymity import gate_problems
 
         problems += gate_problems(folder, read, identifiers)
-    return sorted(set(problems), key=_problem_order)
-
-
-def _read_problem(label: str, err: CompendiumError) -> Problem:
-    """A read_table error as a Problem, keeping the line it names (``FILE:LINE: message``)."""
-    head, _, message = str(err).partition(": ")
-    file, _, line = head.partition(":")
-    row = int(line) if file == label and line.isdigit() else None
-    return Problem(label, row, None, message or str(err))
-
-
-def _problem_order(problem: Problem) -> tuple:
-    file_rank = {f"{t}.csv": i for i, t in enumerate(TABLES)}
-    return (file_rank.get(problem.file, -1 if problem.file == DESCRIPTOR else 99),
-            problem.file, problem.row or 0, problem.column or "", problem.message)
-
-
+    return sorted(set(problems), key=problem_order)
 def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     try:
@@ -316,7 +241,7 @@ def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]
             continue
         rel = resource["path"]
         path = folder / rel
-        if not _inside(folder, path) or Path(rel).is_absolute():
+        if not is_inside(folder, path) or Path(rel).is_absolute():
             problems.append(Problem(DESCRIPTOR, None, "resources",
                                     f"path '{rel}' points outside the dataset folder"))
             continue
@@ -517,11 +442,11 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
     for row, s, e in zip(_rows(np.flatnonzero(reversed_)), start[reversed_], end[reversed_]):
         problems.append(Problem(label, row, "end", f"end {int(e)} is not after start {int(s)}"))
     ok = numeric & ~reversed_ & (start >= 0)
-    sources = _default_sources(frame)
+    sources = default_sources(frame)
     for rel, index in frame[ok].groupby(sources[ok], sort=True).groups.items():
         path = folder / rel
         rows = np.asarray([frame.index.get_loc(i) for i in index])
-        if not _inside(folder, path):
+        if not is_inside(folder, path):
             for row in _rows(rows[:1]):
                 problems.append(Problem(label, row, "source",
                                         f"'{rel}' points outside the dataset folder"))
@@ -531,7 +456,7 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
                 problems.append(Problem(label, row, "source", f"transcript '{rel}' not found"))
             continue
         try:
-            transcript = _read_transcript_text(path)
+            transcript = read_transcript_text(path)
         except UnicodeDecodeError:
             problems.append(Problem(rel, None, None, "not valid UTF-8"))
             continue
@@ -608,7 +533,7 @@ def write_dataset(
             _write_csv(frame, staging / f"{table}.csv")
         for rel, text in sorted({**(transcripts or {}), **(files or {})}.items()):
             target = staging / rel
-            if not _inside(staging, target):
+            if not is_inside(staging, target):
                 raise CompendiumError(f"transcript path '{rel}' points outside the dataset")
             target.parent.mkdir(parents=True, exist_ok=True)
             # newline="" keeps the transcript's own line endings, which offsets count

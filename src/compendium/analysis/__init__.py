@@ -8,6 +8,7 @@ deterministic order. Perspectives always appear as ("entrepreneur",
 means all codings; callers pass the primary coder.
 """
 
+from ..formatting import percent_text
 from .agreement import (
     agreement_table,
     agreement_units,
@@ -18,12 +19,12 @@ from .agreement import (
 from .comparison import (
     describe_gap,
     largest_gaps,
-    percent_text,
     perspective_comparison,
     wilson_interval,
 )
 from .cooccurrence import cooccurrence, incidence
-from .frequencies import PERSPECTIVES, code_frequencies
+from ._common import PERSPECTIVES
+from .frequencies import code_frequencies
 from .matrices import (
     QUOTE_RULE,
     clustered_matrix,

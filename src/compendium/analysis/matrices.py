@@ -11,16 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .frequencies import (
+from ._common import (
     PERSPECTIVES,
-    _code_entries,
-    _coded_segments,
-    _id_columns,
-    _perspectives,
-    _positions,
-    _select_codings,
-    code_frequencies,
+    code_entries,
+    coded_segments,
+    id_columns,
+    perspectives,
+    positions,
+    select_codings,
 )
+from .frequencies import code_frequencies
 
 #: The quote rule, as printed in the paper. Keep in sync with the code below.
 QUOTE_RULE = (
@@ -70,9 +70,9 @@ def quote_candidates(
     (|length - median_length|).
     """
     _check_theme(codebook, theme)
-    codes = _code_entries(codebook)
+    codes = code_entries(codebook)
     theme_codes = codes.loc[codes["theme"] == theme, "code_id"]
-    selected = _select_codings(codings, coder)
+    selected = select_codings(codings, coder)
     # Specificity counts every code on the segment, whatever its theme: a
     # segment also coded under another theme is not a clean illustration.
     n_codes = selected.groupby("segment_id").size()
@@ -80,11 +80,11 @@ def quote_candidates(
     cand = (
         selected[selected["code_id"].isin(theme_codes)]
         .merge(
-            _id_columns(segments, ["segment_id", "participant_id", "text"]),
+            id_columns(segments, ["segment_id", "participant_id", "text"]),
             on="segment_id",
             how="inner",
         )
-        .merge(_perspectives(participants), on="participant_id", how="inner")
+        .merge(perspectives(participants), on="participant_id", how="inner")
     )
     cand["n_codes"] = cand["segment_id"].map(n_codes).astype("int64")
     cand["only_code"] = cand["n_codes"].eq(1)
@@ -95,8 +95,8 @@ def quote_candidates(
     cand["median_length"] = cand.groupby(cell)["length"].transform("median").astype(float)
     cand["distance"] = (cand["length"] - cand["median_length"]).abs()
 
-    cand["_code_pos"] = cand["code_id"].map(_positions(theme_codes))
-    cand["_persp_pos"] = cand["perspective"].map(_positions(PERSPECTIVES))
+    cand["_code_pos"] = cand["code_id"].map(positions(theme_codes))
+    cand["_persp_pos"] = cand["perspective"].map(positions(PERSPECTIVES))
     cand["_not_only"] = ~cand["only_code"]
     cand = cand.sort_values(
         ["_code_pos", "_persp_pos", "_not_only", "distance", "segment_id"], kind="stable"
@@ -255,13 +255,13 @@ def framework_matrix(
     """
     if value not in ("count", "presence"):
         raise ValueError(f"unknown value {value!r}; use 'count' or 'presence'")
-    codes = _code_entries(codebook)["code_id"].tolist()
-    persp = _perspectives(participants)
-    persp = persp.assign(_pos=persp["perspective"].map(_positions(PERSPECTIVES)))
+    codes = code_entries(codebook)["code_id"].tolist()
+    persp = perspectives(participants)
+    persp = persp.assign(_pos=persp["perspective"].map(positions(PERSPECTIVES)))
     persp = persp.sort_values(["_pos", "participant_id"], kind="stable")
     ids = pd.Index(persp["participant_id"])
 
-    carried = _coded_segments(codings, segments, coder)
+    carried = coded_segments(codings, segments, coder)
     rows = ids.get_indexer(carried["participant_id"])
     cols = pd.Index(codes).get_indexer(carried["code_id"])
     keep = (rows >= 0) & (cols >= 0)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .frequencies import _coded_segments
+from ._common import coded_segments
 
 
 def _presence(
@@ -23,7 +23,7 @@ def _presence(
 
     Returns (matrix, participant_ids sorted, code_ids sorted).
     """
-    carried = _coded_segments(codings, segments, coder)
+    carried = coded_segments(codings, segments, coder)
     participants = sorted(pd.unique(carried["participant_id"]).tolist())
     codes = sorted(pd.unique(carried["code_id"]).tolist())
     matrix = np.zeros((len(participants), len(codes)), dtype=bool)
