@@ -8,6 +8,7 @@ from compendium.analysis import (
     interviews_to_reach,
     new_codes_per_interview,
     saturation_curves,
+    saturation_facts,
     saturation_summary,
 )
 
@@ -177,3 +178,26 @@ def test_curves_properties(sets, seed):
     assert fixed["cumulative_codes"].iloc[-1] == total
     assert fixed["new_codes"].sum() == total
     assert (fixed["new_codes"] >= 0).all()
+
+
+def test_saturation_facts_by_hand():
+    # Seven interviews adding 3, 2, 1, 1, 0, 1, 0 codes: 8 codes in all; the last
+    # third is 7 // 3 = 2 interviews (positions 6, 7), which add 1 + 0 = 1.
+    sets = {"P1": ["a", "b", "c"], "P2": ["a", "d", "e"], "P3": ["f"], "P4": ["b", "g"],
+            "P5": ["a"], "P6": ["h", "c"], "P7": ["e"]}
+    observed = new_codes_per_interview(*_tables(sets))
+    assert observed["new_codes"].tolist() == [3, 2, 1, 1, 0, 1, 0]
+    assert saturation_facts(observed) == {"total_codes": 8, "first_interview_codes": 3,
+                                          "last_third_size": 2, "new_in_last_third": 1}
+
+
+def test_saturation_facts_small_and_empty():
+    # Two interviews: the "last third" is still one interview, never none.
+    observed = new_codes_per_interview(*_tables({"P1": ["a"], "P2": ["a", "b"]}))
+    assert saturation_facts(observed) == {"total_codes": 2, "first_interview_codes": 1,
+                                          "last_third_size": 1, "new_in_last_third": 1}
+    empty = observed.iloc[0:0]
+    assert saturation_facts(empty) == {"total_codes": 0, "first_interview_codes": 0,
+                                       "last_third_size": 0, "new_in_last_third": 0}
+    with pytest.raises(ValueError, match="new_codes_per_interview"):
+        saturation_facts(pd.DataFrame({"position": [1]}))

@@ -36,6 +36,7 @@ from .saturation import (
     interviews_to_reach,
     new_codes_per_interview,
     saturation_curves,
+    saturation_facts,
     saturation_summary,
 )
 from .structure import NO_SUBTHEME, data_structure
@@ -63,6 +64,7 @@ __all__ = [
     "perspective_comparison",
     "quote_candidates",
     "saturation_curves",
+    "saturation_facts",
     "saturation_summary",
     "select_quotes",
     "wilson_interval",
