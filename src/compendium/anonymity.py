@@ -217,12 +217,16 @@ _POSTCODE = re.compile(
 _ORDINALS = ("st", "nd", "rd", "th")
 
 # Pre-filters run over the lower-cased corpus; a cell they miss cannot hold a hit.
-_PREFILTERS: dict[str, tuple[re.Pattern[str], ...]] = {
+_PREFILTERS: dict[str, tuple[re.Pattern[str] | str, ...]] = {
     "email": (re.compile("@"),),
     "url": (re.compile("://"), re.compile(r"www\."),
             re.compile(rf"\.(?:{_TLD})(?![a-z0-9-])")),
-    "phone": (re.compile(r"[+(0][0-9]"),),
-    "postcode": (re.compile(r"[0-9][a-z]{2}"),),
+    # Every phone match holds "0" and a digit or "+" and a digit 1-9 (after an
+    # optional "("), not preceded by what the precise pattern's left boundary
+    # refuses; else every zero-padded id such as "E001-001" would be a candidate.
+    # Each begins with a literal character, which the engine finds quickly.
+    "phone": (re.compile(r"0(?<![\w+/.\-]0)[0-9]"), re.compile(r"\+(?<![\w+/.\-]\+)[1-9]")),
+    "postcode": ("digit-letter-letter",),  # [0-9][a-z]{2}: see _digit_letter_starts
 }
 _PRECISE = {"email": _EMAIL, "url": _URL, "phone": _PHONE, "postcode": _POSTCODE}
 
@@ -335,7 +339,7 @@ class _Corpus:
 
     def __init__(self, texts: Sequence[str]):
         self.texts = texts
-        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         self.starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
         self.ends = self.starts + lengths
         joined = "\x00".join(texts)
@@ -349,9 +353,14 @@ class _Corpus:
         positions = np.fromiter(positions, dtype=np.int64)
         return np.searchsorted(self.starts, positions, side="right") - 1
 
-    def cells_matching(self, prefilters: Iterable[re.Pattern[str]]) -> np.ndarray:
-        positions = [m.start() for rx in prefilters for m in rx.finditer(self.low)]
-        return np.unique(self.cell_of(positions)) if positions else np.empty(0, np.int64)
+    def cells_matching(self, prefilters: Iterable[re.Pattern[str] | str]) -> np.ndarray:
+        found = [_digit_letter_starts(self.low) if isinstance(rx, str)
+                 else np.fromiter((m.start() for m in rx.finditer(self.low)), np.int64)
+                 for rx in prefilters]
+        positions = np.concatenate(found) if found else np.empty(0, np.int64)
+        if not len(positions):
+            return np.empty(0, np.int64)
+        return np.unique(np.searchsorted(self.starts, positions, side="right") - 1)
 
     def chunks(self) -> Iterable[tuple[int, int]]:
         """Character ranges of about ``_CHUNK`` characters that end at cell boundaries."""
@@ -363,6 +372,35 @@ class _Corpus:
             last = max(last, first + 1)
             yield int(self.starts[first]), int(self.ends[last - 1])
             first = last
+
+
+#: Characters handled at a time by :func:`_digit_letter_starts`.
+_DIGIT_CHUNK = 1 << 24
+
+
+def _digit_letter_starts(low: str) -> np.ndarray:
+    """Where ``[0-9][a-z]{2}`` matches in ``low`` (ASCII digit, two ASCII letters a-z).
+
+    The regular expression engine tries every position of a character class, which
+    over a corpus of a few hundred million characters takes seconds; numpy finds
+    the same positions in one pass over the UTF-8 bytes. A byte that is a digit or
+    a letter a-z is that character, and a character's position is its byte
+    position less the continuation bytes (``10xxxxxx``) before it.
+    """
+    out = [np.empty(0, np.int64)]
+    for first in range(0, len(low), _DIGIT_CHUNK):
+        piece = low[first:first + _DIGIT_CHUNK + 2]  # two more for the letters after a digit
+        data = np.frombuffer(piece.encode("utf-8", "surrogatepass"), np.uint8)
+        if len(data) < 3:
+            continue
+        hits = np.flatnonzero(((data[:-2] - np.uint8(48)) < 10)
+                              & ((data[1:-1] - np.uint8(97)) < 26)
+                              & ((data[2:] - np.uint8(97)) < 26))
+        if not piece.isascii():
+            continuation = np.flatnonzero((data & 0xC0) == 0x80)
+            hits = hits - np.searchsorted(continuation, hits)
+        out.append(hits[hits < _DIGIT_CHUNK].astype(np.int64) + first)
+    return np.concatenate(out)
 
 
 def _term_hits(corpus: _Corpus, matcher: _Matcher) -> Iterable[tuple[int, int, int, int]]:
@@ -502,6 +540,19 @@ def _kept(hits: list[Hit], allow: AllowList) -> list[Hit]:
     return resolve_overlaps(h for h in hits if not allow.allows(h))
 
 
+def _as_strings(values: pd.Series) -> np.ndarray:
+    """The values as Python strings in an object array (``values.astype(str)``)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.to_numpy(dtype=object)
+    return values.astype(str).to_numpy(dtype=object)
+
+
+def _mostly_distinct(strings: np.ndarray, sample: int = 4096) -> bool:
+    """Whether most of a column's values differ, judged on its first rows."""
+    head = strings[:sample]
+    return len(head) > 64 and len(set(head.tolist())) > len(head) // 2
+
+
 def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList = NO_IDENTIFIERS,
                 allow: AllowList = AllowList()) -> list[Problem]:
     """Hits in every column of ``tables`` (file label -> frame), located by CSV row.
@@ -517,7 +568,13 @@ def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList 
             present = values.notna().to_numpy()
             if not present.any():
                 continue
-            codes, uniques = pd.factorize(values[present].astype(str))
+            strings = _as_strings(values[present])
+            if _mostly_distinct(strings):
+                # ids and quotes: finding the few repeats would cost more than
+                # scanning them twice, and every row is reported either way
+                codes, uniques = np.arange(len(strings)), strings
+            else:
+                codes, uniques = pd.factorize(strings)
             groups.append((len(texts), label, str(column), codes, np.flatnonzero(present)))
             texts.extend(uniques.tolist())
     hits = find_identifiers(texts, identifiers)

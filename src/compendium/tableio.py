@@ -27,24 +27,26 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
     if not path.exists():
         raise CompendiumError(f"{label}: file not found")
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw or raw.isspace():  # without copying the file as raw.strip() would
         raise CompendiumError(f"{label}: file is empty (expected a header row and data)")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CompendiumError(f"{label}: file is UTF-16 encoded; save it as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise CompendiumError(
-            f"{label}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
-    if "\x00" in text:
+    if not raw.isascii():  # ASCII is valid UTF-8; anything else is decoded once to check
+        try:
+            raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = raw[: err.start].count(b"\n") + 1
+            raise CompendiumError(
+                f"{label}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
+                "save the file as UTF-8"
+            ) from None
+    if b"\x00" in raw:  # in valid UTF-8 a zero byte is a NUL character and nothing else
         raise CompendiumError(f"{label}: contains NUL characters; not a text CSV file")
     try:
+        # The checked bytes go to the parser as they are, which decodes them itself.
         frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-            on_bad_lines="error", engine="c",
+            io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""],
+            on_bad_lines="error", engine="c", encoding="utf-8-sig",
         )
     except pd.errors.ParserError as err:
         raise CompendiumError(f"{label}: cannot parse CSV ({_parser_message(err)})") from None
