@@ -510,7 +510,7 @@ def read_allowlist(folder: str | Path) -> tuple[AllowList, list[Problem]]:
                              for c in missing]
     problems, entries = [], set()
     for position, (kind, text, reason) in enumerate(
-            zip(frame["kind"], frame["text"], frame["reason"])):
+            zip(frame["kind"], frame["text"], frame["reason"], strict=True)):
         row = position + 2
         ok = True
         kind = kind.strip().lower() if isinstance(kind, str) else ""

@@ -37,7 +37,7 @@ class RunOutputs:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def for_dataset(cls, directory: str | Path, dataset) -> "RunOutputs":
+    def for_dataset(cls, directory: str | Path, dataset) -> RunOutputs:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         return cls(directory=directory, dataset_name=dataset.name,

@@ -329,12 +329,13 @@ def _check_fields(table: str, frame: pd.DataFrame) -> list[Problem]:
             numbers = _numbers(values, strip=True)
             bad = np.isnan(numbers) | (numbers != np.floor(numbers))
             for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
-                problems.append(Problem(label, row, name, f"'{_short(value)}' is not a whole number"))
+                problems.append(Problem(
+                    label, row, name, f"'{_short(value)}' is not a whole number"))
             if "minimum" in constraints:
                 low = (~bad) & (numbers < constraints["minimum"])
                 for row, value in zip(_rows(positions[low]), values[low], strict=True):
-                    problems.append(Problem(label, row, name,
-                                            f"{value} is below the minimum {constraints['minimum']}"))
+                    problems.append(Problem(
+                        label, row, name, f"{value} is below the minimum {constraints['minimum']}"))
         if "enum" in constraints:
             allowed = constraints["enum"]
             bad = ~pd.Series(values, dtype=object).isin(allowed).to_numpy()
@@ -424,15 +425,15 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         return values.notna() & ~_among(values, valid.dropna())
 
     bad = dangling(segments, "participant_id", participants["participant_id"])
-    for row, value in zip(_rows(np.flatnonzero(bad)), segments["participant_id"][bad]):
+    for row, value in zip(_rows(np.flatnonzero(bad)), segments["participant_id"][bad], strict=True):
         problems.append(Problem("segments.csv", row, "participant_id",
                                 f"'{_short(value)}' is not in participants.csv"))
     bad = dangling(codings, "segment_id", segments["segment_id"])
-    for row, value in zip(_rows(np.flatnonzero(bad)), codings["segment_id"][bad]):
+    for row, value in zip(_rows(np.flatnonzero(bad)), codings["segment_id"][bad], strict=True):
         problems.append(Problem("codings.csv", row, "segment_id",
                                 f"'{_short(value)}' is not in segments.csv"))
     bad = dangling(codings, "code_id", codebook["code_id"])
-    for row, value in zip(_rows(np.flatnonzero(bad)), codings["code_id"][bad]):
+    for row, value in zip(_rows(np.flatnonzero(bad)), codings["code_id"][bad], strict=True):
         problems.append(Problem("codings.csv", row, "code_id",
                                 f"'{_short(value)}' is not in codebook.csv"))
     if "level" in codebook:
@@ -441,24 +442,25 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         applied = codings["code_id"].map(levels)
         not_code = applied.notna() & (applied != "code")
         for row, value, level in zip(_rows(np.flatnonzero(not_code)),
-                                     codings["code_id"][not_code], applied[not_code]):
+                                     codings["code_id"][not_code], applied[not_code], strict=True):
             problems.append(Problem("codings.csv", row, "code_id",
                                     f"'{_short(value)}' is a {level} in codebook.csv, "
                                     "not a code that can be applied"))
         themes = set(codebook.loc[codebook["level"] == "theme", "code_id"])
         if themes:
             bad = codebook["theme"].notna() & ~codebook["theme"].isin(themes)
-            for row, value in zip(_rows(np.flatnonzero(bad)), codebook["theme"][bad]):
+            for row, value in zip(_rows(np.flatnonzero(bad)), codebook["theme"][bad], strict=True):
                 problems.append(Problem("codebook.csv", row, "theme",
                                         f"'{_short(value)}' is not a theme-level entry"))
     if "parent_id" in codebook:
         bad = dangling(codebook, "parent_id", codebook["code_id"])
-        for row, value in zip(_rows(np.flatnonzero(bad)), codebook["parent_id"][bad]):
+        for row, value in zip(_rows(np.flatnonzero(bad)), codebook["parent_id"][bad], strict=True):
             problems.append(Problem("codebook.csv", row, "parent_id",
                                     f"'{_short(value)}' is not a code_id in codebook.csv"))
         problems += _check_cycles(codebook)
     uncoded = ~_among(segments["segment_id"], codings["segment_id"])
-    for row, value in zip(_rows(np.flatnonzero(uncoded)), segments["segment_id"][uncoded]):
+    for row, value in zip(_rows(np.flatnonzero(uncoded)), segments["segment_id"][uncoded],
+        strict=True):
         problems.append(Problem("segments.csv", row, "segment_id",
                                 f"segment '{_short(value)}' has no coding in codings.csv"))
     return problems
@@ -476,7 +478,7 @@ def _among(values: pd.Series, valid: pd.Series) -> pd.Series:
 
 
 def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
-    parent = dict(zip(codebook["code_id"], codebook["parent_id"]))
+    parent = dict(zip(codebook["code_id"], codebook["parent_id"], strict=True))
     problems = []
     for position, code in enumerate(codebook["code_id"]):
         seen, current = set(), code
@@ -507,7 +509,8 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
     end = pd.Series(_column_numbers(frame["end"]), index=frame.index)
     numeric = located & start.notna() & end.notna()
     reversed_ = numeric & (end <= start)
-    for row, s, e in zip(_rows(np.flatnonzero(reversed_)), start[reversed_], end[reversed_]):
+    for row, s, e in zip(_rows(np.flatnonzero(reversed_)), start[reversed_], end[reversed_],
+        strict=True):
         problems.append(Problem(label, row, "end", f"end {int(e)} is not after start {int(s)}"))
     ok = (numeric & ~reversed_ & (start >= 0)).to_numpy(dtype=bool)
     located_rows = np.flatnonzero(ok)
@@ -541,8 +544,8 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
         s, e = starts[members], ends[members]
         outside = e > len(transcript)
         for row, value in zip(_rows(rows[outside]), e[outside], strict=True):
-            problems.append(Problem(label, row, "end",
-                                    f"{value} is past the end of {rel} ({len(transcript)} characters)"))
+            problems.append(Problem(label, row, "end", f"{value} is past the end of {rel} "
+                                                       f"({len(transcript)} characters)"))
         within = ~outside
         slices = [transcript[a:b] for a, b in zip(s[within].tolist(), e[within].tolist(),
                                                   strict=True)]

@@ -318,7 +318,7 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
         old = segments.loc[index, ["start", "end"]].to_numpy(np.int64)
         replace.count += int((np.searchsorted(mapping[:, 0], old[:, 1], "left")
                               - np.searchsorted(mapping[:, 1], old[:, 0], "right")).sum())
-        new_text.loc[index] = [transcript[a:b] for a, b in zip(starts, ends)]
+        new_text.loc[index] = [transcript[a:b] for a, b in zip(starts, ends, strict=True)]
     for table, frame in frames.items():
         for column in _text_columns(frame):
             if table == "segments" and column == "text":

@@ -51,7 +51,8 @@ def test_new_codes_toy_default_order(codings, segments):
 
 def test_new_codes_toy_given_order(codings, segments):
     # I02 {TARGETS, SALES} 2; I01 adds LEADS 1; E02 adds PEER 1; E01 adds nothing.
-    got = new_codes_per_interview(codings, segments, order=["I02", "I01", "E02", "E01"], coder="coder_a")
+    got = new_codes_per_interview(codings, segments, order=["I02", "I01", "E02", "E01"],
+        coder="coder_a")
     assert got["new_codes"].tolist() == [2, 1, 1, 0]
     assert got["cumulative_codes"].tolist() == [2, 3, 4, 4]
     # A subset of interviews is allowed.
@@ -65,7 +66,8 @@ def test_new_codes_participant_without_codings(codings, segments):
     assert got["new_codes"].tolist() == [0, 1]
     assert got["cumulative_codes"].tolist() == [0, 1]
     # The default order only has interviewees with codings.
-    assert new_codes_per_interview(codings, segments, coder="coder_c")["participant_id"].tolist() == ["I02"]
+    only_c = new_codes_per_interview(codings, segments, coder="coder_c")
+    assert only_c["participant_id"].tolist() == ["I02"]
 
 
 def test_new_codes_invalid_order(codings, segments):
@@ -110,7 +112,8 @@ def test_curves_are_reproducible(codings, segments):
 def test_summary_by_hand():
     # Two orders of three interviews.
     curves = pd.DataFrame(
-        {"order": [1, 1, 1, 2, 2, 2], "position": [1, 2, 3, 1, 2, 3], "cumulative_codes": [2, 3, 5, 4, 5, 5]}
+        {"order": [1, 1, 1, 2, 2, 2], "position": [1, 2, 3, 1, 2, 3],
+         "cumulative_codes": [2, 3, 5, 4, 5, 5]}
     )
     got = saturation_summary(curves)
     # position 1: {2, 4} -> mean 3, q10 = 2 + 0.1*2 = 2.2, q90 = 2 + 0.9*2 = 3.8

@@ -9,6 +9,7 @@ means all codings; callers pass the primary coder.
 """
 
 from ..formatting import percent_text
+from ._common import PERSPECTIVES
 from .agreement import (
     agreement_table,
     agreement_units,
@@ -23,7 +24,6 @@ from .comparison import (
     wilson_interval,
 )
 from .cooccurrence import cooccurrence, incidence
-from ._common import PERSPECTIVES
 from .frequencies import code_frequencies
 from .matrices import (
     QUOTE_RULE,

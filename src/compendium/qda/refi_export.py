@@ -200,7 +200,7 @@ def plan_sources(dataset: Dataset, guids: Guids, warnings: list[str]) -> list[_S
             continue
         parts, position = [], 0
         source = _Source(guids("excerpts", pid), f"{pid} (excerpts)", "", None, [pid])
-        for sid, text in zip(mine["segment_id"], mine["text"]):
+        for sid, text in zip(mine["segment_id"], mine["text"], strict=True):
             if parts:
                 position += len(_SEPARATOR)
             source.selections.append((sid, position, position + len(text), pid))
@@ -319,9 +319,10 @@ def build_project(dataset: Dataset, guids: Guids,
                         case.add("SelectionRef", targetGUID=guids("segment", sid))
 
     by_segment: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for sid, code_id, coder in zip(codings["segment_id"], codings["code_id"], codings["coder"]):
+    for sid, code_id, coder in zip(codings["segment_id"], codings["code_id"], codings["coder"],
+        strict=True):
         by_segment[sid].append((code_id, coder))
-    texts = dict(zip(dataset.segments["segment_id"], dataset.segments["text"]))
+    texts = dict(zip(dataset.segments["segment_id"], dataset.segments["text"], strict=True))
     holder = project.add("Sources") if sources else None
     files: dict[str, bytes] = {}
     noted_sources, noted_segments = {}, {}
