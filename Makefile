@@ -3,6 +3,7 @@
 #   make paper                  build build/paper/paper.{pdf,html,docx} and provenance.json
 #   make paper DATA=dir         the same from another dataset, into build/<dir name>/
 #   make test                   run every test, the notebooks under nbval included
+#   make lint                   check the code, tests and notebooks with ruff
 #   make notebooks              refresh the committed notebooks' outputs
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
 #   make help                   list all targets
@@ -160,6 +161,10 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 .PHONY: test
 test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
 	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider
+
+.PHONY: lint
+lint: $(PROJECT_STAMP) ## check the code, tests and notebooks with ruff (configured in pyproject.toml)
+	$(BIN)/ruff check src tests notebooks
 
 .PHONY: bench
 bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews

@@ -253,6 +253,7 @@ class Hit:
 
     @property
     def message(self) -> str:
+        """How the hit is reported: its kind and the matched text, shortened to 200 characters."""
         shown = " ".join(self.text.split())
         if len(shown) > 200:
             shown = shown[:199] + "…"
@@ -350,10 +351,12 @@ class _Corpus:
         self.low = low
 
     def cell_of(self, positions: Iterable[int]) -> np.ndarray:
+        """The index of the text holding each corpus position."""
         positions = np.fromiter(positions, dtype=np.int64)
         return np.searchsorted(self.starts, positions, side="right") - 1
 
     def cells_matching(self, prefilters: Iterable[re.Pattern[str] | str]) -> np.ndarray:
+        """Indices of the texts in which any of the prefilters matches."""
         found = [_digit_letter_starts(self.low) if isinstance(rx, str)
                  else np.fromiter((m.start() for m in rx.finditer(self.low)), np.int64)
                  for rx in prefilters]
@@ -485,6 +488,8 @@ class AllowList:
     entries: frozenset[tuple[str, str]] = frozenset()
 
     def allows(self, hit: Hit) -> bool:
+        """Whether a reviewed entry covers this hit (its text, its listed term, or the term
+        without its ending)."""
         if not self.entries:
             return False
         candidates = {_normal(hit.text)}

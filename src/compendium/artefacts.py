@@ -38,6 +38,7 @@ class RunOutputs:
 
     @classmethod
     def for_dataset(cls, directory: str | Path, dataset) -> RunOutputs:
+        """Outputs in ``directory`` (created if needed) for a run on ``dataset``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         return cls(directory=directory, dataset_name=dataset.name,
@@ -118,6 +119,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """The manifest of a finished run in ``directory``; a CompendiumError if the run did not
+    finish."""
     path = Path(directory) / MANIFEST
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -24,6 +24,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def rss_bytes() -> int:
+    """Resident memory of this process now, in bytes."""
     try:
         with open("/proc/self/statm", encoding="ascii") as handle:
             return int(handle.read().split()[1]) * PAGE
@@ -60,6 +61,7 @@ class PeakSampler:
 
 @dataclass
 class Measurement:
+    """One benchmark step: its time, peak resident memory and a note on its result."""
     step: str
     seconds: float
     peak_mib: float
@@ -68,6 +70,7 @@ class Measurement:
 
 def measure(step: str, func: Callable[[], Any],
             describe: Callable[[Any], str]) -> tuple[Any, Measurement]:
+    """Run ``func`` once, timing it and sampling peak memory; its result and the measurement."""
     with PeakSampler() as sampler:
         start = time.perf_counter()
         result = func()
@@ -77,12 +80,14 @@ def measure(step: str, func: Callable[[], Any],
 
 def dataset_folder(cache: Path, interviews: int, per_interview: int, seed: int,
                    transcripts: bool) -> Path:
+    """Where the cached benchmark dataset of these settings is kept."""
     kind = "transcripts" if transcripts else "no-transcripts"
     return cache / f"synthetic-{interviews}x{per_interview}-seed{seed}-{kind}"
 
 
 def run(interviews: int, per_interview: int, seed: int, transcripts: bool, cache: Path,
         n_orders: int) -> list[Measurement]:
+    """Generate the dataset (once) and measure every step; the rows of the table."""
     import pandas as pd
 
     from . import analysis
@@ -152,6 +157,7 @@ RATIO_STEPS = ("validate (complete)", "clustered matrix x3 themes")
 
 
 def format_table(rows: list[Measurement]) -> str:
+    """The measurements as a plain-text table, with the ratios to the pandas read."""
     width = max(len(r.step) for r in rows)
     lines = [f"{'step':<{width}}  {'seconds':>8}  {'peak RSS (MiB)':>14}  result",
              f"{'-' * width}  {'-' * 8}  {'-' * 14}  {'-' * 30}"]
@@ -170,6 +176,7 @@ def format_table(rows: list[Measurement]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``python -m compendium.bench`` command (``make bench``)."""
     parser = argparse.ArgumentParser(prog="python -m compendium.bench", description=__doc__)
     parser.add_argument("--interviews", type=int, default=1000)
     parser.add_argument("--segments-per-interview", type=int, default=1000)

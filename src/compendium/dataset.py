@@ -60,14 +60,17 @@ class Dataset:
 
     @property
     def name(self) -> str:
+        """The dataset's name from its descriptor, else its folder name."""
         return str(self.descriptor.get("name", self.path.name))
 
     @property
     def title(self) -> str:
+        """The dataset's title from its descriptor, else its name."""
         return str(self.descriptor.get("title", self.name))
 
     @property
     def synthetic(self) -> bool:
+        """Whether the descriptor declares the data synthetic."""
         return bool(self.descriptor.get("compendium", {}).get("synthetic", False))
 
     @property
@@ -81,14 +84,17 @@ class Dataset:
 
     @property
     def hash(self) -> str:
+        """One sha256 for the whole dataset (see :func:`compendium.datapackage.dataset_hash`)."""
         return dataset_hash(self.descriptor)
 
     @property
     def coders(self) -> list[str]:
+        """Every coder in the codings, sorted."""
         return sorted(self.codings["coder"].unique().tolist())
 
     @property
     def interview_guide(self) -> str | None:
+        """The interview guide (``interview_guide.md``) as text, or None without one."""
         guide = self.path / "interview_guide.md"
         return guide.read_text(encoding="utf-8") if guide.exists() else None
 
@@ -98,6 +104,7 @@ class Dataset:
 
 
 def read_descriptor(folder: Path) -> dict[str, Any]:
+    """The dataset's datapackage.json as a dict; a CompendiumError says why it cannot be read."""
     path = folder / DESCRIPTOR
     if not folder.is_dir():
         raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
@@ -421,6 +428,7 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     segments, codings = tables["segments"], tables["codings"]
 
     def dangling(frame: pd.DataFrame, column: str, valid: pd.Series) -> pd.Series:
+        """Rows whose value in ``column`` is given but not among ``valid``."""
         values = frame[column]
         return values.notna() & ~_among(values, valid.dropna())
 

@@ -74,6 +74,7 @@ class Tables:
 
 
 def valid_id(value: Any) -> bool:
+    """Whether ``value`` can be used as an id in the dataset as it is."""
     return isinstance(value, str) and bool(_ID.fullmatch(value))
 
 

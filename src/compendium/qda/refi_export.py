@@ -62,6 +62,7 @@ class Node:
     kids: list[Node] = field(default_factory=list)
 
     def add(self, tag: str, text: str | None = None, **attrs: str) -> Node:
+        """Append a child element (attributes given as None are left out) and return it."""
         node = Node(tag, {k: v for k, v in attrs.items() if v is not None}, text)
         self.kids.append(node)
         return node
@@ -132,6 +133,7 @@ class _Source:
 
 @dataclass(frozen=True)
 class ExportReport:
+    """What an export wrote: the project file and how many of each element it holds."""
     dest: Path
     sources: int
     codes: int
@@ -142,6 +144,7 @@ class ExportReport:
     warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
+        """One line saying what was written."""
         return (f"{self.dest}: REFI-QDA project written ({self.cases} case(s), "
                 f"{self.sources} text source(s), {self.codes} code(s), {self.selections} "
                 f"selection(s), {self.codings} coding(s), {self.users} user(s))")
