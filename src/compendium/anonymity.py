@@ -631,7 +631,7 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
         names.update(p.relative_to(folder).as_posix() for p in transcripts.rglob("*")
                      if p.is_file() and not p.name.startswith("."))
     if segments is not None and len(segments) and "participant_id" in segments:
-        names.update(str(s) for s in set(default_sources(segments)))
+        names.update(str(s) for s in default_sources(segments).unique())
     if (folder / "interview_guide.md").is_file():
         names.add("interview_guide.md")
     texts, problems = {}, []

@@ -162,7 +162,7 @@ def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _read_transcripts(folder: Path, segments: pd.DataFrame) -> dict[str, str]:
     transcripts = {}
-    sources = set(default_sources(segments)) if len(segments) else set()
+    sources = set(default_sources(segments).unique()) if len(segments) else set()
     for rel in sorted(sources):
         path = folder / rel
         if is_inside(folder, path) and path.is_file():

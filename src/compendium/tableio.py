@@ -83,7 +83,11 @@ def problem_order(problem: Problem) -> tuple:
 def default_sources(segments: pd.DataFrame) -> pd.Series:
     """Each segment's transcript path: its ``source``, else ``transcripts/<participant_id>.txt``."""
     source = segments["source"] if "source" in segments else pd.Series(pd.NA, index=segments.index)
-    default = "transcripts/" + segments["participant_id"].astype(str) + ".txt"
+    missing = source.isna().to_numpy()
+    if not missing.any():
+        return source.astype(str)
+    # only the rows without a source need the default (fillna aligns on the index)
+    default = "transcripts/" + segments["participant_id"][missing].astype(str) + ".txt"
     return source.fillna(default).astype(str)
 
 
