@@ -3,6 +3,7 @@
 #   make paper                  build build/paper/paper.{pdf,html,docx} and provenance.json
 #   make paper DATA=dir         the same from another dataset, into build/<dir name>/
 #   make test                   run every test, the notebooks under nbval included
+#   make lint                   check the code, tests and notebooks with ruff
 #   make notebooks              refresh the committed notebooks' outputs
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
 #   make help                   list all targets
@@ -42,7 +43,7 @@ ASSETS := $(wildcard src/compendium/build_assets/*)
 DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
 # Package versions (the lock) count; re-installing the project itself does not.
 RUN_INPUTS = $(BUILD)/validated.stamp $(RUN_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
-VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py)
+VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py src/compendium/tableio.py)
 # The research team's list of real names for the anonymisation gate (git-ignored);
 # IDENTIFIERS=path/to/list points the gate at another one.
 IDENTIFIERS ?= $(wildcard identifiers.txt)
@@ -160,6 +161,10 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 .PHONY: test
 test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
 	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider
+
+.PHONY: lint
+lint: $(PROJECT_STAMP) ## check the code, tests and notebooks with ruff (configured in pyproject.toml)
+	$(BIN)/ruff check src tests notebooks
 
 .PHONY: bench
 bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compendium.anonymity import (
     NO_IDENTIFIERS,
@@ -269,3 +272,49 @@ def test_build_refuses_a_dataset_with_identifiers(demo_copy: Path, tmp_path: Pat
     assert result.returncode != 0
     assert "segments.csv:2: text: email 'jane@example.org'" in result.stderr
     assert not (tmp_path / "build" / "paper").exists()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("09ab zAZ.é’İ\u00a0\n𝄞")), max_size=60),
+       st.integers(min_value=1, max_value=7))
+def test_the_postcode_prefilter_finds_what_its_regular_expression_finds(text, chunk):
+    # The numpy prefilter must find exactly the positions of [0-9][a-z]{2},
+    # also across chunk boundaries and after characters of several bytes.
+    from compendium import anonymity
+
+    expected = [m.start() for m in re.finditer("[0-9][a-z]{2}", text)]
+    original = anonymity._DIGIT_CHUNK
+    try:
+        anonymity._DIGIT_CHUNK = chunk
+        assert anonymity._digit_letter_starts(text).tolist() == expected
+    finally:
+        anonymity._DIGIT_CHUNK = original
+    assert anonymity._digit_letter_starts(text).tolist() == expected
+
+
+_PIECES = ["01524 123456", "(01524) 123456", "+44 (0)20 7946 0000", "0044 20 7946 0000",
+           "07700900123", "+1 555 123 4567", "E001-001", "S0001", "LA1 4YW", "la1 4yw", "m1 1ae",
+           "gir 0aa", "www.example.org", "example.co.uk", "a.b@example.com", "2nd", "0", "00"]
+_TEXTS = st.lists(st.sampled_from(_PIECES)
+                  | st.text(alphabet=st.sampled_from(list("0147+()- .@/wxeLé_\n")), max_size=3),
+                  max_size=8).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TEXTS, min_size=1, max_size=6))
+def test_the_prefilters_miss_no_pattern_hit(texts):
+    # Every accepted match of the precise patterns, run on every text without
+    # any prefilter, must be found by find_identifiers, which looks only at the
+    # cells its prefilters pick.
+    from compendium import anonymity
+
+    brute = {}
+    for cell, text in enumerate(texts):
+        for kind, precise in anonymity._PRECISE.items():
+            for m in precise.finditer(text):
+                matched = anonymity._trim_url(m.group()) if kind == "url" else m.group()
+                if anonymity._accept(kind, matched):
+                    brute.setdefault(cell, set()).add((kind, m.start(), matched))
+    found = {cell: {(h.kind, h.start, h.text) for h in hits}
+             for cell, hits in anonymity.find_identifiers(texts).items()}
+    assert found == brute

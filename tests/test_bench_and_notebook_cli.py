@@ -23,6 +23,10 @@ def test_bench_runs_every_step_on_a_small_dataset(tmp_path: Path, capsys):
                  "data structure", "analysis steps in all"):
         assert step in table, step
     assert "0 problems" in table  # the generated dataset validates
+    # the yardstick and the two steps measured against it
+    assert bench.READ_STEP in table
+    assert "validate (complete): " in table and "clustered matrix x3 themes: " in table
+    assert table.count("x the pandas read of the two big tables") == 2
     # the cached dataset is reused: no generation the second time
     bench.main(["--interviews", "6", "--segments-per-interview", "15", "--n-orders", "20",
                 "--cache", str(tmp_path)])

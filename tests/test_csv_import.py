@@ -127,7 +127,7 @@ def test_qualcoder_coded_text(tmp_path):
     assert people.loc["E01", "age"] == "41" and people.loc["E01", "role"] == "founder"
     # identical excerpts of one file are one segment; coders kept
     assert len(t["segments"]) == 2
-    assert sorted(zip(t["codings"]["code_id"], t["codings"]["coder"])) == [
+    assert sorted(zip(t["codings"]["code_id"], t["codings"]["coder"], strict=True)) == [
         ("leads", "anna"), ("leads", "ben"), ("nothing", "anna"), ("peers", "anna")]
     # Category columns run from the nearest category up: motivations > business > leads
     rows = {r.code_id: r for r in t["codebook"].itertuples()}
@@ -151,7 +151,7 @@ def test_qualcoder_without_coder_column(tmp_path):
                                            ("File/case", "file")])
 def test_qualcoder_missing_columns_are_named(tmp_path, drop, missing):
     header = QUALCODER_HEADER
-    rows = [[c for h, c in zip(header, r) if h != drop] for r in qualcoder_rows()]
+    rows = [[c for h, c in zip(header, r, strict=True) if h != drop] for r in qualcoder_rows()]
     source = write_rows(tmp_path / "report.csv", rows)
     with pytest.raises(CompendiumError, match=f"QualCoder.*lacks the column\\(s\\) {missing} "
                                               r"\(found: "):

@@ -210,7 +210,7 @@ FORMULAS = ["=1+2", "+SUM(A1:A2)", "-2+3", "@cmd"]
 
 
 def test_formulas_in_text_are_neutralised_in_display_tables(demo_copy: Path, tmp_path: Path):
-    for row, formula in zip((3, 4, 5, 6), FORMULAS):
+    for row, formula in zip((3, 4, 5, 6), FORMULAS, strict=True):
         edit_cell(demo_copy / "participants.csv", row, "role_in_cluster", formula)
     plant(demo_copy, 2, FORMULAS[0] + " was the sum. ", at=0)
     segments = read_csv(demo_copy / "segments.csv")

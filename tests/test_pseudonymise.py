@@ -257,7 +257,7 @@ def test_random_identifier_placements_keep_offsets_consistent(case):
         return
     starts = map_offsets(mapping, [a for a, _ in segments], "start")
     ends = map_offsets(mapping, [b for _, b in segments], "end")
-    for (a, b), ns, ne in zip(segments, starts, ends):
+    for (a, b), ns, ne in zip(segments, starts, ends, strict=True):
         assert 0 <= ns < ne <= len(new)
         # the new excerpt is the old one, widened to whole names, with the names replaced
         for s, e, _ in spans:

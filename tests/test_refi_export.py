@@ -115,7 +115,7 @@ def test_synthetic_export_content(synthetic_export):
     assert counts["PlainTextSelection"] == len(ds.segments)
     assert counts["Coding"] == len(ds.raw_codings)
     codes = {c.get("name"): c for c in root.iter() if local(c.tag) == "Code"}
-    levels = dict(zip(ds.raw_codebook["name"], ds.raw_codebook["level"]))
+    levels = dict(zip(ds.raw_codebook["name"], ds.raw_codebook["level"], strict=True))
     for name, element in codes.items():  # folders for themes and sub-themes
         assert element.get("isCodable") == ("true" if levels[name] == "code" else "false")
     theme = codes["Motivations"]

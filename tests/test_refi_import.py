@@ -26,13 +26,19 @@ from compendium.qda.offsets import (
     PositionMap,
     SpanProbe,
     choose_counting,
-    end_past_line_ending,
     counting_hint,
+    end_past_line_ending,
     name_matches,
     on_word_boundaries,
 )
-from compendium.qda.refi import open_project_files, read_cases, read_codes, set_variables, \
-    split_path_names, variable_value
+from compendium.qda.refi import (
+    open_project_files,
+    read_cases,
+    read_codes,
+    set_variables,
+    split_path_names,
+    variable_value,
+)
 from compendium.qda.safety import parse_xml
 
 # The helpers shared by the QDA tests sit beside this file (pytest may not put it on the path).
@@ -367,7 +373,7 @@ def test_identical_spans_become_one_segment_with_several_codings(tmp_path):
     source = write_qdpx(tmp_path / "p.qdpx", xml, {"sources/doc.txt": TEXT})
     report, _, t = imported(tmp_path, source, {"doc": ATTRS})
     assert len(t["segments"]) == 1
-    assert sorted(zip(t["codings"]["code_id"], t["codings"]["coder"])) == \
+    assert sorted(zip(t["codings"]["code_id"], t["codings"]["coder"], strict=True)) == \
         [("Met", "ann"), ("Met", "bob"), ("Useful", "ann")]
     assert any("merged" in n for n in report.notes)
 
@@ -418,10 +424,10 @@ def test_unmarked_hierarchy_applied_parents_and_flat_codes(tmp_path):
     sels = "".join([selection(100, start, start + 18, (1, 900), (2, 900)),
                     selection(101, 0, 11, (4, 900))])
     _, _, t = imported(tmp_path, simple_project(tmp_path, book=book, sels=sels), {"doc": ATTRS})
-    level = dict(zip(t["codebook"]["code_id"], t["codebook"]["level"]))
+    level = dict(zip(t["codebook"]["code_id"], t["codebook"]["level"], strict=True))
     assert level == {"ungrouped": "theme", "Top": "theme", "Group": "subtheme", "Leaf": "code",
                      "Parent": "code", "Kid": "code", "Flat": "code"}
-    theme = dict(zip(t["codebook"]["code_id"], t["codebook"]["theme"]))
+    theme = dict(zip(t["codebook"]["code_id"], t["codebook"]["theme"], strict=True))
     assert theme["Flat"] == "ungrouped" and theme["Kid"] == "Top"
 
 

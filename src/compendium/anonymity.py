@@ -44,6 +44,7 @@ import pandas as pd
 
 from .datapackage import DESCRIPTOR, TABLES
 from .errors import CompendiumError, Problem
+from .tableio import default_sources, is_inside, problem_order, read_problem, read_table
 
 #: The identifiers list looked for at the repository root when none is given.
 IDENTIFIERS_FILE = "identifiers.txt"
@@ -216,12 +217,16 @@ _POSTCODE = re.compile(
 _ORDINALS = ("st", "nd", "rd", "th")
 
 # Pre-filters run over the lower-cased corpus; a cell they miss cannot hold a hit.
-_PREFILTERS: dict[str, tuple[re.Pattern[str], ...]] = {
+_PREFILTERS: dict[str, tuple[re.Pattern[str] | str, ...]] = {
     "email": (re.compile("@"),),
     "url": (re.compile("://"), re.compile(r"www\."),
             re.compile(rf"\.(?:{_TLD})(?![a-z0-9-])")),
-    "phone": (re.compile(r"[+(0][0-9]"),),
-    "postcode": (re.compile(r"[0-9][a-z]{2}"),),
+    # Every phone match holds "0" and a digit or "+" and a digit 1-9 (after an
+    # optional "("), not preceded by what the precise pattern's left boundary
+    # refuses; else every zero-padded id such as "E001-001" would be a candidate.
+    # Each begins with a literal character, which the engine finds quickly.
+    "phone": (re.compile(r"0(?<![\w+/.\-]0)[0-9]"), re.compile(r"\+(?<![\w+/.\-]\+)[1-9]")),
+    "postcode": ("digit-letter-letter",),  # [0-9][a-z]{2}: see _digit_letter_starts
 }
 _PRECISE = {"email": _EMAIL, "url": _URL, "phone": _PHONE, "postcode": _POSTCODE}
 
@@ -248,6 +253,7 @@ class Hit:
 
     @property
     def message(self) -> str:
+        """How the hit is reported: its kind and the matched text, shortened to 200 characters."""
         shown = " ".join(self.text.split())
         if len(shown) > 200:
             shown = shown[:199] + "…"
@@ -334,7 +340,7 @@ class _Corpus:
 
     def __init__(self, texts: Sequence[str]):
         self.texts = texts
-        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         self.starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
         self.ends = self.starts + lengths
         joined = "\x00".join(texts)
@@ -345,12 +351,19 @@ class _Corpus:
         self.low = low
 
     def cell_of(self, positions: Iterable[int]) -> np.ndarray:
+        """The index of the text holding each corpus position."""
         positions = np.fromiter(positions, dtype=np.int64)
         return np.searchsorted(self.starts, positions, side="right") - 1
 
-    def cells_matching(self, prefilters: Iterable[re.Pattern[str]]) -> np.ndarray:
-        positions = [m.start() for rx in prefilters for m in rx.finditer(self.low)]
-        return np.unique(self.cell_of(positions)) if positions else np.empty(0, np.int64)
+    def cells_matching(self, prefilters: Iterable[re.Pattern[str] | str]) -> np.ndarray:
+        """Indices of the texts in which any of the prefilters matches."""
+        found = [_digit_letter_starts(self.low) if isinstance(rx, str)
+                 else np.fromiter((m.start() for m in rx.finditer(self.low)), np.int64)
+                 for rx in prefilters]
+        positions = np.concatenate(found) if found else np.empty(0, np.int64)
+        if not len(positions):
+            return np.empty(0, np.int64)
+        return np.unique(np.searchsorted(self.starts, positions, side="right") - 1)
 
     def chunks(self) -> Iterable[tuple[int, int]]:
         """Character ranges of about ``_CHUNK`` characters that end at cell boundaries."""
@@ -362,6 +375,35 @@ class _Corpus:
             last = max(last, first + 1)
             yield int(self.starts[first]), int(self.ends[last - 1])
             first = last
+
+
+#: Characters handled at a time by :func:`_digit_letter_starts`.
+_DIGIT_CHUNK = 1 << 24
+
+
+def _digit_letter_starts(low: str) -> np.ndarray:
+    """Where ``[0-9][a-z]{2}`` matches in ``low`` (ASCII digit, two ASCII letters a-z).
+
+    The regular expression engine tries every position of a character class, which
+    over a corpus of a few hundred million characters takes seconds; numpy finds
+    the same positions in one pass over the UTF-8 bytes. A byte that is a digit or
+    a letter a-z is that character, and a character's position is its byte
+    position less the continuation bytes (``10xxxxxx``) before it.
+    """
+    out = [np.empty(0, np.int64)]
+    for first in range(0, len(low), _DIGIT_CHUNK):
+        piece = low[first:first + _DIGIT_CHUNK + 2]  # two more for the letters after a digit
+        data = np.frombuffer(piece.encode("utf-8", "surrogatepass"), np.uint8)
+        if len(data) < 3:
+            continue
+        hits = np.flatnonzero(((data[:-2] - np.uint8(48)) < 10)
+                              & ((data[1:-1] - np.uint8(97)) < 26)
+                              & ((data[2:] - np.uint8(97)) < 26))
+        if not piece.isascii():
+            continuation = np.flatnonzero((data & 0xC0) == 0x80)
+            hits = hits - np.searchsorted(continuation, hits)
+        out.append(hits[hits < _DIGIT_CHUNK].astype(np.int64) + first)
+    return np.concatenate(out)
 
 
 def _term_hits(corpus: _Corpus, matcher: _Matcher) -> Iterable[tuple[int, int, int, int]]:
@@ -446,6 +488,8 @@ class AllowList:
     entries: frozenset[tuple[str, str]] = frozenset()
 
     def allows(self, hit: Hit) -> bool:
+        """Whether a reviewed entry covers this hit (its text, its listed term, or the term
+        without its ending)."""
         if not self.entries:
             return False
         candidates = {_normal(hit.text)}
@@ -458,22 +502,20 @@ class AllowList:
 
 def read_allowlist(folder: str | Path) -> tuple[AllowList, list[Problem]]:
     """The dataset's allow-list and its problems (each row needs a kind, text and reason)."""
-    from .dataset import _read_problem, read_table
-
     path = Path(folder) / ALLOWLIST
     if not path.exists():
         return AllowList(), []
     try:
         frame = read_table(path, ALLOWLIST)
     except CompendiumError as err:
-        return AllowList(), [_read_problem(ALLOWLIST, err)]
+        return AllowList(), [read_problem(ALLOWLIST, err)]
     missing = [c for c in ("kind", "text", "reason") if c not in frame.columns]
     if missing:
         return AllowList(), [Problem(ALLOWLIST, None, c, "required column is missing")
                              for c in missing]
     problems, entries = [], set()
     for position, (kind, text, reason) in enumerate(
-            zip(frame["kind"], frame["text"], frame["reason"])):
+            zip(frame["kind"], frame["text"], frame["reason"], strict=True)):
         row = position + 2
         ok = True
         kind = kind.strip().lower() if isinstance(kind, str) else ""
@@ -503,6 +545,19 @@ def _kept(hits: list[Hit], allow: AllowList) -> list[Hit]:
     return resolve_overlaps(h for h in hits if not allow.allows(h))
 
 
+def _as_strings(values: pd.Series) -> np.ndarray:
+    """The values as Python strings in an object array (``values.astype(str)``)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.to_numpy(dtype=object)
+    return values.astype(str).to_numpy(dtype=object)
+
+
+def _mostly_distinct(strings: np.ndarray, sample: int = 4096) -> bool:
+    """Whether most of a column's values differ, judged on its first rows."""
+    head = strings[:sample]
+    return len(head) > 64 and len(set(head.tolist())) > len(head) // 2
+
+
 def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList = NO_IDENTIFIERS,
                 allow: AllowList = AllowList()) -> list[Problem]:
     """Hits in every column of ``tables`` (file label -> frame), located by CSV row.
@@ -518,7 +573,13 @@ def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList 
             present = values.notna().to_numpy()
             if not present.any():
                 continue
-            codes, uniques = pd.factorize(values[present].astype(str))
+            strings = _as_strings(values[present])
+            if _mostly_distinct(strings):
+                # ids and quotes: finding the few repeats would cost more than
+                # scanning them twice, and every row is reported either way
+                codes, uniques = np.arange(len(strings)), strings
+            else:
+                codes, uniques = pd.factorize(strings)
             groups.append((len(texts), label, str(column), codes, np.flatnonzero(present)))
             texts.extend(uniques.tolist())
     hits = find_identifiers(texts, identifiers)
@@ -563,8 +624,6 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
                ) -> tuple[dict[str, str], list[Problem]]:
     """Transcripts (every file under ``transcripts/`` and every segment source) and
     the interview guide, by path relative to ``folder``; unreadable files as problems."""
-    from .dataset import _default_sources, _inside
-
     folder = Path(folder)
     names: set[str] = set()
     transcripts = folder / "transcripts"
@@ -572,13 +631,13 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
         names.update(p.relative_to(folder).as_posix() for p in transcripts.rglob("*")
                      if p.is_file() and not p.name.startswith("."))
     if segments is not None and len(segments) and "participant_id" in segments:
-        names.update(str(s) for s in set(_default_sources(segments)))
+        names.update(str(s) for s in default_sources(segments).unique())
     if (folder / "interview_guide.md").is_file():
         names.add("interview_guide.md")
     texts, problems = {}, []
     for rel in sorted(names):
         path = folder / rel
-        if not _inside(folder, path) or not path.is_file():
+        if not is_inside(folder, path) or not path.is_file():
             continue  # validation reports sources outside the folder or missing
         try:
             texts[rel] = path.read_bytes().decode("utf-8-sig")
@@ -626,8 +685,6 @@ def check_anonymity(folder: str | Path,
     Unlike :func:`~compendium.dataset.validate_dataset` it does not check the
     dataset's structure or hashes, so it can be run while editing, before freezing.
     """
-    from .dataset import _problem_order, _read_problem, read_table
-
     folder = Path(folder)
     if not folder.is_dir():
         raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
@@ -638,9 +695,9 @@ def check_anonymity(folder: str | Path,
         try:
             frames[table] = read_table(folder / label, label)
         except CompendiumError as err:
-            problems.append(_read_problem(label, err))
+            problems.append(read_problem(label, err))
     problems += gate_problems(folder, frames, terms)
-    return sorted(set(problems), key=_problem_order)
+    return sorted(set(problems), key=problem_order)
 
 
 _HIT_MESSAGE = re.compile(rf"^(?:{'|'.join(KINDS)}) '")

@@ -37,7 +37,8 @@ class RunOutputs:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def for_dataset(cls, directory: str | Path, dataset) -> "RunOutputs":
+    def for_dataset(cls, directory: str | Path, dataset) -> RunOutputs:
+        """Outputs in ``directory`` (created if needed) for a run on ``dataset``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         return cls(directory=directory, dataset_name=dataset.name,
@@ -122,6 +123,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """The manifest of a finished run in ``directory``; a CompendiumError if the run did not
+    finish."""
     path = Path(directory) / MANIFEST
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -24,6 +24,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def rss_bytes() -> int:
+    """Resident memory of this process now, in bytes."""
     try:
         with open("/proc/self/statm", encoding="ascii") as handle:
             return int(handle.read().split()[1]) * PAGE
@@ -47,7 +48,7 @@ class PeakSampler:
             self.peak = max(self.peak, rss_bytes())
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "PeakSampler":
+    def __enter__(self) -> PeakSampler:
         self.peak = rss_bytes()
         self._thread.start()
         return self
@@ -60,13 +61,16 @@ class PeakSampler:
 
 @dataclass
 class Measurement:
+    """One benchmark step: its time, peak resident memory and a note on its result."""
     step: str
     seconds: float
     peak_mib: float
     detail: str
 
 
-def measure(step: str, func: Callable[[], Any], describe: Callable[[Any], str]) -> tuple[Any, Measurement]:
+def measure(step: str, func: Callable[[], Any],
+            describe: Callable[[Any], str]) -> tuple[Any, Measurement]:
+    """Run ``func`` once, timing it and sampling peak memory; its result and the measurement."""
     with PeakSampler() as sampler:
         start = time.perf_counter()
         result = func()
@@ -76,12 +80,16 @@ def measure(step: str, func: Callable[[], Any], describe: Callable[[Any], str]) 
 
 def dataset_folder(cache: Path, interviews: int, per_interview: int, seed: int,
                    transcripts: bool) -> Path:
+    """Where the cached benchmark dataset of these settings is kept."""
     kind = "transcripts" if transcripts else "no-transcripts"
     return cache / f"synthetic-{interviews}x{per_interview}-seed{seed}-{kind}"
 
 
 def run(interviews: int, per_interview: int, seed: int, transcripts: bool, cache: Path,
         n_orders: int) -> list[Measurement]:
+    """Generate the dataset (once) and measure every step; the rows of the table."""
+    import pandas as pd
+
     from . import analysis
     from .dataset import load_dataset, validate_dataset
     from .synthetic import generate_dataset
@@ -95,6 +103,12 @@ def run(interviews: int, per_interview: int, seed: int, transcripts: bool, cache
                                                 transcripts=transcripts, validate=False),
                        lambda p: str(p))
         rows.append(m)
+    # The yardstick of issue 11: validation and the clustered matrices should take
+    # at most four times as long as pandas needs to read the two big tables.
+    _, m = measure(READ_STEP, lambda: [pd.read_csv(folder / f"{t}.csv")
+                                       for t in ("segments", "codings")],
+                   lambda frames: f"{sum(len(f) for f in frames):,} rows")
+    rows.append(m)
     ds, m = measure("load tables and transcripts", lambda: load_dataset(folder, validate=False),
                     lambda d: f"{len(d.segments):,} segments, {len(d.codings):,} codings")
     rows.append(m)
@@ -167,19 +181,33 @@ def text_agreement_steps(ds: Any, coder: str, second: str = "coder_b") -> list[M
     return rows
 
 
+#: The reference step: pandas reading segments.csv and codings.csv.
+READ_STEP = "pandas reads the two big tables"
+#: Steps whose time is also given as a multiple of the reference.
+RATIO_STEPS = ("validate (complete)", "clustered matrix x3 themes")
+
+
 def format_table(rows: list[Measurement]) -> str:
+    """The measurements as a plain-text table, with the ratios to the pandas read."""
     width = max(len(r.step) for r in rows)
     lines = [f"{'step':<{width}}  {'seconds':>8}  {'peak RSS (MiB)':>14}  result",
              f"{'-' * width}  {'-' * 8}  {'-' * 14}  {'-' * 30}"]
     for r in rows:
         lines.append(f"{r.step:<{width}}  {r.seconds:>8.2f}  {r.peak_mib:>14.0f}  {r.detail}")
-    analysis_total = sum(r.seconds for r in rows if not r.step.startswith(("generate", "load",
-                                                                             "validate")))
+    analysis_total = sum(r.seconds for r in rows
+                         if not r.step.startswith(("generate", "load", "validate", "pandas")))
     lines.append(f"{'analysis steps in all':<{width}}  {analysis_total:>8.2f}")
+    seconds = {r.step: r.seconds for r in rows}
+    if seconds.get(READ_STEP):
+        for step in RATIO_STEPS:
+            if step in seconds:
+                lines.append(f"{step}: {seconds[step] / seconds[READ_STEP]:.1f} x the pandas "
+                             "read of the two big tables")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``python -m compendium.bench`` command (``make bench``)."""
     parser = argparse.ArgumentParser(prog="python -m compendium.bench", description=__doc__)
     parser.add_argument("--interviews", type=int, default=1000)
     parser.add_argument("--segments-per-interview", type=int, default=1000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -33,6 +34,14 @@ from .datapackage import (
 )
 from .design import Design, analysis_tables, design_from_descriptor, design_problems, unmapped_codes
 from .errors import CompendiumError, Problem, ValidationError
+from .tableio import (
+    default_sources,
+    is_inside,
+    problem_order,
+    read_problem,
+    read_table,
+    read_transcript_text,
+)
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000
@@ -62,14 +71,17 @@ class Dataset:
 
     @property
     def name(self) -> str:
+        """The dataset's name from its descriptor, else its folder name."""
         return str(self.descriptor.get("name", self.path.name))
 
     @property
     def title(self) -> str:
+        """The dataset's title from its descriptor, else its name."""
         return str(self.descriptor.get("title", self.name))
 
     @property
     def synthetic(self) -> bool:
+        """Whether the descriptor declares the data synthetic."""
         return bool(self.descriptor.get("compendium", {}).get("synthetic", False))
 
     @property
@@ -83,10 +95,12 @@ class Dataset:
 
     @property
     def hash(self) -> str:
+        """One sha256 for the whole dataset (see :func:`compendium.datapackage.dataset_hash`)."""
         return dataset_hash(self.descriptor)
 
     @property
     def coders(self) -> list[str]:
+        """Every coder in the codings, sorted."""
         return sorted(self.all_codings["coder"].unique().tolist())
 
     @property
@@ -101,6 +115,7 @@ class Dataset:
 
     @property
     def interview_guide(self) -> str | None:
+        """The interview guide (``interview_guide.md``) as text, or None without one."""
         guide = self.path / "interview_guide.md"
         return guide.read_text(encoding="utf-8") if guide.exists() else None
 
@@ -109,55 +124,8 @@ class Dataset:
 # Reading
 
 
-def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
-    """Read one CSV as strings, turning every parse failure into a CompendiumError.
-
-    All columns are read as text (empty cells become missing) so that type
-    checks can report the offending row instead of pandas guessing types.
-    """
-    label = label or path.name
-    if not path.exists():
-        raise CompendiumError(f"{label}: file not found")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise CompendiumError(f"{label}: file is empty (expected a header row and data)")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CompendiumError(f"{label}: file is UTF-16 encoded; save it as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise CompendiumError(
-            f"{label}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
-    if "\x00" in text:
-        raise CompendiumError(f"{label}: contains NUL characters; not a text CSV file")
-    import io
-
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-            on_bad_lines="error", engine="c",
-        )
-    except pd.errors.ParserError as err:
-        raise CompendiumError(f"{label}: cannot parse CSV ({_parser_message(err)})") from None
-    except pd.errors.EmptyDataError:
-        raise CompendiumError(f"{label}: file is empty (expected a header row)") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    duplicated = [c for c in frame.columns if c.rsplit(".", 1)[0] in frame.columns and "." in c]
-    if duplicated:
-        raise CompendiumError(f"{label}: duplicate column name(s) in header")
-    return frame
-
-
-def _parser_message(err: Exception) -> str:
-    message = str(err).strip().splitlines()[-1]
-    # pandas counts lines from 1 including the header; say "row" as we do elsewhere
-    return message.replace("Error tokenizing data. C error: ", "")
-
-
 def read_descriptor(folder: Path) -> dict[str, Any]:
+    """The dataset's datapackage.json as a dict; a CompendiumError says why it cannot be read."""
     path = folder / DESCRIPTOR
     if not folder.is_dir():
         raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
@@ -217,33 +185,14 @@ def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _default_sources(segments: pd.DataFrame) -> pd.Series:
-    source = segments["source"] if "source" in segments else pd.Series(pd.NA, index=segments.index)
-    default = "transcripts/" + segments["participant_id"].astype(str) + ".txt"
-    return source.fillna(default).astype(str)
-
-
 def _read_transcripts(folder: Path, segments: pd.DataFrame) -> dict[str, str]:
     transcripts = {}
-    sources = set(_default_sources(segments)) if len(segments) else set()
+    sources = set(default_sources(segments).unique()) if len(segments) else set()
     for rel in sorted(sources):
         path = folder / rel
-        if _inside(folder, path) and path.is_file():
-            transcripts[rel] = _read_transcript_text(path)
+        if is_inside(folder, path) and path.is_file():
+            transcripts[rel] = read_transcript_text(path)
     return transcripts
-
-
-def _read_transcript_text(path: Path) -> str:
-    """A transcript as code points: BOM stripped, line endings kept as written."""
-    return path.read_bytes().decode("utf-8-sig")
-
-
-def _inside(folder: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------
@@ -273,7 +222,7 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         try:
             frame = read_table(folder / label, label)
         except CompendiumError as err:
-            problems.append(_read_problem(label, err))
+            problems.append(read_problem(label, err))
             continue
         read[table] = frame
         table_problems = _check_columns(table, frame, descriptor)
@@ -292,23 +241,7 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         from .anonymity import gate_problems
 
         problems += gate_problems(folder, read, identifiers)
-    return sorted(set(problems), key=_problem_order)
-
-
-def _read_problem(label: str, err: CompendiumError) -> Problem:
-    """A read_table error as a Problem, keeping the line it names (``FILE:LINE: message``)."""
-    head, _, message = str(err).partition(": ")
-    file, _, line = head.partition(":")
-    row = int(line) if file == label and line.isdigit() else None
-    return Problem(label, row, None, message or str(err))
-
-
-def _problem_order(problem: Problem) -> tuple:
-    file_rank = {f"{t}.csv": i for i, t in enumerate(TABLES)}
-    return (file_rank.get(problem.file, -1 if problem.file == DESCRIPTOR else 99),
-            problem.file, problem.row or 0, problem.column or "", problem.message)
-
-
+    return sorted(set(problems), key=problem_order)
 def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     try:
@@ -344,7 +277,7 @@ def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]
             continue
         rel = resource["path"]
         path = folder / rel
-        if not _inside(folder, path) or Path(rel).is_absolute():
+        if not is_inside(folder, path) or Path(rel).is_absolute():
             problems.append(Problem(DESCRIPTOR, None, "resources",
                                     f"path '{rel}' points outside the dataset folder"))
             continue
@@ -410,41 +343,49 @@ def _check_fields(table: str, frame: pd.DataFrame) -> list[Problem]:
             continue
         column = frame[name]
         constraints = spec["constraints"]
-        missing = column.isna() | (column.astype(str).str.strip() == "")
+        # Plain Python strings in a numpy array: str methods mapped over them are
+        # several times faster than pandas' .str accessor on a million cells.
+        cells = column.to_numpy(dtype=object)
+        filled = np.flatnonzero(~column.isna().to_numpy())
+        texts = cells[filled]
+        lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+        # blank: strip() would leave nothing
+        blank = (lengths == 0) | np.fromiter(map(str.isspace, texts), bool, len(texts))
         if constraints.get("required"):
-            for row in _rows(np.flatnonzero(missing.to_numpy())):
+            missing = np.ones(len(cells), dtype=bool)
+            missing[filled[~blank]] = False
+            for row in _rows(np.flatnonzero(missing)):
                 problems.append(Problem(label, row, name, "value is required"))
-        present = ~missing
-        values = column[present].astype(str)
-        too_long = values.str.len() > MAX_FIELD_CHARS
-        for row in _rows(values.index[too_long]):
+        positions, values, lengths = filled[~blank], texts[~blank], lengths[~blank]
+        for row in _rows(positions[lengths > MAX_FIELD_CHARS]):
             problems.append(Problem(label, row, name,
                                     f"value longer than {MAX_FIELD_CHARS:,} characters"))
         if spec["type"] == "integer":
-            numbers = pd.to_numeric(values.str.strip(), errors="coerce")
-            bad = numbers.isna() | (numbers != np.floor(numbers))
-            for row, value in zip(_rows(values.index[bad]), values[bad]):
-                problems.append(Problem(label, row, name, f"'{_short(value)}' is not a whole number"))
+            numbers = _numbers(values, strip=True)
+            bad = np.isnan(numbers) | (numbers != np.floor(numbers))
+            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
+                problems.append(Problem(
+                    label, row, name, f"'{_short(value)}' is not a whole number"))
             if "minimum" in constraints:
                 low = (~bad) & (numbers < constraints["minimum"])
-                for row, value in zip(_rows(values.index[low]), values[low]):
-                    problems.append(Problem(label, row, name,
-                                            f"{value} is below the minimum {constraints['minimum']}"))
+                for row, value in zip(_rows(positions[low]), values[low], strict=True):
+                    problems.append(Problem(
+                        label, row, name, f"{value} is below the minimum {constraints['minimum']}"))
         if "enum" in constraints:
             allowed = constraints["enum"]
-            bad = ~values.isin(allowed)
-            for row, value in zip(_rows(values.index[bad]), values[bad]):
+            bad = ~pd.Series(values, dtype=object).isin(allowed).to_numpy()
+            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
                 problems.append(Problem(label, row, name,
                                         f"'{_short(value)}' is not one of {', '.join(allowed)}"))
         if "pattern" in constraints:
-            bad = ~values.str.fullmatch(constraints["pattern"].strip("^$"))
-            for row, value in zip(_rows(values.index[bad]), values[bad]):
+            bad = ~_fullmatch(constraints["pattern"].strip("^$"), values)
+            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
                 problems.append(Problem(label, row, name,
                                         f"'{_short(value)}' is not a valid id (letters, digits, "
                                         "'.', '-', '_'; starting with a letter or digit)"))
         if constraints.get("unique"):
-            dup = values.duplicated(keep="first")
-            for row, value in zip(_rows(values.index[dup]), values[dup]):
+            dup = pd.Series(values, dtype=object).duplicated(keep="first").to_numpy()
+            for row, value in zip(_rows(positions[dup]), values[dup], strict=True):
                 problems.append(Problem(label, row, name, f"duplicate id '{_short(value)}'"))
     key = TABLE_SCHEMAS[table]["primaryKey"]
     if len(key) > 1 and set(key) <= set(frame.columns):
@@ -453,6 +394,55 @@ def _check_fields(table: str, frame: pd.DataFrame) -> list[Problem]:
             problems.append(Problem(label, row, None,
                                     f"duplicate row: the same ({', '.join(key)}) appears earlier"))
     return problems
+
+
+#: Digit strings this short are exact in a float64 and an int64.
+_PLAIN_DIGITS = 15
+
+
+def _numbers(texts: np.ndarray, strip: bool = False) -> np.ndarray:
+    """``pd.to_numeric(texts, errors="coerce")`` as float64 (NaN where not a number);
+    with ``strip``, of the texts with surrounding whitespace removed.
+
+    Columns of plain digits, the usual case, are converted directly; anything
+    else goes through pandas, so every odd form is read exactly as before.
+    """
+    if not len(texts):
+        return np.zeros(0)
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    joined = "".join(texts)
+    if lengths.min() >= 1 and lengths.max() <= _PLAIN_DIGITS and joined.isascii() \
+            and joined.isdigit():
+        return np.fromiter(map(int, texts), np.int64, len(texts)).astype(np.float64)
+    if strip:
+        texts = np.fromiter(map(str.strip, texts), object, len(texts))
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _column_numbers(column: pd.Series) -> np.ndarray:
+    """``pd.to_numeric(column, errors="coerce")`` as float64, NaN where missing or not a number."""
+    out = np.full(len(column), np.nan)
+    filled = np.flatnonzero(~column.isna().to_numpy())
+    out[filled] = _numbers(column.to_numpy(dtype=object)[filled])
+    return out
+
+
+def _fullmatch(pattern: str, texts: np.ndarray) -> np.ndarray:
+    """Whether each of ``texts`` matches ``pattern`` whole.
+
+    When every text matches, one match of the pattern repeated over all texts
+    joined by NUL (which no table holds: read_table refuses it) says so at once.
+    The schema's patterns are id patterns, which cannot match a NUL themselves.
+    """
+    if not len(texts):
+        return np.zeros(0, dtype=bool)
+    joined = "\x00".join(texts)
+    if joined.count("\x00") == len(texts) - 1 and \
+            re.fullmatch(f"(?:{pattern})(?:\x00(?:{pattern}))*", joined):
+        return np.ones(len(texts), dtype=bool)
+    compiled = re.compile(pattern)
+    return np.fromiter((compiled.fullmatch(t) is not None for t in texts), bool, len(texts))
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -466,19 +456,20 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     segments, codings = tables["segments"], tables["codings"]
 
     def dangling(frame: pd.DataFrame, column: str, valid: pd.Series) -> pd.Series:
+        """Rows whose value in ``column`` is given but not among ``valid``."""
         values = frame[column]
-        return values.notna() & ~values.isin(set(valid.dropna()))
+        return values.notna() & ~_among(values, valid.dropna())
 
     bad = dangling(segments, "participant_id", participants["participant_id"])
-    for row, value in zip(_rows(np.flatnonzero(bad)), segments["participant_id"][bad]):
+    for row, value in zip(_rows(np.flatnonzero(bad)), segments["participant_id"][bad], strict=True):
         problems.append(Problem("segments.csv", row, "participant_id",
                                 f"'{_short(value)}' is not in participants.csv"))
     bad = dangling(codings, "segment_id", segments["segment_id"])
-    for row, value in zip(_rows(np.flatnonzero(bad)), codings["segment_id"][bad]):
+    for row, value in zip(_rows(np.flatnonzero(bad)), codings["segment_id"][bad], strict=True):
         problems.append(Problem("codings.csv", row, "segment_id",
                                 f"'{_short(value)}' is not in segments.csv"))
     bad = dangling(codings, "code_id", codebook["code_id"])
-    for row, value in zip(_rows(np.flatnonzero(bad)), codings["code_id"][bad]):
+    for row, value in zip(_rows(np.flatnonzero(bad)), codings["code_id"][bad], strict=True):
         problems.append(Problem("codings.csv", row, "code_id",
                                 f"'{_short(value)}' is not in codebook.csv"))
     if "level" in codebook:
@@ -487,31 +478,43 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         applied = codings["code_id"].map(levels)
         not_code = applied.notna() & (applied != "code")
         for row, value, level in zip(_rows(np.flatnonzero(not_code)),
-                                     codings["code_id"][not_code], applied[not_code]):
+                                     codings["code_id"][not_code], applied[not_code], strict=True):
             problems.append(Problem("codings.csv", row, "code_id",
                                     f"'{_short(value)}' is a {level} in codebook.csv, "
                                     "not a code that can be applied"))
         themes = set(codebook.loc[codebook["level"] == "theme", "code_id"])
         if themes:
             bad = codebook["theme"].notna() & ~codebook["theme"].isin(themes)
-            for row, value in zip(_rows(np.flatnonzero(bad)), codebook["theme"][bad]):
+            for row, value in zip(_rows(np.flatnonzero(bad)), codebook["theme"][bad], strict=True):
                 problems.append(Problem("codebook.csv", row, "theme",
                                         f"'{_short(value)}' is not a theme-level entry"))
     if "parent_id" in codebook:
         bad = dangling(codebook, "parent_id", codebook["code_id"])
-        for row, value in zip(_rows(np.flatnonzero(bad)), codebook["parent_id"][bad]):
+        for row, value in zip(_rows(np.flatnonzero(bad)), codebook["parent_id"][bad], strict=True):
             problems.append(Problem("codebook.csv", row, "parent_id",
                                     f"'{_short(value)}' is not a code_id in codebook.csv"))
         problems += _check_cycles(codebook)
-    uncoded = ~segments["segment_id"].isin(set(codings["segment_id"]))
-    for row, value in zip(_rows(np.flatnonzero(uncoded)), segments["segment_id"][uncoded]):
+    uncoded = ~_among(segments["segment_id"], codings["segment_id"])
+    for row, value in zip(_rows(np.flatnonzero(uncoded)), segments["segment_id"][uncoded],
+        strict=True):
         problems.append(Problem("segments.csv", row, "segment_id",
                                 f"segment '{_short(value)}' has no coding in codings.csv"))
     return problems
 
 
+def _among(values: pd.Series, valid: pd.Series) -> pd.Series:
+    """``values.isin(set(valid))`` (a missing value is among ``valid`` when one is missing
+    there), by one factorisation of both instead of a Python set of a million strings."""
+    both = np.concatenate([values.to_numpy(dtype=object), valid.to_numpy(dtype=object)])
+    codes, uniques = pd.factorize(both)
+    codes = np.where(codes < 0, len(uniques), codes)  # missing: one extra slot
+    present = np.zeros(len(uniques) + 1, dtype=bool)
+    present[codes[len(values):]] = True
+    return pd.Series(present[codes[: len(values)]], index=values.index)
+
+
 def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
-    parent = dict(zip(codebook["code_id"], codebook["parent_id"]))
+    parent = dict(zip(codebook["code_id"], codebook["parent_id"], strict=True))
     problems = []
     for position, code in enumerate(codebook["code_id"]):
         seen, current = set(), code
@@ -538,18 +541,29 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
     located = has_start & has_end
     if not located.any():
         return problems
-    start = pd.to_numeric(frame["start"], errors="coerce")
-    end = pd.to_numeric(frame["end"], errors="coerce")
+    start = pd.Series(_column_numbers(frame["start"]), index=frame.index)
+    end = pd.Series(_column_numbers(frame["end"]), index=frame.index)
     numeric = located & start.notna() & end.notna()
     reversed_ = numeric & (end <= start)
-    for row, s, e in zip(_rows(np.flatnonzero(reversed_)), start[reversed_], end[reversed_]):
+    for row, s, e in zip(_rows(np.flatnonzero(reversed_)), start[reversed_], end[reversed_],
+        strict=True):
         problems.append(Problem(label, row, "end", f"end {int(e)} is not after start {int(s)}"))
-    ok = numeric & ~reversed_ & (start >= 0)
-    sources = _default_sources(frame)
-    for rel, index in frame[ok].groupby(sources[ok], sort=True).groups.items():
+    ok = (numeric & ~reversed_ & (start >= 0)).to_numpy(dtype=bool)
+    located_rows = np.flatnonzero(ok)
+    starts = start[ok].astype(int).to_numpy()
+    ends = end[ok].astype(int).to_numpy()
+    texts = frame["text"].to_numpy(dtype=object)[located_rows]
+    # One transcript at a time, in sorted order, rows in file order: positions
+    # into the located rows, grouped by source without a pandas groupby per group.
+    groups, sources = pd.factorize(default_sources(frame).to_numpy(dtype=object)[located_rows],
+                                   sort=True)
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(len(sources) + 1))
+    for number, rel in enumerate(sources):
+        members = order[bounds[number]:bounds[number + 1]]
+        rows = located_rows[members]
         path = folder / rel
-        rows = np.asarray([frame.index.get_loc(i) for i in index])
-        if not _inside(folder, path):
+        if not is_inside(folder, path):
             for row in _rows(rows[:1]):
                 problems.append(Problem(label, row, "source",
                                         f"'{rel}' points outside the dataset folder"))
@@ -559,22 +573,22 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
                 problems.append(Problem(label, row, "source", f"transcript '{rel}' not found"))
             continue
         try:
-            transcript = _read_transcript_text(path)
+            transcript = read_transcript_text(path)
         except UnicodeDecodeError:
             problems.append(Problem(rel, None, None, "not valid UTF-8"))
             continue
-        sub = frame.loc[index]
-        s = start.loc[index].astype(int).to_numpy()
-        e = end.loc[index].astype(int).to_numpy()
+        s, e = starts[members], ends[members]
         outside = e > len(transcript)
-        for row, value in zip(_rows(rows[outside]), e[outside]):
-            problems.append(Problem(label, row, "end",
-                                    f"{value} is past the end of {rel} ({len(transcript)} characters)"))
-        inside = ~outside
-        slices = [transcript[a:b] for a, b in zip(s[inside], e[inside])]
-        texts = sub["text"].to_numpy()[inside]
-        mismatch = np.fromiter((x != y for x, y in zip(texts, slices)), bool, len(slices))
-        for row, got in zip(_rows(rows[inside][mismatch]), np.asarray(slices, dtype=object)[mismatch]):
+        for row, value in zip(_rows(rows[outside]), e[outside], strict=True):
+            problems.append(Problem(label, row, "end", f"{value} is past the end of {rel} "
+                                                       f"({len(transcript)} characters)"))
+        within = ~outside
+        slices = [transcript[a:b] for a, b in zip(s[within].tolist(), e[within].tolist(),
+                                                  strict=True)]
+        mismatch = np.fromiter((x != y for x, y in zip(texts[members][within], slices,
+                                                       strict=True)), bool, len(slices))
+        for row, got in zip(_rows(rows[within][mismatch]),
+                            np.asarray(slices, dtype=object)[mismatch], strict=True):
             problems.append(Problem(label, row, "text",
                                     f"does not match {rel}[start:end], which reads "
                                     f"'{_short(got, 50)}'"))
@@ -583,7 +597,7 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
 
 def _check_coders(descriptor: dict, codings: pd.DataFrame) -> list[Problem]:
     primary = (descriptor.get("compendium") or {}).get("primary_coder")
-    if primary and primary not in set(codings["coder"]):
+    if primary and primary not in set(codings["coder"].unique()):
         return [Problem(DESCRIPTOR, None, "compendium.primary_coder",
                         f"'{primary}' has no codings in codings.csv")]
     return []
@@ -636,7 +650,7 @@ def write_dataset(
             write_csv(frame, staging / f"{table}.csv")
         for rel, text in sorted({**(transcripts or {}), **(files or {})}.items()):
             target = staging / rel
-            if not _inside(staging, target):
+            if not is_inside(staging, target):
                 raise CompendiumError(f"transcript path '{rel}' points outside the dataset")
             target.parent.mkdir(parents=True, exist_ok=True)
             # newline="" keeps the transcript's own line endings, which offsets count

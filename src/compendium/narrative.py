@@ -35,7 +35,7 @@ def join_and(items: list[str]) -> str:
 
 def percent(n: int, size: int) -> str:
     """Whole percent, rounded half up like every percentage the project prints."""
-    from .analysis.comparison import percent_text
+    from .formatting import percent_text
 
     return "n/a" if size == 0 else percent_text(int(n), int(size))
 

@@ -125,12 +125,15 @@ class Placeholders:
                 self.numbers[term.entity] = f"{LABELS[term.kind]} {counts[term.kind]}"
 
     def text(self, term: Term) -> str:
+        """The placeholder written in text, such as ``[Person 1]``."""
         return f"[{self.numbers[term.entity]}]"
 
     def id(self, term: Term) -> str:
+        """The placeholder written in an id column, such as ``Person-1``."""
         return self.numbers[term.entity].replace(" ", "-")
 
     def key_rows(self) -> list[tuple[str, str, str]]:
+        """(kind, term, placeholder) for the key file, ordered by kind then number."""
         rows = [(t.kind, t.text, self.text(t)) for t in self.identifiers.terms
                 if t.entity in self.numbers]
         order = {label: i for i, label in enumerate(LABELS.values())}
@@ -177,6 +180,7 @@ class _Replacer:
 
 @dataclass
 class PseudonymisationReport:
+    """What a pseudonymisation wrote: where, how many replacements and entities."""
     source: Path
     dest: Path
     key: Path
@@ -186,6 +190,7 @@ class PseudonymisationReport:
     remaining: list[Problem]
 
     def summary(self) -> str:
+        """One line saying what was written and how much was replaced."""
         return (f"{self.dest}: pseudonymised dataset written ({self.replacements} "
                 f"replacement(s) of {self.entities} listed identifier(s); "
                 f"{self.terms_listed} term(s) listed); key written to {self.key}")
@@ -318,7 +323,7 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
         old = segments.loc[index, ["start", "end"]].to_numpy(np.int64)
         replace.count += int((np.searchsorted(mapping[:, 0], old[:, 1], "left")
                               - np.searchsorted(mapping[:, 1], old[:, 0], "right")).sum())
-        new_text.loc[index] = [transcript[a:b] for a, b in zip(starts, ends)]
+        new_text.loc[index] = [transcript[a:b] for a, b in zip(starts, ends, strict=True)]
     for table, frame in frames.items():
         for column in _text_columns(frame):
             if table == "segments" and column == "text":

@@ -54,8 +54,10 @@ def test_agreement_units_segments_by_hand(codings, segments, codebook, code_ids)
     #   E01-002  a: LEADS              b: LEADS, PEER
     #   I01-001  a: LEADS, TARGETS     b: TARGETS
     #   I01-002  a: TARGETS            b: TARGETS
-    assert got["a"].tolist() == [1, 0, 1, 0, 0] + [1, 0, 0, 0, 0] + [1, 1, 0, 0, 0] + [0, 1, 0, 0, 0]
-    assert got["b"].tolist() == [1, 0, 0, 0, 0] + [1, 0, 1, 0, 0] + [0, 1, 0, 0, 0] + [0, 1, 0, 0, 0]
+    assert got["a"].tolist() == ([1, 0, 1, 0, 0] + [1, 0, 0, 0, 0]
+                                 + [1, 1, 0, 0, 0] + [0, 1, 0, 0, 0])
+    assert got["b"].tolist() == ([1, 0, 0, 0, 0] + [1, 0, 1, 0, 0]
+                                 + [0, 1, 0, 0, 0] + [0, 1, 0, 0, 0])
 
 
 def test_agreement_units_interviewees_and_default_codes(codings, segments):
@@ -94,7 +96,8 @@ def test_agreement_table_by_hand(codings, segments, codebook):
     got = agreement_table(units)
     assert list(got.columns) == TABLE_COLUMNS
     assert isinstance(got.index, pd.RangeIndex)
-    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-SALES", "OUT-NONE", "overall"]
+    assert got["code_id"].tolist() == [
+        "MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-SALES", "OUT-NONE", "overall"]
     # 2x2 counts over the 4 segments (from test_agreement_units_segments_by_hand):
     #   LEADS   a 1,1,1,0  b 1,1,0,0 -> both 2, only_a 1, only_b 0, neither 1
     #   TARGETS a 0,0,1,1  b 0,0,1,1 -> 2, 0, 0, 2
@@ -158,7 +161,8 @@ def _sklearn_kappa(a, b):
 def test_kappa_matches_sklearn_on_tables(both, only_a, only_b, neither):
     a = [1] * both + [1] * only_a + [0] * only_b + [0] * neither
     b = [1] * both + [0] * only_a + [1] * only_b + [0] * neither
-    ours = cohen_kappa_from_counts(np.array([both]), np.array([only_a]), np.array([only_b]), np.array([neither]))[0]
+    ours = cohen_kappa_from_counts(np.array([both]), np.array([only_a]), np.array([only_b]),
+                                   np.array([neither]))[0]
     theirs = _sklearn_kappa(a, b)
     if np.isnan(theirs):
         assert np.isnan(ours)

@@ -51,7 +51,8 @@ def test_interviewee_comparison_by_hand(comparison):
     got = comparison
     assert list(got.columns) == COLUMNS
     assert isinstance(got.index, pd.RangeIndex)
-    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-SALES", "OUT-NONE"]
+    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-SALES",
+        "OUT-NONE"]
     # Interviewees raising each code (coder_a), 2 per group (see conftest):
     assert got["n_entrepreneur"].tolist() == [2, 0, 2, 1, 0]
     assert got["n_intermediary"].tolist() == [1, 2, 0, 1, 0]
@@ -116,9 +117,9 @@ def test_invalid_unit(codings, segments, participants, codebook):
 
 
 def test_wilson_matches_scipy_on_a_grid():
-    ks, ns = zip(*[(k, n) for n in range(1, 31) for k in range(n + 1)])
+    ks, ns = zip(*[(k, n) for n in range(1, 31) for k in range(n + 1)], strict=True)
     low, high = wilson_interval(np.array(ks), np.array(ns))
-    for k, n, lo, hi in zip(ks, ns, low, high):
+    for k, n, lo, hi in zip(ks, ns, low, high, strict=True):
         ci = binomtest(k, n).proportion_ci(method="wilson")
         assert lo == pytest.approx(ci.low, abs=1e-12)
         assert hi == pytest.approx(ci.high, abs=1e-12)
@@ -196,7 +197,8 @@ def test_describe_gap_on_toy_rows(comparison, codings, segments, participants, c
         "2 of 2 intermediaries (100%), proportionally more often by intermediaries."
     )
     leads = comparison[comparison["code_id"] == "MOT-LEADS"].iloc[0]
-    assert describe_gap(leads, largest=False).endswith("proportionally more often by entrepreneurs.")
+    sentence = describe_gap(leads, largest=False)
+    assert sentence.endswith("proportionally more often by entrepreneurs.")
     by_segment = perspective_comparison(
         codings, segments, participants, codebook, coder="coder_a", unit="segment"
     )

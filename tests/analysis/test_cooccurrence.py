@@ -7,7 +7,8 @@ from scipy import sparse
 
 from compendium.analysis import cooccurrence, incidence
 
-SEGMENT_IDS = ["E01-001", "E01-002", "E02-001", "E02-002", "I01-001", "I01-002", "I02-001", "I02-002"]
+SEGMENT_IDS = ["E01-001", "E01-002", "E02-001", "E02-002", "I01-001", "I01-002", "I02-001",
+    "I02-002"]
 
 
 def test_incidence_segments_by_hand(codings, segments):
@@ -146,7 +147,8 @@ def test_jaccard_properties(per_segment, unit):
     rows = [(f"S{i:02d}", code, "coder_a") for i, codes in enumerate(per_segment) for code in codes]
     cods = pd.DataFrame(rows, columns=["segment_id", "code_id", "coder"], dtype=object)
     book = pd.DataFrame(
-        {"code_id": ["c1", "c2", "c3", "c4"], "theme": "t", "name": ["A", "B", "C", "D"], "definition": "d"}
+        {"code_id": ["c1", "c2", "c3", "c4"], "theme": "t", "name": ["A", "B", "C", "D"],
+            "definition": "d"}
     )
     got = cooccurrence(cods, segs, book, unit=unit)
     assert ((got["jaccard"] >= 0) & (got["jaccard"] <= 1)).all()

@@ -33,8 +33,10 @@ def test_code_frequencies_coder_a_by_hand(codings, segments, participants, codeb
         [
             ("MOT-LEADS", "motivations", "Finding leads", "entrepreneur", 2, 2, 1.0, 3),
             ("MOT-LEADS", "motivations", "Finding leads", "intermediary", 1, 2, 0.5, 1),
-            ("MOT-TARGETS", "motivations", "Delivering programme targets", "entrepreneur", 0, 2, 0.0, 0),
-            ("MOT-TARGETS", "motivations", "Delivering programme targets", "intermediary", 2, 2, 1.0, 3),
+            ("MOT-TARGETS", "motivations", "Delivering programme targets", "entrepreneur",
+             0, 2, 0.0, 0),
+            ("MOT-TARGETS", "motivations", "Delivering programme targets", "intermediary",
+             2, 2, 1.0, 3),
             ("MOT-PEER", "motivations", "Peer support", "entrepreneur", 2, 2, 1.0, 2),
             ("MOT-PEER", "motivations", "Peer support", "intermediary", 0, 2, 0.0, 0),
             ("OUT-SALES", "outcomes", "New sales", "entrepreneur", 1, 2, 0.5, 1),
@@ -126,5 +128,5 @@ def test_duplicated_code_ids_raise(codings, segments, participants, codebook):
 def test_inputs_are_not_modified(codings, segments, participants, codebook):
     before = [t.copy() for t in (codings, segments, participants, codebook)]
     code_frequencies(codings, segments, participants, codebook, coder="coder_a")
-    for original, copy in zip((codings, segments, participants, codebook), before):
+    for original, copy in zip((codings, segments, participants, codebook), before, strict=True):
         pd.testing.assert_frame_equal(original, copy)

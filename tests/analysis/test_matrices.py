@@ -26,7 +26,7 @@ MATRIX_COLUMNS = [
 
 def test_toy_text_lengths_match_the_hand_calculations(segments):
     # The quote rule calculations below rely on these lengths.
-    lengths = dict(zip(segments["segment_id"], segments["text"].str.len()))
+    lengths = dict(zip(segments["segment_id"], segments["text"].str.len(), strict=True))
     assert lengths == {
         "E01-001": 30,
         "E01-002": 20,
@@ -40,7 +40,8 @@ def test_toy_text_lengths_match_the_hand_calculations(segments):
 
 
 def test_clustered_matrix_motivations_by_hand(codings, segments, participants, codebook):
-    got = clustered_matrix(codings, segments, participants, codebook, "motivations", coder="coder_a")
+    got = clustered_matrix(codings, segments, participants, codebook, "motivations",
+        coder="coder_a")
     assert list(got.columns) == MATRIX_COLUMNS
     assert isinstance(got.index, pd.RangeIndex)
     # Cells are filled in codebook order, entrepreneur then intermediary.
@@ -57,10 +58,12 @@ def test_clustered_matrix_motivations_by_hand(codings, segments, participants, c
     # 6 MOT-PEER/int: no candidate -> None.
     assert got["code_id"].tolist() == ["MOT-LEADS"] * 2 + ["MOT-TARGETS"] * 2 + ["MOT-PEER"] * 2
     assert got["perspective"].tolist() == ["entrepreneur", "intermediary"] * 3
-    assert got["name"].tolist()[::2] == ["Finding leads", "Delivering programme targets", "Peer support"]
+    assert got["name"].tolist()[::2] == ["Finding leads", "Delivering programme targets",
+        "Peer support"]
     assert got["n_interviewees"].tolist() == [2, 1, 0, 2, 2, 0]
     assert got["group_size"].tolist() == [2] * 6
-    assert got["quote_segment_id"].tolist() == ["E02-001", "I01-001", None, "I02-001", "E01-001", None]
+    assert got["quote_segment_id"].tolist() == ["E02-001", "I01-001", None, "I02-001", "E01-001",
+        None]
     assert got["quote_participant_id"].tolist() == ["E02", "I01", None, "I02", "E01", None]
     assert got.loc[0, "quote_text"] == "You meet buyers you would not meet"
     assert got.loc[2, "quote_text"] is None
@@ -85,13 +88,15 @@ def test_cell_without_quote_when_all_candidates_used(codings, segments, particip
     peer_int = got[(got["code_id"] == "MOT-PEER") & (got["perspective"] == "intermediary")].iloc[0]
     assert peer_int["n_interviewees"] == 1
     assert peer_int["quote_segment_id"] is None
-    assert got["quote_segment_id"].tolist() == ["E02-001", "I01-001", None, "I02-001", "E01-001", None]
+    assert got["quote_segment_id"].tolist() == ["E02-001", "I01-001", None, "I02-001", "E01-001",
+        None]
 
 
 def test_min_interviewees_drops_rare_codes(codings, segments, participants, codebook):
     # Interviewees in total (coder_a): MOT-LEADS 3 (E01, E02, I01), MOT-TARGETS 2, MOT-PEER 2.
     got = clustered_matrix(
-        codings, segments, participants, codebook, "motivations", coder="coder_a", min_interviewees=3
+        codings, segments, participants, codebook, "motivations", coder="coder_a",
+        min_interviewees=3
     )
     assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-LEADS"]
     assert got["quote_segment_id"].tolist() == ["E02-001", "I01-001"]
@@ -112,7 +117,8 @@ def test_outcomes_code_nobody_raised(codings, segments, participants, codebook):
 
 
 def test_quote_candidates_ranks_by_hand(codings, segments, participants, codebook):
-    got = quote_candidates(codings, segments, participants, codebook, "motivations", coder="coder_a")
+    got = quote_candidates(codings, segments, participants, codebook, "motivations",
+        coder="coder_a")
     cell = got[(got["code_id"] == "MOT-TARGETS") & (got["perspective"] == "intermediary")]
     # median(25, 15, 35) = 25: I01-002 (specific, |15-25| = 10), I02-001 (specific,
     # |35-25| = 10, larger id), I01-001 (2 codes, |25-25| = 0: specificity comes first).
@@ -131,7 +137,8 @@ def test_quote_candidates_ranks_by_hand(codings, segments, participants, codeboo
 
 
 def test_select_quotes_follows_cell_order(codings, segments, participants, codebook):
-    candidates = quote_candidates(codings, segments, participants, codebook, "motivations", "coder_a")
+    candidates = quote_candidates(codings, segments, participants, codebook, "motivations",
+        "coder_a")
     # Filling MOT-TARGETS/int first lets it take its best candidate I01-002; then
     # MOT-LEADS/int (only I01-001) has no free interviewee left.
     cells = pd.DataFrame(
@@ -150,7 +157,8 @@ def test_clustered_matrix_invalid_arguments(codings, segments, participants, cod
     with pytest.raises(ValueError, match="unknown theme 'motivation'"):
         clustered_matrix(codings, segments, participants, codebook, "motivation")
     with pytest.raises(ValueError, match="min_interviewees"):
-        clustered_matrix(codings, segments, participants, codebook, "motivations", min_interviewees=-1)
+        clustered_matrix(codings, segments, participants, codebook, "motivations",
+            min_interviewees=-1)
     with pytest.raises(ValueError, match="unknown coder"):
         clustered_matrix(codings, segments, participants, codebook, "motivations", coder="nobody")
 
@@ -158,7 +166,8 @@ def test_clustered_matrix_invalid_arguments(codings, segments, participants, cod
 def test_clustered_matrix_empty_perspective(codings, segments, participants, codebook):
     entrepreneurs = participants[participants["perspective"] == "entrepreneur"]
     got = clustered_matrix(
-        codings, segments, entrepreneurs, codebook, "motivations", coder="coder_a", min_interviewees=0
+        codings, segments, entrepreneurs, codebook, "motivations", coder="coder_a",
+        min_interviewees=0
     )
     inter = got[got["perspective"] == "intermediary"]
     assert len(inter) == 3
@@ -189,9 +198,11 @@ def test_framework_matrix_counts_by_hand(codings, segments, participants, codebo
     np.testing.assert_array_equal(presence[code_ids].to_numpy(), (expected > 0).astype(int))
 
 
-def test_framework_matrix_keeps_participants_without_segments(codings, segments, participants, codebook):
+def test_framework_matrix_keeps_participants_without_segments(codings, segments, participants,
+    codebook):
     extra = pd.DataFrame(
-        [("E03", "entrepreneur", "ict_sme")], columns=["participant_id", "perspective", "organisation_type"]
+        [("E03", "entrepreneur", "ict_sme")], columns=["participant_id", "perspective",
+            "organisation_type"]
     )
     more = pd.concat([participants, extra], ignore_index=True)
     got = framework_matrix(codings, segments, more, codebook, coder="coder_a")
@@ -215,22 +226,25 @@ def _oracle_quotes(codings, segments, participants, theme_codes):
     """The quote rule written out with plain loops, as an independent check."""
     import statistics
 
-    perspective = dict(zip(participants["participant_id"], participants["perspective"]))
-    text = dict(zip(segments["segment_id"], segments["text"]))
-    owner = dict(zip(segments["segment_id"], segments["participant_id"]))
+    perspective = dict(zip(participants["participant_id"], participants["perspective"],
+        strict=True))
+    text = dict(zip(segments["segment_id"], segments["text"], strict=True))
+    owner = dict(zip(segments["segment_id"], segments["participant_id"], strict=True))
     carried: dict[str, set[str]] = {}
-    for seg, code in zip(codings["segment_id"], codings["code_id"]):
+    for seg, code in zip(codings["segment_id"], codings["code_id"], strict=True):
         carried.setdefault(seg, set()).add(code)
     used: set[str] = set()
     quotes = []
     for code in theme_codes:
         for side in ("entrepreneur", "intermediary"):
-            cands = [s for s in sorted(carried) if code in carried[s] and perspective[owner[s]] == side]
+            cands = [s for s in sorted(carried)
+                     if code in carried[s] and perspective[owner[s]] == side]
             if not cands:
                 quotes.append(None)
                 continue
             median = statistics.median(len(text[s]) for s in cands)
-            ranked = sorted(cands, key=lambda s: (len(carried[s]) != 1, abs(len(text[s]) - median), s))
+            ranked = sorted(cands, key=lambda s: (len(carried[s]) != 1,
+                                                  abs(len(text[s]) - median), s))
             free = [s for s in ranked if owner[s] not in used]
             quotes.append(free[0] if free else None)
             if free:
@@ -268,12 +282,15 @@ def test_quotes_match_a_loop_oracle(n_ent, n_int, segs):
     )
     if not ids:
         segs = []
-    rows = [(f"S{k:02d}", ids[slot % len(ids)], "x" * length) for k, (slot, length, _) in enumerate(segs)]
+    rows = [(f"S{k:02d}", ids[slot % len(ids)], "x" * length)
+            for k, (slot, length, _) in enumerate(segs)]
     segments = pd.DataFrame(rows, columns=["segment_id", "participant_id", "text"], dtype=object)
-    coding_rows = [(f"S{k:02d}", c, "coder_a") for k, (_, _, codes) in enumerate(segs) for c in codes]
+    coding_rows = [(f"S{k:02d}", c, "coder_a")
+                   for k, (_, _, codes) in enumerate(segs) for c in codes]
     codings = pd.DataFrame(coding_rows, columns=["segment_id", "code_id", "coder"], dtype=object)
 
     got = clustered_matrix(codings, segments, participants, book, "T", min_interviewees=0)
-    assert got["quote_segment_id"].tolist() == _oracle_quotes(codings, segments, participants, ["T-A", "T-B", "T-C"])
+    oracle = _oracle_quotes(codings, segments, participants, ["T-A", "T-B", "T-C"])
+    assert got["quote_segment_id"].tolist() == oracle
     assert got["quote_participant_id"].dropna().is_unique
     assert len(got) == 6 and got["perspective"].tolist() == ["entrepreneur", "intermediary"] * 3

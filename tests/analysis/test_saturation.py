@@ -8,6 +8,7 @@ from compendium.analysis import (
     interviews_to_reach,
     new_codes_per_interview,
     saturation_curves,
+    saturation_facts,
     saturation_summary,
 )
 
@@ -50,7 +51,8 @@ def test_new_codes_toy_default_order(codings, segments):
 
 def test_new_codes_toy_given_order(codings, segments):
     # I02 {TARGETS, SALES} 2; I01 adds LEADS 1; E02 adds PEER 1; E01 adds nothing.
-    got = new_codes_per_interview(codings, segments, order=["I02", "I01", "E02", "E01"], coder="coder_a")
+    got = new_codes_per_interview(codings, segments, order=["I02", "I01", "E02", "E01"],
+        coder="coder_a")
     assert got["new_codes"].tolist() == [2, 1, 1, 0]
     assert got["cumulative_codes"].tolist() == [2, 3, 4, 4]
     # A subset of interviews is allowed.
@@ -64,7 +66,8 @@ def test_new_codes_participant_without_codings(codings, segments):
     assert got["new_codes"].tolist() == [0, 1]
     assert got["cumulative_codes"].tolist() == [0, 1]
     # The default order only has interviewees with codings.
-    assert new_codes_per_interview(codings, segments, coder="coder_c")["participant_id"].tolist() == ["I02"]
+    only_c = new_codes_per_interview(codings, segments, coder="coder_c")
+    assert only_c["participant_id"].tolist() == ["I02"]
 
 
 def test_new_codes_invalid_order(codings, segments):
@@ -109,7 +112,8 @@ def test_curves_are_reproducible(codings, segments):
 def test_summary_by_hand():
     # Two orders of three interviews.
     curves = pd.DataFrame(
-        {"order": [1, 1, 1, 2, 2, 2], "position": [1, 2, 3, 1, 2, 3], "cumulative_codes": [2, 3, 5, 4, 5, 5]}
+        {"order": [1, 1, 1, 2, 2, 2], "position": [1, 2, 3, 1, 2, 3],
+         "cumulative_codes": [2, 3, 5, 4, 5, 5]}
     )
     got = saturation_summary(curves)
     # position 1: {2, 4} -> mean 3, q10 = 2 + 0.1*2 = 2.2, q90 = 2 + 0.9*2 = 3.8
@@ -177,3 +181,26 @@ def test_curves_properties(sets, seed):
     assert fixed["cumulative_codes"].iloc[-1] == total
     assert fixed["new_codes"].sum() == total
     assert (fixed["new_codes"] >= 0).all()
+
+
+def test_saturation_facts_by_hand():
+    # Seven interviews adding 3, 2, 1, 1, 0, 1, 0 codes: 8 codes in all; the last
+    # third is 7 // 3 = 2 interviews (positions 6, 7), which add 1 + 0 = 1.
+    sets = {"P1": ["a", "b", "c"], "P2": ["a", "d", "e"], "P3": ["f"], "P4": ["b", "g"],
+            "P5": ["a"], "P6": ["h", "c"], "P7": ["e"]}
+    observed = new_codes_per_interview(*_tables(sets))
+    assert observed["new_codes"].tolist() == [3, 2, 1, 1, 0, 1, 0]
+    assert saturation_facts(observed) == {"total_codes": 8, "first_interview_codes": 3,
+                                          "last_third_size": 2, "new_in_last_third": 1}
+
+
+def test_saturation_facts_small_and_empty():
+    # Two interviews: the "last third" is still one interview, never none.
+    observed = new_codes_per_interview(*_tables({"P1": ["a"], "P2": ["a", "b"]}))
+    assert saturation_facts(observed) == {"total_codes": 2, "first_interview_codes": 1,
+                                          "last_third_size": 1, "new_in_last_third": 1}
+    empty = observed.iloc[0:0]
+    assert saturation_facts(empty) == {"total_codes": 0, "first_interview_codes": 0,
+                                       "last_third_size": 0, "new_in_last_third": 0}
+    with pytest.raises(ValueError, match="new_codes_per_interview"):
+        saturation_facts(pd.DataFrame({"position": [1]}))

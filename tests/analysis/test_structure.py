@@ -12,8 +12,10 @@ def test_data_structure_by_hand(codebook):
     assert isinstance(got.index, pd.RangeIndex)
     # MOT-PEER's parent is the theme itself -> no sub-theme, listed after the sub-themes.
     assert got.values.tolist() == [
-        ["motivations", "Motivations", "MOT-BUS", "Business development", "MOT-LEADS", "Finding leads"],
-        ["motivations", "Motivations", "MOT-POL", "Policy drivers", "MOT-TARGETS", "Delivering programme targets"],
+        ["motivations", "Motivations", "MOT-BUS", "Business development", "MOT-LEADS",
+            "Finding leads"],
+        ["motivations", "Motivations", "MOT-POL", "Policy drivers", "MOT-TARGETS",
+            "Delivering programme targets"],
         ["motivations", "Motivations", None, "(no sub-theme)", "MOT-PEER", "Peer support"],
         ["outcomes", "Outcomes", "OUT-TANG", "Tangible outcomes", "OUT-SALES", "New sales"],
         ["outcomes", "Outcomes", "OUT-TANG", "Tangible outcomes", "OUT-NONE", "Nothing concrete"],
@@ -39,7 +41,8 @@ def test_missing_parent_means_no_subtheme(codebook):
     book.loc[book["code_id"] == "OUT-SALES", "parent_id"] = None
     got = data_structure(book)
     # OUT-SALES has no sub-theme now and moves after OUT-TANG's codes.
-    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-NONE", "OUT-SALES"]
+    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-NONE",
+        "OUT-SALES"]
     sales = got[got["code_id"] == "OUT-SALES"].iloc[0]
     assert sales["subtheme_id"] is None and sales["subtheme_name"] == NO_SUBTHEME
     no_parent_column = data_structure(codebook.drop(columns="parent_id"))
@@ -50,9 +53,11 @@ def test_missing_parent_means_no_subtheme(codebook):
 def test_interleaved_codebook_is_grouped(codebook):
     # Move MOT-LEADS to the end of the codebook: it is still shown under motivations /
     # MOT-BUS, because themes and sub-themes are ordered by their own entries.
-    book = pd.concat([codebook[codebook["code_id"] != "MOT-LEADS"], codebook[codebook["code_id"] == "MOT-LEADS"]])
+    book = pd.concat([codebook[codebook["code_id"] != "MOT-LEADS"],
+        codebook[codebook["code_id"] == "MOT-LEADS"]])
     got = data_structure(book)
-    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-SALES", "OUT-NONE"]
+    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-SALES",
+        "OUT-NONE"]
 
 
 def test_flat_codebook_without_levels(codebook):
@@ -60,7 +65,8 @@ def test_flat_codebook_without_levels(codebook):
     got = data_structure(flat)
     # No theme entries: the theme name falls back to the theme id.
     assert got["theme_name"].tolist() == ["motivations"] * 3 + ["outcomes"] * 2
-    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-SALES", "OUT-NONE"]
+    assert got["code_id"].tolist() == ["MOT-LEADS", "MOT-TARGETS", "MOT-PEER", "OUT-SALES",
+        "OUT-NONE"]
 
 
 def test_invalid_inputs(codebook, codings):

@@ -8,6 +8,8 @@ deterministic order. Perspectives always appear as ("entrepreneur",
 means all codings; callers pass the primary coder.
 """
 
+from ..formatting import percent_text
+from ._common import PERSPECTIVES
 from .agreement import (
     agreement_table,
     agreement_units,
@@ -19,12 +21,11 @@ from .character import character_agreement, character_counts, kappa_from_table
 from .comparison import (
     describe_gap,
     largest_gaps,
-    percent_text,
     perspective_comparison,
     wilson_interval,
 )
 from .cooccurrence import cooccurrence, incidence
-from .frequencies import PERSPECTIVES, code_frequencies
+from .frequencies import code_frequencies
 from .matrices import (
     QUOTE_RULE,
     clustered_matrix,
@@ -45,6 +46,7 @@ from .saturation import (
     interviews_to_reach,
     new_codes_per_interview,
     saturation_curves,
+    saturation_facts,
     saturation_summary,
 )
 from .spans import (
@@ -113,6 +115,7 @@ __all__ = [
     "perspective_comparison",
     "quote_candidates",
     "saturation_curves",
+    "saturation_facts",
     "saturation_summary",
     "second_coder_for",
     "select_quotes",

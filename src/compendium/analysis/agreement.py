@@ -13,7 +13,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
-from .frequencies import _check_coder, _code_entries, _id_columns
+from ._common import check_coder, code_entries, id_columns
 
 UNITS = ("segment", "interviewee")
 
@@ -30,8 +30,8 @@ def coders_with_double_coding(codings: pd.DataFrame, segments: pd.DataFrame) -> 
     Tidy DataFrame, one row per (coder pair, participant), sorted by
     coder_a, coder_b, participant_id, with coder_a < coder_b alphabetically.
     """
-    coded = _id_columns(codings, ["segment_id", "coder"]).merge(
-        _id_columns(segments, ["segment_id", "participant_id"]), on="segment_id", how="inner"
+    coded = id_columns(codings, ["segment_id", "coder"]).merge(
+        id_columns(segments, ["segment_id", "participant_id"]), on="segment_id", how="inner"
     )[["coder", "participant_id"]].drop_duplicates()
     pairs = coded.merge(coded, on="participant_id", suffixes=("_a", "_b"))
     # Keep each unordered pair once and drop a coder paired with themself.
@@ -47,13 +47,13 @@ def double_coded_participants(
 
     Raises ValueError for an unknown coder or when the two coders are the same.
     """
-    _check_coder(codings, coder_a)
-    _check_coder(codings, coder_b)
+    check_coder(codings, coder_a)
+    check_coder(codings, coder_b)
     if coder_a == coder_b:
         raise ValueError(f"coder_a and coder_b are both {coder_a!r}; agreement needs two coders")
     pair = codings[codings["coder"].isin([coder_a, coder_b])]
-    coded = _id_columns(pair, ["segment_id", "coder"]).merge(
-        _id_columns(segments, ["segment_id", "participant_id"]), on="segment_id", how="inner"
+    coded = id_columns(pair, ["segment_id", "coder"]).merge(
+        id_columns(segments, ["segment_id", "participant_id"]), on="segment_id", how="inner"
     )
     n_coders = coded.groupby("participant_id")["coder"].nunique()
     return sorted(n_coders.index[n_coders == 2].tolist())
@@ -93,19 +93,19 @@ def agreement_units(
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; use one of {UNITS}")
     participants = double_coded_participants(codings, segments, coder_a, coder_b)
-    segs = _id_columns(
+    segs = id_columns(
         segments[segments["participant_id"].isin(participants)], ["segment_id", "participant_id"]
     ).drop_duplicates("segment_id")
     key = "segment_id" if unit == "segment" else "participant_id"
     pair = codings[codings["coder"].isin([coder_a, coder_b])]
-    coded = _id_columns(pair, ["segment_id", "code_id", "coder"]).merge(
+    coded = id_columns(pair, ["segment_id", "code_id", "coder"]).merge(
         segs, on="segment_id", how="inner"
     )
     coded = coded.rename(columns={key: "unit_id"})[["unit_id", "code_id", "coder"]]
     coded = coded.drop_duplicates()
 
     if codebook is not None:
-        codes = _code_entries(codebook)["code_id"].tolist()
+        codes = code_entries(codebook)["code_id"].tolist()
     else:
         codes = sorted(pd.unique(coded["code_id"]).tolist())
     unit_ids = sorted(pd.unique(segs[key]).tolist())

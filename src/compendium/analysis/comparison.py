@@ -18,14 +18,15 @@ from scipy.special import ndtri
 from scipy.stats import fisher_exact
 
 from ..design import Design, default_design
-from .frequencies import (
+from ..formatting import percent_text
+from ._common import (
     PERSPECTIVES,
-    _group_sizes,
-    _id_columns,
-    _perspectives,
-    _safe_share,
-    code_frequencies,
+    group_sizes,
+    id_columns,
+    perspectives,
+    safe_share,
 )
+from .frequencies import code_frequencies
 
 UNITS = ("interviewee", "segment")
 _CONFIDENCE = 0.95
@@ -103,14 +104,14 @@ def perspective_comparison(
     freq = code_frequencies(codings, segments, participants, codebook, coder=coder)
     if unit == "interviewee":
         n_column = "n_interviewees"
-        sizes = _group_sizes(participants)
+        sizes = group_sizes(participants)
     else:
         n_column = "n_segments"
         # Every segment of the perspective counts in the denominator, coded
         # or not, so the share is "of everything that was said".
-        seg_persp = _id_columns(segments, ["segment_id", "participant_id"])
+        seg_persp = id_columns(segments, ["segment_id", "participant_id"])
         seg_persp = seg_persp.drop_duplicates("segment_id")
-        seg_persp = seg_persp.merge(_perspectives(participants), on="participant_id", how="inner")
+        seg_persp = seg_persp.merge(perspectives(participants), on="participant_id", how="inner")
         sizes = seg_persp["perspective"].value_counts().reindex(list(PERSPECTIVES), fill_value=0)
 
     out = freq.drop_duplicates("code_id")[["code_id", "theme", "name"]].reset_index(drop=True)
@@ -121,7 +122,7 @@ def perspective_comparison(
         size = np.full(len(n), int(sizes[perspective]), dtype=np.int64)
         out[f"n_{perspective}"] = n
         out[f"size_{perspective}"] = size
-        out[f"share_{perspective}"] = _safe_share(n, size)
+        out[f"share_{perspective}"] = safe_share(n, size)
     out["gap"] = out["share_entrepreneur"] - out["share_intermediary"]
     for perspective in PERSPECTIVES:
         low, high = wilson_interval(out[f"n_{perspective}"], out[f"size_{perspective}"])
@@ -151,19 +152,6 @@ def largest_gaps(comparison: pd.DataFrame, n: int = 3) -> pd.DataFrame:
     ranked = comparison.assign(_abs_gap=comparison["gap"].abs())
     ranked = ranked.sort_values(["_abs_gap", "code_id"], ascending=[False, True], kind="stable")
     return ranked.drop(columns="_abs_gap").head(n).reset_index(drop=True)
-
-
-def percent_text(k: int, n: int, decimals: int = 0) -> str:
-    """100*k/n rounded half up, computed exactly in integers: the project's one rounding rule.
-
-    Half-up (12.5% -> 13%) is what readers expect; Python's round() would
-    give 12 (round half to even), and floats can misround.
-    """
-    scale = 10**decimals
-    value = (200 * scale * k + n) // (2 * n)
-    if decimals == 0:
-        return f"{value}%"
-    return f"{value // scale}.{value % scale:0{decimals}d}%"
 
 
 def _group_phrase(k: int, n: int, perspective: str, unit: str, decimals: int,

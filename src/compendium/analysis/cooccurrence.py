@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .frequencies import _code_entries, _coded_segments, _positions
+from ._common import code_entries, coded_segments, positions
 
 UNITS = ("segment", "interviewee")
 
@@ -33,7 +33,7 @@ def _incidence(
 ) -> tuple[sparse.csr_matrix, list[str], list[str]]:
     """Incidence matrix with a caller-chosen column list (see :func:`incidence`)."""
     _check_unit(unit)
-    carried = _coded_segments(codings, segments, coder)
+    carried = coded_segments(codings, segments, coder)
     key = "segment_id" if unit == "segment" else "participant_id"
     # Every unit of `segments` gets a row, coded or not, so that the number
     # of rows is the number of units (an all-zero row adds nothing to X.T @ X).
@@ -96,7 +96,7 @@ def _ordered_codes(
         raise ValueError(
             f"{argument} has codes that are not code-level codebook entries: {unknown}"
         )
-    position = _positions(codes)
+    position = positions(codes)
     return sorted(set(requested), key=position.__getitem__)
 
 
@@ -132,14 +132,14 @@ def cooccurrence(
     (count / (n_a + n_b - count); 0 when no unit carries either).
     """
     _check_unit(unit)
-    codes = _code_entries(codebook)["code_id"].tolist()
+    codes = code_entries(codebook)["code_id"].tolist()
     rows_a = _ordered_codes(codes_a, codes, "codes_a")
     rows_b = _ordered_codes(codes_b, codes, "codes_b")
     x, _, _ = _incidence(codings, segments, unit, coder, codes)
     # A code x code matrix is small (tens of codes), so densifying is cheap.
     together = (x.T @ x).toarray()
     n = together.diagonal()
-    position = _positions(codes)
+    position = positions(codes)
     ia = np.array([position[c] for c in rows_a], dtype=np.intp)
     ib = np.array([position[c] for c in rows_b], dtype=np.intp)
     grid_a = np.repeat(ia, len(ib))

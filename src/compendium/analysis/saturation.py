@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .frequencies import _coded_segments
+from ._common import coded_segments
 
 
 def _presence(
@@ -23,7 +23,7 @@ def _presence(
 
     Returns (matrix, participant_ids sorted, code_ids sorted).
     """
-    carried = _coded_segments(codings, segments, coder)
+    carried = coded_segments(codings, segments, coder)
     participants = sorted(pd.unique(carried["participant_id"]).tolist())
     codes = sorted(pd.unique(carried["code_id"]).tolist())
     matrix = np.zeros((len(participants), len(codes)), dtype=bool)
@@ -191,3 +191,46 @@ def interviews_to_reach(curves: pd.DataFrame, fraction: float = 0.9) -> pd.DataF
             "max": [int(needed.max())],
         }
     )
+
+
+def saturation_facts(observed: pd.DataFrame) -> dict[str, int]:
+    """The numbers the paper quotes about the observed (id-order) saturation curve.
+
+    Guest, Bunce & Johnson (2006) judge saturation by how many new codes the
+    first interviews bring and how few the last ones still add; this reports
+    both for the curve of :func:`new_codes_per_interview`.
+
+    Parameters
+    ----------
+    observed:
+        The output of :func:`new_codes_per_interview`.
+
+    Returns
+    -------
+    dict with total_codes (distinct codes after the last interview),
+    first_interview_codes (codes the first interview brings),
+    last_third_size (how many interviews make the last third: n // 3, at
+    least 1) and new_in_last_third (new codes those interviews add). With no
+    interviews every number is 0.
+
+    References
+    ----------
+    Guest, G., Bunce, A. & Johnson, L. (2006). How many interviews are
+    enough? An experiment with data saturation and variability. *Field
+    Methods* 18(1): 59-82.
+    """
+    missing = {"new_codes", "cumulative_codes"} - set(observed.columns)
+    if missing:
+        raise ValueError(f"observed lacks columns {sorted(missing)}; "
+                         "pass new_codes_per_interview() output")
+    n = len(observed)
+    if n == 0:
+        return {"total_codes": 0, "first_interview_codes": 0, "last_third_size": 0,
+                "new_in_last_third": 0}
+    last_third = observed.tail(max(1, n // 3))
+    return {
+        "total_codes": int(observed["cumulative_codes"].iloc[-1]),
+        "first_interview_codes": int(observed["new_codes"].iloc[0]),
+        "last_third_size": len(last_third),
+        "new_in_last_third": int(last_third["new_codes"].sum()),
+    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .frequencies import _code_entries, _positions, _select_codings
+from ._common import code_entries, positions, select_codings
 
 NO_SUBTHEME = "(no sub-theme)"
 
@@ -47,10 +47,10 @@ def data_structure(
     ValueError
         If a parent_id names no codebook entry, or ``coder`` is unknown.
     """
-    codes = _code_entries(codebook)
+    codes = code_entries(codebook)
     entries = codebook.reset_index(drop=True)
     names = dict(zip(entries["code_id"], entries["name"], strict=True))
-    position = _positions(entries["code_id"])
+    position = positions(entries["code_id"])
 
     if "parent_id" in entries.columns:
         parents = entries.set_index("code_id")["parent_id"]
@@ -86,7 +86,7 @@ def data_structure(
     out = out.iloc[order].reset_index(drop=True)
 
     if codings is not None:
-        counts = _select_codings(codings, coder).groupby("code_id")["segment_id"].nunique()
+        counts = select_codings(codings, coder).groupby("code_id")["segment_id"].nunique()
         out["n_segments"] = out["code_id"].map(counts).fillna(0).astype(np.int64)
     return out
 

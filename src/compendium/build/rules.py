@@ -19,7 +19,8 @@ from pathlib import Path
 #: and data changes are tracked through the dataset's own files.
 RUN_CODE_PARTS = ("analysis",)
 RUN_CODE_MODULES = ("__init__.py", "artefacts.py", "datapackage.py", "dataset.py", "errors.py",
-                    "figures.py", "narrative.py", "notebook.py", "tables.py", "build/runs.py")
+                    "figures.py", "formatting.py", "narrative.py", "notebook.py", "tableio.py",
+                    "tables.py", "build/runs.py")
 
 
 def run_code_files(package_dir: Path) -> list[Path]:

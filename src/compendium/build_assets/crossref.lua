@@ -7,6 +7,10 @@
 -- 3. Turns `@fig-...` and `@tbl-...` into linked "Figure N" / "Table N" and
 --    stops the build on a label that does not exist.
 -- 4. Uses the PNG version of figures for DOCX, which does not show SVG.
+-- 5. Gives the PDF (Typst) its look, so the manuscript stays format-neutral
+--    (the HTML's look lives in paper.css): the synthetic-data notice in a
+--    shaded box, the table of contents before the first section, and a page
+--    break before the appendices, whose headings are not numbered.
 
 local synthetic = true
 local numbers = {}
@@ -88,9 +92,43 @@ local function png_for_docx(image)
   end
 end
 
+-- The PDF's look (Typst only; other formats are left as they are).
+local NOTICE_OPEN = '#block(width: 100%, inset: 9pt, fill: rgb("#fff7e6"), '
+  .. 'stroke: (left: 3pt + rgb("#E69F00")))['
+local OUTLINE = "#v(1em)\n#outline(depth: 2)\n#v(1.5em)"
+-- The interview guide brings its own sub-headings; appendix material is not numbered.
+local APPENDICES = "#pagebreak()\n#set heading(numbering: none)"
+
+local function notice_box(div)
+  if FORMAT:match("typst") and div.classes:includes("synthetic-notice") then
+    return { pandoc.RawBlock("typst", NOTICE_OPEN), div, pandoc.RawBlock("typst", "]") }
+  end
+end
+
+local function page_layout(doc)
+  if not FORMAT:match("typst") then return nil end
+  local blocks = pandoc.List()
+  local outlined = false
+  for _, block in ipairs(doc.blocks) do
+    if block.t == "Header" and block.level == 1 then
+      if not outlined then
+        blocks:insert(pandoc.RawBlock("typst", OUTLINE))
+        outlined = true
+      end
+      if block.identifier == "appendices" then
+        blocks:insert(pandoc.RawBlock("typst", APPENDICES))
+      end
+    end
+    blocks:insert(block)
+  end
+  doc.blocks = blocks
+  return doc
+end
+
 return {
   { Meta = read_meta },
   { Div = keep_conditional },
+  { Div = notice_box, Pandoc = page_layout },
   { Figure = number, Table = number },
   { Cite = resolve, Image = png_for_docx },
 }

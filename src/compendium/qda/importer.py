@@ -64,6 +64,7 @@ class ImportReport:
         return f"{self.source.name}: found a {self.format}{tool}"
 
     def summary(self) -> str:
+        """One line saying what the import wrote."""
         return (f"{self.dest}: dataset written ({self.participants} participant(s), "
                 f"{self.codes} codebook entries, {self.segments} segment(s), "
                 f"{self.codings} coding(s) by {', '.join(self.coders)})")

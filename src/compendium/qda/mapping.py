@@ -75,6 +75,7 @@ class Tables:
 
 
 def valid_id(value: Any) -> bool:
+    """Whether ``value`` can be used as an id in the dataset as it is."""
     return isinstance(value, str) and bool(_ID.fullmatch(value))
 
 
@@ -321,7 +322,7 @@ def nesting(codebook: pd.DataFrame) -> dict[str, str | None]:
     ids = set(codebook["code_id"])
     nest: dict[str, str | None] = {}
     for code_id, theme, parent in zip(codebook["code_id"], codebook["theme"],
-                                      codebook["parent_id"]):
+                                      codebook["parent_id"], strict=True):
         if isinstance(parent, str) and parent in ids and parent != code_id:
             nest[code_id] = parent
         elif isinstance(theme, str) and theme in ids and theme != code_id:
@@ -512,7 +513,7 @@ def segment_frames(project: QdaProject, people: _People, paths: dict[str, str | 
                 duplicates += 1
                 continue
             seen.add(triple)
-            coding_rows.append(dict(zip(TABLE_COLUMNS["codings"], triple)))
+            coding_rows.append(dict(zip(TABLE_COLUMNS["codings"], triple, strict=True)))
     if duplicates:
         notes.append(f"{duplicates} repeated coding(s) (same segment, code and coder) merged")
     segments = pd.DataFrame(segment_rows, columns=TABLE_COLUMNS["segments"], dtype=object)
@@ -594,7 +595,7 @@ def apply_attributes(participants: pd.DataFrame, attributes: pd.DataFrame,
         if target not in frame.columns:
             frame[target] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
         for position, (raw, value) in enumerate(zip(attributes["participant_id"],
-                                                    attributes[column]), 2):
+                                                    attributes[column], strict=True), 2):
             if pd.isna(value) or not str(value).strip():
                 continue
             text = str(raw).strip()
@@ -627,7 +628,7 @@ def missing_attributes(participants: pd.DataFrame) -> dict[str, list[str]]:
     for column in REQUIRED_ATTRIBUTES:
         values = participants[column] if column in participants else \
             pd.Series([None] * len(participants))
-        lacking = [pid for pid, v in zip(participants["participant_id"], values)
+        lacking = [pid for pid, v in zip(participants["participant_id"], values, strict=True)
                    if v is None or pd.isna(v) or not str(v).strip()]
         if lacking:
             out[column] = lacking

@@ -32,6 +32,7 @@ class Counting(Enum):
     CRLF_AS_ONE = "code points with CR LF counted as one"
 
     def describe(self) -> str:
+        """How the positions are counted, in words."""
         return self.value
 
 

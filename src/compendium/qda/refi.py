@@ -170,15 +170,18 @@ def local(tag: Any) -> str:
 
 
 def children(element: Any, name: str) -> list[Any]:
+    """The direct children of ``element`` with the local tag ``name``."""
     return [child for child in element if local(child.tag) == name]
 
 
 def child(element: Any, name: str) -> Any | None:
+    """The first direct child of ``element`` with the local tag ``name``, or None."""
     found = children(element, name)
     return found[0] if found else None
 
 
 def child_text(element: Any, name: str) -> str:
+    """The text of the first child with the local tag ``name``, or None."""
     found = child(element, name)
     return (found.text or "") if found is not None else ""
 
@@ -279,6 +282,7 @@ def variable_value(element: Any, variables: dict[str, tuple[str, str]]) -> tuple
 
 
 def read_cases(root: Any, variables: dict[str, tuple[str, str]]) -> list[QdaCase]:
+    """The project's cases with their variable values."""
     holder = child(root, "Cases")
     cases = []
     for number, case in enumerate(children(holder, "Case") if holder is not None else [], 1):
@@ -466,6 +470,7 @@ def resolve_text(source: _RawSource, files: ProjectFiles) -> str | None:
 
 
 def count_codings(element: Any) -> int:
+    """How many Coding elements ``element`` holds, at any depth."""
     return sum(1 for e in element.iter() if local(e.tag) == "Coding")
 
 

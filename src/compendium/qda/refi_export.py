@@ -62,6 +62,7 @@ class Node:
     kids: list[Node] = field(default_factory=list)
 
     def add(self, tag: str, text: str | None = None, **attrs: str) -> Node:
+        """Append a child element (attributes given as None are left out) and return it."""
         node = Node(tag, {k: v for k, v in attrs.items() if v is not None}, text)
         self.kids.append(node)
         return node
@@ -132,6 +133,7 @@ class _Source:
 
 @dataclass(frozen=True)
 class ExportReport:
+    """What an export wrote: the project file and how many of each element it holds."""
     dest: Path
     sources: int
     codes: int
@@ -142,6 +144,7 @@ class ExportReport:
     warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
+        """One line saying what was written."""
         return (f"{self.dest}: REFI-QDA project written ({self.cases} case(s), "
                 f"{self.sources} text source(s), {self.codes} code(s), {self.selections} "
                 f"selection(s), {self.codings} coding(s), {self.users} user(s))")
@@ -200,7 +203,7 @@ def plan_sources(dataset: Dataset, guids: Guids, warnings: list[str]) -> list[_S
             continue
         parts, position = [], 0
         source = _Source(guids("excerpts", pid), f"{pid} (excerpts)", "", None, [pid])
-        for sid, text in zip(mine["segment_id"], mine["text"]):
+        for sid, text in zip(mine["segment_id"], mine["text"], strict=True):
             if parts:
                 position += len(_SEPARATOR)
             source.selections.append((sid, position, position + len(text), pid))
@@ -320,9 +323,10 @@ def build_project(dataset: Dataset, guids: Guids,
                         case.add("SelectionRef", targetGUID=guids("segment", sid))
 
     by_segment: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for sid, code_id, coder in zip(codings["segment_id"], codings["code_id"], codings["coder"]):
+    for sid, code_id, coder in zip(codings["segment_id"], codings["code_id"], codings["coder"],
+        strict=True):
         by_segment[sid].append((code_id, coder))
-    texts = dict(zip(dataset.segments["segment_id"], dataset.segments["text"]))
+    texts = dict(zip(dataset.segments["segment_id"], dataset.segments["text"], strict=True))
     holder = project.add("Sources") if sources else None
     files: dict[str, bytes] = {}
     noted_sources, noted_segments = {}, {}

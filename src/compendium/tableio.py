@@ -1,0 +1,105 @@
+"""Reading a dataset's files: CSV tables, transcripts, and problems in report order.
+
+These are the readers that validation (:mod:`compendium.dataset`) and the
+anonymisation gate (:mod:`compendium.anonymity`) share, so both read a file the
+same way and report a failure in the same ``FILE:ROW: message`` form. This
+module imports only :mod:`compendium.datapackage` and :mod:`compendium.errors`.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from .datapackage import DESCRIPTOR, TABLES
+from .errors import CompendiumError, Problem
+
+
+def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
+    """Read one CSV as strings, turning every parse failure into a CompendiumError.
+
+    All columns are read as text (empty cells become missing) so that type
+    checks can report the offending row instead of pandas guessing types.
+    """
+    label = label or path.name
+    if not path.exists():
+        raise CompendiumError(f"{label}: file not found")
+    raw = path.read_bytes()
+    if not raw or raw.isspace():  # without copying the file as raw.strip() would
+        raise CompendiumError(f"{label}: file is empty (expected a header row and data)")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CompendiumError(f"{label}: file is UTF-16 encoded; save it as UTF-8")
+    if not raw.isascii():  # ASCII is valid UTF-8; anything else is decoded once to check
+        try:
+            raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = raw[: err.start].count(b"\n") + 1
+            raise CompendiumError(
+                f"{label}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
+                "save the file as UTF-8"
+            ) from None
+    if b"\x00" in raw:  # in valid UTF-8 a zero byte is a NUL character and nothing else
+        raise CompendiumError(f"{label}: contains NUL characters; not a text CSV file")
+    try:
+        # The checked bytes go to the parser as they are, which decodes them itself.
+        frame = pd.read_csv(
+            io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""],
+            on_bad_lines="error", engine="c", encoding="utf-8-sig",
+        )
+    except pd.errors.ParserError as err:
+        raise CompendiumError(f"{label}: cannot parse CSV ({_parser_message(err)})") from None
+    except pd.errors.EmptyDataError:
+        raise CompendiumError(f"{label}: file is empty (expected a header row)") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = [c for c in frame.columns if c.rsplit(".", 1)[0] in frame.columns and "." in c]
+    if duplicated:
+        raise CompendiumError(f"{label}: duplicate column name(s) in header")
+    return frame
+
+
+def _parser_message(err: Exception) -> str:
+    message = str(err).strip().splitlines()[-1]
+    # pandas counts lines from 1 including the header; say "row" as we do elsewhere
+    return message.replace("Error tokenizing data. C error: ", "")
+
+
+def read_problem(label: str, err: CompendiumError) -> Problem:
+    """A read_table error as a Problem, keeping the line it names (``FILE:LINE: message``)."""
+    head, _, message = str(err).partition(": ")
+    file, _, line = head.partition(":")
+    row = int(line) if file == label and line.isdigit() else None
+    return Problem(label, row, None, message or str(err))
+
+
+def problem_order(problem: Problem) -> tuple:
+    """Sort key for reports: the descriptor, the tables in data-flow order, then other files."""
+    file_rank = {f"{t}.csv": i for i, t in enumerate(TABLES)}
+    return (file_rank.get(problem.file, -1 if problem.file == DESCRIPTOR else 99),
+            problem.file, problem.row or 0, problem.column or "", problem.message)
+
+
+def default_sources(segments: pd.DataFrame) -> pd.Series:
+    """Each segment's transcript path: its ``source``, else ``transcripts/<participant_id>.txt``."""
+    source = segments["source"] if "source" in segments else pd.Series(pd.NA, index=segments.index)
+    missing = source.isna().to_numpy()
+    if not missing.any():
+        return source.astype(str)
+    # only the rows without a source need the default (fillna aligns on the index)
+    default = "transcripts/" + segments["participant_id"][missing].astype(str) + ".txt"
+    return source.fillna(default).astype(str)
+
+
+def read_transcript_text(path: Path) -> str:
+    """A transcript as code points: BOM stripped, line endings kept as written."""
+    return path.read_bytes().decode("utf-8-sig")
+
+
+def is_inside(folder: Path, path: Path) -> bool:
+    """Whether ``path`` resolves to a place inside ``folder`` (no escape by ``..`` or links)."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True

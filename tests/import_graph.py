@@ -1,0 +1,110 @@
+"""The import graph of a package, read from its source with ``ast``.
+
+Every ``import`` and ``from ... import`` counts, at module level and inside
+functions alike: an import deferred into a function still ties the two modules
+together, and a cycle hidden that way is still a cycle for the reader.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+def module_names(root: Path, package: str) -> dict[str, Path]:
+    """Dotted module name -> source file, for every ``.py`` file under ``root``."""
+    names = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names[".".join([package, *parts])] = path
+    return names
+
+
+def _base(module: str, path: Path, level: int) -> str:
+    """The package a relative import of ``level`` dots in ``module`` starts from."""
+    parts = module.split(".")
+    if path.name != "__init__.py":
+        parts = parts[:-1]  # a plain module's own package
+    return ".".join(parts[: len(parts) - (level - 1)] if level > 1 else parts)
+
+
+def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
+    """The modules of ``known`` that ``module`` imports, anywhere in its source."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _base(module, path, node.level) if node.level else ""
+            target = ".".join(p for p in (base, node.module or "") if p)
+            # `from pkg import name` imports pkg, and pkg.name too when it is a module
+            targets = [target] + [f"{target}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            # `import a.b.c` binds through a.b.c; keep the deepest module we know
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != module:
+                found.add(target)
+    return found
+
+
+def import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports."""
+    names = module_names(root, package)
+    known = set(names)
+    return {module: imports_of(module, path, known) for module, path in names.items()}
+
+
+def cycles(graph: dict[str, set[str]],
+           allowed: frozenset[tuple[str, str]] = frozenset()) -> list[list[str]]:
+    """Strongly connected groups of two or more modules (each one holds a cycle), sorted.
+
+    Edges in ``allowed`` are left out first.
+    """
+    edges = {a: sorted(b for b in targets if (a, b) not in allowed and b in graph)
+             for a, targets in graph.items()}
+    # Tarjan's algorithm, iterative so deep packages cannot hit the recursion limit.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+    counter = 0
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            successors = edges[node]
+            if i < len(successors):
+                work.append((node, i + 1))
+                nxt = successors[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    groups.append(sorted(group))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return sorted(groups)
