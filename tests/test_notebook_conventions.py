@@ -62,12 +62,9 @@ def logic_in_cells(nb: nbformat.NotebookNode) -> list[str]:
     return found
 
 
-#: Notebooks whose refactoring is on other branches at the time of writing; the
-#: check is expected to fail on them (strict: it reports when one starts to pass).
-#: Empty this once those branches are merged.
-PENDING = {"01-sample-and-codebook.ipynb", "02-theme-matrix.ipynb", "03-dual-perspective.ipynb",
-           "04-framework-and-cooccurrence.ipynb", "06-agreement.ipynb",
-           "07-code-it-yourself.ipynb"}
+#: Notebooks allowed to break the rule for now (none): strict, so an entry is removed
+#: as soon as its notebook follows the rule.
+PENDING: set[str] = set()
 
 
 @pytest.mark.parametrize("path", [
