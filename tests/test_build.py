@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from compendium.build import paper as paper_build
-from compendium.build.envfile import environment_text, read_lock
-from compendium.build.rules import load_registry, main as rules_main
+from compendium.pipeline import paper as paper_build
+from compendium.pipeline.envfile import environment_text, read_lock
+from compendium.pipeline.pandoc import pandoc_path
+from compendium.pipeline.rules import load_registry, main as rules_main
 from compendium.errors import CompendiumError
 
 from .conftest import DEMO, ROOT
@@ -83,8 +84,8 @@ def run_pandoc(markdown: str, tmp_path: Path, fmt: str = "html5") -> subprocess.
     source = tmp_path / "doc.md"
     source.write_text(markdown, encoding="utf-8")
     return subprocess.run(
-        [paper_build.pandoc_path(), str(source), "--to", fmt, "--lua-filter",
-         str(paper_build._assets() / "crossref.lua"), "--metadata", "synthetic=false", "--wrap=none"],
+        [pandoc_path(), str(source), "--to", fmt, "--lua-filter",
+         str(paper_build.assets() / "crossref.lua"), "--metadata", "synthetic=false", "--wrap=none"],
         capture_output=True, text=True)
 
 
@@ -192,7 +193,7 @@ def test_text_edit_re_renders_without_running_notebooks(built: Path, tmp_path: P
         handle.write("\nOne more sentence.\n")
     result = make("-n", "paper", f"BUILD={built}", f"PAPER={paper_copy}")
     assert result.returncode == 0
-    assert "paper assemble" in result.stdout and "paper pdf" in result.stdout
+    assert "paper assemble" in result.stdout and "paper render" in result.stdout
     assert "compendium run" not in result.stdout
 
 

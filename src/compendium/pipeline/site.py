@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
-from .paper import _atomic_write, load_runs, pandoc_path
+from ..fileio import atomic_write, replace_dir, staging_dir
+from ..layout import Layout
+from .pandoc import run_pandoc
 from .rules import load_registry
+from .runs import load_runs
 
 #: Script tags that load code from the network. The notebooks use neither maths,
 #: widgets nor diagrams, and a site that opens offline must not wait on them.
@@ -35,21 +38,26 @@ def render_notebook(notebook: Path) -> str:
 
 
 def render_notebooks(build: Path, registry: Path) -> list[Path]:
-    """Render every run's executed notebook beside the paper; return the pages written."""
-    out_dir = build / "paper" / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    """Render every run's executed notebook beside the paper; return the pages written.
+
+    The pages are written into a staging folder, with the ``.rendered`` stamp
+    (make's target) last, and the folder replaces the old one in one rename; a
+    run removed from the registry loses its page with it.
+    """
+    paths = Layout(build)
+    paths.paper.mkdir(parents=True, exist_ok=True)
+    staging = staging_dir(paths.notebook_pages)
+    names = []
     for run in load_registry(registry):
-        source = build / "runs" / run["id"] / "notebook.ipynb"
+        source = paths.executed_notebook(run["id"])
         if not source.exists():
-            raise CompendiumError(f"{source}: missing; run `make runs` first")
-        target = out_dir / f"{run['id']}.html"
-        _atomic_write(target, render_notebook(source))
-        written.append(target)
-    stale = {p for p in out_dir.glob("*.html")} - set(written)
-    for path in stale:  # a run removed from the registry
-        path.unlink()
-    return written
+            raise CompendiumError(f"{source}: missing; run `make paper` to execute run "
+                                  f"'{run['id']}'")
+        names.append(f"{run['id']}.html")
+        atomic_write(staging / names[-1], render_notebook(source))
+    atomic_write(staging / paths.notebook_pages_stamp.name, "".join(f"{n}\n" for n in names))
+    replace_dir(staging, paths.notebook_pages)
+    return [paths.notebook_pages / name for name in names]
 
 
 def _page(title: str, body: str) -> str:
@@ -122,16 +130,15 @@ def provenance_page(record: dict[str, Any]) -> str:
 
 def data_page(data: Path) -> str:
     """The dataset's documentation: the project's format description and this dataset's files."""
-    import subprocess
-
     descriptor = json.loads((data / "datapackage.json").read_text(encoding="utf-8"))
     readme = Path(__file__).resolve().parents[3] / "data" / "README.md"
     doc = ""
     if readme.exists():
-        result = subprocess.run([pandoc_path(), str(readme), "--from", "gfm", "--to", "html5"],
-                                capture_output=True, text=True)
-        if result.returncode == 0:
-            doc = result.stdout
+        try:
+            doc = run_pandoc([str(readme), "--from", "gfm", "--to", "html5"],
+                             cwd=readme.parent).decode("utf-8")
+        except CompendiumError:
+            doc = ""
     rows = "\n".join(
         f"<tr><td><code>{html.escape(r['path'])}</code></td>"
         f"<td>{r.get('bytes', '')}</td>"
@@ -156,6 +163,7 @@ def data_page(data: Path) -> str:
 
 
 def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
+    """The site's home page: the paper, the data, the provenance and every executed notebook."""
     dataset = record.get("dataset") or {}
     items = "\n".join(
         f"<li><a href=\"notebooks/{html.escape(run['id'])}.html\">{html.escape(run['notebook'])}</a>"
@@ -184,20 +192,20 @@ on dataset <code>{html.escape(str(dataset.get('name')))}</code>
 
 
 def build_site(build: Path, registry: Path, data: Path) -> Path:
-    """Gather the paper, notebooks, data documentation and provenance under BUILD/site."""
-    paper_dir = build / "paper"
-    site = build / "site"
-    staging = build / ".site.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "notebooks").mkdir(parents=True)
-    record = json.loads((paper_dir / "provenance.json").read_text(encoding="utf-8"))
-    shutil.copyfile(paper_dir / "paper.html", staging / "paper.html")
-    for page in sorted((paper_dir / "notebooks").glob("*.html")):
+    """Gather the paper, notebooks, data documentation and provenance under BUILD/site.
+
+    The site is written into a staging folder, its ``index.html`` (make's
+    target) last, and replaces the old site in one rename.
+    """
+    paths = Layout(build)
+    staging = staging_dir(paths.site)
+    (staging / "notebooks").mkdir()
+    record = json.loads(paths.provenance.read_text(encoding="utf-8"))
+    shutil.copyfile(paths.rendered_paper("html"), staging / "paper.html")
+    for page in sorted(paths.notebook_pages.glob("*.html")):
         shutil.copyfile(page, staging / "notebooks" / page.name)
     (staging / "provenance.html").write_text(provenance_page(record), encoding="utf-8")
     (staging / "data.html").write_text(data_page(data), encoding="utf-8")
     runs = [m["run"] for m in load_runs(build, registry)]
-    (staging / "index.html").write_text(index_page(record, runs), encoding="utf-8")
-    shutil.rmtree(site, ignore_errors=True)
-    staging.rename(site)
-    return site
+    (staging / paths.site_index.name).write_text(index_page(record, runs), encoding="utf-8")
+    return replace_dir(staging, paths.site)
