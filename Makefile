@@ -117,8 +117,12 @@ $(PROVENANCE): $(VALUES) $(PAPER)/paper.md $(PAPER)/references.bib
 $(NOTEBOOK_PAGES): $(RUN_MANIFESTS) src/compendium/pipeline/site.py
 	$(call PAPER_STEP,notebooks)
 
+# The dataset's documentation page, made beside the paper rather than after it.
+$(DATA_PAGE): data/README.md $(DATA)/datapackage.json src/compendium/pipeline/site.py
+	$(call PAPER_STEP,data-page)
+
 # The reviewer's site: paper, notebooks, data documentation and provenance, relative links only.
-$(SITE_INDEX): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) data/README.md $(DATA)/datapackage.json src/compendium/pipeline/site.py
+$(SITE_INDEX): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(DATA_PAGE) src/compendium/pipeline/site.py
 	$(call PAPER_STEP,site)
 
 PAPER_OUTPUTS = $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(SITE_INDEX)

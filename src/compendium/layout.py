@@ -19,6 +19,7 @@ the project's environment exists.
       paper/paper.{pdf,html,docx}, paper/.rendered (written last)
       paper/provenance.json
       paper/notebooks/          the executed notebooks as HTML, .rendered last
+      paper/data.html           the dataset's documentation page for the site
       site/                     the reviewer's site, index.html included
 """
 
@@ -46,12 +47,13 @@ FORMATS = ("pdf", "html", "docx")
 RENDERED = ".rendered"
 PROVENANCE = "provenance.json"
 NOTEBOOK_PAGES = "notebooks"
+DATA_PAGE = "data.html"
 SITE = "site"
 SITE_INDEX = "index.html"
 ADHOC = "notebooks"
 
 #: The steps of `compendium paper STEP`, in the order make runs them.
-PAPER_STEPS = ("values", "assemble", "render", "provenance", "notebooks", "site")
+PAPER_STEPS = ("values", "assemble", "render", "provenance", "notebooks", "data-page", "site")
 
 #: The environment variable through which the run step tells a notebook's
 #: kernel which dataset hash the build validated (see ``notebook.start_run``).
@@ -129,6 +131,10 @@ class Layout:
         return self.notebook_pages / RENDERED
 
     @property
+    def data_page(self) -> Path:
+        return self.paper / DATA_PAGE
+
+    @property
     def site(self) -> Path:
         return self.root / SITE
 
@@ -156,6 +162,7 @@ def make_variables() -> str:
         "PAPER_FILES": " ".join(f"{b}/{PAPER}/paper.{fmt}" for fmt in FORMATS),
         "PROVENANCE": f"{b}/{PAPER}/{PROVENANCE}",
         "NOTEBOOK_PAGES": f"{b}/{PAPER}/{NOTEBOOK_PAGES}/{RENDERED}",
+        "DATA_PAGE": f"{b}/{PAPER}/{DATA_PAGE}",
         "SITE_INDEX": f"{b}/{SITE}/{SITE_INDEX}",
     }
     return "".join(f"{name} = {value}\n" for name, value in lines.items())

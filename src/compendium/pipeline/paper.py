@@ -273,19 +273,25 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
         (tmp / "paper.json").write_bytes(tree)
         staged = {fmt: tmp / ("paper.typ" if fmt == "pdf" else f"paper.{fmt}")
                   for fmt in formats}
-        writers = []
-        for fmt in formats:
-            args, env = _writer_args(fmt, staged[fmt])
-            writers.append(start_pandoc([str(tmp / "paper.json"), *args], cwd=out_dir, env=env))
+        # The Typst writer is started first and awaited first, so that the PDF
+        # compiles in this process while pandoc still writes HTML and DOCX.
+        order = sorted(formats, key=lambda fmt: fmt != "pdf")
+        writers = {}
         try:
-            for process in writers:
-                finish_pandoc(process)
+            for fmt in order:
+                args, env = _writer_args(fmt, staged[fmt])
+                writers[fmt] = start_pandoc([str(tmp / "paper.json"), *args], cwd=out_dir,
+                                            env=env)
+            if "pdf" in formats:
+                import typst  # noqa: F401  (loaded while the writers run)
+            for fmt in order:
+                finish_pandoc(writers[fmt])
+                if fmt == "pdf":
+                    staged["pdf"] = _compile_pdf(build, staged["pdf"], tmp)
         finally:
-            for process in writers:
+            for process in writers.values():
                 if process.poll() is None:
                     process.kill()
-        if "pdf" in formats:
-            staged["pdf"] = _compile_pdf(build, staged["pdf"], tmp)
         targets = []
         for fmt in formats:
             target = paths.rendered_paper(fmt)

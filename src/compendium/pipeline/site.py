@@ -162,6 +162,11 @@ def data_page(data: Path) -> str:
     return _page("The dataset", body)
 
 
+def write_data_page(build: Path, data: Path) -> Path:
+    """Write the dataset's page for the site (a step of its own, so a paper edit skips it)."""
+    return atomic_write(Layout(build).data_page, data_page(data))
+
+
 def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
     """The site's home page: the paper, the data, the provenance and every executed notebook."""
     dataset = record.get("dataset") or {}
@@ -205,7 +210,7 @@ def build_site(build: Path, registry: Path, data: Path) -> Path:
     for page in sorted(paths.notebook_pages.glob("*.html")):
         shutil.copyfile(page, staging / "notebooks" / page.name)
     (staging / "provenance.html").write_text(provenance_page(record), encoding="utf-8")
-    (staging / "data.html").write_text(data_page(data), encoding="utf-8")
+    shutil.copyfile(paths.data_page, staging / "data.html")
     runs = [m["run"] for m in load_runs(build, registry)]
     (staging / paths.site_index.name).write_text(index_page(record, runs), encoding="utf-8")
     return replace_dir(staging, paths.site)

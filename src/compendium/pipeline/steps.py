@@ -42,6 +42,10 @@ def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
 
         render_notebooks(build, registry)
         return paths.notebook_pages_stamp
+    if step == "data-page":
+        from .site import write_data_page
+
+        return write_data_page(build, data)
     if step == "site":
         from .site import build_site
 
