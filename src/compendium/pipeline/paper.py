@@ -22,13 +22,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tempfile
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
-from ..fileio import atomic_write, sha256_file
+from ..fileio import atomic_write, remove_tree, sha256_file, staging_dir
 from ..layout import FORMATS, Layout
 from .pandoc import finish_pandoc, pandoc_version, run_pandoc, start_pandoc
 from .runs import load_runs
@@ -265,9 +264,11 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
     """
     paths = Layout(build)
     out_dir = paths.paper
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".render.") as tmp_name:
+    # A fixed staging name, emptied first: a render killed before it finished
+    # leaves nothing behind once the next one ran.
+    tmp = staging_dir(out_dir / "render").resolve()
+    try:
         # pandoc runs inside out_dir, so every path handed to it must be absolute
-        tmp = Path(tmp_name).resolve()
         tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic),
                            "--to", "json"], cwd=out_dir)
         (tmp / "paper.json").write_bytes(tree)
@@ -297,6 +298,8 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
             target = paths.rendered_paper(fmt)
             os.replace(staged[fmt], target)
             targets.append(target)
+    finally:
+        remove_tree(tmp)
     atomic_write(paths.rendered, "".join(f"{t.name}\n" for t in targets))
     return targets
 
