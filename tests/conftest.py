@@ -58,14 +58,21 @@ def copy_build(build: Path, target: Path) -> Path:
     return target
 
 
-def digest_tree(folder: Path, exclude: tuple[str, ...] = (".lock",)) -> dict[str, str]:
+def digest_tree(folder: Path, *also: Path, exclude: tuple[str, ...] = (".lock",)) -> dict[str, str]:
     """sha256 of every file under ``folder``, with the folder's own path written as BUILD.
 
     Executed notebooks record the build folder relative to the notebooks folder,
-    so two builds in different folders are compared with that path normalised.
+    so two builds in different folders are compared with that path normalised;
+    ``also`` names other build folders whose path a copied build still holds.
     """
-    relative = os.path.relpath(folder.resolve(), (ROOT / "notebooks").resolve()).encode()
-    return {p.relative_to(folder).as_posix():
-            hashlib.sha256(p.read_bytes().replace(relative, b"BUILD")).hexdigest()
+    notebooks = (ROOT / "notebooks").resolve()
+    relatives = [os.path.relpath(f.resolve(), notebooks).encode() for f in (folder, *also)]
+
+    def normalised(data: bytes) -> bytes:
+        for relative in relatives:
+            data = data.replace(relative, b"BUILD")
+        return data
+
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(normalised(p.read_bytes())).hexdigest()
             for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name not in exclude}

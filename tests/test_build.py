@@ -192,7 +192,7 @@ def test_rebuild_from_scratch_is_byte_identical(built: Path, tmp_path: Path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "run comparison" in result.stdout and "run sample" not in result.stdout
     # every file, the executed notebooks and their pages included; no staging left
-    assert digest_tree(copy) == digest_tree(built)
+    assert digest_tree(copy, built) == digest_tree(built)
 
 
 def test_other_dataset_builds_into_its_own_folder(tmp_path: Path):

@@ -217,7 +217,7 @@ def test_a_build_killed_at_any_point_resumes_to_the_same_bytes(built: Path, tmp_
     result = make("paper", f"BUILD={build}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "internal error" not in result.stderr
-    assert digest_tree(build) == digest_tree(built)
+    assert digest_tree(build, built) == digest_tree(built)
 
 
 def test_two_builds_at_once_take_turns(built: Path, tmp_path: Path):
@@ -228,4 +228,4 @@ def test_two_builds_at_once_take_turns(built: Path, tmp_path: Path):
     for process in (first, second):
         _, err = process.communicate(timeout=600)
         assert process.returncode == 0, err[-2000:]
-    assert digest_tree(build) == digest_tree(built)
+    assert digest_tree(build, built) == digest_tree(built)
