@@ -6,6 +6,7 @@
 #   make test                   run every test, the notebooks under nbval included
 #   make notebooks              refresh the committed notebooks' outputs
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
+#   make bench-build            time the build itself (cold, no-op, edits, each run)
 #   make help                   list all targets
 #
 # The environment (.venv) is created from requirements.lock whenever it is
@@ -184,6 +185,10 @@ test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, prope
 .PHONY: bench
 bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews
 	$(BIN)/python -m compendium.bench --interviews 1000 --segments-per-interview 1000
+
+.PHONY: bench-build
+bench-build: $(PROJECT_STAMP) ## time the build in a fresh copy: cold, no-op, paper edit, notebook edit, each run against the kernel floor (median of 3)
+	$(BIN)/python -m compendium.pipeline.benchbuild
 
 .PHONY: lock
 lock: ## re-resolve the dependencies and rewrite requirements.lock and environment.yml

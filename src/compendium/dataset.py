@@ -28,10 +28,10 @@ from .datapackage import (
     TABLES,
     build_descriptor,
     dataset_hash,
-    sha256_file,
     write_descriptor,
 )
 from .errors import CompendiumError, Problem, ValidationError
+from .fileio import replace_dir, sha256_file
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000
@@ -630,14 +630,7 @@ def write_dataset(
             if problems:
                 raise ValidationError(str(dest), problems)
         os.chmod(staging, 0o755)
-        if dest.exists():
-            backup = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(backup, ignore_errors=True)
-            dest.rename(backup)
-            staging.rename(dest)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            staging.rename(dest)
+        replace_dir(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
