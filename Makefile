@@ -119,7 +119,7 @@ $(NOTEBOOK_PAGES): $(RUN_MANIFESTS) src/compendium/pipeline/site.py
 	$(call PAPER_STEP,notebooks)
 
 # The dataset's documentation page, made beside the paper rather than after it.
-$(DATA_PAGE): data/README.md $(DATA)/datapackage.json src/compendium/pipeline/site.py
+$(DATA_PAGE): $(VALIDATED_STAMP) data/README.md $(DATA)/datapackage.json src/compendium/pipeline/site.py
 	$(call PAPER_STEP,data-page)
 
 # The reviewer's site: paper, notebooks, data documentation and provenance, relative links only.
@@ -179,8 +179,11 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 	@echo "git diff on notebooks now uses nbdime; undo with: $(BIN)/nbdime config-git --disable"
 
 .PHONY: test
+# On every core (pytest-xdist); each file's tests stay on one worker, so a
+# notebook's nbval cells run in order in one kernel, and the tests that build
+# the paper share one build (tests/conftest.py).
 test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
-	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider
+	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile
 
 .PHONY: bench
 bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews
