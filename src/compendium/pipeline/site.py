@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
-from ..fileio import atomic_write, replace_dir, staging_dir
+from ..fileio import atomic_write, replace_dir, sha256_file, sha256_text, staging_dir
 from ..layout import Layout
 from .pandoc import run_pandoc
 from .rules import load_registry
@@ -42,22 +42,45 @@ def render_notebooks(build: Path, registry: Path) -> list[Path]:
 
     The pages are written into a staging folder, with the ``.rendered`` stamp
     (make's target) last, and the folder replaces the old one in one rename; a
-    run removed from the registry loses its page with it.
+    run removed from the registry loses its page with it. The stamp records the
+    sha256 of each executed notebook (with this module and nbconvert's
+    version), so a page whose notebook did not change is carried over instead
+    of rendered again (one notebook edit, one page).
     """
+    from importlib.metadata import version
+
     paths = Layout(build)
     paths.paper.mkdir(parents=True, exist_ok=True)
+    previous = _rendered_hashes(paths.notebook_pages_stamp)
+    # A page is the executed notebook put through this module and nbconvert.
+    renderer = f"{sha256_file(Path(__file__))} nbconvert {version('nbconvert')}"
     staging = staging_dir(paths.notebook_pages)
-    names = []
+    lines = []
     for run in load_registry(registry):
         source = paths.executed_notebook(run["id"])
         if not source.exists():
             raise CompendiumError(f"{source}: missing; run `make paper` to execute run "
                                   f"'{run['id']}'")
-        names.append(f"{run['id']}.html")
-        atomic_write(staging / names[-1], render_notebook(source))
-    atomic_write(staging / paths.notebook_pages_stamp.name, "".join(f"{n}\n" for n in names))
+        name = f"{run['id']}.html"
+        digest = sha256_text(f"{sha256_file(source)} {renderer}")
+        old = paths.notebook_pages / name
+        if previous.get(name) == digest and old.is_file():
+            shutil.copy2(old, staging / name)
+        else:
+            atomic_write(staging / name, render_notebook(source))
+        lines.append(f"{name} {digest}\n")
+    atomic_write(staging / paths.notebook_pages_stamp.name, "".join(lines))
     replace_dir(staging, paths.notebook_pages)
-    return [paths.notebook_pages / name for name in names]
+    return [paths.notebook_pages / line.split()[0] for line in lines]
+
+
+def _rendered_hashes(stamp: Path) -> dict[str, str]:
+    """Page name -> sha256 of the executed notebook it was rendered from, as last recorded."""
+    try:
+        pairs = [line.split() for line in stamp.read_text(encoding="utf-8").splitlines()]
+    except (FileNotFoundError, UnicodeDecodeError):
+        return {}
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
 
 def _page(title: str, body: str) -> str:
