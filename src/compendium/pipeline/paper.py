@@ -20,6 +20,7 @@ process) writes the PDF. No LaTeX is involved.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from importlib import metadata, resources
@@ -72,8 +73,9 @@ def package_versions() -> str:
 
 def collect_values(build: Path, registry: Path, data: Path) -> dict[str, dict[str, Any]]:
     """Every value the paper may print: the runs' values and the build's own."""
-    from ..dataset import read_descriptor
-    from ..datapackage import dataset_hash
+    # The descriptor alone, read without the dataset layer (and pandas): the
+    # build validated the dataset before any run.
+    from ..datapackage import DESCRIPTOR, dataset_hash
 
     values: dict[str, dict[str, Any]] = {}
     for manifest in load_runs(build, registry):
@@ -83,7 +85,7 @@ def collect_values(build: Path, registry: Path, data: Path) -> dict[str, dict[st
                 raise CompendiumError(f"value '{key}' is made by both run '{values[key]['run']}' "
                                       f"and run '{run_id}'; give one of them another name")
             values[key] = {**entry, "run": run_id}
-    descriptor = read_descriptor(data)
+    descriptor = json.loads((data / DESCRIPTOR).read_text(encoding="utf-8-sig"))
     digest = dataset_hash(descriptor)
     synthetic = bool(descriptor.get("compendium", {}).get("synthetic"))
     build_values = {
