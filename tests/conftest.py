@@ -58,12 +58,19 @@ def copy_build(build: Path, target: Path) -> Path:
     return target
 
 
-def digest_tree(folder: Path, *also: Path, exclude: tuple[str, ...] = (".lock",)) -> dict[str, str]:
+#: Files left out when builds in different folders are compared: make's lock, and the
+#: notebook pages' stamp, which records hashes of executed notebooks as they are, with
+#: their build folder's path (the pages themselves are compared).
+NOT_COMPARED = (".lock", "paper/notebooks/.rendered")
+
+
+def digest_tree(folder: Path, *also: Path, exclude: tuple[str, ...] = NOT_COMPARED) -> dict[str, str]:
     """sha256 of every file under ``folder``, with the folder's own path written as BUILD.
 
     Executed notebooks record the build folder relative to the notebooks folder,
     so two builds in different folders are compared with that path normalised;
     ``also`` names other build folders whose path a copied build still holds.
+    ``exclude`` lists file names or paths relative to ``folder``.
     """
     notebooks = (ROOT / "notebooks").resolve()
     relatives = [os.path.relpath(f.resolve(), notebooks).encode() for f in (folder, *also)]
@@ -75,4 +82,5 @@ def digest_tree(folder: Path, *also: Path, exclude: tuple[str, ...] = (".lock",)
 
     return {p.relative_to(folder).as_posix(): hashlib.sha256(normalised(p.read_bytes())).hexdigest()
             for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name not in exclude}
+            if p.is_file() and p.name not in exclude
+            and p.relative_to(folder).as_posix() not in exclude}
