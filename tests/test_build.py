@@ -17,7 +17,7 @@ from compendium.pipeline.pandoc import pandoc_path
 from compendium.pipeline.rules import load_registry, main as rules_main
 from compendium.errors import CompendiumError
 
-from .conftest import DEMO, ROOT, copy_build, digest_tree, make
+from .conftest import DEMO, ROOT, make
 
 REGISTRY = ROOT / "notebooks" / "runs.toml"
 

@@ -213,7 +213,7 @@ def test_a_build_killed_at_any_point_resumes_to_the_same_bytes(built: Path, tmp_
     build = tmp_path / "build"
     for point in (_inside_a_notebook_run, _inside_rendering):
         process = _start_make(build)
-        assert _kill_when(process, lambda: point(build)), f"never reached {point.__name__}"
+        assert _kill_when(process, lambda p=point: p(build)), f"never reached {point.__name__}"
         _no_unfinished_run_is_visible(build)
     result = make("paper", f"BUILD={build}")
     assert result.returncode == 0, result.stderr[-3000:]
