@@ -39,7 +39,10 @@ PAPER ?= paper
 # VALUES, ...), named once in src/compendium/layout.py.
 RULES := build/.rules
 ASSETS := $(wildcard src/compendium/build_assets/*)
-NPROC := $(shell nproc 2>/dev/null || echo 1)
+NPROC := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+# util-linux's flock serialises builds of one folder; where it is missing (macOS)
+# builds still stage every step, but two at once are not made to take turns.
+FLOCK := $(shell command -v flock 2>/dev/null)
 
 # Everything a notebook run depends on besides its notebook and parameters:
 # the validated dataset and the code in RUN_CODE (listed in the generated rules).
@@ -131,7 +134,7 @@ PAPER_OUTPUTS = $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(SITE_INDEX)
 # `make paper`, `make site` and `make runs` re-enter make under a lock on the
 # build folder, on every core unless -j was given: two builds started at once
 # in one clone take turns, and the second finds the first's work current.
-LOCKED_MAKE = mkdir -p $(BUILD) && flock $(BUILD_LOCK) $(MAKE) --no-print-directory \
+LOCKED_MAKE = mkdir -p $(BUILD) && $(if $(FLOCK),$(FLOCK) $(BUILD_LOCK)) $(MAKE) --no-print-directory \
 	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(1)
 
 .PHONY: paper paper-unlocked
