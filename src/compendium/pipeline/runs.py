@@ -185,6 +185,8 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
         }
         atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         replace_dir(staging, final)
+        for leftover in (f"{run_id}.failed.ipynb", f"{run_id}.kernel.log"):
+            (runs_dir / leftover).unlink(missing_ok=True)  # an earlier failure, now fixed
     except BaseException as err:
         # Keep what helps to debug (the executed copy and the kernel's log) beside
         # the runs, then remove the staging folder.
