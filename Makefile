@@ -1,11 +1,13 @@
 # Reproducible research compendium: build the paper and test everything.
 #
 #   make paper                  build build/paper/paper.{pdf,html,docx} and provenance.json
+#                               (on all cores; two at once in one clone take turns)
 #   make paper DATA=dir         the same from another dataset, into build/<dir name>/
 #   make test                   run every test, the notebooks under nbval included
 #   make lint                   check the code, tests and notebooks with ruff
 #   make notebooks              refresh the committed notebooks' outputs
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
+#   make bench-build            time the build itself (cold, no-op, edits, each run)
 #   make help                   list all targets
 #
 # The environment (.venv) is created from requirements.lock whenever it is
@@ -34,16 +36,21 @@ endif
 
 REGISTRY := notebooks/runs.toml
 PAPER ?= paper
+# The generated rules also define the build's layout (BUILD_LOCK, PAPER_DIR,
+# VALUES, ...), named once in src/compendium/layout.py.
 RULES := build/.rules
-PAPER_DIR := $(BUILD)/paper
 ASSETS := $(wildcard src/compendium/build_assets/*)
+NPROC := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+# util-linux's flock serialises builds of one folder; where it is missing (macOS)
+# builds still stage every step, but two at once are not made to take turns.
+FLOCK := $(shell command -v flock 2>/dev/null)
 
 # Everything a notebook run depends on besides its notebook and parameters:
 # the validated dataset and the code in RUN_CODE (listed in the generated rules).
 DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
 # Package versions (the lock) count; re-installing the project itself does not.
-RUN_INPUTS = $(BUILD)/validated.stamp $(RUN_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
-VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py src/compendium/tableio.py)
+RUN_INPUTS = $(VALIDATED_STAMP) $(RUN_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
+VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py src/compendium/tableio.py src/compendium/design.py)
 # The research team's list of real names for the anonymisation gate (git-ignored);
 # IDENTIFIERS=path/to/list points the gate at another one.
 IDENTIFIERS ?= $(wildcard identifiers.txt)
@@ -69,79 +76,96 @@ env: $(PROJECT_STAMP) ## create or update the environment (.venv) from requireme
 
 # --- the run rules, generated from the registry --------------------------------
 
-$(RULES)/runs.mk: $(REGISTRY) src/compendium/build/rules.py $(PACKAGE_DIRS)
-	$(PYTHON) src/compendium/build/rules.py $(REGISTRY) $(RULES)
+$(RULES)/runs.mk: $(REGISTRY) src/compendium/pipeline/rules.py src/compendium/layout.py $(PACKAGE_DIRS)
+	PYTHONPATH=src $(PYTHON) -m compendium.pipeline.rules $(REGISTRY) $(RULES)
 
 # --- data ---------------------------------------------------------------------
 
-$(BUILD)/validated.stamp: $(DATA_FILES) $(VALIDATION_CODE) $(IDENTIFIERS) $(VENV_STAMP) | $(PROJECT_STAMP)
+$(VALIDATED_STAMP): $(DATA_FILES) $(VALIDATION_CODE) $(IDENTIFIERS) $(VENV_STAMP) | $(PROJECT_STAMP)
 	@test -f $(DATA)/datapackage.json || { echo "$(DATA): no datapackage.json; not a dataset folder" >&2; exit 1; }
 	@mkdir -p $(BUILD)
-	$(COMPENDIUM) validate $(DATA) $(if $(IDENTIFIERS),--identifiers $(IDENTIFIERS))
-	@touch $@
+	$(COMPENDIUM) validate $(DATA) --stamp $@ $(if $(IDENTIFIERS),--identifiers $(IDENTIFIERS))
 
-# The commit the paper is built from; rewritten only when it changes, so a
-# no-op build stays a no-op.
-$(BUILD)/commit.txt: FORCE
+# The commit the paper is built from; rewritten (atomically) only when it
+# changes, so a no-op build stays a no-op.
+$(COMMIT_STAMP): FORCE
 	@mkdir -p $(BUILD)
 	@c=$$(git describe --always --dirty --abbrev=40 2>/dev/null || echo unknown); \
-	  if [ ! -f $@ ] || [ "$$(cat $@)" != "$$c" ]; then echo "$$c" > $@; fi
+	  if [ ! -f $@ ] || [ "$$(cat $@)" != "$$c" ]; then echo "$$c" > $@.tmp && mv -f $@.tmp $@; fi
 
 .PHONY: FORCE
 FORCE:
 
 # --- the paper ----------------------------------------------------------------
+#
+# Every step writes through a staging name and one atomic rename, its target
+# last, so a build killed at any point (SIGKILL included) leaves nothing make
+# would take as current; `compendium paper` reports any other inconsistency
+# in one line that says what to run.
 
 PAPER_STEP = $(COMPENDIUM) paper $(1) --data $(DATA) --build $(BUILD) --registry $(REGISTRY) --paper $(PAPER)
 
-$(PAPER_DIR)/values.json: $(RUN_MANIFESTS) $(BUILD)/commit.txt src/compendium/build/paper.py $(DATA)/datapackage.json
+$(VALUES): $(RUN_MANIFESTS) $(COMMIT_STAMP) src/compendium/pipeline/paper.py $(DATA)/datapackage.json
 	$(call PAPER_STEP,values)
 
-$(PAPER_DIR)/paper.assembled.md: $(PAPER_DIR)/values.json $(PAPER)/paper.md $(wildcard $(DATA)/interview_guide.md)
+$(ASSEMBLED): $(VALUES) $(PAPER)/paper.md $(wildcard $(DATA)/interview_guide.md)
 	$(call PAPER_STEP,assemble)
 
-$(PAPER_DIR)/paper.pdf: $(PAPER_DIR)/paper.assembled.md $(PAPER)/references.bib $(ASSETS)
-	$(call PAPER_STEP,pdf)
+# PDF, HTML and DOCX from one pandoc parse; the stamp is written after all three.
+$(RENDERED): $(ASSEMBLED) $(PAPER)/references.bib $(ASSETS)
+	$(call PAPER_STEP,render)
 
-$(PAPER_DIR)/paper.html: $(PAPER_DIR)/paper.assembled.md $(PAPER)/references.bib $(ASSETS)
-	$(call PAPER_STEP,html)
-
-$(PAPER_DIR)/paper.docx: $(PAPER_DIR)/paper.assembled.md $(PAPER)/references.bib $(ASSETS)
-	$(call PAPER_STEP,docx)
-
-$(PAPER_DIR)/provenance.json: $(PAPER_DIR)/values.json $(PAPER)/paper.md $(PAPER)/references.bib
+$(PROVENANCE): $(VALUES) $(PAPER)/paper.md $(PAPER)/references.bib
 	$(call PAPER_STEP,provenance)
 
 # The executed notebooks as HTML, linked from every figure and table of the HTML paper.
-$(PAPER_DIR)/notebooks/.rendered: $(RUN_MANIFESTS) src/compendium/build/site.py
+$(NOTEBOOK_PAGES): $(RUN_MANIFESTS) src/compendium/pipeline/site.py
 	$(call PAPER_STEP,notebooks)
 
+# The dataset's documentation page, made beside the paper rather than after it.
+$(DATA_PAGE): $(VALIDATED_STAMP) data/README.md $(DATA)/datapackage.json src/compendium/pipeline/site.py
+	$(call PAPER_STEP,data-page)
+
 # The reviewer's site: paper, notebooks, data documentation and provenance, relative links only.
-$(BUILD)/site/index.html: $(PAPER_DIR)/paper.html $(PAPER_DIR)/provenance.json $(PAPER_DIR)/notebooks/.rendered data/README.md $(DATA)/datapackage.json src/compendium/build/site.py
+$(SITE_INDEX): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(DATA_PAGE) src/compendium/pipeline/site.py
 	$(call PAPER_STEP,site)
 
-PAPER_OUTPUTS := $(PAPER_DIR)/paper.pdf $(PAPER_DIR)/paper.html $(PAPER_DIR)/paper.docx \
-                 $(PAPER_DIR)/provenance.json $(PAPER_DIR)/notebooks/.rendered $(BUILD)/site/index.html
+PAPER_OUTPUTS = $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(SITE_INDEX)
 
-.PHONY: paper
-paper: $(PAPER_OUTPUTS) ## build the paper (PDF, HTML, DOCX) and its provenance from DATA
+# `make paper`, `make site` and `make runs` re-enter make under a lock on the
+# build folder, on every core unless -j was given: two builds started at once
+# in one clone take turns, and the second finds the first's work current.
+LOCKED_MAKE = mkdir -p $(BUILD) && $(if $(FLOCK),$(FLOCK) $(BUILD_LOCK)) $(MAKE) --no-print-directory \
+	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(1)
+
+.PHONY: paper paper-unlocked
+paper: $(RULES)/runs.mk ## build the paper (PDF, HTML, DOCX) and its provenance from DATA
+	+@$(call LOCKED_MAKE,paper-unlocked)
 	@echo "paper: $(PAPER_DIR)/paper.pdf, paper.html, paper.docx and provenance.json are up to date"
 	@echo "site:  $(BUILD)/site/index.html (open it in a browser, or publish the folder as it is)"
 
-.PHONY: site
-site: $(BUILD)/site/index.html ## the static site for reviewers (also made by make paper)
+paper-unlocked: $(PAPER_OUTPUTS)
 
-.PHONY: runs
-runs: $(RUN_MANIFESTS) ## execute every notebook run (figures, tables, values) without the paper
+.PHONY: site site-unlocked
+site: $(RULES)/runs.mk ## the static site for reviewers (also made by make paper)
+	+@$(call LOCKED_MAKE,site-unlocked)
+
+site-unlocked: $(SITE_INDEX)
+
+.PHONY: runs runs-unlocked
+runs: $(RULES)/runs.mk ## execute every notebook run (figures, tables, values) without the paper
+	+@$(call LOCKED_MAKE,runs-unlocked)
+
+runs-unlocked: $(RUN_MANIFESTS)
 
 # --- notebooks, tests, benchmarks ----------------------------------------------
 
 .PHONY: notebooks
-notebooks: $(BUILD)/validated.stamp ## re-execute the committed notebooks to refresh their outputs
+notebooks: $(VALIDATED_STAMP) ## re-execute the committed notebooks to refresh their outputs
 	$(COMPENDIUM) refresh-notebooks --registry $(REGISTRY)
 
 .PHONY: notebook
-notebook: $(BUILD)/validated.stamp ## run one notebook with other parameters: make notebook NB=notebooks/02-theme-matrix.ipynb PARAMS="theme=outcomes"
+notebook: $(VALIDATED_STAMP) ## run one notebook with other parameters: make notebook NB=notebooks/02-theme-matrix.ipynb PARAMS="theme=outcomes"
 	@test -n "$(NB)" || { echo 'say which notebook: make notebook NB=notebooks/02-theme-matrix.ipynb PARAMS="theme=outcomes"' >&2; exit 1; }
 	$(COMPENDIUM) notebook $(NB) $(PARAMS) --data $(DATA) --build $(BUILD)
 
@@ -159,8 +183,11 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 	@echo "git diff on notebooks now uses nbdime; undo with: $(BIN)/nbdime config-git --disable"
 
 .PHONY: test
+# On every core (pytest-xdist); each file's tests stay on one worker, so a
+# notebook's nbval cells run in order in one kernel, and the tests that build
+# the paper share one build (tests/conftest.py).
 test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
-	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider
+	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile
 
 .PHONY: lint
 lint: $(PROJECT_STAMP) ## check the code, tests and notebooks with ruff (configured in pyproject.toml)
@@ -169,6 +196,10 @@ lint: $(PROJECT_STAMP) ## check the code, tests and notebooks with ruff (configu
 .PHONY: bench
 bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews
 	$(BIN)/python -m compendium.bench --interviews 1000 --segments-per-interview 1000
+
+.PHONY: bench-build
+bench-build: $(PROJECT_STAMP) ## time the build in a fresh copy: cold, no-op, paper edit, notebook edit, each run against the kernel floor (median of 3)
+	$(BIN)/python -m compendium.pipeline.benchbuild
 
 .PHONY: lock
 lock: ## re-resolve the dependencies and rewrite requirements.lock and environment.yml
@@ -181,7 +212,7 @@ lock: ## re-resolve the dependencies and rewrite requirements.lock and environme
 	build/.lockenv/bin/python -m pip freeze --all --exclude-editable | \
 	  grep -v -E '^(compendium|pip|rfc3987-syntax|lark)[= ]' > requirements.lock.new
 	mv requirements.lock.new requirements.lock
-	$(PYTHON) src/compendium/build/envfile.py requirements.lock environment.yml
+	$(PYTHON) src/compendium/pipeline/envfile.py requirements.lock environment.yml
 	rm -rf build/.lockenv
 
 .PHONY: clean

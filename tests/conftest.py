@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,66 @@ def demo_copy(tmp_path: Path) -> Path:
     target = tmp_path / "demo"
     shutil.copytree(DEMO, target)
     return target
+
+
+def make(*args: str, cwd: Path = ROOT, **kwargs) -> subprocess.CompletedProcess:
+    """Run make in the repository without the calling make's flags (pytest may run under make)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, env=env,
+                           capture_output=True, text=True, **kwargs)
+
+
+def shared_tmp(tmp_path_factory) -> Path:
+    """A temporary folder shared by every worker of one pytest-xdist run (or this run's own)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """One full build of the paper from the demo dataset, shared by the whole test run.
+
+    Every worker asks make for the same build folder; make's lock on the folder
+    lets the first build it and the others find it current. Tests that change a
+    build work on a copy (:func:`copy_build`).
+    """
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    build = shared_tmp(tmp_path_factory) / "shared-build"
+    result = make("paper", f"BUILD={build}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return build
+
+
+def copy_build(build: Path, target: Path) -> Path:
+    """A copy of a build folder that make takes as current (time stamps kept)."""
+    shutil.copytree(build, target, symlinks=True, ignore=shutil.ignore_patterns(".lock"))
+    return target
+
+
+#: Files left out when builds in different folders are compared: make's lock, and the
+#: notebook pages' stamp, which records hashes of executed notebooks as they are, with
+#: their build folder's path (the pages themselves are compared).
+NOT_COMPARED = (".lock", "paper/notebooks/.rendered")
+
+
+def digest_tree(folder: Path, *also: Path, exclude: tuple[str, ...] = NOT_COMPARED) -> dict[str, str]:
+    """sha256 of every file under ``folder``, with the folder's own path written as BUILD.
+
+    Executed notebooks record the build folder relative to the notebooks folder,
+    so two builds in different folders are compared with that path normalised;
+    ``also`` names other build folders whose path a copied build still holds.
+    ``exclude`` lists file names or paths relative to ``folder``.
+    """
+    notebooks = (ROOT / "notebooks").resolve()
+    relatives = [os.path.relpath(f.resolve(), notebooks).encode() for f in (folder, *also)]
+
+    def normalised(data: bytes) -> bytes:
+        for relative in relatives:
+            data = data.replace(relative, b"BUILD")
+        return data
+
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(normalised(p.read_bytes())).hexdigest()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name not in exclude
+            and p.relative_to(folder).as_posix() not in exclude}

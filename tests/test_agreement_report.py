@@ -11,7 +11,7 @@ import pytest
 
 from compendium import narrative
 from compendium.agreement_report import TABLE_IDS, agreement_run
-from compendium.build.rules import load_registry
+from compendium.pipeline.rules import load_registry
 from compendium.dataset import load_dataset
 
 from .conftest import DEMO, ROOT

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from compendium import bench
-from compendium.build.runs import notebook_parameters, parse_parameter
+from compendium.pipeline.runs import notebook_parameters, parse_parameter
 from compendium.errors import CompendiumError
 
 from .conftest import ROOT

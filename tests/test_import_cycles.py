@@ -10,13 +10,9 @@ from .import_graph import cycles, import_graph
 
 PACKAGE = ROOT / "src" / "compendium"
 
-#: Known import edges left out of the cycle check, each with the reason. The
-#: build/paper <-> build/site cycle is removed on another branch (one place for
-#: the build's layout); empty this list once that branch is merged. The test
+#: Import edges left out of the cycle check, each with its reason (none). The test
 #: below fails when a listed edge no longer exists, so the list cannot go stale.
-KNOWN_EDGES: frozenset[tuple[str, str]] = frozenset({
-    ("compendium.build.paper", "compendium.build.site"),
-})
+KNOWN_EDGES: frozenset[tuple[str, str]] = frozenset()
 
 
 def test_the_package_has_no_import_cycles():

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from compendium.build.rules import load_registry
+from compendium.pipeline.rules import load_registry
 
 from .conftest import ROOT
 

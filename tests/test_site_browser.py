@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
-from .test_build import built  # noqa: F401  (the module-scoped full build)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def site_url(built: Path):  # noqa: F811
+def site_url(built: Path):
     site = built / "site"
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -88,7 +87,7 @@ def test_paper_figure_links_to_the_notebook_that_made_it(site_url: str, browser)
     browser.save_screenshot(str(SCREENSHOTS / "notebook-comparison.png"))
 
 
-def test_site_pages_use_relative_links_only(built: Path):  # noqa: F811
+def test_site_pages_use_relative_links_only(built: Path):
     import re
 
     for page in (built / "site").rglob("*.html"):

@@ -98,7 +98,7 @@ def test_notebook_8_names_a_malformed_file_and_carries_on(tmp_path):
 
 
 def test_the_site_index_links_the_class_notebook():
-    from compendium.build.site import index_page
+    from compendium.pipeline.site import index_page
 
     record = {"commit": "abc", "dataset": {"synthetic": True, "name": "demo", "hash": "0" * 64}}
     runs = [{"id": "class-agreement", "notebook": "notebooks/08-class-agreement.ipynb",

@@ -9,7 +9,9 @@ The package is organised by what each module does:
   comparison, co-occurrence, saturation, agreement, data structure);
 - ``figures`` and ``tables``: displays built from analysis results;
 - ``artefacts``: how notebooks save figures, tables and values with provenance;
-- ``build``: the run registry and the paper assembly and rendering.
+- ``layout``: where the build puts everything (paths and step names);
+- ``fileio``: atomic writes and sha256 hashing, used by every writer;
+- ``pipeline``: the run registry, make rules, notebook runs, and the paper and site.
 """
 
 __version__ = "0.1.0"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,15 @@ from typing import Any
 import pandas as pd
 
 from .errors import CompendiumError
+from .fileio import atomic_write
+from .layout import MANIFEST
 from .tables import markdown_table, safe_csv
 
-MANIFEST = "manifest.json"
-FIGURE_FORMATS = ("svg", "pdf", "png")
+#: The formats figures are saved in: each is used by an output of the build.
+#: SVG goes into the HTML paper and, through Typst, into the PDF; DOCX cannot
+#: show SVG and takes the PNG. A PDF copy of each figure took as long to write
+#: as the other two together and nothing used it.
+FIGURE_FORMATS = ("svg", "png")
 
 
 @dataclass
@@ -49,7 +53,7 @@ class RunOutputs:
             raise CompendiumError(f"artefact '{artefact_id}' saved twice in one run")
 
     def figure(self, artefact_id: str, fig, caption: str, alt: str | None = None) -> list[str]:
-        """Save ``fig`` as SVG, PDF and PNG; return the file names."""
+        """Save ``fig`` in :data:`FIGURE_FORMATS` (SVG and PNG); return the file names."""
         from .figures import save_figure
 
         self._claim(artefact_id)
@@ -94,12 +98,8 @@ class RunOutputs:
             "artefacts": self.artefacts,
             "values": self.values,
         }
-        path = self.directory / MANIFEST
-        staging = path.with_name(f".{MANIFEST}.tmp")
-        staging.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                           encoding="utf-8")
-        os.replace(staging, path)
-        return path
+        return atomic_write(self.directory / MANIFEST,
+                            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def _format(value: Any) -> str:

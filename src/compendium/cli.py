@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import CompendiumError
+from .layout import BUILD_ROOT, PAPER_STEPS
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -30,6 +31,14 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{args.dataset}: {len(problems)} problem(s); the dataset is not valid",
               file=sys.stderr)
         return 1
+    if args.stamp:
+        from .dataset import read_descriptor
+        from .datapackage import dataset_hash
+        from .fileio import atomic_write
+
+        # The build's record that this dataset, with this hash, passed validation;
+        # notebook runs check the data against it instead of validating again.
+        atomic_write(args.stamp, dataset_hash(read_descriptor(Path(args.dataset))) + "\n")
     if not args.quiet:
         print(f"{args.dataset}: valid")
     return 0
@@ -105,22 +114,15 @@ def _synthetic_class(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .build.runs import execute_run
+    from .pipeline.runs import execute_run
 
     execute_run(args.run_id, data=Path(args.data), build=Path(args.build),
                 registry=Path(args.registry))
     return 0
 
 
-def _rules(args: argparse.Namespace) -> int:
-    from .build.runs import make_rules
-
-    make_rules(Path(args.registry), Path(args.output))
-    return 0
-
-
 def _paper(args: argparse.Namespace) -> int:
-    from .build.paper import build_paper_step
+    from .pipeline.steps import build_paper_step
 
     build_paper_step(args.step, data=Path(args.data), build=Path(args.build),
                      registry=Path(args.registry), paper_dir=Path(args.paper))
@@ -128,7 +130,7 @@ def _paper(args: argparse.Namespace) -> int:
 
 
 def _notebook(args: argparse.Namespace) -> int:
-    from .build.runs import execute_adhoc
+    from .pipeline.runs import execute_adhoc
 
     execute_adhoc(Path(args.notebook), args.parameters, data=Path(args.data),
                   build=Path(args.build))
@@ -136,7 +138,7 @@ def _notebook(args: argparse.Namespace) -> int:
 
 
 def _refresh_notebooks(args: argparse.Namespace) -> int:
-    from .build.runs import refresh_committed_notebooks
+    from .pipeline.runs import refresh_committed_notebooks
 
     refresh_committed_notebooks(Path(args.registry), names=args.notebooks)
     return 0
@@ -199,7 +201,7 @@ def _agreement(args: argparse.Namespace) -> int:
 
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="data/synthetic", help="dataset folder")
-    parser.add_argument("--build", default="build", help="build folder for this dataset")
+    parser.add_argument("--build", default=BUILD_ROOT, help="build folder for this dataset")
     parser.add_argument("--registry", default="notebooks/runs.toml",
                         help="the list of notebook runs")
 
@@ -221,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a dataset completely; exit 1 on any problem")
     p.add_argument("dataset", help="dataset folder (holding datapackage.json)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
+    p.add_argument("--stamp", default=None, metavar="FILE",
+                   help="(build) when valid, write the dataset's sha256 to FILE")
     _add_identifiers_option(p)
     p.set_defaults(handler=_validate)
 
@@ -321,14 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_arguments(p)
     p.set_defaults(handler=_run)
 
-    p = sub.add_parser("rules", help="(build) write the make rules for the registry's runs")
-    p.add_argument("--registry", default="notebooks/runs.toml")
-    p.add_argument("--output", required=True)
-    p.set_defaults(handler=_rules)
-
     p = sub.add_parser("paper", help="(build) one step of the paper build")
-    p.add_argument("step", choices=["values", "assemble", "pdf", "html", "docx", "provenance",
-                                    "notebooks", "site"])
+    p.add_argument("step", choices=PAPER_STEPS)
     _add_build_arguments(p)
     p.add_argument("--paper", default="paper", help="folder with paper.md and references.bib")
     p.set_defaults(handler=_paper)
@@ -338,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("parameters", nargs="*", metavar="NAME=VALUE",
                    help="parameters to change, e.g. theme=outcomes perspective=entrepreneur")
     p.add_argument("--data", default="data/synthetic", help="dataset folder")
-    p.add_argument("--build", default="build", help="build folder")
+    p.add_argument("--build", default=BUILD_ROOT, help="build folder")
     p.set_defaults(handler=_notebook)
 
     p = sub.add_parser("refresh-notebooks",

@@ -7,10 +7,11 @@ resource carrying its sha256, so any change after freezing is detected.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
+
+from .fileio import atomic_write, sha256_file, sha256_text
 
 DESCRIPTOR = "datapackage.json"
 TABLES = ("participants", "codebook", "segments", "codings")
@@ -126,15 +127,6 @@ REQUIRED_COLUMNS = {
 }
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in blocks so large transcripts stay cheap."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dataset_hash(descriptor: dict[str, Any]) -> str:
     """One sha256 for the whole dataset, from its resources' paths and hashes.
 
@@ -145,7 +137,7 @@ def dataset_hash(descriptor: dict[str, Any]) -> str:
         f"{r['path']}\t{str(r.get('hash', '')).removeprefix('sha256:')}"
         for r in descriptor.get("resources", [])
     )
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    return sha256_text("\n".join(lines))
 
 
 def table_schema(table: str, columns: list[str], inferred: dict[str, str] | None = None) -> dict:
@@ -246,7 +238,4 @@ def _resource_name(rel_path: str) -> str:
 def write_descriptor(folder: Path, descriptor: dict[str, Any]) -> None:
     """Write ``datapackage.json`` atomically with stable formatting (key order is meaningful)."""
     text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
-    target = folder / DESCRIPTOR
-    staging = target.with_name(f".{DESCRIPTOR}.tmp")
-    staging.write_text(text, encoding="utf-8", newline="\n")
-    staging.replace(target)  # atomic: readers see the old or the new descriptor, never half
+    atomic_write(folder / DESCRIPTOR, text)  # readers see the old or the new descriptor, never half

@@ -29,11 +29,11 @@ from .datapackage import (
     TABLES,
     build_descriptor,
     dataset_hash,
-    sha256_file,
     write_descriptor,
 )
 from .design import Design, analysis_tables, design_from_descriptor, design_problems, unmapped_codes
 from .errors import CompendiumError, Problem, ValidationError
+from .fileio import replace_dir, sha256_file
 from .tableio import (
     default_sources,
     is_inside,
@@ -672,14 +672,7 @@ def write_dataset(
             if problems:
                 raise ValidationError(str(dest), problems)
         os.chmod(staging, 0o755)
-        if dest.exists():
-            backup = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(backup, ignore_errors=True)
-            dest.rename(backup)
-            staging.rename(dest)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            staging.rename(dest)
+        replace_dir(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

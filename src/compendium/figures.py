@@ -67,8 +67,15 @@ def mark_synthetic(fig, synthetic: bool) -> None:
                 color="#555555", style="italic", annotation_clip=False)
 
 
-def save_figure(fig, stem: Path, formats=("svg", "pdf", "png")) -> list[str]:
-    """Save ``fig`` in each format with metadata that never varies; return file names."""
+def save_figure(fig, stem: Path, formats=("svg", "png")) -> list[str]:
+    """Save ``fig`` in each format with metadata that never varies; return file names.
+
+    Each file is rendered in memory and written with one atomic rename.
+    """
+    import io
+
+    from .fileio import atomic_write
+
     names = []
     metadata = {
         "svg": {"Date": None, "Creator": None},
@@ -77,9 +84,9 @@ def save_figure(fig, stem: Path, formats=("svg", "pdf", "png")) -> list[str]:
     }
     for fmt in formats:
         path = stem.with_suffix(f".{fmt}")
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format=fmt, metadata=metadata[fmt])
-        tmp.replace(path)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, metadata=metadata[fmt])
+        atomic_write(path, buffer.getvalue())
         names.append(path.name)
     return names
 

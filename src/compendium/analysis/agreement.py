@@ -9,7 +9,6 @@ most of the raw agreement.
 
 from __future__ import annotations
 
-import krippendorff
 import numpy as np
 import pandas as pd
 
@@ -154,6 +153,8 @@ def _krippendorff_nominal(a: np.ndarray, b: np.ndarray) -> float:
     data = np.vstack([a, b]).astype(float)
     if data.size == 0 or len(np.unique(data)) < 2:
         return float("nan")
+    import krippendorff  # imported here to keep it off other runs' start-up
+
     return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
 
 

@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
-from scipy.stats import fisher_exact
 
 from ..design import Design, default_design
 from ..formatting import percent_text
@@ -50,6 +48,10 @@ def wilson_interval(
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
+    # imported here: scipy.stats costs a second at start-up of every kernel that
+    # imports the analysis package, and most runs never test or interval
+    from scipy.special import ndtri
+
     z = ndtri(0.5 + confidence / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n
@@ -131,6 +133,8 @@ def perspective_comparison(
 
     n_e, s_e = out["n_entrepreneur"].to_numpy(), out["size_entrepreneur"].to_numpy()
     n_i, s_i = out["n_intermediary"].to_numpy(), out["size_intermediary"].to_numpy()
+    from scipy.stats import fisher_exact  # see wilson_interval on why it is imported here
+
     # One exact test per code (a few dozen at most); scipy has no batched
     # Fisher test for 2x2 tables.
     out["fisher_p"] = [

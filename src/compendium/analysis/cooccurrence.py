@@ -9,10 +9,13 @@ the sparse product X.T @ X of a binary unit x code incidence matrix.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+
+if TYPE_CHECKING:  # scipy.sparse is imported where it is used, off the kernels' start-up path
+    from scipy import sparse
 
 from ._common import code_entries, coded_segments, positions
 
@@ -47,6 +50,8 @@ def _incidence(
     # Several segments of one interviewee can carry the same code; keeping
     # unique (row, col) pairs makes the interviewee matrix binary.
     pairs = np.unique(np.column_stack([rows[keep], cols[keep]]), axis=0).reshape(-1, 2)
+    from scipy import sparse
+
     matrix = sparse.csr_matrix(
         (np.ones(len(pairs), dtype=np.int64), (pairs[:, 0], pairs[:, 1])),
         shape=(len(row_ids), len(col_ids)),

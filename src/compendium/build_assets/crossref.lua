@@ -11,6 +11,11 @@
 --    (the HTML's look lives in paper.css): the synthetic-data notice in a
 --    shaded box, the table of contents before the first section, and a page
 --    break before the appendices, whose headings are not numbered.
+--
+-- The build parses the paper once to pandoc's JSON (FORMAT "json": steps 1-3)
+-- and runs this filter again when writing each format (step 4 and the Typst
+-- keywords); the parse marks the document so that the writers do not number
+-- the displays a second time.
 
 local synthetic = true
 local numbers = {}
@@ -21,7 +26,18 @@ local function kind_of(id)
   return id:match("^(fig)%-") or id:match("^(tbl)%-")
 end
 
+local resolved = false
+
 local function read_meta(meta)
+  local changed = false
+  if FORMAT == "json" then
+    meta["crossref-resolved"] = true
+    changed = true
+  elseif meta["crossref-resolved"] ~= nil then
+    resolved = true
+    meta["crossref-resolved"] = nil
+    changed = true
+  end
   if meta.synthetic ~= nil then
     synthetic = (pandoc.utils.stringify(meta.synthetic) == "true")
   end
@@ -34,11 +50,13 @@ local function read_meta(meta)
       quoted:insert(pandoc.MetaInlines({ pandoc.RawInline("typst", '"' .. text .. '"') }))
     end
     meta.keywords = quoted
-    return meta
+    changed = true
   end
+  if changed then return meta end
 end
 
 local function keep_conditional(div)
+  if resolved then return nil end
   if div.classes:includes("if-synthetic") then
     if synthetic then return div.content else return {} end
   end
@@ -59,6 +77,7 @@ local function prefix_caption(caption, label)
 end
 
 local function number(element)
+  if resolved then return nil end
   local id = element.identifier or (element.attr and element.attr.identifier) or ""
   local kind = kind_of(id)
   if not kind then return nil end
@@ -71,6 +90,7 @@ local function number(element)
 end
 
 local function resolve(cite)
+  if resolved then return nil end
   local out = pandoc.List()
   for i, c in ipairs(cite.citations) do
     local kind = kind_of(c.id)

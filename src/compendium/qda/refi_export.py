@@ -25,10 +25,9 @@ The archive is written to a temporary file and renamed into place.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import re
-import tempfile
 import uuid
 import zipfile
 from collections import defaultdict
@@ -41,6 +40,7 @@ import pandas as pd
 from .. import __version__
 from ..dataset import Dataset, load_dataset
 from ..errors import CompendiumError, ValidationError
+from ..fileio import atomic_write
 from .mapping import nesting
 from .model import GUIDE_NOTE_NAME, IDS_NOTE_KEY, IDS_NOTE_NAME
 from .safety import one_line
@@ -395,23 +395,16 @@ def _dataset_fields(dataset: Dataset) -> dict[str, Any]:
 
 
 def write_archive(dest: Path, members: list[tuple[str, bytes]]) -> None:
-    """Write a zip with fixed timestamps to a temporary file, then rename it into place."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(temporary, "w") as archive:
-            for name, data in members:
-                info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 3
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, data, compresslevel=6)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, dest)  # atomic: readers see no file or the whole file
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write a zip with fixed timestamps, made in memory and renamed into place whole."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data, compresslevel=6)
+    atomic_write(dest, buffer.getvalue())  # readers see no file or the whole file
 
 
 def export_dataset(folder: str | Path, dest: str | Path, *,

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
-from .paper import _atomic_write, load_runs, pandoc_path
+from ..fileio import atomic_write, replace_dir, sha256_file, sha256_text, staging_dir
+from ..layout import Layout
+from .pandoc import run_pandoc
 from .rules import load_registry
+from .runs import load_runs
 
 #: Script tags that load code from the network. The notebooks use neither maths,
 #: widgets nor diagrams, and a site that opens offline must not wait on them.
@@ -35,21 +38,49 @@ def render_notebook(notebook: Path) -> str:
 
 
 def render_notebooks(build: Path, registry: Path) -> list[Path]:
-    """Render every run's executed notebook beside the paper; return the pages written."""
-    out_dir = build / "paper" / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    """Render every run's executed notebook beside the paper; return the pages written.
+
+    The pages are written into a staging folder, with the ``.rendered`` stamp
+    (make's target) last, and the folder replaces the old one in one rename; a
+    run removed from the registry loses its page with it. The stamp records the
+    sha256 of each executed notebook (with this module and nbconvert's
+    version), so a page whose notebook did not change is carried over instead
+    of rendered again (one notebook edit, one page).
+    """
+    from importlib.metadata import version
+
+    paths = Layout(build)
+    paths.paper.mkdir(parents=True, exist_ok=True)
+    previous = _rendered_hashes(paths.notebook_pages_stamp)
+    # A page is the executed notebook put through this module and nbconvert.
+    renderer = f"{sha256_file(Path(__file__))} nbconvert {version('nbconvert')}"
+    staging = staging_dir(paths.notebook_pages)
+    lines = []
     for run in load_registry(registry):
-        source = build / "runs" / run["id"] / "notebook.ipynb"
+        source = paths.executed_notebook(run["id"])
         if not source.exists():
-            raise CompendiumError(f"{source}: missing; run `make runs` first")
-        target = out_dir / f"{run['id']}.html"
-        _atomic_write(target, render_notebook(source))
-        written.append(target)
-    stale = {p for p in out_dir.glob("*.html")} - set(written)
-    for path in stale:  # a run removed from the registry
-        path.unlink()
-    return written
+            raise CompendiumError(f"{source}: missing; run `make paper` to execute run "
+                                  f"'{run['id']}'")
+        name = f"{run['id']}.html"
+        digest = sha256_text(f"{sha256_file(source)} {renderer}")
+        old = paths.notebook_pages / name
+        if previous.get(name) == digest and old.is_file():
+            shutil.copy2(old, staging / name)
+        else:
+            atomic_write(staging / name, render_notebook(source))
+        lines.append(f"{name} {digest}\n")
+    atomic_write(staging / paths.notebook_pages_stamp.name, "".join(lines))
+    replace_dir(staging, paths.notebook_pages)
+    return [paths.notebook_pages / line.split()[0] for line in lines]
+
+
+def _rendered_hashes(stamp: Path) -> dict[str, str]:
+    """Page name -> sha256 of the executed notebook it was rendered from, as last recorded."""
+    try:
+        pairs = [line.split() for line in stamp.read_text(encoding="utf-8").splitlines()]
+    except (FileNotFoundError, UnicodeDecodeError):
+        return {}
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
 
 def _page(title: str, body: str) -> str:
@@ -122,16 +153,15 @@ def provenance_page(record: dict[str, Any]) -> str:
 
 def data_page(data: Path) -> str:
     """The dataset's documentation: the project's format description and this dataset's files."""
-    import subprocess
-
     descriptor = json.loads((data / "datapackage.json").read_text(encoding="utf-8"))
     readme = Path(__file__).resolve().parents[3] / "data" / "README.md"
     doc = ""
     if readme.exists():
-        result = subprocess.run([pandoc_path(), str(readme), "--from", "gfm", "--to", "html5"],
-                                capture_output=True, text=True)
-        if result.returncode == 0:
-            doc = result.stdout
+        try:
+            doc = run_pandoc([str(readme), "--from", "gfm", "--to", "html5"],
+                             cwd=readme.parent).decode("utf-8")
+        except CompendiumError:
+            doc = ""
     rows = "\n".join(
         f"<tr><td><code>{html.escape(r['path'])}</code></td>"
         f"<td>{r.get('bytes', '')}</td>"
@@ -155,7 +185,13 @@ def data_page(data: Path) -> str:
     return _page("The dataset", body)
 
 
+def write_data_page(build: Path, data: Path) -> Path:
+    """Write the dataset's page for the site (a step of its own, so a paper edit skips it)."""
+    return atomic_write(Layout(build).data_page, data_page(data))
+
+
 def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
+    """The site's home page: the paper, the data, the provenance and every executed notebook."""
     dataset = record.get("dataset") or {}
     items = "\n".join(
         f"<li><a href=\"notebooks/{html.escape(run['id'])}.html\">{html.escape(run['notebook'])}</a>"
@@ -189,20 +225,20 @@ on dataset <code>{html.escape(str(dataset.get('name')))}</code>
 
 
 def build_site(build: Path, registry: Path, data: Path) -> Path:
-    """Gather the paper, notebooks, data documentation and provenance under BUILD/site."""
-    paper_dir = build / "paper"
-    site = build / "site"
-    staging = build / ".site.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "notebooks").mkdir(parents=True)
-    record = json.loads((paper_dir / "provenance.json").read_text(encoding="utf-8"))
-    shutil.copyfile(paper_dir / "paper.html", staging / "paper.html")
-    for page in sorted((paper_dir / "notebooks").glob("*.html")):
+    """Gather the paper, notebooks, data documentation and provenance under BUILD/site.
+
+    The site is written into a staging folder, its ``index.html`` (make's
+    target) last, and replaces the old site in one rename.
+    """
+    paths = Layout(build)
+    staging = staging_dir(paths.site)
+    (staging / "notebooks").mkdir()
+    record = json.loads(paths.provenance.read_text(encoding="utf-8"))
+    shutil.copyfile(paths.rendered_paper("html"), staging / "paper.html")
+    for page in sorted(paths.notebook_pages.glob("*.html")):
         shutil.copyfile(page, staging / "notebooks" / page.name)
     (staging / "provenance.html").write_text(provenance_page(record), encoding="utf-8")
-    (staging / "data.html").write_text(data_page(data), encoding="utf-8")
+    shutil.copyfile(paths.data_page, staging / "data.html")
     runs = [m["run"] for m in load_runs(build, registry)]
-    (staging / "index.html").write_text(index_page(record, runs), encoding="utf-8")
-    shutil.rmtree(site, ignore_errors=True)
-    staging.rename(site)
-    return site
+    (staging / paths.site_index.name).write_text(index_page(record, runs), encoding="utf-8")
+    return replace_dir(staging, paths.site)

@@ -1,16 +1,16 @@
-"""Executing the registry's notebook runs with papermill.
+"""Executing the registry's notebook runs with papermill, and reading finished runs.
 
 A run executes one notebook with one set of parameters into its own folder
 under ``BUILD/runs/<id>/``: the executed notebook, its figures, tables and
-values, and a manifest recording where they came from. The run is written to
-a staging folder and moved into place only when the notebook finished and
-produced exactly the artefacts the registry promises, so make never mistakes a
-failed run for a current one.
+values, and a manifest recording where they came from. The notebook writes
+into a staging folder, and the run step moves it into place with one atomic
+rename only when the notebook finished and produced exactly the artefacts the
+registry promises; so make never mistakes a failed or killed run for a
+current one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from ..errors import CompendiumError
+from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
+from ..layout import VALIDATED_HASH_ENV, Layout
 from .rules import load_registry, run_code_files
 
 KERNEL = "python3"
@@ -28,27 +28,45 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def find_run(registry: Path, run_id: str) -> dict[str, Any]:
+    """The registry's entry for ``run_id``."""
     for run in load_registry(registry):
         if run["id"] == run_id:
             return run
     raise CompendiumError(f"{registry}: no run with id '{run_id}'")
 
 
-def sha256_path(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def analysis_code_hash() -> str:
     """One hash of the code a notebook run depends on (see ``rules.run_code_files``)."""
-    digest = hashlib.sha256()
-    for path in run_code_files(PACKAGE_DIR):
-        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return sha256_tree(run_code_files(PACKAGE_DIR), PACKAGE_DIR)
 
 
-def strip_execution_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def read_run_manifest(build: Path, run_id: str) -> dict[str, Any]:
+    """The manifest of a finished run, or a one-line error saying what to run.
+
+    A run folder is only ever moved into place whole, so a missing or unreadable
+    manifest means the folder was made by something else (an older build, a hand
+    edit); the error names the folder to delete.
+    """
+    path = Layout(build).manifest(run_id)
+    if not path.exists():
+        raise CompendiumError(f"{path}: missing; run `make paper` to execute run '{run_id}'")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        complete = isinstance(manifest, dict) and manifest.get("run", {}).get("id") == run_id
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        complete = False
+    if not complete:
+        raise CompendiumError(f"{path}: incomplete run (not finished by the build); delete it "
+                              f"with `rm -rf {path.parent}` and run `make paper`")
+    return manifest
+
+
+def load_runs(build: Path, registry: Path) -> list[dict[str, Any]]:
+    """The manifests of every run in the registry, in registry order."""
+    return [read_run_manifest(build, run["id"]) for run in load_registry(registry)]
+
+
+def strip_execution_metadata(nb):
     """Remove timings and other run-to-run noise that papermill and nbclient record."""
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
@@ -60,7 +78,23 @@ def strip_execution_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode
     return nb
 
 
-def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path) -> None:
+def _notebook_text(nb) -> str:
+    """A notebook as ``nbformat.write`` saves it (ending with one newline)."""
+    import nbformat
+
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path,
+             rename: tuple[str, str] | None = None) -> None:
+    """Execute ``notebook`` into ``output`` with papermill, then strip run-to-run noise.
+
+    ``rename`` = (staged, final) replaces a path the notebook was given while it
+    ran in a staging folder by the path where its outputs end up, so the executed
+    copy reads the same as if it had run in place.
+    """
+    import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -88,37 +122,49 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path
     finally:
         os.close(saved)
     log_path.unlink(missing_ok=True)
-    nb = nbformat.read(output, as_version=4)
-    nbformat.write(strip_execution_metadata(nb), output)
+    nb = strip_execution_metadata(nbformat.read(output, as_version=4))
+    text = _notebook_text(nb)
+    if rename:
+        text = text.replace(json.dumps(rename[0])[1:-1], json.dumps(rename[1])[1:-1])
+    atomic_write(output, text)
 
 
 def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path:
     """Execute one run of the registry; return its folder.
 
-    The notebook writes straight into ``BUILD/runs/<id>/`` (emptied first), and
-    the paths it is given are relative to the notebooks folder, so the executed
-    notebook reads the same in every clone. The run counts as done only when its
-    manifest exists; on any failure the folder is removed, so make never takes
-    a half-written run for a current one.
+    The notebook writes into ``BUILD/runs/.<id>.staging/``; the paths it is
+    given are relative to the notebooks folder, so the executed notebook reads
+    the same in every clone. Once the notebook finished and its manifest lists
+    exactly the promised artefacts, the run step completes the manifest and
+    moves the whole folder to ``BUILD/runs/<id>/`` with one rename. A failed or
+    killed run leaves only the staging folder, which the next run replaces.
+
+    The dataset hash that ``compendium validate`` recorded in the build's
+    stamp reaches the kernel through an environment variable, so the notebook
+    checks the dataset against it instead of validating everything again.
     """
     run = find_run(registry, run_id)
     notebook = registry.parent / run["notebook"]
     if not notebook.exists():
         raise CompendiumError(f"{registry}: run '{run_id}' names {notebook}, which does not exist")
-    runs_dir = build / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    final = runs_dir / run_id
-    if final.exists():
-        shutil.rmtree(final)
-    final.mkdir()
+    paths = Layout(build)
+    final = paths.run(run_id)
+    staging = staging_dir(final)
+    runs_dir = paths.runs
     cwd = notebook.parent.resolve()
+    validated = paths.validated.read_text(encoding="utf-8").strip() \
+        if paths.validated.exists() else ""
     try:
         parameters = dict(run["parameters"])
+        staged_rel = os.path.relpath(staging.resolve(), cwd)
+        final_rel = os.path.relpath(final.resolve(), cwd)
         parameters.update({"data": os.path.relpath(data.resolve(), cwd),
-                           "output_dir": os.path.relpath(final.resolve(), cwd)})
-        executed = final / "notebook.ipynb"
-        _execute(notebook, executed, parameters, cwd=cwd)
-        manifest_path = final / "manifest.json"
+                           "output_dir": staged_rel})
+        executed = staging / paths.executed_notebook(run_id).name
+        if len(validated) == 64:
+            os.environ[VALIDATED_HASH_ENV] = validated
+        _execute(notebook, executed, parameters, cwd=cwd, rename=(staged_rel, final_rel))
+        manifest_path = staging / paths.manifest(run_id).name
         if not manifest_path.exists():
             raise CompendiumError(f"{notebook}: finished without saving its outputs "
                                   "(the notebook must call outputs.close())")
@@ -131,28 +177,28 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
         manifest["run"] = {
             "id": run_id,
             "notebook": f"notebooks/{run['notebook']}",
-            "executed_notebook": f"runs/{run_id}/notebook.ipynb",
+            "executed_notebook": paths.executed_notebook(run_id).relative_to(build).as_posix(),
             "parameters": run["parameters"],
             "inputs": {
                 "dataset_sha256": manifest["dataset"]["hash"],
-                "notebook_sha256": sha256_path(notebook),
+                "notebook_sha256": sha256_file(notebook),
                 "code_sha256": analysis_code_hash(),
             },
         }
-        tmp = manifest_path.with_name(".manifest.json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, manifest_path)
+        atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        replace_dir(staging, final)
+        for leftover in (f"{run_id}.failed.ipynb", f"{run_id}.kernel.log"):
+            (runs_dir / leftover).unlink(missing_ok=True)  # an earlier failure, now fixed
     except BaseException as err:
         # Keep what helps to debug (the executed copy and the kernel's log) beside
-        # the runs, then remove the run itself so nothing looks current.
+        # the runs, then remove the staging folder.
         kept = []
         for name, target in (("notebook.ipynb", f"{run_id}.failed.ipynb"),
                              ("notebook.kernel.log", f"{run_id}.kernel.log")):
-            if (final / name).exists():
-                shutil.copyfile(final / name, runs_dir / target)
+            if (staging / name).exists():
+                shutil.copyfile(staging / name, runs_dir / target)
                 kept.append(str(runs_dir / target))
-        shutil.rmtree(final, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         if isinstance(err, CompendiumError) and kept:
             raise CompendiumError(f"{str(err).split(' (kernel log:')[0]} "
                                   f"(kept for inspection: {', '.join(kept)})") from None
@@ -172,6 +218,8 @@ def refresh_committed_notebooks(registry: Path, names: list[str] | None = None) 
     if names:
         wanted = {Path(n).name for n in names}
         notebooks = [n for n in notebooks if n.name in wanted]
+    import nbformat
+
     done = []
     for notebook in notebooks:
         with tempfile.TemporaryDirectory() as tmp:
@@ -180,9 +228,7 @@ def refresh_committed_notebooks(registry: Path, names: list[str] | None = None) 
             nb = nbformat.read(executed, as_version=4)
             # papermill tags the parameters cell's neighbours; keep the source cells as they were
             nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
-            staging = notebook.with_name(f".{notebook.name}.tmp")
-            nbformat.write(nb, staging)
-            staging.replace(notebook)
+            atomic_write(notebook, _notebook_text(nb))
         done.append(notebook)
         print(f"{notebook}: outputs refreshed")
     return done
@@ -216,6 +262,8 @@ def notebook_parameters(notebook: Path) -> list[str]:
     """Names the notebook's tagged parameters cell assigns."""
     import ast
 
+    import nbformat
+
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
@@ -237,7 +285,7 @@ def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: 
                               f"its parameters are {', '.join(known)}")
     label = "-".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "defaults"
     safe = "".join(ch if ch.isalnum() or ch in "=-_." else "_" for ch in label)
-    folder = build / "notebooks" / f"{notebook.stem}--{safe}"
+    folder = Layout(build).adhoc / f"{notebook.stem}--{safe}"
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

@@ -1,7 +1,9 @@
 """Write the make rules for the notebook runs listed in ``notebooks/runs.toml``.
 
-Runs with the standard library alone (``python3 rules.py REGISTRY OUTDIR``) so
-that make can read the rules before the project's environment exists. Each
+Runs with the standard library alone (``PYTHONPATH=src python3 -m
+compendium.pipeline.rules REGISTRY OUTDIR``) so that make can read the rules
+before the project's environment exists. The rules also carry the build's
+layout (:mod:`compendium.layout`) as make variables. Each
 run's parameters go to a small file that is rewritten only when they change,
 so editing one run's parameters re-runs that run alone.
 """
@@ -13,14 +15,18 @@ import sys
 import tomllib
 from pathlib import Path
 
+from compendium import layout
+from compendium.fileio import atomic_write, write_if_changed
 
 #: The modules whose code shapes a notebook run's outputs. Importers, the
 #: synthetic generator and the command line are left out: they only make data,
 #: and data changes are tracked through the dataset's own files.
 RUN_CODE_PARTS = ("analysis",)
 RUN_CODE_MODULES = ("__init__.py", "artefacts.py", "datapackage.py", "dataset.py", "errors.py",
-                    "figures.py", "formatting.py", "narrative.py", "notebook.py", "tableio.py",
-                    "tables.py", "build/runs.py")
+                    "agreement_report.py", "classroom.py", "coding_widget.py", "design.py",
+                    "figures.py", "fileio.py", "formatting.py", "layout.py", "narrative.py",
+                    "notebook.py", "notebook_steps.py", "tableio.py", "tables.py",
+                    "pipeline/runs.py")
 
 
 def run_code_files(package_dir: Path) -> list[Path]:
@@ -32,6 +38,7 @@ def run_code_files(package_dir: Path) -> list[Path]:
 
 
 def load_registry(path: Path) -> list[dict]:
+    """The registry's runs, each with its parameters (empty when not given); checked for ids."""
     with open(path, "rb") as handle:
         registry = tomllib.load(handle)
     runs = registry.get("runs", [])
@@ -47,29 +54,24 @@ def load_registry(path: Path) -> list[dict]:
     return runs
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-
-
 def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
+    """The make rules: the layout's variables, the run code, and one rule per run."""
     package_dir = Path(__file__).resolve().parent.parent
     code = [p.relative_to(package_dir.parent.parent).as_posix()
             for p in run_code_files(package_dir)]
     lines = [
-        f"# Generated from {registry} by src/compendium/build/rules.py; do not edit.",
+        f"# Generated from {registry} by src/compendium/pipeline/rules.py; do not edit.",
+        layout.make_variables(),
         "RUN_CODE := " + " ".join(code),
         "RUN_IDS := " + " ".join(r["id"] for r in runs),
-        "RUN_MANIFESTS := " + " ".join(f"$(BUILD)/runs/{r['id']}/manifest.json" for r in runs),
+        "RUN_MANIFESTS = " + " ".join(layout.run_target(r["id"]) for r in runs),
         "NOTEBOOKS := " + " ".join(sorted({f"notebooks/{r['notebook']}" for r in runs})),
         "",
     ]
     for run in runs:
         params = outdir / f"params-{run['id']}.json"
         lines += [
-            f"$(BUILD)/runs/{run['id']}/manifest.json: notebooks/{run['notebook']} "
+            f"{layout.run_target(run['id'])}: notebooks/{run['notebook']} "
             f"{params.as_posix()} $(RUN_INPUTS)",
             f"\t$(COMPENDIUM) run {run['id']} --data $(DATA) --build $(BUILD)",
             "",
@@ -78,16 +80,17 @@ def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """``rules REGISTRY OUTDIR``: write one parameters file per run and the rules file."""
     registry, outdir = Path(argv[1]), Path(argv[2])
     outdir.mkdir(parents=True, exist_ok=True)
     runs = load_registry(registry)
     for run in runs:
-        _write_if_changed(outdir / f"params-{run['id']}.json",
+        write_if_changed(outdir / f"params-{run['id']}.json",
                           json.dumps({"notebook": run["notebook"],
                                       "parameters": run["parameters"],
                                       "artefacts": run["artefacts"]}, sort_keys=True) + "\n")
     # Always rewritten: make compares its time with the registry's.
-    (outdir / "runs.mk").write_text(rules_text(runs, registry, outdir), encoding="utf-8")
+    atomic_write(outdir / layout.RULES_FILE, rules_text(runs, registry, outdir))
     return 0
 
 

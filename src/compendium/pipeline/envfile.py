@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HEADER = """\
-# Generated from requirements.lock by src/compendium/build/envfile.py (make lock).
+# Generated from requirements.lock by src/compendium/pipeline/envfile.py (make lock).
 # Conda and Binder users get the same exact pins as `make` does with pip.
 name: ict-clusters-compendium
 channels:

@@ -11,8 +11,10 @@ The manuscript ``paper/paper.md`` is pandoc Markdown with three additions:
 Cross-references are written ``@fig-id`` / ``@tbl-id`` and resolved by the
 project's pandoc filter, which also numbers displays and keeps
 ``::: if-synthetic`` / ``::: if-real`` blocks for the right kind of dataset.
-Pandoc (from the pypandoc-binary wheel) writes HTML, DOCX and Typst; Typst
-(from the typst wheel) writes the PDF. No LaTeX is involved.
+Pandoc (from the pypandoc-binary wheel) reads the assembled manuscript once,
+resolving cross-references and citations, and writes HTML, DOCX and Typst from
+that one document at the same time; Typst (the typst wheel's Python API, in this
+process) writes the PDF. No LaTeX is involved.
 """
 
 from __future__ import annotations
@@ -21,19 +23,19 @@ import difflib
 import json
 import os
 import re
-import subprocess
-import tempfile
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
-from .rules import load_registry
+from ..fileio import atomic_write, remove_tree, sha256_file, staging_dir
+from ..layout import FORMATS, Layout
+from .pandoc import finish_pandoc, pandoc_version, run_pandoc, start_pandoc
+from .runs import load_runs
 
 VALUE = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 DIRECTIVE = re.compile(r"^\{\{\s*(figure|table)\s+([A-Za-z0-9_.-]+)\s*\}\}\s*$")
 GUIDE = re.compile(r"^\{\{\s*interview-guide\s*\}\}\s*$")
-ASSEMBLED = "paper.assembled.md"
 #: Fixed zip timestamps inside the DOCX (pandoc honours SOURCE_DATE_EPOCH): 2010-01-01.
 DOCX_EPOCH = "1262304000"
 VERSIONED_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "krippendorff",
@@ -41,38 +43,21 @@ VERSIONED_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "krip
                       "pypandoc-binary")
 
 
-def _assets() -> Path:
+def assets() -> Path:
+    """The folder of the pandoc filter, the Typst header and the HTML style sheet."""
     return Path(str(resources.files("compendium") / "build_assets"))
 
 
-def _atomic_write(path: Path, data: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-    os.chmod(tmp, 0o644)  # mkstemp creates owner-only files; outputs are for everyone to read
-    os.replace(tmp, path)
-
-
-def load_runs(build: Path, registry: Path) -> list[dict[str, Any]]:
-    """The manifests of every run in the registry, in registry order."""
-    manifests = []
-    for run in load_registry(registry):
-        path = build / "runs" / run["id"] / "manifest.json"
-        if not path.exists():
-            raise CompendiumError(f"{path}: missing; run `make paper` to execute run '{run['id']}'")
-        manifests.append(json.loads(path.read_text(encoding="utf-8")))
-    return manifests
-
-
 def git_commit(root: Path) -> str:
-    stamp = root / "commit.txt"
+    """The commit the build recorded in its stamp, or 'unknown'."""
+    stamp = Layout(root).commit
     if stamp.exists():
         return stamp.read_text(encoding="utf-8").strip() or "unknown"
     return "unknown"
 
 
 def package_versions() -> str:
+    """The versions of the packages that shape the results, as printed in the colophon."""
     versions = []
     for name in VERSIONED_PACKAGES:
         try:
@@ -82,26 +67,15 @@ def package_versions() -> str:
     return ", ".join(versions)
 
 
-def pandoc_path() -> str:
-    import pypandoc
-
-    return pypandoc.get_pandoc_path()
-
-
-def pandoc_version() -> str:
-    out = subprocess.run([pandoc_path(), "--version"], capture_output=True, text=True,
-                         check=True).stdout
-    return out.splitlines()[0].split()[-1]
-
-
 # --------------------------------------------------------------------------
 # Values
 
 
 def collect_values(build: Path, registry: Path, data: Path) -> dict[str, dict[str, Any]]:
     """Every value the paper may print: the runs' values and the build's own."""
-    from ..dataset import read_descriptor
-    from ..datapackage import dataset_hash
+    # The descriptor alone, read without the dataset layer (and pandas): the
+    # build validated the dataset before any run.
+    from ..datapackage import DESCRIPTOR, dataset_hash
 
     values: dict[str, dict[str, Any]] = {}
     for manifest in load_runs(build, registry):
@@ -111,7 +85,7 @@ def collect_values(build: Path, registry: Path, data: Path) -> dict[str, dict[st
                 raise CompendiumError(f"value '{key}' is made by both run '{values[key]['run']}' "
                                       f"and run '{run_id}'; give one of them another name")
             values[key] = {**entry, "run": run_id}
-    descriptor = read_descriptor(data)
+    descriptor = json.loads((data / DESCRIPTOR).read_text(encoding="utf-8-sig"))
     digest = dataset_hash(descriptor)
     synthetic = bool(descriptor.get("compendium", {}).get("synthetic"))
     build_values = {
@@ -175,6 +149,7 @@ def _describe_run(manifest: dict[str, Any]) -> str:
 
 
 def artefact_index(manifests: list[dict[str, Any]]) -> dict[str, tuple[dict, dict]]:
+    """Each artefact id with its manifest entry and the manifest of the run that made it."""
     index = {}
     for manifest in manifests:
         for artefact in manifest["artefacts"]:
@@ -184,6 +159,7 @@ def artefact_index(manifests: list[dict[str, Any]]) -> dict[str, tuple[dict, dic
 
 def place_artefact(kind: str, artefact_id: str, index: dict, build: Path, source: str,
                    line: int) -> str:
+    """The Markdown that places one figure or table, with its caption and source note."""
     if artefact_id not in index:
         close = difflib.get_close_matches(artefact_id, list(index), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -198,13 +174,14 @@ def place_artefact(kind: str, artefact_id: str, index: dict, build: Path, source
     if kind == "figure":
         svg = next(f for f in artefact["files"] if f.endswith(".svg"))
         return f"![{caption}]({run_dir}/{svg}){{#{artefact_id}}}\n"
-    table_md = (build / "runs" / manifest["run"]["id"] / f"{artefact_id}.md").read_text(
+    table_md = (Layout(build).run(manifest["run"]["id"]) / f"{artefact_id}.md").read_text(
         encoding="utf-8")
     note = f" {artefact['note']}" if artefact.get("note") else ""
     return f"{table_md}\n: {caption}{note} {{#{artefact_id}}}\n"
 
 
 def interview_guide_block(data: Path) -> str:
+    """The dataset's interview guide as an appendix section, or a sentence saying there is none."""
     guide = data / "interview_guide.md"
     if not guide.exists():
         return "The dataset does not include an interview guide.\n"
@@ -219,6 +196,7 @@ def interview_guide_block(data: Path) -> str:
 
 def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,
              data: Path) -> str:
+    """The manuscript with every value, display and the interview guide in place."""
     source = paper_md.as_posix()
     text = substitute_values(paper_md.read_text(encoding="utf-8"), values, source)
     index = artefact_index(manifests)
@@ -239,18 +217,10 @@ def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,
 # Rendering
 
 
-def _pandoc(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run([pandoc_path(), *args], cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, **(env or {})})
-    if result.returncode != 0:
-        message = " ".join(result.stderr.strip().split())
-        raise CompendiumError(f"pandoc failed: {message}")
-
-
 def _common_args(paper_dir: Path, synthetic: bool) -> list[str]:
     return [
         "--from", "markdown",
-        "--lua-filter", str(_assets() / "crossref.lua"),
+        "--lua-filter", str(assets() / "crossref.lua"),
         "--citeproc",
         "--bibliography", str((paper_dir / "references.bib").resolve()),
         "--metadata", f"synthetic={'true' if synthetic else 'false'}",
@@ -260,45 +230,97 @@ def _common_args(paper_dir: Path, synthetic: bool) -> list[str]:
     ]
 
 
-def render(fmt: str, build: Path, paper_dir: Path, synthetic: bool) -> Path:
-    out_dir = build / "paper"
-    assembled = ASSEMBLED
-    common = _common_args(paper_dir, synthetic)
-    target = out_dir / f"paper.{fmt}"
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{fmt}.") as tmp_name:
-        # pandoc runs inside out_dir, so every path handed to it must be absolute
-        tmp = Path(tmp_name).resolve()
-        staged = tmp / target.name
-        if fmt == "html":
-            _pandoc([assembled, *common, "--to", "html5", "--embed-resources",
-                     "--css", str(_assets() / "paper.css"), "--toc", "--number-sections",
-                     "--output", str(staged)], cwd=out_dir)
-        elif fmt == "docx":
-            _pandoc([assembled, *common, "--to", "docx", "--toc", "--number-sections",
-                     "--output", str(staged)], cwd=out_dir, env={"SOURCE_DATE_EPOCH": DOCX_EPOCH})
-        elif fmt == "pdf":
-            typ = tmp / "paper.typ"
-            _pandoc([assembled, *common, "--to", "typst",
-                     "--include-in-header", str(_assets() / "typst-header.typ"),
-                     "-V", "papersize=a4", "-V", "fontsize=11pt",
-                     "-V", "section-numbering=1.1", "-V", "page-numbering=1",
-                     "-V", "mainfont=Libertinus Serif",
-                     "--output", str(typ)], cwd=out_dir)
-            # Typst resolves image paths against the .typ file; keep it beside the
-            # assembled Markdown so '../runs/...' points into the build folder.
-            typ_final = out_dir / ".paper.typ"
-            os.replace(typ, typ_final)
-            import typst
+def _writer_args(fmt: str, staged: Path) -> tuple[list[str], dict[str, str] | None]:
+    """Pandoc's options for one output format (for the PDF: the Typst source)."""
+    # The filter runs again on the parsed document for what depends on the
+    # output format (Typst keywords, PNG figures in DOCX); numbering and
+    # cross-references were resolved in the parse and are not redone.
+    common = ["--from", "json", "--lua-filter", str(assets() / "crossref.lua"),
+              "--resource-path", ".", "--standalone"]
+    if fmt == "html":
+        return [*common, "--to", "html5", "--embed-resources",
+                "--css", str(assets() / "paper.css"), "--toc", "--number-sections",
+                "--output", str(staged)], None
+    if fmt == "docx":
+        return [*common, "--to", "docx", "--toc", "--number-sections",
+                "--output", str(staged)], {"SOURCE_DATE_EPOCH": DOCX_EPOCH}
+    if fmt == "pdf":
+        return [*common, "--to", "typst-citations",
+                "--include-in-header", str(assets() / "typst-header.typ"),
+                "-V", "papersize=a4", "-V", "fontsize=11pt",
+                "-V", "section-numbering=1.1", "-V", "page-numbering=1",
+                "-V", "mainfont=Libertinus Serif",
+                "--output", str(staged)], None
+    raise CompendiumError(f"unknown output format '{fmt}'")
 
-            try:
-                typst.compile(str(typ_final), output=str(staged), root=str(build.resolve()),
-                              ignore_system_fonts=True)
-            except Exception as err:  # typst raises its own error type with the message
-                raise CompendiumError(f"typst failed on {typ_final}: {err}") from None
-        else:
-            raise CompendiumError(f"unknown output format '{fmt}'")
-        os.replace(staged, target)
-    return target
+
+def render(build: Path, paper_dir: Path, synthetic: bool,
+           formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """Render the assembled paper to every format from one pandoc parse; return the files.
+
+    Pandoc parses the manuscript once (filter and citations included) into its
+    document tree; the writers for HTML, DOCX and Typst then run side by side
+    on that tree, and Typst compiles the PDF in this process. Each file is
+    staged and renamed into place, and the ``.rendered`` stamp, make's target,
+    is written last, so a render killed half-way is redone in full.
+    """
+    paths = Layout(build)
+    out_dir = paths.paper
+    # A fixed staging name, emptied first: a render killed before it finished
+    # leaves nothing behind once the next one ran.
+    tmp = staging_dir(out_dir / "render").resolve()
+    try:
+        # pandoc runs inside out_dir, so every path handed to it must be absolute
+        tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic),
+                           "--to", "json"], cwd=out_dir)
+        (tmp / "paper.json").write_bytes(tree)
+        staged = {fmt: tmp / ("paper.typ" if fmt == "pdf" else f"paper.{fmt}")
+                  for fmt in formats}
+        # The Typst writer is started first and awaited first, so that the PDF
+        # compiles in this process while pandoc still writes HTML and DOCX.
+        order = sorted(formats, key=lambda fmt: fmt != "pdf")
+        writers = {}
+        try:
+            for fmt in order:
+                args, env = _writer_args(fmt, staged[fmt])
+                writers[fmt] = start_pandoc([str(tmp / "paper.json"), *args], cwd=out_dir,
+                                            env=env)
+            if "pdf" in formats:
+                import typst  # noqa: F401  (loaded while the writers run)
+            for fmt in order:
+                finish_pandoc(writers[fmt])
+                if fmt == "pdf":
+                    staged["pdf"] = _compile_pdf(build, staged["pdf"], tmp)
+        finally:
+            for process in writers.values():
+                if process.poll() is None:
+                    process.kill()
+        targets = []
+        for fmt in formats:
+            target = paths.rendered_paper(fmt)
+            os.replace(staged[fmt], target)
+            targets.append(target)
+    finally:
+        remove_tree(tmp)
+    atomic_write(paths.rendered, "".join(f"{t.name}\n" for t in targets))
+    return targets
+
+
+def _compile_pdf(build: Path, typ: Path, tmp: Path) -> Path:
+    """Compile the Typst source with the typst wheel's Python API; return the staged PDF."""
+    import typst
+
+    # Typst resolves image paths against the .typ file; keep it beside the
+    # assembled Markdown so '../runs/...' points into the build folder.
+    typ_final = Layout(build).paper / ".paper.typ"
+    os.replace(typ, typ_final)
+    staged = tmp / "paper.pdf"
+    try:
+        typst.compile(str(typ_final), output=str(staged), root=str(build.resolve()),
+                      ignore_system_fonts=True)
+    except Exception as err:  # typst raises its own error type with the message
+        raise CompendiumError(f"typst failed on {typ_final}: {err}") from None
+    return staged
 
 
 # --------------------------------------------------------------------------
@@ -306,8 +328,7 @@ def render(fmt: str, build: Path, paper_dir: Path, synthetic: bool) -> Path:
 
 
 def provenance(build: Path, registry: Path, paper_dir: Path, values: dict) -> dict[str, Any]:
-    from .runs import sha256_path
-
+    """Every display and value of the paper with the run, parameters and inputs that made it."""
     manifests = load_runs(build, registry)
     commit = git_commit(build)
     displays = []
@@ -341,49 +362,9 @@ def provenance(build: Path, registry: Path, paper_dir: Path, values: dict) -> di
         "commit": commit,
         "dataset": manifests[0]["dataset"] if manifests else None,
         "paper_sources": {
-            "paper/paper.md": sha256_path(paper_dir / "paper.md"),
-            "paper/references.bib": sha256_path(paper_dir / "references.bib"),
+            "paper/paper.md": sha256_file(paper_dir / "paper.md"),
+            "paper/references.bib": sha256_file(paper_dir / "references.bib"),
         },
         "displays": displays,
         "values": value_records,
     }
-
-
-# --------------------------------------------------------------------------
-# Entry point for make
-
-
-def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
-                     paper_dir: Path) -> Path:
-    out_dir = build / "paper"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    values_path = out_dir / "values.json"
-    if step == "values":
-        values = collect_values(build, registry, data)
-        _atomic_write(values_path, json.dumps(values, indent=2, ensure_ascii=False,
-                                              sort_keys=True) + "\n")
-        return values_path
-    if step == "notebooks":  # needs only the runs: make may run it beside the values step
-        from .site import render_notebooks
-
-        pages = render_notebooks(build, registry)
-        stamp = out_dir / "notebooks" / ".rendered"
-        _atomic_write(stamp, "".join(f"{p.name}\n" for p in pages))
-        return stamp
-    values = json.loads(values_path.read_text(encoding="utf-8"))
-    if step == "assemble":
-        text = assemble(paper_dir / "paper.md", values, load_runs(build, registry), build, data)
-        target = out_dir / ASSEMBLED
-        _atomic_write(target, text)
-        return target
-    if step == "provenance":
-        target = out_dir / "provenance.json"
-        record = provenance(build, registry, paper_dir, values)
-        _atomic_write(target, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-        return target
-    if step == "site":
-        from .site import build_site
-
-        return build_site(build, registry, data)
-    synthetic = values["dataset.kind"]["text"] == "synthetic"
-    return render(step, build, paper_dir, synthetic)

@@ -1,1 +1,0 @@
-"""The build: the registry of notebook runs, make rules, and the paper."""

@@ -1,0 +1,173 @@
+"""Where the build puts everything: one place naming every path and step of ``build/``.
+
+The Makefile reads these names through the rules file the rule generator writes
+(:func:`make_variables`), and the command line, the run step and the paper and
+site builders ask a :class:`Layout` for their paths, so a folder is renamed here
+and nowhere else. Standard library only: make runs the rule generator before
+the project's environment exists.
+
+::
+
+    BUILD/                      build/ for the shipped dataset, build/<name>/ for others
+      .lock                     held by `make paper` so that two builds take turns
+      validated.stamp           the validated dataset's sha256 (written after validation)
+      commit.txt                the commit the paper is built from
+      runs/<id>/                one notebook run: notebook.ipynb, figures, tables,
+                                manifest.json (staged in runs/.<id>.staging/)
+      paper/values.json         every value the paper may print
+      paper/paper.assembled.md  the manuscript with values and displays in place
+      paper/paper.{pdf,html,docx}, paper/.rendered (written last)
+      paper/provenance.json
+      paper/notebooks/          the executed notebooks as HTML, .rendered last
+      paper/data.html           the dataset's documentation page for the site
+      site/                     the reviewer's site, index.html included
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The build folder of the shipped dataset; another dataset builds into BUILD_ROOT/<its name>.
+BUILD_ROOT = "build"
+#: The generated make rules (shared by every dataset's build).
+RULES_DIR = ".rules"
+RULES_FILE = "runs.mk"
+
+LOCK = ".lock"
+VALIDATED = "validated.stamp"
+COMMIT = "commit.txt"
+RUNS = "runs"
+MANIFEST = "manifest.json"
+EXECUTED_NOTEBOOK = "notebook.ipynb"
+PAPER = "paper"
+VALUES = "values.json"
+ASSEMBLED = "paper.assembled.md"
+FORMATS = ("pdf", "html", "docx")
+RENDERED = ".rendered"
+PROVENANCE = "provenance.json"
+NOTEBOOK_PAGES = "notebooks"
+DATA_PAGE = "data.html"
+SITE = "site"
+SITE_INDEX = "index.html"
+ADHOC = "notebooks"
+
+#: The steps of `compendium paper STEP`, in the order make runs them.
+PAPER_STEPS = ("values", "assemble", "render", "provenance", "notebooks", "data-page", "site")
+
+#: The environment variable through which the run step tells a notebook's
+#: kernel which dataset hash the build validated (see ``notebook.start_run``).
+VALIDATED_HASH_ENV = "COMPENDIUM_VALIDATED_SHA256"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The paths of one build folder."""
+
+    root: Path
+
+    def __init__(self, root: str | Path) -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK
+
+    @property
+    def validated(self) -> Path:
+        return self.root / VALIDATED
+
+    @property
+    def commit(self) -> Path:
+        return self.root / COMMIT
+
+    @property
+    def runs(self) -> Path:
+        return self.root / RUNS
+
+    def run(self, run_id: str) -> Path:
+        """The folder of one finished run."""
+        return self.runs / run_id
+
+    def manifest(self, run_id: str) -> Path:
+        """The manifest of one run: the run's make target."""
+        return self.run(run_id) / MANIFEST
+
+    def executed_notebook(self, run_id: str) -> Path:
+        """The executed copy of the run's notebook."""
+        return self.run(run_id) / EXECUTED_NOTEBOOK
+
+    @property
+    def paper(self) -> Path:
+        return self.root / PAPER
+
+    @property
+    def values(self) -> Path:
+        return self.paper / VALUES
+
+    @property
+    def assembled(self) -> Path:
+        return self.paper / ASSEMBLED
+
+    def rendered_paper(self, fmt: str) -> Path:
+        """``paper.<fmt>`` for one output format."""
+        return self.paper / f"paper.{fmt}"
+
+    @property
+    def rendered(self) -> Path:
+        """Stamp written after all formats are in place."""
+        return self.paper / RENDERED
+
+    @property
+    def provenance(self) -> Path:
+        return self.paper / PROVENANCE
+
+    @property
+    def notebook_pages(self) -> Path:
+        return self.paper / NOTEBOOK_PAGES
+
+    @property
+    def notebook_pages_stamp(self) -> Path:
+        return self.notebook_pages / RENDERED
+
+    @property
+    def data_page(self) -> Path:
+        return self.paper / DATA_PAGE
+
+    @property
+    def site(self) -> Path:
+        return self.root / SITE
+
+    @property
+    def site_index(self) -> Path:
+        return self.site / SITE_INDEX
+
+    @property
+    def adhoc(self) -> Path:
+        """Where `make notebook` puts a notebook run with other parameters."""
+        return self.root / ADHOC
+
+
+def make_variables() -> str:
+    """The layout as make variables (relative to ``$(BUILD)``), for the generated rules."""
+    b = "$(BUILD)"
+    lines = {
+        "BUILD_LOCK": f"{b}/{LOCK}",
+        "VALIDATED_STAMP": f"{b}/{VALIDATED}",
+        "COMMIT_STAMP": f"{b}/{COMMIT}",
+        "PAPER_DIR": f"{b}/{PAPER}",
+        "VALUES": f"{b}/{PAPER}/{VALUES}",
+        "ASSEMBLED": f"{b}/{PAPER}/{ASSEMBLED}",
+        "RENDERED": f"{b}/{PAPER}/{RENDERED}",
+        "PAPER_FILES": " ".join(f"{b}/{PAPER}/paper.{fmt}" for fmt in FORMATS),
+        "PROVENANCE": f"{b}/{PAPER}/{PROVENANCE}",
+        "NOTEBOOK_PAGES": f"{b}/{PAPER}/{NOTEBOOK_PAGES}/{RENDERED}",
+        "DATA_PAGE": f"{b}/{PAPER}/{DATA_PAGE}",
+        "SITE_INDEX": f"{b}/{SITE}/{SITE_INDEX}",
+    }
+    return "".join(f"{name} = {value}\n" for name, value in lines.items())
+
+
+def run_target(run_id: str) -> str:
+    """A run's manifest as a make target."""
+    return f"$(BUILD)/{RUNS}/{run_id}/{MANIFEST}"

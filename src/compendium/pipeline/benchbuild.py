@@ -1,0 +1,150 @@
+"""``make bench-build``: how long the build takes, in a fresh copy of the repository.
+
+The repository's tracked files (as they are in the working tree) are copied to
+a temporary folder, with their time stamps, beside a link to the environment
+``.venv``; then, each repeated (median of 3 by default):
+
+- a cold ``make paper`` (from an empty ``build/``);
+- a no-op ``make paper``;
+- ``make paper`` after a paper-only edit (``touch paper/paper.md``);
+- ``make paper`` after a one-notebook edit (``touch`` the saturation notebook);
+- every run of the registry on its own (``compendium run``), against the floor:
+  the same papermill execution of a notebook that only starts its kernel and
+  imports pandas, matplotlib and seaborn, measured in the same session.
+
+Timings depend on the machine and on what else runs on it, so they are
+reported, with the load average, and never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..layout import BUILD_ROOT
+from .rules import load_registry
+
+ROOT = Path(__file__).resolve().parents[3]
+NOTEBOOK_EDIT = "notebooks/05-saturation.ipynb"
+FLOOR_SOURCE = "import pandas, matplotlib.pyplot, seaborn"
+GOALS = {"cold": 25.0, "paper edit": 2.0, "no-op": 0.05}
+
+
+def fresh_copy(target: Path) -> Path:
+    """Copy the tracked files of the working tree to ``target``, keeping time stamps.
+
+    The copy shares the environment (a link to ``.venv``); with the time
+    stamps kept, make finds the environment current and does not rebuild it.
+    """
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        source = ROOT / rel
+        if source.is_file():
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / rel)
+    (target / ".venv").symlink_to(ROOT / ".venv")
+    return target
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Wall-clock seconds of one command, which must succeed."""
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return elapsed
+
+
+def median_of(repeats: int, prepare: Callable[[], None], run: Callable[[], float]) -> float:
+    """Median wall-clock time of ``run`` over ``repeats`` tries, each after ``prepare``."""
+    times = []
+    for _ in range(repeats):
+        prepare()
+        times.append(run())
+    return statistics.median(times)
+
+
+def touch(path: Path) -> None:
+    """Give ``path`` a new modification time, as an editor saving it would."""
+    os.utime(path, None)
+
+
+def floor_notebook(folder: Path) -> Path:
+    """A notebook that only imports what the analysis notebooks' kernels need most."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(FLOOR_SOURCE)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = folder / "floor.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="tries per measure (median)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-build.") as tmp:
+        repo = fresh_copy(Path(tmp) / "repo")
+        # The kernels must import the copy's code, not the clone's the environment points at.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+        env["PYTHONPATH"] = str(repo / "src")
+        make = ["make", "--no-print-directory", "paper"]
+        build = repo / BUILD_ROOT
+        rows: list[tuple[str, float, str]] = []
+
+        def clean() -> None:
+            shutil.rmtree(build, ignore_errors=True)
+
+        cold = median_of(args.repeats, clean, lambda: timed(make, repo, env))
+        rows.append(("cold make paper", cold, f"goal <= {GOALS['cold']:.0f} s"))
+        noop = median_of(args.repeats, lambda: None, lambda: timed(make, repo, env))
+        rows.append(("no-op make paper", noop, "goal about 0.03 s"))
+        edit = median_of(args.repeats, lambda: touch(repo / "paper" / "paper.md"),
+                         lambda: timed(make, repo, env))
+        rows.append(("paper-only edit (touch paper/paper.md)", edit,
+                     f"goal <= {GOALS['paper edit']:.0f} s"))
+        notebook = median_of(args.repeats, lambda: touch(repo / NOTEBOOK_EDIT),
+                             lambda: timed(make, repo, env))
+        rows.append((f"one-notebook edit (touch {NOTEBOOK_EDIT})", notebook, ""))
+
+        python = str(repo / ".venv" / "bin" / "python")
+        floor_nb = floor_notebook(Path(tmp))
+        floor_cmd = [python, "-c",
+                     "import sys, papermill as pm; pm.execute_notebook(sys.argv[1], sys.argv[2], "
+                     "kernel_name='python3', progress_bar=False)",
+                     str(floor_nb), str(Path(tmp) / "floor.out.ipynb")]
+        floor = median_of(args.repeats, lambda: None, lambda: timed(floor_cmd, repo, env))
+        rows.append(("floor: papermill + kernel + pandas, matplotlib, seaborn", floor, ""))
+        compendium = str(repo / ".venv" / "bin" / "compendium")
+        for run in load_registry(repo / "notebooks" / "runs.toml"):
+            command = [compendium, "run", run["id"], "--data", "data/synthetic",
+                       "--build", BUILD_ROOT]
+            seconds = median_of(args.repeats, lambda: None, lambda c=command: timed(c, repo, env))
+            rows.append((f"run {run['id']}", seconds, f"{seconds / floor:.2f} x floor, "
+                                                      f"+{seconds - floor:.1f} s"))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"make bench-build: median of {args.repeats}, {os.cpu_count()} cores, "
+          f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    width = max(len(name) for name, _, _ in rows)
+    for name, seconds, note in rows:
+        shown = f"{seconds:7.3f} s" if seconds < 1 else f"{seconds:7.1f} s"
+        print(f"  {name:<{width}}  {shown}  {note}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

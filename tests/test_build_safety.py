@@ -1,0 +1,244 @@
+"""A build that survives a crash: atomic writes, staged steps, SIGKILL at several points, two builds at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compendium import layout
+from compendium.errors import CompendiumError
+from compendium.fileio import (
+    atomic_write,
+    replace_dir,
+    sha256_file,
+    sha256_text,
+    staging_dir,
+    write_if_changed,
+)
+from compendium.pipeline.rules import load_registry, rules_text
+
+from .conftest import DEMO, ROOT, copy_build, digest_tree, make
+
+REGISTRY = ROOT / "notebooks" / "runs.toml"
+
+
+# --------------------------------------------------------------------------- fileio
+
+
+def test_sha256_known_answers(tmp_path: Path):
+    # FIPS 180-2, Appendix B.1 (one-block message "abc") and the empty message.
+    abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert sha256_text("abc") == abc
+    (tmp_path / "abc").write_bytes(b"abc")
+    assert sha256_file(tmp_path / "abc") == abc
+    assert sha256_text(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path):
+    target = tmp_path / "out.txt"
+    atomic_write(target, "old\n")
+    with pytest.raises(TypeError):
+        atomic_write(target, 42)  # not text or bytes: fails after the temporary file exists
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+    assert oct(target.stat().st_mode & 0o777) == "0o644"
+
+
+def test_write_if_changed_keeps_an_unchanged_file(tmp_path: Path):
+    target = tmp_path / "params.json"
+    assert write_if_changed(target, "{}\n")
+    before = target.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert not write_if_changed(target, "{}\n")
+    assert target.stat().st_mtime_ns == before
+    assert write_if_changed(target, "{\"x\": 1}\n")
+
+
+def test_replace_dir_swaps_whole_folders(tmp_path: Path):
+    final = tmp_path / "site"
+    final.mkdir()
+    (final / "stale.html").write_text("old")
+    staging = staging_dir(final)
+    assert staging.name == ".site.staging" and not any(staging.iterdir())
+    (staging / "index.html").write_text("new")
+    replace_dir(staging, final)
+    assert sorted(p.name for p in final.iterdir()) == ["index.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def test_rules_carry_the_layout(tmp_path: Path):
+    text = rules_text(load_registry(REGISTRY), REGISTRY, tmp_path)
+    assert layout.make_variables() in text
+    paths = layout.Layout("$(BUILD)")
+    for variable, path in (("VALUES", paths.values), ("RENDERED", paths.rendered),
+                           ("SITE_INDEX", paths.site_index), ("BUILD_LOCK", paths.lock)):
+        assert f"{variable} = {path.as_posix()}\n" in text
+    assert f"{paths.manifest('sample').as_posix()}: notebooks/01-sample-and-codebook.ipynb" in text
+
+
+def test_the_build_package_does_not_spell_build_paths():
+    """Paths inside the build folder are named in compendium.layout only."""
+    package = ROOT / "src" / "compendium" / "pipeline"
+    for path in package.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for literal in ('"manifest.json"', '"values.json"', '"provenance.json"',
+                        '/ "runs"', '/ "site"', '"validated.stamp"'):
+            assert literal not in text, f"{path.name} spells {literal}; use compendium.layout"
+
+
+# --------------------------------------------------------------------------- trusting validation
+
+
+def test_start_run_trusts_the_build_validation_only_for_the_same_files(demo_copy, tmp_path,
+                                                                       monkeypatch):
+    from compendium import dataset as dataset_module
+    from compendium.datapackage import dataset_hash
+    from compendium.dataset import read_descriptor
+    from compendium.notebook import start_run
+
+    digest = dataset_hash(read_descriptor(demo_copy))
+    calls = []
+    real = dataset_module.validate_dataset
+    monkeypatch.setattr(dataset_module, "validate_dataset",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+
+    monkeypatch.delenv(layout.VALIDATED_HASH_ENV, raising=False)
+    start_run(str(demo_copy), str(tmp_path / "a"))
+    assert len(calls) == 1, "opened by hand, a notebook validates the whole dataset"
+
+    monkeypatch.setenv(layout.VALIDATED_HASH_ENV, digest)
+    ds, out, coder = start_run(str(demo_copy), str(tmp_path / "b"))
+    assert len(calls) == 1, "run by the build, it trusts the build's validation"
+    assert ds.hash == digest and coder == ds.primary_coder
+
+    monkeypatch.setenv(layout.VALIDATED_HASH_ENV, "0" * 64)
+    with pytest.raises(CompendiumError, match="hash differs from the dataset the build"):
+        start_run(str(demo_copy), str(tmp_path / "c"))
+
+    monkeypatch.setenv(layout.VALIDATED_HASH_ENV, digest)
+    with open(demo_copy / "codings.csv", "a", encoding="utf-8") as handle:
+        handle.write("\n")
+    with pytest.raises(CompendiumError, match=r"codings.csv changed since .*make paper"):
+        start_run(str(demo_copy), str(tmp_path / "d"))
+
+
+# --------------------------------------------------------------------------- inconsistent builds
+
+
+def test_an_unfinished_run_is_reported_in_one_line(tmp_path: Path):
+    """The state the old build left after a SIGKILL: a manifest the run step never completed."""
+    build = tmp_path / "build"
+    paths = layout.Layout(build)
+    for run in load_registry(REGISTRY):
+        paths.run(run["id"]).mkdir(parents=True)
+        paths.manifest(run["id"]).write_text(json.dumps(
+            {"dataset": {}, "artefacts": [], "values": {}, "run": {"id": run["id"]}}))
+    paths.manifest("sample").write_text(json.dumps({"dataset": {}, "artefacts": [],
+                                                    "values": {}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "compendium.cli", "paper", "values", "--data", str(DEMO),
+         "--build", str(build), "--registry", str(REGISTRY)],
+        capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "incomplete run" in result.stderr and f"rm -rf {paths.run('sample')}" in result.stderr
+    assert "internal error" not in result.stderr
+
+
+# --------------------------------------------------------------------------- SIGKILL and concurrency
+
+
+def _start_make(build: Path, *flags: str, output: bool = False) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    # Its own process group, so that one SIGKILL reaches make and every step it started,
+    # as a CI timeout or the OOM killer would.
+    return subprocess.Popen(["make", "--no-print-directory", *flags, "paper", f"BUILD={build}"],
+                            cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE if output else subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _kill_when(process: subprocess.Popen, condition, timeout: float = 600) -> bool:
+    """SIGKILL the build once ``condition()`` holds; False if the build finished first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        if process.poll() is not None:
+            assert process.returncode == 0, process.stderr.read()[-2000:]
+            return False
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise AssertionError("the build neither reached the kill point nor finished")
+
+
+def _inside_a_notebook_run(build: Path) -> bool:
+    # a staging folder in which the notebook has begun to save its outputs
+    return any(any(p.suffix in (".svg", ".csv", ".md") for p in staging.iterdir())
+               for staging in layout.Layout(build).runs.glob(".*.staging")
+               if staging.is_dir())
+
+
+def _inside_rendering(build: Path) -> bool:
+    return (layout.Layout(build).paper / ".render.staging").is_dir()
+
+
+def _no_unfinished_run_is_visible(build: Path) -> None:
+    paths = layout.Layout(build)
+    for folder in paths.runs.glob("[!.]*"):
+        if folder.is_dir():
+            manifest = json.loads((folder / layout.MANIFEST).read_text(encoding="utf-8"))
+            assert manifest["run"]["id"] == folder.name
+
+
+def test_a_build_killed_at_any_point_resumes_to_the_same_bytes(built: Path, tmp_path: Path):
+    """SIGKILL a cold build inside a notebook run, then inside the paper's rendering.
+
+    After each kill, `make paper` goes on from where it was, and the finished build is
+    byte for byte the clean build (the shared reference build).
+    """
+    build = tmp_path / "build"
+    for point in (_inside_a_notebook_run, _inside_rendering):
+        process = _start_make(build)
+        assert _kill_when(process, lambda p=point: p(build)), f"never reached {point.__name__}"
+        _no_unfinished_run_is_visible(build)
+    result = make("paper", f"BUILD={build}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "internal error" not in result.stderr
+    assert digest_tree(build, built) == digest_tree(built)
+
+
+def test_two_builds_at_once_take_turns(built: Path, tmp_path: Path):
+    """Two `make paper` at once in one build folder; also a partial rebuild from scratch.
+
+    With the paper and one run deleted, both builds must succeed and leave every
+    file byte-identical to the clean build (one with -j2 typed, one on all cores
+    by itself), and the run is executed once: the second build waits for the
+    lock and finds the first one's work current.
+    """
+    build = copy_build(built, tmp_path / "build")
+    shutil.rmtree(build / "paper")
+    shutil.rmtree(build / "runs" / "comparison")
+    first, second = _start_make(build, "-j2", output=True), _start_make(build, output=True)
+    outputs = []
+    for process in (first, second):
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err[-2000:]
+        outputs.append(out)
+    assert sum(out.count("compendium run comparison") for out in outputs) == 1
+    assert not any("compendium run sample" in out for out in outputs)
+    # every file, the executed notebooks and their pages included; no staging left
+    assert digest_tree(build, built) == digest_tree(built)
