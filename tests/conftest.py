@@ -69,7 +69,8 @@ def copy_build(build: Path, target: Path) -> Path:
 NOT_COMPARED = (".lock", "paper/notebooks/.rendered")
 
 
-def digest_tree(folder: Path, *also: Path, exclude: tuple[str, ...] = NOT_COMPARED) -> dict[str, str]:
+def digest_tree(folder: Path, *also: Path,
+                exclude: tuple[str, ...] = NOT_COMPARED) -> dict[str, str]:
     """sha256 of every file under ``folder``, with the folder's own path written as BUILD.
 
     Executed notebooks record the build folder relative to the notebooks folder,

@@ -11,8 +11,8 @@ import pytest
 
 from compendium import narrative
 from compendium.agreement_report import TABLE_IDS, agreement_run
-from compendium.pipeline.rules import load_registry
 from compendium.dataset import load_dataset
+from compendium.pipeline.rules import load_registry
 
 from .conftest import DEMO, ROOT
 from .test_agreement_cli import canonical_dataset

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from compendium import bench
-from compendium.pipeline.runs import notebook_parameters, parse_parameter
 from compendium.errors import CompendiumError
+from compendium.pipeline.runs import notebook_parameters, parse_parameter
 
 from .conftest import ROOT
 

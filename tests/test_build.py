@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from compendium.errors import CompendiumError
 from compendium.pipeline import paper as paper_build
 from compendium.pipeline.envfile import environment_text, read_lock
 from compendium.pipeline.pandoc import pandoc_path
-from compendium.pipeline.rules import load_registry, main as rules_main
-from compendium.errors import CompendiumError
+from compendium.pipeline.rules import load_registry
+from compendium.pipeline.rules import main as rules_main
 
 from .conftest import DEMO, ROOT, make
 
@@ -83,7 +84,8 @@ def run_pandoc(markdown: str, tmp_path: Path, fmt: str = "html5") -> subprocess.
     source.write_text(markdown, encoding="utf-8")
     return subprocess.run(
         [pandoc_path(), str(source), "--to", fmt, "--lua-filter",
-         str(paper_build.assets() / "crossref.lua"), "--metadata", "synthetic=false", "--wrap=none"],
+         str(paper_build.assets() / "crossref.lua"), "--metadata", "synthetic=false",
+         "--wrap=none"],
         capture_output=True, text=True)
 
 
@@ -206,8 +208,16 @@ def test_build_stops_on_an_invalid_dataset(tmp_path: Path):
 QC_DESIGN = """\
 [perspectives]
 attribute = "Role"
-entrepreneur = { label = "District administrators", noun = "administrators", values = ["district administrator"] }
-intermediary = { label = "School board", noun = "board members", values = ["school board"] }
+
+[perspectives.entrepreneur]
+label = "District administrators"
+noun = "administrators"
+values = ["district administrator"]
+
+[perspectives.intermediary]
+label = "School board"
+noun = "board members"
+values = ["school board"]
 
 [themes]
 motivations  = { label = "Rationales for computer science", codes = ["rationales"] }
@@ -267,7 +277,8 @@ def test_paper_builds_from_an_imported_qda_project_with_a_design(tmp_path: Path)
     # Every theme section shows the mapped codes, with counts and quotes (all of qc-demo's
     # codings are on the board's transcript, so the board members' column carries them).
     for theme in ("motivations", "outcomes", "cluster_role"):
-        assert int(text[f"matrix.{theme}.n_codes"]) > 0 and int(text[f"matrix.{theme}.n_quotes"]) > 0
+        assert int(text[f"matrix.{theme}.n_codes"]) > 0
+        assert int(text[f"matrix.{theme}.n_quotes"]) > 0
         assert text[f"matrix.{theme}.top_intermediary"].startswith("Among board members, the most")
     assert "42 of the" in text["design.unmapped"]
     assert text["agreement.kappa"] == "not assessable"
@@ -294,7 +305,8 @@ def test_paper_from_a_hand_written_taguette_export_uses_the_declared_labels(tmp_
     values = json.loads((build / "paper" / "values.json").read_text(encoding="utf-8"))
     text = {k: v["text"] for k, v in values.items()}
     for theme in ("motivations", "outcomes", "cluster_role"):
-        assert int(text[f"matrix.{theme}.n_codes"]) == 3 and int(text[f"matrix.{theme}.n_quotes"]) > 0
+        assert int(text[f"matrix.{theme}.n_codes"]) == 3
+        assert int(text[f"matrix.{theme}.n_quotes"]) > 0
     assert text["matrix.motivations.top_entrepreneur"] == (
         "Among owner-managers, the most widely raised codes were ‘Customers’ and ‘Peers’, raised "
         "by 2 of 3 (67%).")

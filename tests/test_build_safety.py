@@ -1,4 +1,5 @@
-"""A build that survives a crash: atomic writes, staged steps, SIGKILL at several points, two builds at once."""
+"""A build that survives a crash: atomic writes, staged steps, SIGKILL at several points,
+two builds at once."""
 
 from __future__ import annotations
 
@@ -156,7 +157,7 @@ def test_an_unfinished_run_is_reported_in_one_line(tmp_path: Path):
     assert "internal error" not in result.stderr
 
 
-# --------------------------------------------------------------------------- SIGKILL and concurrency
+# ----------------------------------------------------------------- SIGKILL and concurrency
 
 
 def _start_make(build: Path, *flags: str, output: bool = False) -> subprocess.Popen:

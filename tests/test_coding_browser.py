@@ -38,7 +38,10 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab serving a temporary copy of notebook 7 beside the real data; yields (url, folder)."""
+    """JupyterLab serving a temporary copy of notebook 7 beside the real data.
+
+    Yields (url, folder).
+    """
     root = tmp_path_factory.mktemp("class-lab")
     (root / "notebooks").mkdir()
     shutil.copyfile(ROOT / "notebooks" / NOTEBOOK, root / "notebooks" / NOTEBOOK)
@@ -67,7 +70,8 @@ def lab(tmp_path_factory):
                     break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-2000:]}")
+                    log = (root / "lab.log").read_text()[-2000:]
+                    pytest.fail(f"JupyterLab did not start:\n{log}")
                 time.sleep(0.5)
         yield f"http://127.0.0.1:{port}", root / "notebooks"
     finally:
@@ -172,7 +176,8 @@ def test_student_codes_by_clicking_and_finds_choices_after_reload(lab, browser):
         box = _checkbox(browser, code)
         _scroll_to(browser, box)
         box.click()
-    WebDriverWait(browser, 30).until(lambda _: saved.exists() and len(saved.read_text().splitlines()) == 3)
+    WebDriverWait(browser, 30).until(
+        lambda _: saved.exists() and len(saved.read_text().splitlines()) == 3)
     with saved.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert {(r["segment_id"], r["code_id"], r["coder"]) for r in rows} == {

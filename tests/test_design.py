@@ -248,7 +248,8 @@ BAD_DESIGNS = {
                           "perspectives.attribute: 'Respondent kind' is not an attribute of the "
                           "participants"),
     "unmapped participant": ('[perspectives]\nattribute = "Respondent type"\n'
-                             'entrepreneur = { label = "A", values = ["owner-manager", "founder"] }\n'
+                             'entrepreneur = { label = "A", '
+                             'values = ["owner-manager", "founder"] }\n'
                              'intermediary = { label = "B", values = ["agency"] }\n',
                              "perspectives: 1 participant(s) have a Respondent type in neither "
                              "list: Interview-Eli ('University')"),

@@ -57,14 +57,15 @@ def test_second_coder_marks_own_spans_as_real_coders_do():
     b_sources = set(b["source"])
     a = a[a["source"].isin(b_sources)]
     inside = a.merge(b, on="source", suffixes=("_a", "_b"))
-    overlapping = inside[(inside["start_b"] < inside["end_a"]) & (inside["end_b"] > inside["start_a"])]
+    overlapping = inside[(inside["start_b"] < inside["end_a"])
+                         & (inside["end_b"] > inside["start_a"])]
     same = (overlapping["start_a"] == overlapping["start_b"]) & (
         overlapping["end_a"] == overlapping["end_b"])
     per_a = overlapping.groupby(["source", "start_a"]).size()
     assert same.sum() > 0 and (~same).sum() > 0  # coinciding and drifting spans
     assert (per_a >= 2).any()  # a segment the second coder split in two
-    missed = set(zip(a["source"], a["start"])) - set(zip(overlapping["source"],
-                                                         overlapping["start_a"]))
+    missed = set(zip(a["source"], a["start"], strict=True)) - set(zip(overlapping["source"],
+                                                         overlapping["start_a"], strict=True))
     assert missed  # passages the first coder coded and the second missed
     assert ds.segments["segment_id"].str.contains("-B").any()
     assert choose_measure(spans)["measure"] == "unitized"

@@ -159,7 +159,7 @@ def codebook_by_theme(codebook: pd.DataFrame, theme: str | None = None) -> list[
         pd.Series("code", index=codebook.index)
     codes = codebook[level == "code"]
     names = dict(zip(codebook.loc[level == "theme", "code_id"],
-                     codebook.loc[level == "theme", "name"]))
+                     codebook.loc[level == "theme", "name"], strict=True))
     if theme is not None:
         codes = codes[codes["theme"] == theme]
         if codes.empty:
@@ -699,7 +699,8 @@ def student_vs_coder(decisions: pd.DataFrame, shipped: pd.DataFrame, coder: str)
     rows = []
     for student, mine in decisions.groupby("coder", sort=True):
         units = mine.rename(columns={"applied": "b"})[["unit_id", "code_id", "b"]].copy()
-        units["a"] = [int((u, c) in theirs) for u, c in zip(units["unit_id"], units["code_id"])]
+        pairs = zip(units["unit_id"], units["code_id"], strict=True)
+        units["a"] = [int((u, c) in theirs) for u, c in pairs]
         overall = analysis.agreement_table(units[["unit_id", "code_id", "a", "b"]]).iloc[-1]
         rows.append((student, overall["percent_agreement"], overall["cohen_kappa"],
                      overall["krippendorff_alpha"], int(units["b"].sum()), int(units["a"].sum())))

@@ -32,8 +32,8 @@ def _validate(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     if args.stamp:
-        from .dataset import read_descriptor
         from .datapackage import dataset_hash
+        from .dataset import read_descriptor
         from .fileio import atomic_write
 
         # The build's record that this dataset, with this hash, passed validation;
@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", default="paper", help="folder with paper.md and references.bib")
     p.set_defaults(handler=_paper)
 
-    p = sub.add_parser("notebook", help="run one notebook with other parameters into BUILD/notebooks/")
+    p = sub.add_parser("notebook",
+                       help="run one notebook with other parameters into BUILD/notebooks/")
     p.add_argument("notebook", help="notebook file, e.g. notebooks/02-theme-matrix.ipynb")
     p.add_argument("parameters", nargs="*", metavar="NAME=VALUE",
                    help="parameters to change, e.g. theme=outcomes perspective=entrepreneur")

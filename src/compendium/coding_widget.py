@@ -61,7 +61,8 @@ class CodingWidget:
                 self.boxes[code.code_id] = box
                 definition = widgets.HTML(
                     f"<div style='{_GREY} font-size: 0.85em; margin: 0 0 0.4em 1.6em;'>"
-                    f"<code>{html.escape(code.code_id)}</code> {html.escape(code.definition)}</div>",
+                    f"<code>{html.escape(code.code_id)}</code> "
+                    f"{html.escape(code.definition)}</div>",
                     layout=widgets.Layout(display="none"))
                 self.definitions.append(definition)
                 items += [box, definition]
@@ -101,7 +102,8 @@ class CodingWidget:
             try:
                 self.session.set_code(code_id, bool(change["new"]))
             except Exception as err:  # shown to the student, who can fix the folder
-                self.status.value = f"<span style='color: #b00;'>Not saved: {html.escape(str(err))}</span>"
+                self.status.value = (f"<span style='color: #b00;'>Not saved: "
+                                     f"{html.escape(str(err))}</span>")
                 return
             self._show_status()
         return handler
@@ -151,7 +153,8 @@ class CodingWidget:
                 display(table.round(3))
 
 
-def show(session: CodingSession, dataset: Dataset, coder: str, headless: bool) -> CodingWidget | None:
+def show(session: CodingSession, dataset: Dataset, coder: str,
+         headless: bool) -> CodingWidget | None:
     """Display the coding widget, unless nobody is watching (then say so and show nothing)."""
     if headless:
         print("Running headless (the build or the tests): the coding widget is not shown.")

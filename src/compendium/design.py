@@ -194,7 +194,7 @@ def default_noun(label: str) -> str:
 
 
 def singular_of(noun: str) -> str:
-    """A plural noun made singular by the regular English rules ("intermediaries" -> "intermediary").
+    """A plural noun made singular by the regular English rules: "intermediaries" -> "intermediary".
 
     Irregular or uncountable nouns are declared with ``singular`` in the design.
     """
@@ -217,7 +217,8 @@ def default_design(codebook: pd.DataFrame | None = None) -> Design:
     perspectives = {key: Perspective(key, spec["label"], spec["noun"], spec["description"])
                     for key, spec in DEFAULT_PERSPECTIVES.items()}
     ids = set() if codebook is None else set(codebook["code_id"].dropna())
-    names = {} if codebook is None else dict(zip(codebook["code_id"], codebook["name"]))
+    names = ({} if codebook is None else
+             dict(zip(codebook["code_id"], codebook["name"], strict=True)))
     themes = {}
     for key in THEMES:
         present = key in ids
@@ -268,7 +269,7 @@ def _children(codebook: pd.DataFrame) -> dict[str, list[str]]:
     children: dict[str, list[str]] = {}
     ids = set(codebook["code_id"])
     for code_id, theme, parent in zip(codebook["code_id"], codebook["theme"],
-                                      codebook["parent_id"]):
+                                      codebook["parent_id"], strict=True):
         if isinstance(parent, str) and parent in ids:
             children.setdefault(parent, []).append(code_id)
         elif isinstance(theme, str) and theme in ids and theme != code_id:
@@ -379,7 +380,7 @@ def unmapped_codes(codebook: pd.DataFrame, codings: pd.DataFrame, design: Design
 def design_summary(codebook: pd.DataFrame, codings: pd.DataFrame, design: Design) -> pd.DataFrame:
     """One row per theme: theme, label, n_codes, n_codings (all coders), declared."""
     member = theme_membership(codebook, design)
-    level = dict(zip(codebook["code_id"], codebook["level"].fillna("code")))
+    level = dict(zip(codebook["code_id"], codebook["level"].fillna("code"), strict=True))
     counts = codings["code_id"].value_counts()
     rows = []
     for key in THEMES:
@@ -537,7 +538,8 @@ def _match(name: str, candidates: dict[str, list[str]], what: str, source: str,
 
 def _paths(codebook: pd.DataFrame) -> dict[str, list[str]]:
     """Name, 'Parent/Child' path and code_id of every entry -> the ids they name."""
-    by_id = dict(zip(codebook["code_id"], zip(codebook["name"], codebook["parent_id"])))
+    entries = zip(codebook["name"], codebook["parent_id"], strict=True)
+    by_id = dict(zip(codebook["code_id"], entries, strict=True))
     names: dict[str, list[str]] = {}
     for code_id, (name, parent) in by_id.items():
         names.setdefault(str(name), []).append(code_id)
@@ -644,7 +646,7 @@ def _perspective_of(participants: pd.DataFrame, column: str, spec: dict[str, Any
                                       "for both perspectives")
             lookup[folded] = key
     out, unmapped = [], []
-    for pid, value in zip(participants["participant_id"], participants[column]):
+    for pid, value in zip(participants["participant_id"], participants[column], strict=True):
         text = "" if value is None or (isinstance(value, float) and pd.isna(value)) \
             else str(value).strip()
         key = lookup.get(text.casefold())

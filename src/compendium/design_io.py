@@ -28,7 +28,7 @@ from .dataset import (
     write_csv,
 )
 from .design import THEMES, design_summary, read_design_file, resolve_design
-from .errors import CompendiumError, ValidationError
+from .errors import ValidationError
 
 
 def apply_design_file(folder: str | Path, design_file: str | Path) -> dict[str, Any]:
@@ -81,7 +81,9 @@ def describe_design(folder: str | Path) -> str:
     dataset = load_dataset(folder, validate=False)
     design = dataset.design
     counts = dataset.participants["perspective"].value_counts()
-    lines = [f"{dataset.name}: design {'declared in ' + DESCRIPTOR if design.declared else 'not declared (the study defaults apply)'}", ""]
+    state = (f"declared in {DESCRIPTOR}" if design.declared
+             else "not declared (the study defaults apply)")
+    lines = [f"{dataset.name}: design {state}", ""]
     attribute = f" (from the attribute '{design.attribute}')" if design.attribute else ""
     lines.append(f"perspectives{attribute}:")
     for key, perspective in design.perspectives.items():
@@ -97,7 +99,7 @@ def describe_design(folder: str | Path) -> str:
     lines.append("  " + "  ".join(c.ljust(widths[c]) for c in table.columns))
     for row in table.itertuples(index=False):
         cells = [str(v).rjust(widths[c]) if c in ("codes", "codings") else str(v).ljust(widths[c])
-                 for c, v in zip(table.columns, row)]
+                 for c, v in zip(table.columns, row, strict=True)]
         lines.append("  " + "  ".join(cells).rstrip())
     unmapped = dataset.unmapped
     lines.append("")

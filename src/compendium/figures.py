@@ -228,7 +228,7 @@ def theme_bars(matrix: pd.DataFrame, synthetic: bool, title: str | None = None,
         ax.barh(yy, share, height=height, color=PERSPECTIVE_COLOURS[perspective],
                 edgecolor="black", linewidth=0.4, hatch=None if k == 0 else "///",
                 label=labels[perspective])
-        for yi, s, c, z in zip(yy, share, count, size):
+        for yi, s, c, z in zip(yy, share, count, size, strict=True):
             ax.text(s + 0.01, yi, f"{int(c)}/{int(z)}", va="center", fontsize=7)
     ax.set_yticks(y)
     ax.set_yticklabels(codes)

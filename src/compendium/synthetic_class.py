@@ -47,7 +47,7 @@ real students or about the study.
 
 Regenerate byte for byte with:
 
-    .venv/bin/compendium synthetic-class --data data/synthetic --seed {seed} --to data/synthetic-class
+    {command}
 
 `class.json` records how they were made.
 """
@@ -59,7 +59,8 @@ def _siblings(codebook: pd.DataFrame) -> dict[str, list[str]]:
         else codebook
     parent = codes["parent_id"].fillna(codes["theme"]) if "parent_id" in codes else codes["theme"]
     groups = codes.groupby(parent, sort=False)["code_id"].agg(list)
-    return {c: [o for o in groups[p] if o != c] for c, p in zip(codes["code_id"], parent)}
+    pairs = zip(codes["code_id"], parent, strict=True)
+    return {c: [o for o in groups[p] if o != c] for c, p in pairs}
 
 
 def generate_class(dataset: Dataset, *, seed: int = DEFAULT_SEED,
@@ -116,7 +117,10 @@ def generate_class(dataset: Dataset, *, seed: int = DEFAULT_SEED,
         "reference_coder": coder,
     }
     files[METADATA_FILE] = json.dumps(metadata, indent=2, ensure_ascii=False) + "\n"
-    files["README.md"] = README.format(n_segments=n_segments, participant=participant, seed=seed)
+    command = (".venv/bin/compendium synthetic-class --data data/synthetic "
+               f"--seed {seed} --to data/synthetic-class")
+    files["README.md"] = README.format(n_segments=n_segments, participant=participant, seed=seed,
+                                       command=command)
     return files
 
 

@@ -81,7 +81,7 @@ def markdown_table(frame: pd.DataFrame, widths: list[float] | dict[str, float] |
     # its column limit; 100 dashes in all gives percent-like precision.
     dashes = [max(3, round(100 * w / total)) for w in widths]
     seps = []
-    for count, a in zip(dashes, align):
+    for count, a in zip(dashes, align, strict=True):
         bar = "-" * count
         # Explicit alignment: pandoc's default centres cells in Typst output.
         seps.append({"r": bar[:-1] + ":", "c": ":" + bar[2:] + ":"}.get(a, ":" + bar[1:]))
@@ -177,7 +177,7 @@ def _quote(text: object, participant: object, limit: int = 320) -> str:
 
 
 def matrix_display(matrix: pd.DataFrame, design: Design | None = None) -> pd.DataFrame:
-    """The conceptually clustered matrix as printed: one row per code, both perspectives side by side.
+    """The conceptually clustered matrix as printed: a row per code, the perspectives side by side.
 
     Column headers are the perspectives' labels and quote columns name their
     nouns ("Quote (entrepreneurs)"), both from ``design``.
@@ -189,8 +189,8 @@ def matrix_display(matrix: pd.DataFrame, design: Design | None = None) -> pd.Dat
     shown = ({p: t for p, t in titles.items() if p in set(matrix["perspective"])}
              or titles)  # an empty matrix still shows its headers
     quote = {t: f"Quote ({design.noun(p)})" for p, t in titles.items()}
-    for code_id, cells in matrix.groupby("code_id", sort=False):
-        cell = {p: c for p, c in zip(cells["perspective"], cells.itertuples(index=False))}
+    for _code_id, cells in matrix.groupby("code_id", sort=False):
+        cell = dict(zip(cells["perspective"], cells.itertuples(index=False), strict=True))
         row = {"Code": cells["name"].iloc[0]}
         for perspective, title in shown.items():
             c = cell.get(perspective)
@@ -212,10 +212,10 @@ def comparison_display(comparison: pd.DataFrame, theme_names: dict[str, str],
         "Code": comparison["name"],
         f"{design.label('entrepreneur')} ({noun})": [
             _fraction(n, s) for n, s in zip(comparison["n_entrepreneur"],
-                                            comparison["size_entrepreneur"])],
+                                            comparison["size_entrepreneur"], strict=True)],
         f"{design.label('intermediary')} ({noun})": [
             _fraction(n, s) for n, s in zip(comparison["n_intermediary"],
-                                            comparison["size_intermediary"])],
+                                            comparison["size_intermediary"], strict=True)],
         "Gap (points)": (100 * comparison["gap"]).round().astype(int),
         "Fisher p": comparison["fisher_p"].map(
             lambda p: "" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")),

@@ -60,7 +60,7 @@ def kappa_from_table(both, only_a, only_b, neither) -> tuple[np.ndarray, np.ndar
     kappa = np.full(n.shape, np.nan)
     np.divide(numerator, denominator, out=kappa, where=denominator != 0)
     reasons = []
-    for total, x, y in zip(np.atleast_1d(n), np.atleast_1d(a1), np.atleast_1d(b1)):
+    for total, x, y in zip(np.atleast_1d(n), np.atleast_1d(a1), np.atleast_1d(b1), strict=True):
         if total == 0:
             reasons.append("no characters to compare")
         elif x == 0 and y == 0:

@@ -59,7 +59,7 @@ def boundary_differences(spans: pd.DataFrame, coder_a: str, coder_b: str) -> int
         # For each span only one coder marked, does an interval of the other
         # coder's (merged, disjoint) coverage intersect it? Compare with the
         # nearest covered interval on each side in sorted order.
-        for source, group in events.groupby("source", sort=False):
+        for _source, group in events.groupby("source", sort=False):
             cover = group[group["kind"] == 1]
             if not len(cover):
                 continue

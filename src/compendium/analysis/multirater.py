@@ -95,7 +95,8 @@ def fleiss_kappa(counts: np.ndarray | pd.DataFrame) -> FleissKappa:
     """
     table = np.asarray(counts, dtype=float)
     if table.ndim != 2:
-        raise ValueError(f"counts must be a subjects x categories table, got {table.ndim} dimensions")
+        raise ValueError("counts must be a subjects x categories table, got "
+                         f"{table.ndim} dimensions")
     if (table < 0).any() or not np.array_equal(table, np.round(table)):
         raise ValueError("counts must be non-negative whole numbers of ratings")
     n_subjects, n_categories = table.shape

@@ -74,7 +74,7 @@ class Coefficient:
     undefined: str = ""
 
     @classmethod
-    def from_disagreements(cls, observed: float, expected: float, reason: str) -> "Coefficient":
+    def from_disagreements(cls, observed: float, expected: float, reason: str) -> Coefficient:
         """``1 - observed / expected``, or undefined with ``reason`` when expected is 0."""
         if expected == 0 or not np.isfinite(expected):
             return cls(float("nan"), float(observed), float(expected), reason)
@@ -192,15 +192,15 @@ def alpha_u_category(units: Mapping, coders: list[str], lengths: Mapping[str, in
     do = observed / (m * (m - 1) * total_length ** 2)
     if n_units == 0:
         return Coefficient(float("nan"), do, 0.0, "no coder applied the code")
-    l = lengths_u
-    within = (n_units - 1) / 3.0 * np.sum(2 * l ** 3 - 3 * l ** 2 + l)
-    # sum over gaps g >= l of (g - l + 1) = (sum of those g) - count * (l - 1)
+    lu = lengths_u
+    within = (n_units - 1) / 3.0 * np.sum(2 * lu ** 3 - 3 * lu ** 2 + lu)
+    # sum over gaps g >= lu of (g - lu + 1) = (sum of those g) - count * (lu - 1)
     suffix = np.r_[np.cumsum(gaps[::-1])[::-1], 0.0]
-    k = np.searchsorted(gaps, l, side="left")
+    k = np.searchsorted(gaps, lu, side="left")
     count = len(gaps) - k
-    placements = suffix[k] - count * (l - 1)
-    in_gaps = np.sum(l ** 2 * placements)
-    denominator = m * total_length * (m * total_length - 1) - np.sum(l * (l - 1))
+    placements = suffix[k] - count * (lu - 1)
+    in_gaps = np.sum(lu ** 2 * placements)
+    denominator = m * total_length * (m * total_length - 1) - np.sum(lu * (lu - 1))
     de = (2.0 / total_length) * (within + in_gaps) / denominator if denominator > 0 else 0.0
     return Coefficient.from_disagreements(
         do, de, "the coders' units leave no variation to compare (expected disagreement 0)")
@@ -476,4 +476,4 @@ def unitized_multivalued(spans: pd.DataFrame, coders: Iterable[str] | None = Non
     return pd.DataFrame([{"measure": name, "value": fam[key].value,
                           "observed": fam[key].observed, "expected": fam[key].expected,
                           "undefined": fam[key].undefined}
-                         for name, key in zip(names, ["u", "binary", "cu"])])
+                         for name, key in zip(names, ["u", "binary", "cu"], strict=True)])

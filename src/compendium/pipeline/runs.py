@@ -227,7 +227,8 @@ def refresh_committed_notebooks(registry: Path, names: list[str] | None = None) 
             _execute(notebook, executed, {}, cwd=notebook.parent.resolve())
             nb = nbformat.read(executed, as_version=4)
             # papermill tags the parameters cell's neighbours; keep the source cells as they were
-            nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+            nb.cells = [c for c in nb.cells
+                        if "injected-parameters" not in c.metadata.get("tags", [])]
             atomic_write(notebook, _notebook_text(nb))
         done.append(notebook)
         print(f"{notebook}: outputs refreshed")
@@ -274,7 +275,10 @@ def notebook_parameters(notebook: Path) -> list[str]:
 
 
 def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: Path) -> Path:
-    """Run one notebook with other parameters into BUILD/notebooks/, leaving the committed copy alone."""
+    """Run one notebook with other parameters into BUILD/notebooks/, leaving the committed copy.
+
+    The committed notebook itself is not touched.
+    """
     if not notebook.exists():
         raise CompendiumError(f"{notebook}: no such notebook")
     parameters = dict(parse_parameter(a) for a in assignments)

@@ -165,7 +165,8 @@ def data_page(data: Path) -> str:
     rows = "\n".join(
         f"<tr><td><code>{html.escape(r['path'])}</code></td>"
         f"<td>{r.get('bytes', '')}</td>"
-        f"<td><code>{html.escape(str(r.get('hash', '')).removeprefix('sha256:')[:16])}…</code></td></tr>"
+        f"<td><code>{html.escape(str(r.get('hash', '')).removeprefix('sha256:')[:16])}…"
+        "</code></td></tr>"
         for r in descriptor.get("resources", []))
     synthetic = descriptor.get("compendium", {}).get("synthetic")
     notice = ('<p class="notice"><strong>Synthetic data.</strong> '
@@ -194,7 +195,8 @@ def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
     """The site's home page: the paper, the data, the provenance and every executed notebook."""
     dataset = record.get("dataset") or {}
     items = "\n".join(
-        f"<li><a href=\"notebooks/{html.escape(run['id'])}.html\">{html.escape(run['notebook'])}</a>"
+        f"<li><a href=\"notebooks/{html.escape(run['id'])}.html\">"
+        f"{html.escape(run['notebook'])}</a>"
         + (f" ({html.escape(', '.join(f'{k} = {v}' for k, v in run['parameters'].items()))})"
            if run["parameters"] else "") + "</li>"
         for run in notebooks)
@@ -206,8 +208,9 @@ def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
         f'<li><a href="notebooks/{html.escape(run["id"])}.html">The methods class: a class\'s '
         "pooled agreement (Fleiss' kappa, Krippendorff's alpha; not part of the paper)</a></li>\n"
         for run in notebooks if Path(run["notebook"]).name == "08-class-agreement.ipynb")
+    commit = html.escape(record["commit"])
     body = f"""<h1>Motivations and outcomes of engaging in regional clusters in the ICT sector</h1>
-<p>A reproducible research compendium. Built from commit <code>{html.escape(record['commit'])}</code>
+<p>A reproducible research compendium. Built from commit <code>{commit}</code>
 on dataset <code>{html.escape(str(dataset.get('name')))}</code>
 (sha256 <code>{html.escape(str(dataset.get('hash', ''))[:12])}…</code>).</p>
 {notice}
