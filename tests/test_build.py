@@ -15,7 +15,7 @@ from compendium.errors import CompendiumError
 from compendium.pipeline import paper as paper_build
 from compendium.pipeline.envfile import environment_text, read_lock
 from compendium.pipeline.pandoc import pandoc_path
-from compendium.pipeline.rules import load_registry
+from compendium.pipeline.rules import load_registry, rules_text
 from compendium.pipeline.rules import main as rules_main
 
 from .conftest import DEMO, ROOT, make
@@ -320,3 +320,16 @@ def test_paper_from_a_hand_written_taguette_export_uses_the_declared_labels(tmp_
             assert words in flat, (fmt, words)
         # the generated parts never fall back on the study's own group names
         assert "Intermediaries (" not in flat and "Quote (entrepreneurs)" not in flat, fmt
+
+
+def test_a_runs_own_inputs_are_prerequisites_of_its_rule(tmp_path: Path):
+    registry = tmp_path / "runs.toml"
+    registry.write_text('[[runs]]\nid = "a"\nnotebook = "a.ipynb"\nartefacts = []\n'
+                        'inputs = ["data/class"]\n', encoding="utf-8")
+    text = rules_text(load_registry(registry), registry, tmp_path)
+    rule = next(line for line in text.splitlines() if line.endswith("$(RUN_INPUTS)"))
+    assert "$(shell find data/class -type f -not -name '.*' 2>/dev/null)" in rule
+    registry.write_text('[[runs]]\nid = "a"\nnotebook = "a.ipynb"\nartefacts = []\n'
+                        'inputs = "data/class"\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match="'inputs' must be a list"):
+        load_registry(registry)

@@ -298,7 +298,9 @@ def test_design_apply_on_an_imported_dataset(tmp_path):
     dest = tmp_path / "ds"
     import_dataset(TAGUETTE, dest, participants_csv=write_people(tmp_path))
     before = load_dataset(dest, validate=False)
-    assert not before.design.declared and before.codebook.empty
+    # without a design the codebook's own themes stay, and no code is under the study's
+    assert not before.design.declared and len(before.codebook) == len(before.raw_codebook)
+    assert not set(before.codebook["theme"]) & {"motivations", "outcomes", "cluster_role"}
     # A failing apply leaves the dataset exactly as it was.
     bad = tmp_path / "bad.toml"
     bad.write_text('[themes]\noutcomes = { label = "O", codes = ["Nope"] }\n', encoding="utf-8")

@@ -317,11 +317,18 @@ def analysis_tables(codebook: pd.DataFrame, codings: pd.DataFrame,
     root that is a code sits directly under the theme. Codes outside every
     theme, and their codings, are left out; :func:`unmapped_codes` lists them.
 
+    A dataset that declares no design keeps its codebook and codings as they
+    are: its codes stay under the codebook's own themes, so displays across all
+    codes still show them, and only the three theme sections depend on the
+    study's theme ids (:func:`default_design`).
+
     Returns
     -------
     (codebook, codings)
         DataFrames with the columns of the canonical tables.
     """
+    if not design.declared:
+        return codebook, codings
     member = theme_membership(codebook, design)
     rows = []
     for key in THEMES:

@@ -122,19 +122,33 @@ def theme_status_sentence(label: str, declared: bool, n_codes: int) -> str:
             "DATASET --apply design.toml` to fill it.")
 
 
-def unmapped_sentence(unmapped: pd.DataFrame, n_codes: int) -> str:
-    """Which codes lie outside the three themes, and so outside every display."""
+def unmapped_sentence(unmapped: pd.DataFrame, n_codes: int, declared: bool = True) -> str:
+    """Which codes lie outside the three themes, and what the displays do with them.
+
+    ``n_codes`` is the number of codes the displays use. Under a declared
+    design the codes outside its themes are left out of every display; a
+    dataset without one keeps them under the codebook's own themes, in every
+    display across all codes but in no theme section.
+    """
+    total = n_codes + len(unmapped) if declared else n_codes
     if unmapped.empty:
-        return f"All {n_codes:,} codes of the codebook belong to one of the three themes"
+        return f"All {total:,} codes of the codebook belong to one of the three themes"
     names = [f"‘{n}’" for n in unmapped["name"].head(8)]
     more = len(unmapped) - len(names)
     listed = join_and(names) if not more else ", ".join(names) + f" and {more:,} more"
     codings = int(unmapped["n_codings"].sum())
     verb = "lies" if len(unmapped) == 1 else "lie"
-    return (f"{len(unmapped):,} of the {n_codes + len(unmapped):,} codes of the codebook {verb} "
+    applied = f"{codings:,} coding{'' if codings == 1 else 's'} in all"
+    if not declared:
+        return (f"The dataset declares no design, so its codes keep the codebook's own themes: "
+                f"{len(unmapped):,} of the {total:,} codes {verb} outside the study's three "
+                f"themes and appear in the displays across all codes but in no theme section "
+                f"({listed}, with {applied}); `compendium design DATASET --apply design.toml` "
+                f"places codes under the three themes")
+    return (f"{len(unmapped):,} of the {total:,} codes of the codebook {verb} "
             f"outside the three themes declared in the dataset's design and "
             f"{'is' if len(unmapped) == 1 else 'are'} left out of the displays ({listed}, with "
-            f"{codings:,} coding{'' if codings == 1 else 's'} in all)")
+            f"{applied})")
 
 
 def top_code_sentence(matrix: pd.DataFrame, perspective: str,

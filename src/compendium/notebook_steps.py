@@ -57,7 +57,8 @@ def design_values(ds: Dataset) -> Values:
             narrative.theme_status_sentence(row.label, bool(row.declared), int(row.n_codes)),
             None)
     n_codes = int((ds.codebook["level"] == "code").sum())
-    out["design.unmapped"] = (narrative.unmapped_sentence(ds.unmapped, n_codes), None)
+    out["design.unmapped"] = (narrative.unmapped_sentence(ds.unmapped, n_codes,
+                                                          design.declared), None)
     out["design.n_unmapped"] = (len(ds.unmapped), None)
     return out
 

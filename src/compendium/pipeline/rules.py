@@ -51,6 +51,9 @@ def load_registry(path: Path) -> list[dict]:
             raise SystemExit(f"{path}: run id '{run['id']}' is listed twice")
         seen.add(run["id"])
         run.setdefault("parameters", {})
+        inputs = run.setdefault("inputs", [])
+        if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+            raise SystemExit(f"{path}: run {run['id']}: 'inputs' must be a list of paths")
     return runs
 
 
@@ -70,9 +73,13 @@ def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
     ]
     for run in runs:
         params = outdir / f"params-{run['id']}.json"
+        # A run's own inputs besides the dataset (a folder's files, found when make runs,
+        # so a file added later counts too).
+        extra = "".join(f" $(shell find {folder} -type f -not -name '.*' 2>/dev/null)"
+                        for folder in run.get("inputs", []))
         lines += [
             f"{layout.run_target(run['id'])}: notebooks/{run['notebook']} "
-            f"{params.as_posix()} $(RUN_INPUTS)",
+            f"{params.as_posix()}{extra} $(RUN_INPUTS)",
             f"\t$(COMPENDIUM) run {run['id']} --data $(DATA) --build $(BUILD)",
             "",
         ]
