@@ -53,9 +53,6 @@ def design_values(ds: Dataset) -> Values:
     for row in summary.itertuples(index=False):
         out[f"theme.{row.theme}.label"] = (row.label, None)
         out[f"theme.{row.theme}.n_codes"] = (int(row.n_codes), None)
-        out[f"theme.{row.theme}.status"] = (
-            narrative.theme_status_sentence(row.label, bool(row.declared), int(row.n_codes)),
-            None)
     n_codes = int((ds.codebook["level"] == "code").sum())
     out["design.unmapped"] = (narrative.unmapped_sentence(ds.unmapped, n_codes,
                                                           design.declared), None)
