@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
@@ -56,9 +55,8 @@ def test_fleiss_1971_category_kappas():
     assert np.round(kappas, 3).tolist() == [0.245, 0.245, 0.520, 0.471, 0.566]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("statsmodels") is None,
-                    reason="statsmodels is not a dependency of the project; not installed")
-def test_fleiss_agrees_with_statsmodels():  # pragma: no cover - only where statsmodels exists
+def test_fleiss_agrees_with_statsmodels():
+    # A second implementation (statsmodels, a test dependency) on the same published data.
     from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
     assert fleiss_kappa(FLEISS_1971_TABLE_1).kappa == pytest.approx(sm_fleiss(FLEISS_1971_TABLE_1))
