@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from .browser_helpers import CHROMEDRIVER, CHROMIUM, headless_chromium
 from .conftest import ROOT
 from .test_lab import free_port
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOTS = ROOT / "build" / "screenshots"
 NOTEBOOK = "07-code-it-yourself.ipynb"
 TOKEN = "coding-test-token"
@@ -85,18 +84,7 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1400,1800",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(90)
+    driver = headless_chromium(tmp_path_factory.mktemp("chromium-profile"), "1400,1800", 90)
     yield driver
     driver.quit()
 
