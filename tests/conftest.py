@@ -90,3 +90,20 @@ def digest_tree(folder: Path, *also: Path,
             for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name not in exclude
             and p.relative_to(folder).as_posix() not in exclude}
+
+
+def paper_text(build: Path) -> dict[str, str]:
+    """The built paper's text in each format: HTML, DOCX (document.xml) and PDF (pdftotext)."""
+    import zipfile
+
+    paper = build / "paper"
+    texts = {"html": (paper / "paper.html").read_text(encoding="utf-8"),
+             "docx": zipfile.ZipFile(paper / "paper.docx").read("word/document.xml")
+             .decode("utf-8")}
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext (Debian's poppler-utils, which .ci/run installs) is not on this "
+                    "machine, so the PDF's words cannot be read")
+    texts["pdf"] = subprocess.run([pdftotext, "-layout", str(paper / "paper.pdf"), "-"],
+                                  capture_output=True, text=True, check=True).stdout
+    return texts

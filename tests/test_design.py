@@ -27,7 +27,7 @@ from compendium.design_io import apply_design_file, describe_design
 from compendium.errors import CompendiumError
 from compendium.qda.importer import import_dataset
 
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, ROOT, make, paper_text
 
 DATA = ROOT / "tests" / "data"
 TAGUETTE = DATA / "taguette-cluster-study.csv"
@@ -363,3 +363,33 @@ def test_notebook_steps_filters(tmp_path):
         steps.restrict(ds, "entrepreneurs")
     with pytest.raises(ValueError, match="unknown theme"):
         steps.theme_matrix(ds, "barriers", coder)
+
+
+def test_paper_from_a_hand_written_taguette_export_uses_the_declared_labels(tmp_path: Path):
+    """A Taguette highlights export with its own group and code names, built with a design."""
+    data = ROOT / "tests" / "data"
+    study = tmp_path / "taguette-study"
+    import_dataset(data / "taguette-cluster-study.csv", study,
+                   participants_csv=data / "taguette-cluster-study-participants.csv",
+                   design_file=data / "taguette-cluster-study-design.toml")
+    build = tmp_path / "build"
+    result = make("paper", f"DATA={study}", f"BUILD={build}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    values = json.loads((build / "paper" / "values.json").read_text(encoding="utf-8"))
+    text = {k: v["text"] for k, v in values.items()}
+    for theme in ("motivations", "outcomes", "cluster_role"):
+        assert int(text[f"matrix.{theme}.n_codes"]) == 3
+        assert int(text[f"matrix.{theme}.n_quotes"]) > 0
+    assert text["matrix.motivations.top_entrepreneur"] == (
+        "Among owner-managers, the most widely raised codes were ‘Customers’ and ‘Peers’, raised "
+        "by 2 of 3 (67%).")
+    assert "business-support staff" in text["comparison.largest_gap"]
+    assert text["design.unmapped"].startswith("1 of the 10 codes of the codebook lies outside")
+    texts = paper_text(build)
+    for fmt, body in texts.items():
+        flat = " ".join(body.split())
+        for words in ("Owner-managers", "Business support", "Why people attend", "What came of it",
+                      "Sector-specific meetings"):
+            assert words in flat, (fmt, words)
+        # the generated parts never fall back on the study's own group names
+        assert "Intermediaries (" not in flat and "Quote (entrepreneurs)" not in flat, fmt
