@@ -138,8 +138,9 @@ def run(interviews: int, per_interview: int, seed: int, transcripts: bool, cache
             analysis.saturation_curves(ds.codings, ds.segments, n_orders=n_orders, seed=seed,
                                        coder=coder)),
          lambda r: f"{len(r)} positions"),
-        ("agreement (segment unit)", lambda: analysis.agreement_table(analysis.agreement_units(
-            ds.codings, ds.segments, coder, "coder_b", unit="segment", codebook=ds.codebook)),
+        ("agreement (segment unit)", lambda: analysis.agreement_table_from_counts(
+            analysis.agreement_counts(ds.codings, ds.segments, coder, "coder_b", unit="segment",
+                                      codebook=ds.codebook)),
          lambda r: f"{int(r['n_units'].iloc[-1]):,} decisions"),
         ("data structure", lambda: analysis.data_structure(ds.codebook, ds.codings, coder=coder),
          lambda r: f"{len(r)} codes"),

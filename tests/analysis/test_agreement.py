@@ -270,3 +270,28 @@ def test_no_double_coded_participants(codings, segments, codebook):
     assert table["code_id"].tolist() == ["overall"]
     assert table.loc[0, "n_units"] == 0
     assert table[["percent_agreement", "cohen_kappa", "krippendorff_alpha"]].isna().all(axis=None)
+
+
+# --------------------------------------------------------------------------- without the grid
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["s1", "s2", "s3", "s4", "s5"]),
+                          st.sampled_from(["x", "y", "z"]), st.sampled_from(["a", "b"])),
+                min_size=1, max_size=25),
+       st.sampled_from(["segment", "interviewee"]))
+def test_counts_without_the_grid_equal_the_grid_table(rows, unit):
+    """agreement_table_from_counts(agreement_counts(...)) == agreement_table(agreement_units(...)),
+    its closed-form alpha included (the grid table takes alpha from the krippendorff package)."""
+    from compendium.analysis import agreement_counts, agreement_table_from_counts
+
+    segments = pd.DataFrame({"segment_id": ["s1", "s2", "s3", "s4", "s5"],
+                             "participant_id": ["P1", "P1", "P2", "P2", "P3"]})
+    codings = pd.DataFrame(rows, columns=["segment_id", "code_id", "coder"])
+    if set(codings["coder"]) != {"a", "b"}:
+        return
+    if not double_coded_participants(codings, segments, "a", "b"):
+        return
+    grid = agreement_table(agreement_units(codings, segments, "a", "b", unit=unit))
+    counts = agreement_table_from_counts(agreement_counts(codings, segments, "a", "b",
+                                                          unit=unit))
+    pd.testing.assert_frame_equal(counts, grid, check_dtype=False, atol=1e-12)

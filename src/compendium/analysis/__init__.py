@@ -11,11 +11,14 @@ means all codings; callers pass the primary coder.
 from ..formatting import percent_text
 from ._common import PERSPECTIVES
 from .agreement import (
+    agreement_counts,
     agreement_table,
+    agreement_table_from_counts,
     agreement_units,
     coders_with_double_coding,
     cohen_kappa_from_counts,
     double_coded_participants,
+    krippendorff_alpha_from_counts,
 )
 from .character import character_agreement, character_counts, kappa_from_table
 from .comparison import (
@@ -79,7 +82,9 @@ __all__ = [
     "PERSPECTIVES",
     "QUOTE_RULE",
     "agreement_by_measure",
+    "agreement_counts",
     "agreement_table",
+    "agreement_table_from_counts",
     "agreement_units",
     "brennan_prediger",
     "alpha_family",
@@ -96,6 +101,7 @@ __all__ = [
     "coders_with_double_coding",
     "coders_with_overlapping_spans",
     "cohen_kappa_from_counts",
+    "krippendorff_alpha_from_counts",
     "coincidences",
     "cooccurrence",
     "data_structure",

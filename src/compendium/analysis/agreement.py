@@ -228,3 +228,102 @@ def agreement_table(units: pd.DataFrame) -> pd.DataFrame:
         "krippendorff_alpha",
     ]
     return table[columns]
+
+
+def agreement_counts(
+    codings: pd.DataFrame,
+    segments: pd.DataFrame,
+    coder_a: str,
+    coder_b: str,
+    unit: str = "segment",
+    codebook: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The 2x2 tables of :func:`agreement_units`, per code, without building its grid.
+
+    Same units, codes and rules as :func:`agreement_units`; only the counts
+    are kept, so memory grows with the codings rather than with units x codes
+    (a million segments and two dozen codes is a grid of tens of millions of
+    rows).
+
+    Returns
+    -------
+    DataFrame, one row per code in :func:`agreement_units`'s order: code_id,
+    both, only_a, only_b, neither; and the number of units in ``attrs["n_units"]``.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit {unit!r}; use one of {UNITS}")
+    participants = double_coded_participants(codings, segments, coder_a, coder_b)
+    segs = id_columns(
+        segments[segments["participant_id"].isin(participants)], ["segment_id", "participant_id"]
+    ).drop_duplicates("segment_id")
+    key = "segment_id" if unit == "segment" else "participant_id"
+    n_units = int(segs[key].nunique())
+    pair = codings[codings["coder"].isin([coder_a, coder_b])]
+    coded = id_columns(pair, ["segment_id", "code_id", "coder"]).merge(
+        segs, on="segment_id", how="inner")
+    coded = coded[[key, "code_id", "coder"]].drop_duplicates()
+    if codebook is not None:
+        codes = code_entries(codebook)["code_id"].tolist()
+    else:
+        codes = sorted(pd.unique(coded["code_id"]).tolist())
+    coded = coded[coded["code_id"].isin(codes)]
+    a = coded[coded["coder"] == coder_a][[key, "code_id"]]
+    b = coded[coded["coder"] == coder_b][[key, "code_id"]]
+    joined = a.merge(b, on=[key, "code_id"], how="outer", indicator=True)
+    tally = pd.crosstab(joined["code_id"], joined["_merge"]).reindex(
+        index=codes, columns=["both", "left_only", "right_only"], fill_value=0)
+    out = pd.DataFrame({"code_id": codes,
+                        "both": tally["both"].to_numpy(np.int64),
+                        "only_a": tally["left_only"].to_numpy(np.int64),
+                        "only_b": tally["right_only"].to_numpy(np.int64)})
+    out["neither"] = n_units - out["both"] - out["only_a"] - out["only_b"]
+    out.attrs["n_units"] = n_units
+    return out
+
+
+def krippendorff_alpha_from_counts(
+    both: np.ndarray, only_a: np.ndarray, only_b: np.ndarray, neither: np.ndarray
+) -> np.ndarray:
+    """Nominal Krippendorff's alpha of two coders' yes/no decisions, from 2x2 tables.
+
+    With two coders and no missing values each unit gives one pair of values,
+    so the coincidences are ``o_01 = o_10 = only_a + only_b``, the value totals
+    ``n_1 = 2 both + only_a + only_b`` and ``n_0 = 2 neither + only_a + only_b``,
+    ``n = n_0 + n_1``, and alpha = 1 - D_o / D_e becomes
+    ``1 - (n - 1) o_01 / (n_0 n_1)`` (Krippendorff 2004, sect. 11.3). NaN where
+    only one value occurs (``n_0 n_1 = 0``), as the package refuses that case.
+    """
+    both, only_a, only_b, neither = (np.asarray(x, dtype=np.float64)
+                                     for x in (both, only_a, only_b, neither))
+    mismatched = only_a + only_b
+    n1 = 2 * both + mismatched
+    n0 = 2 * neither + mismatched
+    n = n0 + n1
+    denominator = n0 * n1
+    out = np.full(np.shape(n), np.nan)
+    np.divide((n - 1) * mismatched, denominator, out=out, where=denominator > 0)
+    return np.where(denominator > 0, 1.0 - out, np.nan)
+
+
+def agreement_table_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`agreement_table` from the counts of :func:`agreement_counts`.
+
+    The same columns and rows (one per code, then "overall" pooling every
+    decision); alpha from its closed form (:func:`krippendorff_alpha_from_counts`),
+    which the tests check against the ``krippendorff`` package.
+    """
+    counted = ["both", "only_a", "only_b", "neither"]
+    per_code = counts[["code_id", *counted]].reset_index(drop=True)
+    overall = pd.DataFrame([{"code_id": "overall", **per_code[counted].sum(axis=0).to_dict()}])
+    table = pd.concat([per_code, overall], ignore_index=True)
+    table[counted] = table[counted].astype(np.int64)
+    table["n_units"] = table[counted].sum(axis=1).astype(np.int64)
+    agree = table["both"] + table["neither"]
+    table["percent_agreement"] = np.divide(
+        100.0 * agree, table["n_units"].astype(float), out=np.full(len(table), np.nan),
+        where=table["n_units"].to_numpy() > 0)
+    args = (table["both"], table["only_a"], table["only_b"], table["neither"])
+    table["cohen_kappa"] = cohen_kappa_from_counts(*args)
+    table["krippendorff_alpha"] = krippendorff_alpha_from_counts(*args)
+    return table[["code_id", "n_units", *counted, "percent_agreement", "cohen_kappa",
+                  "krippendorff_alpha"]]

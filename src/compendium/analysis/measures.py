@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .agreement import agreement_table, agreement_units, double_coded_participants
+from .agreement import agreement_counts, agreement_table_from_counts, double_coded_participants
 from .character import character_agreement
 from .overlap import DEFAULT_THRESHOLD, overlap_agreement
 from .spans import (
@@ -172,12 +172,14 @@ def agreement_by_measure(segments: pd.DataFrame, codings: pd.DataFrame, measure:
                 f"the dataset has {len(chosen)} coders ({', '.join(chosen)}); this measure "
                 "compares two, so name them with --coders")
     if measure == "segment":
-        units = agreement_units(codings, segments, chosen[0], chosen[1], unit=unit,
-                                codebook=codebook)
-        if not len(units):
+        # Counts, not the units x codes grid: the same table in memory that grows with
+        # the codings (tests check it equals agreement_table(agreement_units(...))).
+        counts = agreement_counts(codings, segments, chosen[0], chosen[1], unit=unit,
+                                  codebook=codebook)
+        if not counts.attrs["n_units"] or not len(counts):
             raise AgreementDataError(f"coders {chosen[0]!r} and {chosen[1]!r} share no "
                                      "interview; agreement needs text both of them coded")
-        return agreement_table(units)
+        return agreement_table_from_counts(counts)
     spans = coder_spans(segments, codings, chosen)
     if measure == "character":
         return character_agreement(spans, chosen[0], chosen[1], lengths)
