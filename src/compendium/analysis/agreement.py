@@ -58,6 +58,34 @@ def double_coded_participants(
     return sorted(n_coders.index[n_coders == 2].tolist())
 
 
+def _decisions(codings: pd.DataFrame, segments: pd.DataFrame, coder_a: str, coder_b: str,
+               unit: str, codebook: pd.DataFrame | None) -> tuple[list, list, pd.DataFrame]:
+    """The units, the codes and each coder's distinct (unit_id, code_id, coder) applications.
+
+    The one place that decides what :func:`agreement_units` and
+    :func:`agreement_counts` compare (their docstrings give the rules).
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit {unit!r}; use one of {UNITS}")
+    participants = double_coded_participants(codings, segments, coder_a, coder_b)
+    segs = id_columns(
+        segments[segments["participant_id"].isin(participants)], ["segment_id", "participant_id"]
+    ).drop_duplicates("segment_id")
+    key = "segment_id" if unit == "segment" else "participant_id"
+    pair = codings[codings["coder"].isin([coder_a, coder_b])]
+    coded = id_columns(pair, ["segment_id", "code_id", "coder"]).merge(
+        segs, on="segment_id", how="inner"
+    )
+    coded = coded.rename(columns={key: "unit_id"})[["unit_id", "code_id", "coder"]]
+    coded = coded.drop_duplicates()
+    if codebook is not None:
+        codes = code_entries(codebook)["code_id"].tolist()
+    else:
+        codes = sorted(pd.unique(coded["code_id"]).tolist())
+    unit_ids = sorted(pd.unique(segs[key]).tolist())
+    return unit_ids, codes, coded
+
+
 def agreement_units(
     codings: pd.DataFrame,
     segments: pd.DataFrame,
@@ -89,25 +117,7 @@ def agreement_units(
     DataFrame sorted by unit_id then code order: unit_id, code_id, a (0/1
     decision of coder_a), b (0/1 decision of coder_b).
     """
-    if unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r}; use one of {UNITS}")
-    participants = double_coded_participants(codings, segments, coder_a, coder_b)
-    segs = id_columns(
-        segments[segments["participant_id"].isin(participants)], ["segment_id", "participant_id"]
-    ).drop_duplicates("segment_id")
-    key = "segment_id" if unit == "segment" else "participant_id"
-    pair = codings[codings["coder"].isin([coder_a, coder_b])]
-    coded = id_columns(pair, ["segment_id", "code_id", "coder"]).merge(
-        segs, on="segment_id", how="inner"
-    )
-    coded = coded.rename(columns={key: "unit_id"})[["unit_id", "code_id", "coder"]]
-    coded = coded.drop_duplicates()
-
-    if codebook is not None:
-        codes = code_entries(codebook)["code_id"].tolist()
-    else:
-        codes = sorted(pd.unique(coded["code_id"]).tolist())
-    unit_ids = sorted(pd.unique(segs[key]).tolist())
+    unit_ids, codes, coded = _decisions(codings, segments, coder_a, coder_b, unit, codebook)
     grid = pd.MultiIndex.from_product([unit_ids, codes], names=["unit_id", "code_id"])
     out = grid.to_frame(index=False)
     for column, coder in (("a", coder_a), ("b", coder_b)):
@@ -250,26 +260,12 @@ def agreement_counts(
     DataFrame, one row per code in :func:`agreement_units`'s order: code_id,
     both, only_a, only_b, neither; and the number of units in ``attrs["n_units"]``.
     """
-    if unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r}; use one of {UNITS}")
-    participants = double_coded_participants(codings, segments, coder_a, coder_b)
-    segs = id_columns(
-        segments[segments["participant_id"].isin(participants)], ["segment_id", "participant_id"]
-    ).drop_duplicates("segment_id")
-    key = "segment_id" if unit == "segment" else "participant_id"
-    n_units = int(segs[key].nunique())
-    pair = codings[codings["coder"].isin([coder_a, coder_b])]
-    coded = id_columns(pair, ["segment_id", "code_id", "coder"]).merge(
-        segs, on="segment_id", how="inner")
-    coded = coded[[key, "code_id", "coder"]].drop_duplicates()
-    if codebook is not None:
-        codes = code_entries(codebook)["code_id"].tolist()
-    else:
-        codes = sorted(pd.unique(coded["code_id"]).tolist())
+    unit_ids, codes, coded = _decisions(codings, segments, coder_a, coder_b, unit, codebook)
+    n_units = len(unit_ids)
     coded = coded[coded["code_id"].isin(codes)]
-    a = coded[coded["coder"] == coder_a][[key, "code_id"]]
-    b = coded[coded["coder"] == coder_b][[key, "code_id"]]
-    joined = a.merge(b, on=[key, "code_id"], how="outer", indicator=True)
+    a = coded[coded["coder"] == coder_a][["unit_id", "code_id"]]
+    b = coded[coded["coder"] == coder_b][["unit_id", "code_id"]]
+    joined = a.merge(b, on=["unit_id", "code_id"], how="outer", indicator=True)
     tally = pd.crosstab(joined["code_id"], joined["_merge"]).reindex(
         index=codes, columns=["both", "left_only", "right_only"], fill_value=0)
     out = pd.DataFrame({"code_id": codes,
