@@ -9,6 +9,7 @@ two builds from the same data give identical files.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -133,8 +134,11 @@ def perspective_dotplot(comparison: pd.DataFrame, synthetic: bool, label_column:
             ax.axhline(y[b] + 0.5, color="#888888", linewidth=0.6, linestyle="--")
         starts = [0] + boundaries
         for s in starts:
-            ax.text(1.02, y[s] + 0.05, groups[s], transform=ax.get_yaxis_transform(),
-                    ha="left", va="bottom", fontsize=7.5, fontweight="bold", clip_on=False)
+            # A declared theme label can be long; wrapped, it keeps the plot its width.
+            label = "\n".join(textwrap.wrap(str(groups[s]), 22))
+            ax.text(1.02, y[s] + 0.4, label,
+                    transform=ax.get_yaxis_transform(), ha="left", va="top", fontsize=7.5,
+                    fontweight="bold", clip_on=False)
     ax.set_ylim(-0.7, n - 0.3)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False,
               borderaxespad=0.2)
