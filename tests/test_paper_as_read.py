@@ -54,11 +54,17 @@ DESIGN_TOML = """\
 study = "another-study"
 [perspectives]
 attribute = "Role"
-entrepreneur = { label = "District administrators in charge", short_label = "Administrators", values = ["admin"] }
 intermediary = { label = "School board", values = ["board"] }
 
-[themes]
-motivations = { label = "Rationales for computer science", short_label = "Rationales", codes = ["a"] }
+[perspectives.entrepreneur]
+label = "District administrators in charge"
+short_label = "Administrators"
+values = ["admin"]
+
+[themes.motivations]
+label = "Rationales for computer science"
+short_label = "Rationales"
+codes = ["a"]
 """
 
 

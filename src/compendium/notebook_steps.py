@@ -185,10 +185,12 @@ def theme_captions(ds: Dataset, theme: str) -> tuple[str, str]:
 
 def matrix_widths(ds: Dataset) -> dict[str, float]:
     """Relative column widths of a printed matrix, keyed by its (design-labelled) headers."""
+    # The count columns are wide enough for a one-word short label and "6 of 8 (75%)"
+    # on one line each at the PDF's table size.
     widths = {"Code": 1.3}
     for key in ("entrepreneur", "intermediary"):
-        widths[ds.design.short_label(key)] = 1.05
-        widths[f"Quote ({ds.design.noun(key)})"] = 3.0
+        widths[ds.design.short_label(key)] = 1.4
+        widths[f"Quote ({ds.design.noun(key)})"] = 2.8
     return widths
 
 
