@@ -401,6 +401,10 @@ def test_paper_from_a_hand_written_taguette_export_uses_the_declared_labels(tmp_
     design = design_from_descriptor(descriptor)
     assert design.study == ""
     assert study_words_outside_framing(texts["html"], design) == []
+    # the design's short labels head the narrow columns, and the captions spell them out
+    html = " ".join(texts["html"].split())
+    assert ">Owners</th>" in html and ">Support</th>" in html
+    assert "‘Support’ stands for ‘Business support’" in html
 
 
 #: Words that name the study's own groups and setting (issue 17).

@@ -42,7 +42,7 @@ def test_demo_pdf_opens_every_quote_with_a_left_and_closes_it_with_a_right_mark(
 
 def test_demo_keeps_this_studys_prose_and_short_headers(built: Path):
     """The demo declares the study, so its interpretation stays; narrow headers are short."""
-    html = (built / "paper" / "paper.html").read_text(encoding="utf-8")
+    html = " ".join((built / "paper" / "paper.html").read_text(encoding="utf-8").split())
     assert "For entrepreneurs, the question is why an" in html
     assert "concluded that cluster-building activities such as sector networking" in html
     assert "<th" in html and ">Intermediaries</th>" in html
