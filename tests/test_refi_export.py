@@ -112,7 +112,7 @@ def test_synthetic_export_content(synthetic_export):
     assert counts["User"] == len(ds.coders)
     assert counts["Case"] == len(ds.participants)
     assert counts["TextSource"] == len(ds.transcripts)
-    assert counts["PlainTextSelection"] == len(ds.segments)
+    assert counts["PlainTextSelection"] == len(ds.raw_codings)  # one per coding, as NVivo
     assert counts["Coding"] == len(ds.raw_codings)
     codes = {c.get("name"): c for c in root.iter() if local(c.tag) == "Code"}
     levels = dict(zip(ds.raw_codebook["name"], ds.raw_codebook["level"], strict=True))
