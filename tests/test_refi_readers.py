@@ -1,5 +1,7 @@
 """Our REFI-QDA exports as other people's readers see them (pyrefiqda, pyqdpx; QualCoder's rules).
 
+Also the codebook on its own: ``.qdc`` export, its schema, and its import.
+
 Each export (the demo, a re-export of every shared REFI fixture that imports,
 and a small two-coder dataset) is read by both third-party readers of
 ``tests/refi_readers.py``; what they give back is compared with the dataset
@@ -22,18 +24,26 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from compendium.cli import main
 from compendium.dataset import load_dataset, write_dataset
 from compendium.errors import CompendiumError
 from compendium.qda.importer import import_dataset
-from compendium.qda.refi_export import export_dataset
+from compendium.qda.refi_export import export_codebook, export_dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qda_helpers import (  # noqa: E402
     SYNTHETIC,
     assert_same_dataset,
+    assert_valid_codebook,
     assert_valid_refi,
+    code,
+    codebook,
+    project_xml,
     refi_fixture,
+    selection,
+    text_source,
     write_attributes,
+    write_qdpx,
 )
 from refi_readers import pyqdpx_view, pyrefiqda_view  # noqa: E402
 
@@ -185,3 +195,80 @@ def test_two_coder_round_trip(tmp_path):
 def test_fixtures_that_do_not_import_say_why(tmp_path, name):
     with pytest.raises(CompendiumError, match=NOT_IMPORTABLE[name]):
         import_dataset(refi_fixture(name), tmp_path / "x")
+
+
+# --------------------------------------------------------------------------
+# The codebook on its own (.qdc)
+
+
+def test_codebook_export_is_valid_and_read_whole_by_pyrefiqda(tmp_path):
+    folder = two_coder_dataset(tmp_path / "ds")
+    assert main(["export", str(folder), "--codebook", str(tmp_path / "book.qdc")]) == 0
+    assert not (tmp_path / "book.qdpx").exists()  # only what was asked for
+    assert_valid_codebook(tmp_path / "book.qdc")
+    export_codebook(folder, tmp_path / "again.qdc")
+    assert (tmp_path / "again.qdc").read_bytes() == (tmp_path / "book.qdc").read_bytes()
+    try:
+        from pyrefiqda import RefiCodebook
+    except ImportError:
+        pytest.skip("pyrefiqda is not installed (pip install -e '.[test]')")
+    found, colours = set(), {}
+
+    def walk(codes, parent):
+        for item in codes:
+            found.add((item.name, parent, bool(item.is_codable), item.description or ""))
+            colours[item.name] = item.color
+            walk(item.code, item.name)
+
+    walk(RefiCodebook.load(tmp_path / "book.qdc").codes.code, None)
+    assert found == expected(folder)["codes"]
+    # a code wears its theme's colour; the two themes differ
+    assert colours["Meeting peers"] == colours["Motivations"] != colours["Outcomes"]
+
+
+def test_codebook_round_trip_through_the_cli(tmp_path, capsys):
+    folder = two_coder_dataset(tmp_path / "ds")
+    assert main(["export", str(folder), "--to", str(tmp_path / "p.qdpx"),
+                 "--codebook", str(tmp_path / "p.qdc")]) == 0
+    assert main(["import", str(tmp_path / "p.qdpx"), "--codebook", str(tmp_path / "p.qdc"),
+                 "--to", str(tmp_path / "back")]) == 0
+    assert "codebook taken from p.qdc (6 entries); 3 of the 3 applied code(s)" in \
+        capsys.readouterr().out
+    assert_same_dataset(folder, tmp_path / "back")
+
+
+def test_a_qdc_gives_an_export_its_tree_and_definitions(tmp_path, capsys):
+    """A flat project coded by name against a shared codebook (as a class would)."""
+    export_codebook(two_coder_dataset(tmp_path / "ds"), tmp_path / "book.qdc")
+    text = "We go to meet peers. The agency pays. Lunch is good."
+    body = codebook(code(1, "meeting PEERS"), code(2, "Funding"), code(3, "Lunch")) + \
+        '<Sources>' + text_source(
+            10, "E07.txt", "internal://e07.txt",
+            selection(20, 0, 20, (1, 900)), selection(21, 21, 37, (2, 900)),
+            selection(22, 38, 52, (3, 900))) + '</Sources>'
+    archive = write_qdpx(tmp_path / "class.qdpx", project_xml(body), {"sources/e07.txt": text})
+    attrs = write_attributes(tmp_path / "a.csv", {"E07": ("entrepreneur", "ict_sme")})
+    assert main(["import", str(archive), "--codebook", str(tmp_path / "book.qdc"),
+                 "--participants", str(attrs), "--to", str(tmp_path / "new")]) == 0
+    assert "1 applied code(s) are not in book.qdc" in capsys.readouterr().err
+    book = load_dataset(tmp_path / "new").raw_codebook.set_index("name")
+    parent = book.loc["Meeting peers", "parent_id"]
+    assert book.loc[book["code_id"] == parent, :].index[0] == "Networking"
+    assert book.loc["Meeting peers", "definition"] == "Peers & partners."
+    assert book.loc["Funding", "definition"] == "Money from outside."
+    assert "Lunch" in book.index and book.loc["Lunch", "level"] == "code"
+    codings = load_dataset(tmp_path / "new").raw_codings
+    assert len(codings) == 3 and set(codings["coder"]) == {"ann"}
+
+
+def test_a_qdc_alone_is_refused_with_advice(tmp_path, capsys):
+    folder = two_coder_dataset(tmp_path / "ds")
+    export_codebook(folder, tmp_path / "b.qdc")
+    assert main(["import", str(tmp_path / "b.qdc"), "--to", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert "give it as --codebook b.qdc" in err and err.count("\n") == 1
+    assert main(["export", str(folder)]) == 1
+    assert "nothing to write" in capsys.readouterr().err
+    with pytest.raises(CompendiumError, match="must end in .qdc"):
+        export_codebook(folder, tmp_path / "b.xml")
+    assert not (tmp_path / "x").exists()
