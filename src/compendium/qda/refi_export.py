@@ -475,7 +475,13 @@ def write_archive(dest: Path, members: list[tuple[str, bytes]]) -> None:
     atomic_write(dest, buffer.getvalue())  # readers see no file or the whole file
 
 
-def _load_for_export(folder: Path) -> Dataset:
+def _load_for_export(folder: Path, dest: Path, suffix: str, kind: str,
+                     overwrite: bool) -> Dataset:
+    """The dataset to export, once ``dest`` is known to be a name it may write."""
+    if dest.suffix.lower() != suffix:
+        raise CompendiumError(f"{dest}: a REFI-QDA {kind} file must end in {suffix}")
+    if dest.exists() and not overwrite:
+        raise CompendiumError(f"{dest}: already exists; choose another name or pass --force")
     try:
         # Export hands a dataset back to the research team's QDA package; it is not
         # publication, so the anonymisation gate (which guards the paper) does not apply.
@@ -489,12 +495,8 @@ def _load_for_export(folder: Path) -> Dataset:
 def export_dataset(folder: str | Path, dest: str | Path, *,
                    overwrite: bool = False) -> ExportReport:
     """Export the dataset at ``folder`` as a REFI-QDA project archive ``dest``."""
-    folder, dest = Path(folder), Path(dest)
-    if dest.suffix.lower() != ".qdpx":
-        raise CompendiumError(f"{dest}: a REFI-QDA project file must end in .qdpx")
-    if dest.exists() and not overwrite:
-        raise CompendiumError(f"{dest}: already exists; choose another name or pass --force")
-    dataset = _load_for_export(folder)
+    dataset = _load_for_export(Path(folder), Path(dest), ".qdpx", "project", overwrite)
+    dest = Path(dest)
     warnings: list[str] = []
     project, files, counts = build_project(dataset, Guids(dataset.hash), warnings)
     members = [("project.qde", serialise(project))] + sorted(files.items())
@@ -530,12 +532,8 @@ def codebook_document(dataset: Dataset) -> bytes:
 def export_codebook(folder: str | Path, dest: str | Path, *,
                     overwrite: bool = False) -> CodebookReport:
     """Write the codebook of the dataset at ``folder`` as a REFI-QDA ``.qdc`` file ``dest``."""
-    folder, dest = Path(folder), Path(dest)
-    if dest.suffix.lower() != ".qdc":
-        raise CompendiumError(f"{dest}: a REFI-QDA codebook file must end in .qdc")
-    if dest.exists() and not overwrite:
-        raise CompendiumError(f"{dest}: already exists; choose another name or pass --force")
-    dataset = _load_for_export(folder)
+    dataset = _load_for_export(Path(folder), Path(dest), ".qdc", "codebook", overwrite)
+    dest = Path(dest)
     atomic_write(dest, codebook_document(dataset))
     levels = dataset.raw_codebook["level"]
     return CodebookReport(dest=dest, codes=int((levels == "code").sum()),
