@@ -26,6 +26,7 @@ dataset holds without going through our own importer.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import sys
@@ -100,8 +101,10 @@ def pyqdpx_view(archive: Path) -> ReaderView:
                       output=printed.getvalue())
 
 
+@functools.lru_cache(maxsize=8)
 def pyrefiqda_view(archive: Path) -> ReaderView:
-    """Everything pyrefiqda reads, coders resolved through ``<Users>``."""
+    """Everything pyrefiqda reads, coders resolved through ``<Users>`` (cached: exports are
+    written once per test module and not changed)."""
     try:
         from pyrefiqda import RefiProject
     except ImportError:

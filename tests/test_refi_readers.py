@@ -28,7 +28,7 @@ from compendium.cli import main
 from compendium.dataset import load_dataset, write_dataset
 from compendium.errors import CompendiumError
 from compendium.qda.importer import import_dataset
-from compendium.qda.refi_export import export_codebook, export_dataset
+from compendium.qda.refi_export import FALLBACK_TIME, export_codebook, export_dataset, export_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qda_helpers import (  # noqa: E402
@@ -272,3 +272,9 @@ def test_a_qdc_alone_is_refused_with_advice(tmp_path, capsys):
     with pytest.raises(CompendiumError, match="must end in .qdc"):
         export_codebook(folder, tmp_path / "b.xml")
     assert not (tmp_path / "x").exists()
+
+
+def test_the_date_written_is_the_datasets_own():
+    assert export_time({"created": "2010-05-01T10:00:00+01:00"}) == "2010-05-01T09:00:00Z"
+    assert export_time({"compendium": {"created": "2013-11-02"}}) == "2013-11-02T00:00:00Z"
+    assert export_time({"created": "not a date"}) == FALLBACK_TIME == "1980-01-01T00:00:00Z"
