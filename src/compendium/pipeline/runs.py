@@ -35,9 +35,16 @@ def find_run(registry: Path, run_id: str) -> dict[str, Any]:
     raise CompendiumError(f"{registry}: no run with id '{run_id}'")
 
 
-def analysis_code_hash() -> str:
-    """One hash of the code a notebook run depends on (see ``rules.run_code_files``)."""
-    return sha256_tree(run_code_files(PACKAGE_DIR), PACKAGE_DIR)
+def run_code(notebook: Path) -> tuple[str, dict[str, str]]:
+    """The code a run of ``notebook`` depends on: one hash over it, and each file's hash.
+
+    The files are those the generated make rules list for the run
+    (:func:`compendium.pipeline.rules.run_code_files`), named relative to the
+    package, so a later comparison of two builds can say which module changed.
+    """
+    files = run_code_files(PACKAGE_DIR, notebook)
+    return (sha256_tree(files, PACKAGE_DIR),
+            {f.relative_to(PACKAGE_DIR).as_posix(): sha256_file(f) for f in files})
 
 
 def read_run_manifest(build: Path, run_id: str) -> dict[str, Any]:
@@ -174,6 +181,7 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
             raise CompendiumError(
                 f"{registry}: run '{run_id}' promises artefacts {sorted(run['artefacts'])} "
                 f"but {notebook.name} made {sorted(made)}")
+        code_sha256, code_files = run_code(notebook)
         manifest["run"] = {
             "id": run_id,
             "notebook": f"notebooks/{run['notebook']}",
@@ -182,8 +190,9 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
             "inputs": {
                 "dataset_sha256": manifest["dataset"]["hash"],
                 "notebook_sha256": sha256_file(notebook),
-                "code_sha256": analysis_code_hash(),
+                "code_sha256": code_sha256,
             },
+            "code_files": code_files,
         }
         atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         replace_dir(staging, final)
