@@ -127,6 +127,77 @@ REQUIRED_COLUMNS = {
 }
 
 
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+
+#: The shape of ``datapackage.json`` that the compendium's code relies on, checked
+#: (by :func:`descriptor_shape_problems`) before any other code reads the descriptor,
+#: so that a list where an object belongs is one line, never a TypeError deep in
+#: a check. Which keys are required, and the design block's content, are checked
+#: later with messages of their own; this schema pins types only.
+DESCRIPTOR_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "licenses": {"type": "array", "items": {"type": "object"}},
+        "compendium": {
+            "type": "object",
+            "properties": {
+                "primary_coder": _TEXT_OR_NULL,
+                "design": {"type": ["object", "null"]},
+                "generator": {"type": "object"},
+            },
+        },
+        "resources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string"},
+                    "name": {"type": "string"},
+                    "hash": {"type": "string"},
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "fields": {"type": "array", "items": {
+                                "type": "object",
+                                "properties": {"name": {"type": "string"},
+                                               "type": {"type": "string"}}}},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def descriptor_shape_problems(descriptor: Any) -> list[tuple[str, str]]:
+    """Where ``descriptor`` departs from :data:`DESCRIPTOR_SCHEMA`: (json path, message) pairs.
+
+    At most 20, in document order; an empty list means every key the code reads
+    has the type it expects.
+    """
+    from jsonschema import Draft202012Validator
+
+    errors = sorted(Draft202012Validator(DESCRIPTOR_SCHEMA).iter_errors(descriptor),
+                    key=lambda e: [str(p) for p in e.absolute_path])
+    found = []
+    for error in errors[:20]:
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        expected = error.validator_value if error.validator == "type" else None
+        kinds = " or ".join(["a " + _JSON_NAMES.get(k, k) for k in
+                             ([expected] if isinstance(expected, str) else expected or [])])
+        found.append((where, f"must be {kinds}" if kinds else error.message.splitlines()[0]))
+    return found
+
+
+_JSON_NAMES = {"object": "JSON object", "array": "list", "string": "text", "null": "null",
+               "boolean": "true or false", "integer": "whole number", "number": "number"}
+
+
 def dataset_hash(descriptor: dict[str, Any]) -> str:
     """One sha256 for the whole dataset, from its resources' paths and hashes.
 

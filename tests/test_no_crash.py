@@ -1,0 +1,181 @@
+"""Regression tests for the internal errors and hangs a fuzzing campaign found (issue 18).
+
+Each test rebuilds one signature of the campaign's table: the input that
+raised an exception other than a ``CompendiumError`` (or made ``validate`` wait
+for ever) now gives one line naming the file, through the library and through
+the command line, which exits 1 without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from compendium.cli import main
+from compendium.dataset import validate_dataset
+from compendium.errors import CompendiumError
+from compendium.qda.importer import read_export
+from compendium.qda.refi import read_codes
+from compendium.qda.safety import parse_xml
+from compendium.userfile import json_depth, read_bytes
+
+from .conftest import DEMO
+from .qda_helpers import code, codebook, project_xml, text_source, write_qdpx
+
+
+@pytest.fixture
+def alarm():
+    """Fail a test that waits longer than 10 s instead of hanging the suite."""
+    def expire(signum, frame):
+        raise AssertionError("timed out: the read waited (a named pipe?)")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _one_line_refusal(argv: list[str], capsys) -> str:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "Traceback" not in err, err
+    return err
+
+
+# --------------------------------------------------------------------------
+# Imports
+
+
+def test_corrupt_deflate_stream_in_the_project_member(tmp_path: Path, capsys):
+    """``zlib.error`` from ``SafeArchive.read``."""
+    qde = project_xml(codebook(code(1, "A"))).encode() * 50
+    path = write_qdpx(tmp_path / "p.qdpx", qde)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("project.qde")
+    body = info.header_offset + 30 + len(info.filename)
+    for offset in range(body + 2, body + min(info.compress_size, 40)):
+        data[offset] ^= 0xFF  # scramble the deflate stream, not the headers
+    path.write_bytes(bytes(data))
+    with pytest.raises(zlib.error):  # the corruption is of the kind the campaign found
+        with zipfile.ZipFile(path) as archive:
+            archive.read("project.qde")
+    with pytest.raises(CompendiumError, match=r"p\.qdpx: member 'project\.qde' cannot be read"):
+        read_export(path)
+    _one_line_refusal(["import", str(path), "--to", str(tmp_path / "out")], capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_utf16_csv_with_an_odd_number_of_bytes(tmp_path: Path, capsys):
+    """``UnicodeDecodeError`` from ``csv_formats.read_rows``."""
+    path = tmp_path / "highlights.csv"
+    path.write_bytes("id,document,tag,content\n1,a,t,x\n".encode("utf-16") + b"\x00")
+    with pytest.raises(CompendiumError, match=r"highlights\.csv: not valid UTF-16 text"):
+        read_export(path)
+    _one_line_refusal(["import", str(path), "--to", str(tmp_path / "out")], capsys)
+
+
+def test_xml_declaring_an_unknown_encoding(tmp_path: Path, capsys):
+    """``LookupError`` from ``safety.parse_xml``."""
+    xml = project_xml("").replace('encoding="utf-8"', 'encoding="no-such-encoding"')
+    with pytest.raises(CompendiumError, match="cannot decode the XML"):
+        parse_xml(xml.encode(), "project.qde")
+    path = write_qdpx(tmp_path / "p.qdpx", xml)
+    _one_line_refusal(["import", str(path), "--to", str(tmp_path / "out")], capsys)
+
+
+def test_codes_nested_a_thousand_deep(tmp_path: Path):
+    """``RecursionError`` from ``refi.read_codes``: the walk is iterative now."""
+    inner = ""
+    for n in range(1000, 0, -1):
+        inner = code(n, f"level {n}", inner)
+    root = parse_xml(project_xml(codebook(inner)).encode(), "deep.qde")
+    codes = read_codes(root, "deep.qde")
+    assert len(codes) == 1000
+    assert codes[0].parent is None and codes[-1].parent == codes[-2].key
+    path = write_qdpx(tmp_path / "deep.qdpx", project_xml(
+        codebook(inner) + f"<Sources>{text_source(2000, 'a', 'internal://a.txt')}</Sources>"),
+        {"sources/a.txt": "some text"})
+    read_export(path)  # no RecursionError anywhere in the reading
+
+
+# --------------------------------------------------------------------------
+# Validation
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(DEMO, tmp_path / "data"))
+
+
+def _problems(folder: Path) -> list[str]:
+    return [str(p) for p in validate_dataset(folder, anonymity=False)]
+
+
+def test_descriptor_is_a_folder(dataset: Path, capsys):
+    (dataset / "datapackage.json").unlink()
+    (dataset / "datapackage.json").mkdir()
+    assert any("is a folder, not a file" in p for p in _problems(dataset))
+    _one_line_refusal(["validate", str(dataset)], capsys)
+
+
+def test_descriptor_nested_a_thousand_deep(dataset: Path, capsys):
+    (dataset / "datapackage.json").write_text("[" * 1000 + "]" * 1000)
+    assert json_depth(b'{"a": "[[[[", "b": [[1]]}') == 3  # brackets in strings do not count
+    assert any("nested 1000 levels deep" in p for p in _problems(dataset))
+    _one_line_refusal(["validate", str(dataset)], capsys)
+
+
+def test_table_path_is_a_folder(dataset: Path, capsys):
+    (dataset / "segments.csv").unlink()
+    (dataset / "segments.csv").mkdir()
+    assert "segments.csv: is a folder, not a file" in _problems(dataset)
+    _one_line_refusal(["validate", str(dataset)], capsys)
+
+
+def _edit_descriptor(folder: Path, edit) -> None:
+    path = folder / "datapackage.json"
+    descriptor = json.loads(path.read_text())
+    edit(descriptor)
+    path.write_text(json.dumps(descriptor))
+
+
+def test_resource_path_is_a_list(dataset: Path, capsys):
+    """``TypeError`` from ``dataset._check_descriptor``: the schema check comes first."""
+    _edit_descriptor(dataset, lambda d: d["resources"][0].__setitem__("path", ["a", "b"]))
+    assert "datapackage.json: resources.0.path: must be a text" in _problems(dataset)
+    _one_line_refusal(["validate", str(dataset)], capsys)
+
+
+def test_compendium_block_is_a_list(dataset: Path, capsys):
+    """``AttributeError`` from ``dataset._check_coders``."""
+    _edit_descriptor(dataset, lambda d: d.__setitem__("compendium", ["synthetic"]))
+    assert "datapackage.json: compendium: must be a JSON object" in _problems(dataset)
+    _one_line_refusal(["validate", str(dataset)], capsys)
+
+
+def test_table_is_a_symlink_to_itself(dataset: Path, capsys):
+    """``RuntimeError`` from ``tableio.is_inside`` (Python 3.11's ``resolve`` on a loop)."""
+    (dataset / "codings.csv").unlink()
+    os.symlink("codings.csv", dataset / "codings.csv")
+    problems = _problems(dataset)
+    assert any(p.startswith("codings.csv: cannot be read") for p in problems), problems
+    _one_line_refusal(["validate", str(dataset)], capsys)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_table_is_a_named_pipe(dataset: Path, capsys, alarm):
+    """``validate`` waited for ever on a FIFO; now it says what the path is."""
+    (dataset / "codebook.csv").unlink()
+    os.mkfifo(dataset / "codebook.csv")
+    assert "codebook.csv: is a named pipe, not a file" in _problems(dataset)
+    _one_line_refusal(["validate", str(dataset)], capsys)
+    with pytest.raises(CompendiumError, match="is a named pipe"):
+        read_bytes(dataset / "codebook.csv")
