@@ -8,6 +8,7 @@ the command line, which exits 1 without a traceback.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -179,3 +180,55 @@ def test_table_is_a_named_pipe(dataset: Path, capsys, alarm):
     _one_line_refusal(["validate", str(dataset)], capsys)
     with pytest.raises(CompendiumError, match="is a named pipe"):
         read_bytes(dataset / "codebook.csv")
+
+
+# --------------------------------------------------------------------------
+# Silent losses: rows merged that disagree, elements skipped without a word
+
+
+def test_taguette_rows_reusing_an_id_are_not_merged(tmp_path: Path):
+    """Two exports concatenated: id 1 names two documents; both highlights survive apart."""
+    path = tmp_path / "highlights.csv"
+    path.write_text("id,document,tag,content\n"
+                    "1,Interview Ann,motives.leads,We go to find customers.\n"
+                    "1,Interview Ann,motives.peers,We go to find customers.\n"
+                    "1,Interview Bob,outcomes,Nothing came of it.\n", encoding="utf-8")
+    project = read_export(path)
+    by_text = {s.text: (s.source, sorted(c.code for c in s.codings)) for s in project.selections}
+    assert by_text == {
+        "We go to find customers.": ("doc:Interview Ann", ["tag:motives\x1fleads",
+                                                            "tag:motives\x1fpeers"]),
+        "Nothing came of it.": ("doc:Interview Bob", ["tag:outcomes"])}
+    assert any("reuse the id of an earlier highlight" in w and "row 4 (first at row 2)" in w
+               for w in project.warnings), project.warnings
+    attrs = tmp_path / "people.csv"
+    attrs.write_text("participant_id,perspective\nInterview Ann,entrepreneur\n"
+                     "Interview Bob,intermediary\n", encoding="utf-8")
+    assert main(["import", str(path), "--to", str(tmp_path / "ds"), "--participants",
+                 str(attrs)]) == 0
+    with open(tmp_path / "ds" / "segments.csv", encoding="utf-8", newline="") as handle:
+        owners = {row["text"]: row["participant_id"] for row in csv.DictReader(handle)}
+    assert owners == {"We go to find customers.": "Interview-Ann",
+                      "Nothing came of it.": "Interview-Bob"}
+
+
+def test_refi_elements_out_of_place_are_named_with_their_line(tmp_path: Path):
+    """A PlainTextSelection under another selection, a Coding under the Sources element."""
+    from .qda_helpers import guid, selection
+
+    inner = selection(11, 0, 4, (1, 900))
+    outer = selection(10, 5, 9, (1, 900)).replace("</PlainTextSelection>",
+                                                  inner + "</PlainTextSelection>")
+    stray_coding = (f'<Coding guid="{guid(77)}" creatingUser="{guid(900)}">'
+                    f'<CodeRef targetGUID="{guid(1)}"/></Coding>')
+    xml = project_xml(codebook(code(1, "A")) + "<Sources>\n"
+                      + text_source(2, "a", "internal://a.txt", outer) + "\n"
+                      + stray_coding + "\n</Sources>")
+    path = write_qdpx(tmp_path / "p.qdpx", xml, {"sources/a.txt": "some text here"})
+    project = read_export(path)
+    assert sum(len(s.codings) for s in project.selections) == 1
+    assert project.skipped_codings == 2
+    stray = [w for w in project.warnings if w.startswith("skipped <")]
+    assert len(stray) == 2, project.warnings
+    assert any(f"<PlainTextSelection> {guid(11)} at line 3" in w for w in stray), stray
+    assert any(f"<Coding> {guid(77)} at line 4" in w for w in stray), stray

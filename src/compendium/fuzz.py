@@ -547,9 +547,10 @@ def check_import(seed: Seed, path: Path, dest: Path, neutral: bool,
                            f"{counted} Coding element(s), {total} read, "
                            f"{project.skipped_codings} reported skipped")
     else:
-        expected = _csv_expected(path, seed.kind)
+        kind = TAGUETTE if seed.kind == "taguette" else QUALCODER
+        expected = _csv_expected(path, kind)
         if expected is not None:
-            read = Counter((doc, text, code.replace("/", ".") if seed.kind == TAGUETTE
+            read = Counter((doc, text, code.replace("/", ".") if kind == TAGUETTE
                             else code.rsplit("/", 1)[-1]) for (doc, text, code, _), n
                            in got.items() for _ in range(n))
             if read != expected:
