@@ -774,9 +774,12 @@ def class_view(dataset: Dataset, folder: str | Path, segments: list[Segment],
     if made_for and made_for != dataset.hash:
         name = (metadata or {}).get("dataset", {}).get("name", "another dataset")
         empty = ClassCodings(pd.DataFrame(columns=list(COLUMNS)), [], [], [])
+        # a dataset changed since the class coded it keeps its name: say it is another version
+        other = f"another version of {name} (its sha256 differs)" if name == dataset.name \
+            else f"the dataset {name}, not {dataset.name}"
         return ClassView(empty, segments, [], _no_decisions(),
-                         f"the class in {Path(folder).name} coded the dataset {name}, "
-                         f"not {dataset.name}; point class_dir at this dataset's class")
+                         f"no class has coded this dataset: the class in {Path(folder).name} "
+                         f"coded {other}; point class_dir at this dataset's class")
     loaded = load_class(folder, ids, all_codes)
     if len(loaded.students) < 2:
         return ClassView(loaded, segments, [], _no_decisions(),

@@ -67,9 +67,7 @@ def _check_anonymity(args: argparse.Namespace) -> int:
 
 
 def _pseudonymise(args: argparse.Namespace) -> int:
-    from .pseudonymise import pseudonymise_dataset
-
-    from .pseudonymise import parse_patterns
+    from .pseudonymise import parse_patterns, pseudonymise_dataset
 
     patterns = parse_patterns(args.patterns)
     report = pseudonymise_dataset(args.dataset, args.to, args.key, args.identifiers, patterns)

@@ -486,7 +486,7 @@ def _project_codings(project) -> Counter:
             seen.add(key)
             names.append(codes[key].name)
             key = codes[key].parent
-        return "/".join(reversed(names))
+        return "\x1f".join(reversed(names))
 
     return Counter((sources.get(sel.source, "?"), sel.text, path(c.code), c.coder)
                    for sel in project.selections for c in sel.codings)
@@ -550,8 +550,8 @@ def check_import(seed: Seed, path: Path, dest: Path, neutral: bool,
         kind = TAGUETTE if seed.kind == "taguette" else QUALCODER
         expected = _csv_expected(path, kind)
         if expected is not None:
-            read = Counter((doc, text, code.replace("/", ".") if kind == TAGUETTE
-                            else code.rsplit("/", 1)[-1]) for (doc, text, code, _), n
+            read = Counter((doc, text, code.replace("\x1f", ".") if kind == TAGUETTE
+                            else code.rsplit("\x1f", 1)[-1]) for (doc, text, code, _), n
                            in got.items() for _ in range(n))
             if read != expected:
                 lost = expected - read
@@ -574,7 +574,9 @@ def check_import(seed: Seed, path: Path, dest: Path, neutral: bool,
         data.segments.set_index("segment_id").loc[data.all_codings["segment_id"], "text"],
         data.raw_codebook.set_index("code_id").loc[data.all_codings["code_id"], "name"],
         data.all_codings["coder"], strict=True)}
-    read_set = {(text, code.rsplit("/", 1)[-1], coder) for (_, text, code, coder) in got}
+    # the mapping skips selections of white space only, with a warning of its own
+    read_set = {(text, code.rsplit("\x1f", 1)[-1], coder.strip() or "unknown")
+                for (_, text, code, coder) in got if text.strip()}
     if written != read_set:
         return Outcome("import", seed.name, "", LOSS,
                        f"the dataset's codings differ from those read "
@@ -678,7 +680,7 @@ def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
 
 
 def campaign(cases: int, seed: int = 1, limit: float = TIME_LIMIT,
-             progress: Callable[[int, Totals], None] | None = None,
+             progress: Callable[[int, Totals, Outcome], None] | None = None,
              write: bool = True) -> Totals:
     """Run ``cases`` seeded cases over every seed in turn and return the totals.
 
@@ -690,9 +692,10 @@ def campaign(cases: int, seed: int = 1, limit: float = TIME_LIMIT,
         work = Path(tmp)
         seeds = make_seeds(work)
         for number in range(cases):
-            totals.add(run_case(seeds, number, seed, work, limit, write))
+            outcome = run_case(seeds, number, seed, work, limit, write)
+            totals.add(outcome)
             if progress is not None:
-                progress(number + 1, totals)
+                progress(number + 1, totals, outcome)
     return totals
 
 
@@ -706,7 +709,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
-    def progress(done: int, totals: Totals) -> None:
+    def progress(done: int, totals: Totals, outcome: Outcome) -> None:
+        if outcome.kind in DEFECTS:
+            print(f"  case {done - 1}: {outcome.kind} in {outcome.target}: {outcome.seed} / "
+                  f"{outcome.mutation}: {outcome.detail}", file=sys.stderr, flush=True)
         if done % 250 == 0:
             print(f"  {done:,} cases, {totals.defects} defect(s), "
                   f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
