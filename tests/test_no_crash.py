@@ -232,3 +232,34 @@ def test_refi_elements_out_of_place_are_named_with_their_line(tmp_path: Path):
     assert len(stray) == 2, project.warnings
     assert any(f"<PlainTextSelection> {guid(11)} at line 3" in w for w in stray), stray
     assert any(f"<Coding> {guid(77)} at line 4" in w for w in stray), stray
+
+
+def test_descriptor_shape_check_agrees_with_jsonschema():
+    """The descriptor's shape check against the jsonschema library's verdicts (a second
+    implementation) on the demo descriptor and on every key given a value of each JSON type."""
+    from jsonschema import Draft202012Validator
+
+    from compendium.datapackage import DESCRIPTOR_SCHEMA, descriptor_shape_problems
+
+    judge = Draft202012Validator(DESCRIPTOR_SCHEMA)
+    demo = json.loads((DEMO / "datapackage.json").read_text(encoding="utf-8"))
+    assert descriptor_shape_problems(demo) == [] and judge.is_valid(demo)
+    places = [[], ["name"], ["compendium"], ["compendium", "primary_coder"],
+              ["compendium", "design"], ["resources"], ["resources", 0],
+              ["resources", 0, "path"], ["resources", 0, "hash"], ["resources", 0, "schema"],
+              ["resources", 0, "schema", "fields"], ["resources", 0, "schema", "fields", 0],
+              ["resources", 0, "schema", "fields", 0, "name"], ["licenses", 0]]
+    for place in places:
+        for value in ({}, [], "x", 1, 1.5, True, None, [["a"]]):
+            changed = json.loads(json.dumps(demo))
+            if place:
+                holder = changed
+                for step in place[:-1]:
+                    holder = holder[step]
+                holder[place[-1]] = value
+            else:
+                changed = value
+            ours = descriptor_shape_problems(changed)
+            theirs = sorted(".".join(map(str, e.absolute_path)) or "(top level)"
+                            for e in judge.iter_errors(changed))
+            assert sorted(where for where, _ in ours) == theirs, (place, value, ours)

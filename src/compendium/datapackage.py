@@ -135,7 +135,7 @@ _TEXT_OR_NULL = {"type": ["string", "null"]}
 #: a check. Which keys are required, and the design block's content, are checked
 #: later with messages of their own; this schema pins types only.
 DESCRIPTOR_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$schema": "https://json-schema.org/draft/2020-12/schema",  # type, properties, items only
     "type": "object",
     "properties": {
         "name": {"type": "string"},
@@ -178,24 +178,44 @@ def descriptor_shape_problems(descriptor: Any) -> list[tuple[str, str]]:
     """Where ``descriptor`` departs from :data:`DESCRIPTOR_SCHEMA`: (json path, message) pairs.
 
     At most 20, in document order; an empty list means every key the code reads
-    has the type it expects.
+    has the type it expects. The schema uses only ``type``, ``properties`` and
+    ``items``, which this checks directly, iteratively (a test holds it to the
+    ``jsonschema`` library's verdicts): importing ``jsonschema`` would cost every
+    notebook kernel a second.
     """
-    from jsonschema import Draft202012Validator
-
-    errors = sorted(Draft202012Validator(DESCRIPTOR_SCHEMA).iter_errors(descriptor),
-                    key=lambda e: [str(p) for p in e.absolute_path])
-    found = []
-    for error in errors[:20]:
-        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        expected = error.validator_value if error.validator == "type" else None
-        kinds = " or ".join(["a " + _JSON_NAMES.get(k, k) for k in
-                             ([expected] if isinstance(expected, str) else expected or [])])
-        found.append((where, f"must be {kinds}" if kinds else error.message.splitlines()[0]))
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[Any, dict[str, Any], str]] = [(descriptor, DESCRIPTOR_SCHEMA, "")]
+    while stack and len(found) < 20:
+        value, schema, where = stack.pop()
+        kinds = schema.get("type")
+        allowed = [kinds] if isinstance(kinds, str) else list(kinds or [])
+        if allowed and not any(_is_json_type(value, k) for k in allowed):
+            found.append((where or "(top level)",
+                          "must be " + " or ".join(_JSON_NAMES[k] for k in allowed)))
+            continue
+        later = []
+        if isinstance(value, dict):
+            for key, sub in schema.get("properties", {}).items():
+                if key in value:
+                    later.append((value[key], sub, f"{where}.{key}" if where else key))
+        if isinstance(value, list) and "items" in schema:
+            later += [(item, schema["items"], f"{where}.{i}" if where else str(i))
+                      for i, item in enumerate(value)]
+        stack.extend(reversed(later))  # document order
     return found
 
 
-_JSON_NAMES = {"object": "JSON object", "array": "list", "string": "text", "null": "null",
-               "boolean": "true or false", "integer": "whole number", "number": "number"}
+_JSON_NAMES = {"object": "a JSON object", "array": "a list", "string": "a text", "null": "null",
+               "boolean": "true or false", "integer": "a whole number", "number": "a number"}
+
+
+def _is_json_type(value: Any, kind: str) -> bool:
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, {"object": dict, "array": list, "string": str, "null": type(None),
+                              "boolean": bool}[kind])
 
 
 def dataset_hash(descriptor: dict[str, Any]) -> str:
