@@ -92,7 +92,7 @@ def test_xml_declaring_an_unknown_encoding(tmp_path: Path, capsys):
     _one_line_refusal(["import", str(path), "--to", str(tmp_path / "out")], capsys)
 
 
-def test_codes_nested_a_thousand_deep(tmp_path: Path):
+def test_codes_nested_a_thousand_deep(tmp_path: Path, capsys):
     """``RecursionError`` from ``refi.read_codes``: the walk is iterative now."""
     inner = ""
     for n in range(1000, 0, -1):
@@ -104,7 +104,23 @@ def test_codes_nested_a_thousand_deep(tmp_path: Path):
     path = write_qdpx(tmp_path / "deep.qdpx", project_xml(
         codebook(inner) + f"<Sources>{text_source(2000, 'a', 'internal://a.txt')}</Sources>"),
         {"sources/a.txt": "some text"})
-    read_export(path)  # no RecursionError anywhere in the reading
+    attrs = tmp_path / "people.csv"
+    attrs.write_text("participant_id,perspective\na,entrepreneur\n", encoding="utf-8")
+    # no coding on any code: refused in one line, no traceback
+    _one_line_refusal(["import", str(path), "--to", str(tmp_path / "ds"), "--participants",
+                       str(attrs)], capsys)
+    # with one coding on the deepest code the project imports, exports and imports again
+    deepest = (f'<PlainTextSelection guid="{"f" * 32}" startPosition="0" endPosition="4">'
+               f'<Coding guid="{"e" * 32}"><CodeRef targetGUID="{codes[-1].key}"/></Coding>'
+               "</PlainTextSelection>")
+    path = write_qdpx(tmp_path / "deep2.qdpx", project_xml(
+        codebook(inner) + "<Sources>" + text_source(2000, "a", "internal://a.txt", deepest)
+        + "</Sources>"), {"sources/a.txt": "some text"})
+    assert main(["import", str(path), "--to", str(tmp_path / "ds"), "--participants",
+                 str(attrs)]) == 0
+    assert main(["export", str(tmp_path / "ds"), "--to", str(tmp_path / "again.qdpx")]) == 0
+    again = read_export(tmp_path / "again.qdpx")
+    assert len(again.codes) >= 1000
 
 
 # --------------------------------------------------------------------------
