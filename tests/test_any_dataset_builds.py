@@ -62,7 +62,7 @@ def test_paper_builds_with_an_uncoded_interview_and_a_single_coder(tmp_path: Pat
     assert text["agreement.kappa"] == "not assessable"  # one coder: nothing to compare
     texts = paper_text(build)
     assert any("A00" in body for body in texts.values())  # the profile lists it
-    assert " nan " not in texts["html"]  # an undefined share is written n/a
+    assert ">nan<" not in texts["html"]  # an undefined share is written n/a
     shown = (build / "runs" / "class-agreement" / "notebook.ipynb").read_text(encoding="utf-8")
     assert "No class to pool:** no class has coded this dataset" in shown
 
