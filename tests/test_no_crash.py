@@ -279,3 +279,31 @@ def test_descriptor_shape_check_agrees_with_jsonschema():
             theirs = sorted(".".join(map(str, e.absolute_path)) or "(top level)"
                             for e in judge.iter_errors(changed))
             assert sorted(where for where, _ in ours) == theirs, (place, value, ours)
+
+
+def test_class_exercise_skips_an_uncoded_interview(dataset: Path):
+    """With one coder, the exercise took the first participant, who may have no segments."""
+    import pandas as pd
+
+    from compendium.classroom import segments_to_code
+    from compendium.dataset import freeze_dataset, load_dataset
+
+    def table(name: str) -> pd.DataFrame:
+        return pd.read_csv(dataset / f"{name}.csv", dtype=str, keep_default_na=False)
+
+    def save(name: str, frame: pd.DataFrame) -> None:
+        frame.to_csv(dataset / f"{name}.csv", index=False, lineterminator="\n")
+
+    people, codings, segments = table("participants"), table("codings"), table("segments")
+    codings = codings[codings["coder"] == "coder_a"]  # one coder: no double coding to follow
+    save("codings", codings)
+    save("segments", segments[segments["segment_id"].isin(codings["segment_id"])])
+    save("participants", pd.concat([people.iloc[[0]].assign(participant_id="A00"), people]))
+    freeze_dataset(dataset)
+    ds = load_dataset(dataset, anonymity=False)
+    segments = segments_to_code(ds)
+    first = ds.segments.loc[ds.segments["segment_id"] == segments[0].segment_id,
+                            "participant_id"].iloc[0]
+    assert first != "A00"
+    with pytest.raises(CompendiumError, match="participant 'A00' has no segments"):
+        segments_to_code(ds, "A00")
