@@ -575,7 +575,8 @@ def check_import(seed: Seed, path: Path, dest: Path, neutral: bool,
         data.raw_codebook.set_index("code_id").loc[data.all_codings["code_id"], "name"],
         data.all_codings["coder"], strict=True)}
     # the mapping skips selections of white space only, with a warning of its own
-    read_set = {(text, code.rsplit("\x1f", 1)[-1], coder.strip() or "unknown")
+    # and names a code without a name "(unnamed code)"
+    read_set = {(text, code.rsplit("\x1f", 1)[-1] or "(unnamed code)", coder.strip() or "unknown")
                 for (_, text, code, coder) in got if text.strip()}
     if written != read_set:
         return Outcome("import", seed.name, "", LOSS,
