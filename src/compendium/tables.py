@@ -244,7 +244,8 @@ def agreement_display(agreement: pd.DataFrame, codebook: pd.DataFrame) -> pd.Dat
         "Only A": agreement["only_a"].astype(int),
         "Only B": agreement["only_b"].astype(int),
         "Neither": agreement["neither"].astype(int),
-        "Agreement %": agreement["percent_agreement"].map(lambda x: f"{x:.1f}"),
+        "Agreement %": agreement["percent_agreement"].map(
+            lambda x: "n/a" if pd.isna(x) else f"{x:.1f}"),  # no double-coded unit: no share
         "Cohen's κ": agreement["cohen_kappa"].map(two),
         "Krippendorff's α": agreement["krippendorff_alpha"].map(two),
     }).reset_index(drop=True)
