@@ -1058,13 +1058,15 @@ class ClassSpans:
 
 
 def load_class_spans(folder: str | Path, transcript: Transcript,
-                     code_ids: Iterable[str]) -> ClassSpans:
+                     themes: list[Theme]) -> ClassSpans:
     """Every student's span file in ``folder`` (``spans/`` of a class folder, or a course's).
 
-    Bad files are skipped with a warning naming them, as in :func:`load_class`;
+    The spans must lie in ``transcript`` and carry codes of ``themes``. Bad
+    files are skipped with a warning naming them, as in :func:`load_class`;
     in an nbgrader course the student is the one nbgrader names.
     """
-    folder, code_ids = Path(folder), list(code_ids)
+    folder = Path(folder)
+    code_ids = [c.code_id for t in themes for c in t.codes]
     files, problems = student_files(folder, SPAN_FOLDER)
     frames: dict[str, pd.DataFrame] = {}
     lengths = {transcript.source: len(transcript.text)}
@@ -1089,51 +1091,54 @@ def load_class_spans(folder: str | Path, transcript: Transcript,
                       transcript)
 
 
-def class_span_agreement(loaded: ClassSpans, segments: pd.DataFrame) -> pd.DataFrame:
+def class_span_agreement(loaded: ClassSpans, positions: pd.DataFrame) -> pd.DataFrame:
     """The class's agreement on its own spans at segment, character and unitized level.
 
-    - segment: each student's spans are laid on the given segments (a span
-      counts for a segment sharing at least half of the shorter one's text,
-      :func:`spans_on_segments`); Fleiss' kappa and Krippendorff's alpha per
-      code and pooled (:func:`compendium.analysis.multirater.multirater_table`);
-    - character: every character is a decision per code; percent agreement,
-      Fleiss', Conger's kappa and alpha
+    - segment (``segment_kappa``, ``segment_alpha``): each student's spans are
+      laid on the coder's segments at ``positions`` (segment_id, start, end
+      on the transcript; a span counts for a segment sharing at least half of
+      the shorter one's text, :func:`spans_on_segments`), then Fleiss' kappa
+      and Krippendorff's alpha
+      (:func:`compendium.analysis.multirater.multirater_table`);
+    - character (``char_percent``, ``char_fleiss``, ``char_conger``,
+      ``char_alpha``): every character is a decision per code
       (:func:`compendium.analysis.character_agreement_many`);
-    - unitized: Krippendorff's per-code ``|u_alpha`` and ``u_alpha_c``, and the
-      pooled coefficients (:func:`compendium.analysis.unitized_table`), all
-      defined for any number of coders.
+    - unitized (``u_alpha_binary``, ``u_alpha_c``): Krippendorff's ``|u_alpha``
+      of the code against the rest and his 2004 ``u_alpha_c``
+      (:func:`compendium.analysis.unitized_per_code`), defined for any number
+      of coders; the ``overall`` row pools ``u_alpha_c`` (2004, p. 255).
 
     Returns
     -------
-    DataFrame: level, code_id, coefficient, value, undefined. Empty with a
-    single ``undefined`` row when fewer than two students drew spans.
+    DataFrame, one row per code any student used and ``overall``; NaN where a
+    coefficient is undefined. Empty when fewer than two students drew spans.
     """
-    columns = ["level", "code_id", "coefficient", "value", "undefined"]
+    columns = ["code_id", "segment_kappa", "segment_alpha", "char_percent", "char_fleiss",
+               "char_conger", "char_alpha", "u_alpha_binary", "u_alpha_c"]
     students = loaded.students
     if len(students) < 2:
-        return pd.DataFrame([("all", "overall", "", np.nan,
-                              f"{len(students)} student(s) drew spans; agreement needs two")],
-                            columns=columns)
+        return pd.DataFrame(columns=columns)
     spans = loaded.spans[["coder", "source", "code_id", "start", "end"]]
     lengths = {loaded.transcript.source: len(loaded.transcript.text)}
-    rows = []
-    segs = segments.assign(source=default_sources(segments)).dropna(subset=["start", "end"])
-    segs = segs[segs["source"] == loaded.transcript.source]
-    on = spans_on_segments(segs, spans).rename(columns={"segment_id": "segment_id"})
+    segs = positions.assign(source=loaded.transcript.source)
+    on = spans_on_segments(segs, spans)
     codes = sorted(set(spans["code_id"]))
     decisions = class_decisions(on[list(COLUMNS)], list(segs["segment_id"]), codes, students)
-    for r in multirater_table(decisions).itertuples(index=False):
-        rows += [("segment", r.code_id, "fleiss_kappa", r.fleiss_kappa, r.undefined),
-                 ("segment", r.code_id, "krippendorff_alpha", r.krippendorff_alpha,
-                  r.undefined)]
-    many = analysis.character_agreement_many(spans, students, lengths)
-    for r in many.itertuples(index=False):
-        rows += [("character", r.code_id, name, getattr(r, name), r.undefined)
-                 for name in ["percent_agreement", "fleiss_kappa", "conger_kappa",
-                              "krippendorff_alpha"]]
-    for r in analysis.unitized_table(spans, students, lengths).itertuples(index=False):
-        rows.append(("unitized", r.code_id, r.coefficient, r.value, r.undefined))
-    return pd.DataFrame(rows, columns=columns)
+    segment = multirater_table(decisions).set_index("code_id")
+    character = analysis.character_agreement_many(spans, students, lengths).set_index("code_id")
+    unitized = analysis.unitized_per_code(spans, students, lengths).set_index("code_id")
+    pooled = analysis.pooled_category_alpha(unitized.reset_index())
+    table = pd.DataFrame(index=pd.Index([*codes, "overall"], name="code_id"))
+    table["segment_kappa"] = segment["fleiss_kappa"]
+    table["segment_alpha"] = segment["krippendorff_alpha"]
+    table["char_percent"] = character["percent_agreement"]
+    table["char_fleiss"] = character["fleiss_kappa"]
+    table["char_conger"] = character["conger_kappa"]
+    table["char_alpha"] = character["krippendorff_alpha"]
+    table["u_alpha_binary"] = unitized["alpha_u_binary"]
+    table["u_alpha_c"] = unitized["alpha_u_c"]
+    table.loc["overall", "u_alpha_c"] = pooled.value
+    return table.reset_index()[columns]
 
 
 def class_coverage(loaded: ClassSpans, code: str | None = None) -> pd.DataFrame:
@@ -1151,3 +1156,40 @@ def class_coverage(loaded: ClassSpans, code: str | None = None) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame({"start": [0], "end": [length], "students": [0]})
     return runs[["start", "end", "n_coders"]].rename(columns={"n_coders": "students"})
+
+
+def start_span_session(dataset: Dataset, themes: list[Theme], *, participant: str | None,
+                       student: str, folder: str | Path, coder: str,
+                       headless: bool) -> tuple[SpanSession, str]:
+    """The span-mode session notebook 7 shows, and one sentence saying where its spans come from.
+
+    Headless (the build, nbval): another coder's own spans in the same
+    interview serve as the worked example, saved nowhere. Otherwise the
+    student's saved span file is resumed (or a new one started).
+    """
+    transcript = transcript_to_code(dataset, participant, coder)
+    if not headless:
+        session = SpanSession.resume(transcript, themes, student, folder)
+        return session, (f"Your passages are saved to {session.path} after every mark; "
+                         f"{len(session.spans)} already marked.")
+    others = [c for c in dataset.coders if c != coder]
+    example = others[0] if others else coder
+    session = SpanSession(transcript, themes, check_coder_name(student), None)
+    try:
+        spans = analysis.coder_spans(dataset.segments, dataset.codings, [example])
+    except CompendiumError:  # no offsets: nothing to show as an example
+        spans = pd.DataFrame(columns=["source", "start", "end", "code_id"])
+    mine = spans[(spans["source"] == transcript.source) & spans["code_id"].isin(session.code_ids)]
+    session.spans = sorted((int(r.start), int(r.end), str(r.code_id))
+                           for r in mine.itertuples(index=False))
+    return session, (f"Worked example: the notebook runs without a person watching, so it "
+                     f"shows {example}'s own passages instead of the span panel.")
+
+
+def segment_positions(dataset: Dataset, segments: list[Segment]) -> pd.DataFrame:
+    """Where the segments to code lie on their transcript: segment_id, start, end."""
+    ids = [s.segment_id for s in segments]
+    table = dataset.segments[dataset.segments["segment_id"].isin(ids)]
+    if not {"start", "end"} <= set(table.columns):
+        return pd.DataFrame(columns=["segment_id", "start", "end"])
+    return table[["segment_id", "start", "end"]].dropna().reset_index(drop=True)
