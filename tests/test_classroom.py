@@ -420,3 +420,13 @@ def test_class_span_agreement_levels_on_a_class_that_agrees(tmp_path, ds, segmen
     coverage = classroom.class_coverage(loaded)
     inside = coverage[coverage["start"] >= int(positions["start"].min())]
     assert set(coverage["students"]) == {0, 3} and not inside.empty
+
+
+def test_a_passage_leaves_out_spaces_at_its_ends(themes):
+    transcript = classroom.Transcript("t.txt", "We went.\n  It helped a lot.  \nDone.")
+    session = classroom.SpanSession(transcript, themes, "kim")
+    session.mark(8, 29, ["MOT-LEADS"])  # dragged from the line break past the last space
+    ((start, end, _),) = session.spans
+    assert transcript.text[start:end] == "It helped a lot."
+    with pytest.raises(CompendiumError, match="select some text"):
+        session.mark(8, 11, ["MOT-LEADS"])  # only a line break and spaces

@@ -29,6 +29,7 @@ from .test_lab import free_port
 SCREENSHOTS = ROOT / "build" / "screenshots"
 NOTEBOOK = "07-code-it-yourself.ipynb"
 TOKEN = "coding-test-token"
+WORD = "telecoms"  # a word on the first lines of the interview span mode shows
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
@@ -220,7 +221,20 @@ def test_student_marks_a_span_by_selecting_text_and_finds_it_saved(lab, browser)
                   ready=".compendium-transcript")
     transcript = browser.find_element(By.CSS_SELECTOR, ".compendium-transcript")
     _scroll_to(browser, transcript)
-    ActionChains(browser).double_click(transcript).perform()  # selects the word there
+    # Where the word "telecoms" is drawn, from the centre of the transcript box; a
+    # double-click there makes the browser select that word, as a student's would.
+    dx, dy = browser.execute_script("""
+        const box = arguments[0];
+        const node = document.createTreeWalker(box, NodeFilter.SHOW_TEXT).nextNode();
+        const at = node.textContent.indexOf(arguments[1]);
+        const range = document.createRange();
+        range.setStart(node, at + 2);
+        range.setEnd(node, at + 4);
+        const word = range.getBoundingClientRect(), whole = box.getBoundingClientRect();
+        return [Math.round(word.left + word.width / 2 - whole.left - whole.width / 2),
+                Math.round(word.top + word.height / 2 - whole.top - whole.height / 2)];
+    """, transcript, WORD)
+    ActionChains(browser).move_to_element_with_offset(transcript, dx, dy).double_click().perform()
     _wait_text(browser, ".compendium-selected", "selected")
     box = _checkbox(browser, "MOT-LEADS")
     _scroll_to(browser, box)
@@ -240,9 +254,7 @@ def test_student_marks_a_span_by_selecting_text_and_finds_it_saved(lab, browser)
     start, end = int(row["start"]), int(row["end"])
     assert (row["code_id"], row["coder"]) == ("MOT-LEADS", "you")
     assert row["source"] == classroom.transcript_to_code(ds).source
-    # What the browser selected is one word: the offsets found it in Python's text.
-    word = words[start:end].strip()
-    assert word and not any(ch.isspace() for ch in word)
-    shown = browser.find_element(By.CSS_SELECTOR, ".compendium-selected").text
-    assert word in shown
+    # The browser's selection, in code points, is the word in Python's text.
+    assert words[start:end] == WORD
+    assert WORD in browser.find_element(By.CSS_SELECTOR, ".compendium-selected").text
     assert browser.find_elements(By.CSS_SELECTOR, ".compendium-transcript mark")

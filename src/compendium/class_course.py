@@ -216,7 +216,7 @@ def class_of_course(course: str | Path):
 
 def feedback_for(view: classroom.ClassView, shipped: pd.DataFrame, coder: str,
                  student: str) -> StudentFeedback:
-    """``student``'s agreement per code with ``coder`` and with the others, and where they stood apart.
+    """A student's agreement per code with ``coder`` and the others, and where they stood apart.
 
     Per code: percent agreement and Cohen's kappa with the coder
     (:func:`compendium.analysis.agreement_table`), and percent agreement and

@@ -982,14 +982,20 @@ class SpanSession:
         return [c.code_id for t in self.themes for c in t.codes]
 
     def mark(self, start: int, end: int, codes: Iterable[str]) -> list[tuple[int, int, str]]:
-        """Mark the passage ``[start, end)`` with each of ``codes``, then save; return the new spans.
+        """Mark ``[start, end)`` with each of ``codes``, then save; return the new spans.
 
-        A passage already marked with a code is not marked twice.
+        Spaces and line breaks at either end are left out. A passage already
+        marked with a code is not marked twice.
         """
         start, end, codes = int(start), int(end), list(codes)
-        if not 0 <= start < end <= len(self.transcript.text):
+        text = self.transcript.text
+        if not 0 <= start < end <= len(text) or not text[start:end].strip():
             raise CompendiumError(f"{start}-{end} is not a passage of {self.transcript.source} "
-                                  f"(0-{len(self.transcript.text)}); select some text first")
+                                  f"(0-{len(text)}); select some text first")
+        # A selection dragged past a word takes the spaces or line break with it; where a
+        # passage starts and ends is its first and last character of text.
+        start += len(text[start:end]) - len(text[start:end].lstrip())
+        end -= len(text[start:end]) - len(text[start:end].rstrip())
         if not codes:
             raise CompendiumError("pick at least one code for the passage")
         unknown = [c for c in codes if c not in self.code_ids]
