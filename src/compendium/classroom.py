@@ -820,6 +820,17 @@ def _no_decisions() -> pd.DataFrame:
                          "coder": pd.Series(dtype=str), "applied": pd.Series(dtype=np.int64)})
 
 
+def coded_another_dataset(dataset: Dataset, folder: str | Path,
+                          metadata: Mapping | None) -> str:
+    """Why a class folder is not this dataset's (its ``class.json`` names another), or ""."""
+    made_for = (metadata or {}).get("dataset", {}).get("sha256")
+    if not made_for or made_for == dataset.hash:
+        return ""
+    name = (metadata or {}).get("dataset", {}).get("name", "another dataset")
+    return (f"the class in {Path(folder).name} coded the dataset {name}, not {dataset.name}; "
+            "point class_dir at this dataset's class")
+
+
 def class_view(dataset: Dataset, folder: str | Path, segments: list[Segment],
                themes: list[Theme], coder: str, metadata: Mapping | None = None) -> ClassView:
     """Load a class's CSVs and lay out every student's decision on the codes in use.
@@ -832,13 +843,10 @@ def class_view(dataset: Dataset, folder: str | Path, segments: list[Segment],
     """
     ids = [s.segment_id for s in segments]
     all_codes = [c.code_id for t in themes for c in t.codes]
-    made_for = (metadata or {}).get("dataset", {}).get("sha256")
-    if made_for and made_for != dataset.hash:
-        name = (metadata or {}).get("dataset", {}).get("name", "another dataset")
+    other = coded_another_dataset(dataset, folder, metadata)
+    if other:
         empty = ClassCodings(pd.DataFrame(columns=list(COLUMNS)), [], [], [])
-        return ClassView(empty, segments, [], _no_decisions(),
-                         f"the class in {Path(folder).name} coded the dataset {name}, "
-                         f"not {dataset.name}; point class_dir at this dataset's class")
+        return ClassView(empty, segments, [], _no_decisions(), other)
     loaded = load_class(folder, ids, all_codes)
     if len(loaded.students) < 2:
         return ClassView(loaded, segments, [], _no_decisions(),
@@ -869,18 +877,19 @@ class Transcript:
 
 def transcript_to_code(dataset: Dataset, participant: str | None = None,
                        coder: str | None = None) -> Transcript:
-    """The transcript of one interview (notebook 7's default interview), for span mode."""
+    """The transcript of one interview (notebook 7's default interview), for span mode.
+
+    The text is empty where the dataset ships no transcript for it.
+    """
     coder = coder or dataset.primary_coder
     participant = participant or default_participant(dataset, coder)
     segs = dataset.segments[dataset.segments["participant_id"] == participant]
     sources = default_sources(segs) if len(segs) else \
         pd.Series([f"transcripts/{participant}.txt"])
     source = str(sources.iloc[0])
-    text = dataset.transcripts.get(source)
-    if text is None:
-        raise CompendiumError(f"{dataset.path}: {source} is missing; span mode needs the "
-                              "interview's transcript")
-    return Transcript(source, text)
+    # Without the transcript there is nothing to select: an empty text, on which no span can
+    # be marked and every span file is reported, so the notebooks still run and say so.
+    return Transcript(source, dataset.transcripts.get(source) or "")
 
 
 def read_span_csv(path: Path, lengths: Mapping[str, int], code_ids: Iterable[str],
@@ -1063,17 +1072,19 @@ class ClassSpans:
                             columns=["file", "row", "column", "message"])
 
 
-def load_class_spans(folder: str | Path, transcript: Transcript,
-                     themes: list[Theme]) -> ClassSpans:
+def load_class_spans(folder: str | Path, transcript: Transcript, themes: list[Theme],
+                     unless: str = "") -> ClassSpans:
     """Every student's span file in ``folder`` (``spans/`` of a class folder, or a course's).
 
-    The spans must lie in ``transcript`` and carry codes of ``themes``. Bad
+    The spans must lie in ``transcript`` and carry codes of ``themes``.
+    ``unless`` is a reason not to read the folder at all (e.g.
+    :func:`coded_another_dataset`); nothing is loaded then. Bad
     files are skipped with a warning naming them, as in :func:`load_class`;
     in an nbgrader course the student is the one nbgrader names.
     """
     folder = Path(folder)
     code_ids = [c.code_id for t in themes for c in t.codes]
-    files, problems = student_files(folder, SPAN_FOLDER)
+    files, problems = student_files(folder, SPAN_FOLDER) if not unless else ([], [])
     frames: dict[str, pd.DataFrame] = {}
     lengths = {transcript.source: len(transcript.text)}
     for student, path in files:
