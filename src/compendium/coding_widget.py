@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import traitlets
 from IPython.display import display
 
-from .classroom import CodingSession, SpanSession
+from .classroom import Code, CodingSession, SpanSession
 from .dataset import Dataset
 
 _GREY = "color: #666;"
@@ -36,6 +36,14 @@ def _segment_html(session: CodingSession) -> str:
     )
 
 
+def _code_box(code: Code) -> widgets.Checkbox:
+    """One code's tick box; the name alone fits the column, the id and definition show on hover."""
+    box = widgets.Checkbox(value=False, indent=False, description=code.name,
+                           tooltip=f"{code.code_id}: {code.definition}",
+                           layout=widgets.Layout(width="100%"))
+    return box.add_class("compendium-code").add_class(f"compendium-code-{code.code_id}")
+
+
 class CodingWidget:
     """Segment with context, codes as checkboxes by theme, previous/next, agreement."""
 
@@ -54,11 +62,7 @@ class CodingWidget:
         for theme in session.themes:
             items = [widgets.HTML(f"<b>{html.escape(theme.name)}</b>")]
             for code in theme.codes:
-                # The name alone fits the column; the id and definition show on hover.
-                box = widgets.Checkbox(value=False, indent=False, description=code.name,
-                                       tooltip=f"{code.code_id}: {code.definition}",
-                                       layout=widgets.Layout(width="100%"))
-                box.add_class("compendium-code").add_class(f"compendium-code-{code.code_id}")
+                box = _code_box(code)
                 box.observe(self._on_tick(code.code_id), names="value")
                 self.boxes[code.code_id] = box
                 definition = widgets.HTML(
@@ -239,12 +243,8 @@ class SpanWidget:
         for theme in session.themes:
             items = [widgets.HTML(f"<b>{html.escape(theme.name)}</b>")]
             for code in theme.codes:
-                box = widgets.Checkbox(value=False, indent=False, description=code.name,
-                                       tooltip=f"{code.code_id}: {code.definition}",
-                                       layout=widgets.Layout(width="100%"))
-                box.add_class("compendium-code").add_class(f"compendium-code-{code.code_id}")
-                self.boxes[code.code_id] = box
-                items.append(box)
+                self.boxes[code.code_id] = _code_box(code)
+                items.append(self.boxes[code.code_id])
             columns.append(widgets.VBox(items, layout=widgets.Layout(
                 width=f"{100 // max(len(session.themes), 1) - 1}%", min_width="16em")))
         self.mark_button = widgets.Button(description="Mark passage", icon="highlighter",

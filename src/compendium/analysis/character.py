@@ -28,6 +28,7 @@ from .spans import (
     check_coders,
     intersection_lengths,
     merge_overlapping,
+    shared_continuum,
     shared_sources,
     source_lengths,
 )
@@ -229,12 +230,7 @@ def character_agreement_many(spans: pd.DataFrame, coders: list[str] | None = Non
     percent_agreement, fleiss_kappa, conger_kappa, krippendorff_alpha,
     undefined.
     """
-    chosen = check_coders(spans, coders)
-    sources = shared_sources(spans, chosen)
-    if not sources:
-        raise AgreementDataError("coders " + ", ".join(repr(c) for c in chosen)
-                                 + " share no source; agreement needs text all of them coded")
-    lengths = dict(lengths) if lengths is not None else source_lengths(spans)
+    chosen, sources, lengths = shared_continuum(spans, coders, lengths)
     runs = coverage_runs(spans, chosen, sources, lengths)
     weight = (runs["end"] - runs["start"]).to_numpy(np.float64)
     rows = []
