@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,18 +65,24 @@ def course_run(tmp_path_factory):
     # saved file was edited by hand into something else.
     codings = {"ana": {i: ["MOT-LEADS"] for i in ids},
                "ben": {**{i: ["MOT-LEADS"] for i in ids[1:]}, ids[0]: ["MOT-PARTNERS"]}}
-    for student in ["ana", "ben", "cas"]:
-        home = root / "home" / student
+    homes = {student: root / "home" / student for student in ["ana", "ben", "cas"]}
+    for home in homes.values():
         home.mkdir(parents=True)
-        nbgrader(home, "fetch_assignment", ASSIGNMENT, "--course", course.name, where)
+    # The students work at the same time, as in a class (and the suite waits half as long).
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda home: nbgrader(home, "fetch_assignment", ASSIGNMENT, "--course",
+                                            course.name, where), homes.values()))
+    for student, home in homes.items():
         work = home / ASSIGNMENT
         if student in codings:
             code_as(work, codings[student], f"student_{student}")
         else:
             (work / classroom.SAVE_FOLDER).mkdir()
             (work / classroom.SAVE_FOLDER / "cas.csv").write_text("segment,code\nE01-001,X\n")
-        nbgrader(home, "submit", ASSIGNMENT, "--course", course.name, f"--student={student}",
-                 where)
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda item: nbgrader(item[1], "submit", ASSIGNMENT, "--course",
+                                            course.name, f"--student={item[0]}", where),
+                      homes.items()))
     nbgrader(course, "collect", ASSIGNMENT, where)
     nbgrader(course, "autograde", ASSIGNMENT)
     nbgrader(course, "generate_feedback", ASSIGNMENT)
