@@ -37,13 +37,19 @@ def nbgrader(cwd: Path, *args: str) -> str:
     return done.stdout + done.stderr
 
 
-def code_as(folder: Path, typed: dict[str, list[str]], name: str) -> None:
-    """A student's coding, saved by the same session notebook 7 runs, inside the assignment."""
+def code_as(folder: Path, typed: dict[str, list[str]], name: str, shift: int) -> None:
+    """A student's coding in both modes, saved by the sessions notebook 7 runs, inside the
+    assignment: the typed codes on the segments, and the first segment's passage (its start
+    moved by ``shift`` characters) marked with MOT-LEADS."""
     data = load_dataset(folder / class_course.DATA_FOLDER)
     segments = classroom.segments_to_code(data, None, 8, data.primary_coder)
     themes = classroom.codebook_by_theme(data.codebook)
     classroom.CodingSession.from_dict(segments, themes, typed, name,
                                       folder / classroom.SAVE_FOLDER)
+    spans = classroom.SpanSession(classroom.transcript_to_code(data), themes, name,
+                                  folder / classroom.SAVE_FOLDER)
+    first = classroom.segment_positions(data, segments).iloc[0]
+    spans.mark(int(first["start"]) + shift, int(first["end"]), ["MOT-LEADS"])
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +81,7 @@ def course_run(tmp_path_factory):
     for student, home in homes.items():
         work = home / ASSIGNMENT
         if student in codings:
-            code_as(work, codings[student], f"student_{student}")
+            code_as(work, codings[student], f"student_{student}", 0 if student == "ana" else 60)
         else:
             (work / classroom.SAVE_FOLDER).mkdir()
             (work / classroom.SAVE_FOLDER / "cas.csv").write_text("segment,code\nE01-001,X\n")
@@ -112,6 +118,10 @@ def test_feedback_compares_each_student_with_the_coder_and_the_class(course_run)
     assert f"{ids[0]} MOT-PARTNERS not applied 0%" in apart
     assert all(f"{i} MOT" not in apart for i in ids[1:])
     assert "submitted/cas" in ana  # the class left out is named
+    # Span mode: ben started the passage 60 characters later; those characters are where ana
+    # (who marked them) stood apart from the rest of the class.
+    spans = ana[ana.index("Your own passages"):]
+    assert "MOT-LEADS" in spans and "marked 0%" in spans
     cas = _text(course / "feedback" / "cas" / ASSIGNMENT / class_course.NOTEBOOK.replace(
         ".ipynb", ".html"))
     assert "could not be read" in cas and "header is 'segment,code'" in cas
@@ -119,7 +129,8 @@ def test_feedback_compares_each_student_with_the_coder_and_the_class(course_run)
 
 def test_feedback_numbers_are_the_pooled_class(course_run):
     course, ids = course_run
-    dataset, coder, view = class_course.class_of_course(course)
+    dataset, coder, view, drawn = class_course.class_of_course(course)
+    assert drawn.students == ["ana", "ben"]
     fb = class_course.feedback_for(view, dataset.codings, coder, "ana")
     overall = fb.per_code.set_index("code_id").loc["overall"]
     # 8 segments x the codes in use; ana and ben disagree on 2 of those decisions.
@@ -139,3 +150,14 @@ def test_notebook_8_pools_the_course_naming_the_malformed_submission(course_run,
     text = out.read_text(encoding="utf-8")
     assert "2 students" in text
     assert "submitted/cas/coding-exercise/my-coding/cas.csv" in text
+
+
+def test_class_init_refuses_an_existing_folder_and_a_bad_dataset(tmp_path, capsys):
+    from compendium.cli import main
+
+    assert main(["class", "init", str(tmp_path), "--data", str(DEMO)]) == 1
+    assert "exists; choose a new folder" in capsys.readouterr().err
+    course = tmp_path / "new-course"
+    assert main(["class", "init", str(course), "--data", str(tmp_path / "nowhere")]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    assert not course.exists() and list(tmp_path.iterdir()) == []

@@ -143,8 +143,9 @@ def init_course(course: str | Path, data: str | Path, notebook: str | Path,
     if course.exists():
         raise CompendiumError(f"{course}: exists; choose a new folder for the course")
     dataset = load_dataset(data)  # stops on any problem, before anything is written
-    segments = classroom.segments_to_code(dataset, settings.participant, settings.n_segments,
-                                          settings.coder or dataset.primary_coder)
+    # Refuses an interview with nothing to code, also before anything is written.
+    classroom.segments_to_code(dataset, settings.participant, settings.n_segments,
+                               settings.coder or dataset.primary_coder)
     settings = ClassSettings(**{**settings.__dict__, "participant": settings.participant
                                 or classroom.default_participant(
                                     dataset, settings.coder or dataset.primary_coder)})
@@ -164,7 +165,6 @@ def init_course(course: str | Path, data: str | Path, notebook: str | Path,
         raise
     if generate:
         _nbgrader(course, "generate_assignment", settings.assignment)
-    del segments  # computed only to refuse an exercise with nothing to code
     return course
 
 
@@ -200,7 +200,7 @@ class StudentFeedback:
 
 
 def class_of_course(course: str | Path):
-    """The course's dataset, the segments and codes shown, and the pooled class view."""
+    """The course's dataset, its coder, the pooled class view and the class's own spans."""
     course = Path(course)
     settings = read_settings(course)
     dataset = load_dataset(course / "source" / settings.assignment / DATA_FOLDER)
@@ -208,10 +208,85 @@ def class_of_course(course: str | Path):
     segments = classroom.segments_to_code(dataset, settings.participant, settings.n_segments,
                                           coder)
     themes = classroom.codebook_by_theme(dataset.codebook, settings.theme)
+    transcript = classroom.transcript_to_code(dataset, settings.participant, coder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", classroom.StudentFileSkipped)  # listed in the view
         view = classroom.class_view(dataset, course, segments, themes, coder)
-    return dataset, coder, view
+        drawn = classroom.load_class_spans(course, transcript, themes)
+    return dataset, coder, view, drawn
+
+
+#: Stretches shorter than this (characters) are not listed as standing apart: a word's
+#: difference in where a passage starts is not worth a student's attention.
+MIN_APART_CHARS = 20
+
+
+def span_feedback(drawn: classroom.ClassSpans, dataset, coder: str,
+                  student: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Span mode: a student's character-level agreement per code, and where they stood apart.
+
+    Per code: Cohen's kappa over the interview's characters with the coder's
+    spans and with each other student's, averaged over them. A stretch stands
+    apart where the student marked (or left) it with a code while more than
+    half of the other students did the opposite, over at least
+    :data:`MIN_APART_CHARS` characters. ``None`` where the student drew no
+    spans or nobody else did.
+    """
+    if student not in drawn.students or len(drawn.students) < 2:
+        return None
+    source, text = drawn.transcript.source, drawn.transcript.text
+    lengths = {source: len(text)}
+    spans = drawn.spans[["coder", "source", "code_id", "start", "end"]]
+    label = f"{coder} (coder)"
+    shipped = analysis.coder_spans(dataset.segments, dataset.codings, [coder])
+    shipped = shipped[shipped["source"] == source].assign(coder=label)
+    both = pd.concat([spans[spans["coder"] == student], shipped], ignore_index=True)
+    with_coder = analysis.character_agreement(both, student, label, lengths).set_index("code_id")
+    others = [s for s in drawn.students if s != student]
+    kappas = pd.concat([analysis.character_agreement(spans, student, other, lengths)
+                        .set_index("code_id")["cohen_kappa"] for other in others], axis=1)
+    mine = sorted(set(spans.loc[spans["coder"] == student, "code_id"])) + ["overall"]
+    per_code = pd.DataFrame({
+        "code_id": mine,
+        "with_coder_char_kappa": with_coder["cohen_kappa"].reindex(mine).to_numpy(),
+        "with_class_char_kappa": kappas.reindex(mine).mean(axis=1, skipna=True).to_numpy()})
+    runs = analysis.coverage_runs(spans, drawn.students, [source], lengths)
+    share = runs[others].mean(axis=1)
+    yours = runs[student]
+    apart = runs[((yours == 1) & (share < 0.5)) | ((yours == 0) & (share > 0.5))]
+    apart = apart[apart["end"] - apart["start"] >= MIN_APART_CHARS]
+    table = pd.DataFrame({
+        "code_id": apart["code_id"], "characters": [f"{a}-{b}" for a, b in
+                                                     zip(apart["start"], apart["end"],
+                                                         strict=True)],
+        "you": ["marked" if v else "not marked" for v in yours[apart.index]],
+        "others_agreeing_with_you": [f"{round(100 * (x if v else 1 - x))}%" for v, x in
+                                     zip(yours[apart.index], share[apart.index], strict=True)],
+        "text": [_excerpt(text[a:b]) for a, b in zip(apart["start"], apart["end"],
+                                                     strict=True)]})
+    return per_code, table.reset_index(drop=True)
+
+
+def _excerpt(text: str, keep: int = 160) -> str:
+    """At most ``keep`` characters of a passage, its middle elided."""
+    text = " ".join(text.split())
+    return text if len(text) <= keep else text[:keep // 2] + " … " + text[-keep // 2:]
+
+
+def span_feedback_markdown(per_code: pd.DataFrame, apart: pd.DataFrame) -> str:
+    """Span mode's part of the feedback, as Markdown with HTML tables."""
+    lines = ["### Your own passages (span mode)", "",
+             "Cohen's kappa over the interview's characters, code by code: with the coder's "
+             "passages, and with each other student's, averaged.", "",
+             per_code.round(2).to_html(index=False, na_rep="undefined"), ""]
+    if apart.empty:
+        lines.append("Nowhere did you mark (or leave) a stretch of text against most of the "
+                     "class.")
+    else:
+        lines += [f"Stretches of at least {MIN_APART_CHARS} characters you marked, or left, "
+                  "against more than half of the other students: where does the code start "
+                  "and stop?", "", apart.to_html(index=False)]
+    return "\n".join(lines)
 
 
 def feedback_for(view: classroom.ClassView, shipped: pd.DataFrame, coder: str,
@@ -315,8 +390,11 @@ class ClassFeedback(Preprocessor):
                   if db_url.startswith("sqlite:///") else Path.cwd())
         if getattr(self, "_class", None) is None or self._class[0] != course:
             self._class = (course, class_of_course(course))  # one pooling for all students
-        dataset, coder, view = self._class[1]
-        if view.reason:
+        dataset, coder, view, drawn = self._class[1]
+        spans = span_feedback(drawn, dataset, coder, student)
+        if spans is not None and student not in view.students:  # a student of span mode only
+            text = "## Your coding beside the class's\n\n" + span_feedback_markdown(*spans)
+        elif view.reason:
             text = f"## Your coding beside the class's\n\nNo class comparison: {view.reason}."
         elif student not in view.students:
             mine = [f"{p.file}: {p.message}" for p in view.loaded.problems
@@ -325,5 +403,7 @@ class ClassFeedback(Preprocessor):
                     "is not compared: " + ("; ".join(mine) or "no coding saved") + ".")
         else:
             text = feedback_markdown(feedback_for(view, dataset.codings, coder, student), coder)
+            if spans is not None:
+                text += "\n\n" + span_feedback_markdown(*spans)
         nb.cells.append(nbformat.v4.new_markdown_cell(text))
         return nb, resources
