@@ -7,6 +7,7 @@
 #   make lint                   check the code, tests and notebooks with ruff
 #   make notebooks              refresh the committed notebooks' outputs
 #   make fuzz                   5,000 mutated exports and datasets: no crash, hang or loss
+#   make class COURSE=dir       an nbgrader course for the class exercise (DATA= as for paper)
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
 #   make bench-build            time the build itself (cold, no-op, edits, each run)
 #   make help                   list all targets
@@ -173,6 +174,11 @@ notebooks: $(VALIDATED_STAMP) ## re-execute the committed notebooks to refresh t
 notebook: $(VALIDATED_STAMP) ## run one notebook with other parameters: make notebook NB=notebooks/02-theme-matrix.ipynb PARAMS="theme=outcomes"
 	@test -n "$(NB)" || { echo 'say which notebook: make notebook NB=notebooks/02-theme-matrix.ipynb PARAMS="theme=outcomes"' >&2; exit 1; }
 	$(COMPENDIUM) notebook $(NB) $(PARAMS) --data $(DATA) --build $(BUILD)
+
+COURSE ?= build/class-course
+.PHONY: class
+class: $(VALIDATED_STAMP) ## create an nbgrader course for the class exercise in COURSE (default build/class-course) from DATA
+	$(COMPENDIUM) class init $(COURSE) --data $(DATA) $(CLASS_ARGS)
 
 LAB_PORT ?= 8888
 .PHONY: lab

@@ -331,3 +331,102 @@ def test_segments_are_the_compared_coders_and_the_example_follows_the_text():
                       & (theirs["end"] > mine["start"])
                       & (theirs["participant_id"] == mine["participant_id"])]
         assert not same.empty, row
+
+
+# --- an nbgrader course's collected submissions --------------------------------------
+
+
+def test_load_class_reads_nbgrader_submissions_by_student(tmp_path, segments, themes):
+    """``submitted/<student>/<assignment>/my-coding/*.csv``: the student is nbgrader's id,
+    whatever name was typed; a submission without its coding, or with two, is named."""
+    ids = [s.segment_id for s in segments]
+    codes = [c.code_id for t in themes for c in t.codes]
+    for student, typed in [("ana", "you"), ("ben", "you"), ("cas", None), ("dan", "x")]:
+        folder = tmp_path / "submitted" / student / "coding-exercise" / "my-coding"
+        folder.mkdir(parents=True)
+        if typed:
+            _write(folder, f"{typed}.csv", [(ids[0], codes[0], typed)])
+        if student == "dan":
+            _write(folder, "y.csv", [(ids[0], codes[0], "y")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", classroom.StudentFileSkipped)
+        loaded = classroom.load_class(tmp_path, ids, codes)
+    assert loaded.students == ["ana", "ben"]
+    assert set(loaded.codings["coder"]) == {"ana", "ben"}
+    assert [str(p) for p in loaded.problems] == [
+        "submitted/cas/coding-exercise: no my-coding/*.csv: the coding was not saved in the "
+        "submission",
+        "submitted/dan/coding-exercise: 2 codings in my-coding/ (x.csv, y.csv); expected one"]
+
+
+# --- span mode -----------------------------------------------------------------------
+
+
+def test_span_session_marks_saves_and_resumes(tmp_path, ds, themes):
+    transcript = classroom.transcript_to_code(ds)
+    session = classroom.SpanSession.resume(transcript, themes, "kim", tmp_path)
+    assert session.spans == []
+    session.mark(10, 40, ["MOT-LEADS", "OUT-TIME"])
+    session.mark(10, 40, ["MOT-LEADS"])  # already marked: no second row
+    assert session.path == tmp_path / "spans" / "kim.csv"
+    lines = session.path.read_text(encoding="utf-8").splitlines()
+    assert lines == ["source,start,end,code_id,coder",
+                     f"{transcript.source},10,40,MOT-LEADS,kim",
+                     f"{transcript.source},10,40,OUT-TIME,kim"]
+    again = classroom.SpanSession.resume(transcript, themes, "kim", tmp_path)
+    assert again.spans == [(10, 40, "MOT-LEADS"), (10, 40, "OUT-TIME")]
+    assert again.table()["text"].iloc[0] == transcript.text[10:40]
+    again.unmark(10, 40, "OUT-TIME")
+    assert len(session.path.read_text().splitlines()) == 2
+    for bad, match in [((40, 10, ["MOT-LEADS"]), "not a passage"), ((0, 5, []), "at least one"),
+                       ((0, 5, ["NOPE"]), "not among the codes")]:
+        with pytest.raises(CompendiumError, match=match):
+            again.mark(*bad)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("source,start,end\n", "kim.csv:1: header is"),
+    ("source,start,end,code_id,coder\nSRC,5,2,MOT-LEADS,kim\n", "kim.csv:2: start: 5-2"),
+    ("source,start,end,code_id,coder\nother.txt,0,2,MOT-LEADS,kim\n", "kim.csv:2: source:"),
+    ("source,start,end,code_id,coder\nSRC,0,2,NOPE,kim\n", "kim.csv:2: code_id: 'NOPE'"),
+])
+def test_span_csv_problems_name_file_and_row(tmp_path, ds, themes, text, expected):
+    transcript = classroom.transcript_to_code(ds)
+    (tmp_path / "spans").mkdir()
+    (tmp_path / "spans" / "kim.csv").write_text(text.replace("SRC", transcript.source))
+    with pytest.warns(classroom.StudentFileSkipped):
+        loaded = classroom.load_class_spans(tmp_path, transcript, themes)
+    assert loaded.students == [] and str(loaded.problems[0]).startswith("spans/" + expected)
+
+
+def test_class_span_agreement_levels_on_a_class_that_agrees(tmp_path, ds, segments, themes):
+    """Students who mark exactly the coder's segments with the coder's codes agree perfectly
+    at every level; the coverage is the whole class on those segments."""
+    transcript = classroom.transcript_to_code(ds)
+    positions = classroom.segment_positions(ds, segments)
+    shipped = ds.codings[(ds.codings["coder"] == ds.primary_coder)
+                         & ds.codings["segment_id"].isin(positions["segment_id"])]
+    for student in ["s1", "s2", "s3"]:
+        session = classroom.SpanSession(transcript, themes, student, tmp_path)
+        for row in positions.merge(shipped, on="segment_id").itertuples(index=False):
+            session.mark(row.start, row.end, [row.code_id])
+    loaded = classroom.load_class_spans(tmp_path, transcript, themes)
+    table = classroom.class_span_agreement(loaded, positions).set_index("code_id")
+    assert loaded.students == ["s1", "s2", "s3"]
+    for column in ["segment_kappa", "char_fleiss", "char_conger", "char_alpha", "u_alpha_c"]:
+        assert table.loc["overall", column] == pytest.approx(1.0), column
+    assert (table.drop(index="overall")["u_alpha_binary"] == 1).all()
+    assert table.loc["overall", "char_percent"] == pytest.approx(100.0)
+    coverage = classroom.class_coverage(loaded)
+    inside = coverage[coverage["start"] >= int(positions["start"].min())]
+    assert set(coverage["students"]) == {0, 3} and not inside.empty
+
+
+def test_a_passage_leaves_out_spaces_at_its_ends(themes):
+    transcript = classroom.Transcript("t.txt", "We went.\n  It helped a lot.  \nDone.")
+    session = classroom.SpanSession(transcript, themes, "kim")
+    session.mark(8, 29, ["MOT-LEADS"])  # dragged from the line break past the last space
+    ((start, end, _),) = session.spans
+    assert transcript.text[start:end] == "It helped a lot."
+    with pytest.raises(CompendiumError, match="select some text"):
+        session.mark(8, 11, ["MOT-LEADS"])  # only a line break and spaces

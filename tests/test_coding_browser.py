@@ -1,4 +1,5 @@
-"""A student codes in JupyterLab by clicking: tick two codes, move on, reload, find them kept.
+"""A student codes in JupyterLab by clicking: tick two codes, move on, reload, find them kept;
+and, in span mode, selects a passage of the interview with the mouse and marks it.
 
 Starts JupyterLab (the project's environment, as ``make lab`` does) on a
 temporary copy of notebook 7, so the student's save folder is temporary too,
@@ -28,6 +29,7 @@ from .test_lab import free_port
 SCREENSHOTS = ROOT / "build" / "screenshots"
 NOTEBOOK = "07-code-it-yourself.ipynb"
 TOKEN = "coding-test-token"
+WORD = "telecoms"  # a word on the first lines of the interview span mode shows
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
@@ -102,12 +104,13 @@ def _menu(browser, top: str, item: str) -> None:
         (By.XPATH, f"//li[contains(@class,'lm-Menu-item')][.//div[text()='{item}']]"))).click()
 
 
-def _open_and_run(browser, url: str, restart: bool) -> None:
+def _open_and_run(browser, url: str, restart: bool, notebook: str = NOTEBOOK,
+                  ready: str = ".compendium-coding") -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(f"{url}/lab/tree/{NOTEBOOK}?token={TOKEN}&reset")
+    browser.get(f"{url}/lab/tree/{notebook}?token={TOKEN}&reset")
     wait = WebDriverWait(browser, 90)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
     # the kernel must be up before running; its status shows in the toolbar
@@ -123,7 +126,7 @@ def _open_and_run(browser, url: str, restart: bool) -> None:
         _menu(browser, "Run", "Run All Cells")
     try:
         WebDriverWait(browser, 120).until(
-            ec.presence_of_element_located((By.CSS_SELECTOR, ".compendium-coding")))
+            ec.presence_of_element_located((By.CSS_SELECTOR, ready)))
     except Exception:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(SCREENSHOTS / "coding-widget-failed.png"))
@@ -196,3 +199,63 @@ def test_student_codes_by_clicking_and_finds_choices_after_reload(lab, browser):
     assert not _checkbox(browser, "MOT-PARTNERS").is_selected()
     _scroll_to(browser, browser.find_element(By.CSS_SELECTOR, ".compendium-progress"))
     browser.save_screenshot(str(SCREENSHOTS / "coding-widget-resumed.png"))
+
+
+def test_student_marks_a_span_by_selecting_text_and_finds_it_saved(lab, browser):
+    """Span mode: double-click a word of the transcript (the browser selects it), tick a
+    code, press *Mark passage*; the span file holds exactly that word's offsets."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from compendium import classroom
+    from compendium.dataset import load_dataset
+
+    url, folder = lab
+    spans_notebook = "07-spans.ipynb"
+    text = (folder / NOTEBOOK).read_text(encoding="utf-8")
+    assert 'mode = \\"segments\\"' in text
+    (folder / spans_notebook).write_text(
+        text.replace('mode = \\"segments\\"', 'mode = \\"spans\\"'), encoding="utf-8")
+    saved = folder / "my-coding" / "spans" / "you.csv"
+    _open_and_run(browser, url, restart=False, notebook=spans_notebook,
+                  ready=".compendium-transcript")
+    transcript = browser.find_element(By.CSS_SELECTOR, ".compendium-transcript")
+    _scroll_to(browser, transcript)
+    # Where the word "telecoms" is drawn, from the centre of the transcript box; a
+    # double-click there makes the browser select that word, as a student's would.
+    dx, dy = browser.execute_script("""
+        const box = arguments[0];
+        const node = document.createTreeWalker(box, NodeFilter.SHOW_TEXT).nextNode();
+        const at = node.textContent.indexOf(arguments[1]);
+        const range = document.createRange();
+        range.setStart(node, at + 2);
+        range.setEnd(node, at + 4);
+        const word = range.getBoundingClientRect(), whole = box.getBoundingClientRect();
+        return [Math.round(word.left + word.width / 2 - whole.left - whole.width / 2),
+                Math.round(word.top + word.height / 2 - whole.top - whole.height / 2)];
+    """, transcript, WORD)
+    ActionChains(browser).move_to_element_with_offset(transcript, dx, dy).double_click().perform()
+    _wait_text(browser, ".compendium-selected", "selected")
+    box = _checkbox(browser, "MOT-LEADS")
+    _scroll_to(browser, box)
+    box.click()
+    mark = browser.find_element(By.CSS_SELECTOR, "button.compendium-mark")
+    _scroll_to(browser, mark)
+    mark.click()
+    WebDriverWait(browser, 30).until(
+        lambda _: saved.exists() and len(saved.read_text().splitlines()) == 2)
+    _scroll_to(browser, transcript)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / "span-widget-marked.png"))
+    with saved.open(encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    ds = load_dataset(ROOT / "data" / "synthetic")
+    words = classroom.transcript_to_code(ds).text
+    start, end = int(row["start"]), int(row["end"])
+    assert (row["code_id"], row["coder"]) == ("MOT-LEADS", "you")
+    assert row["source"] == classroom.transcript_to_code(ds).source
+    # The browser's selection, in code points, is the word in Python's text.
+    assert words[start:end] == WORD
+    assert WORD in browser.find_element(By.CSS_SELECTOR, ".compendium-selected").text
+    assert browser.find_elements(By.CSS_SELECTOR, ".compendium-transcript mark")

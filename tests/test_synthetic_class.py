@@ -22,7 +22,8 @@ NOTEBOOK = ROOT / "notebooks" / "08-class-agreement.ipynb"
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_regenerating_the_class_is_byte_identical(tmp_path):

@@ -31,6 +31,7 @@ import pandas as pd
 
 from . import analysis
 from .analysis.multirater import multirater_table
+from .analysis.spans import default_sources
 from .dataset import Dataset
 from .errors import CompendiumError, Problem
 
@@ -540,13 +541,23 @@ def codes_on_segments(dataset: Dataset, segment_ids: list[str], coder: str) -> p
         "transcripts/" + located["participant_id"] + ".txt"))
     theirs = theirs.dropna(subset=["start", "end"]).assign(source=lambda f: f["source"].fillna(
         "transcripts/" + f["participant_id"] + ".txt"))
-    pairs = mine[["segment_id", "source", "start", "end"]].merge(
-        theirs[["source", "start", "end", "code_id"]], on="source", suffixes=("", "_o"))
+    kept = spans_on_segments(mine, theirs)
+    return pd.concat([direct, kept]).drop_duplicates().reset_index(drop=True)
+
+
+def spans_on_segments(segments: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
+    """Which spans count for which segments: segment_id, code_id (and coder, if given).
+
+    A span counts for a segment when the two share at least half of the
+    shorter one's text. Both tables need source, start and end.
+    """
+    extra = ["coder"] if "coder" in spans.columns else []
+    pairs = segments[["segment_id", "source", "start", "end"]].merge(
+        spans[["source", "start", "end", "code_id", *extra]], on="source", suffixes=("", "_o"))
     shared = (pairs[["end", "end_o"]].min(axis=1) - pairs[["start", "start_o"]].max(axis=1))
     shorter = pd.concat([pairs["end"] - pairs["start"], pairs["end_o"] - pairs["start_o"]],
                         axis=1).min(axis=1)
-    kept = pairs[(shared > 0) & (2 * shared >= shorter)][["segment_id", "code_id"]]
-    return pd.concat([direct, kept]).drop_duplicates().reset_index(drop=True)
+    return pairs[(shared > 0) & (2 * shared >= shorter)][["segment_id", "code_id", *extra]]
 
 
 def start_session(dataset: Dataset, segments: list[Segment], themes: list[Theme], *,
@@ -604,40 +615,95 @@ class ClassCodings:
                             columns=["file", "row", "column", "message"])
 
 
+#: Where a student's coding is saved, relative to the notebook (and so inside an nbgrader
+#: submission, which is the notebook's folder).
+SAVE_FOLDER = "my-coding"
+
+
+def student_files(folder: str | Path, kind: str = "") -> tuple[list[tuple[str | None, Path]],
+                                                               list[Problem]]:
+    """The students' CSVs in ``folder``: a plain folder of CSVs or an nbgrader course.
+
+    A plain folder gives each ``*.csv`` in it, the student unnamed (the file
+    names the coder). An nbgrader course (a folder holding ``submitted/``, or
+    the ``submitted/`` folder itself) gives, for each
+    ``submitted/<student>/<assignment>/``, the one CSV its ``my-coding/``
+    folder holds, the student named by nbgrader, whatever name they typed.
+    A submission without exactly one such file is a problem naming it.
+    ``kind`` is a subfolder (:data:`SPAN_FOLDER` for span files), where a
+    submission without a file is no problem: the student coded segments.
+
+    Returns
+    -------
+    (student or None, path) pairs in name order, and the problems found.
+    """
+    folder = Path(folder)
+    submitted = folder / "submitted" if (folder / "submitted").is_dir() else folder
+    if submitted.name != "submitted":
+        return [(None, path) for path in sorted((folder / kind).glob("*.csv"))], []
+    found, problems = [], []
+    for submission in sorted(p for p in submitted.glob("*/*") if p.is_dir()):
+        student = submission.parent.name
+        where = f"submitted/{student}/{submission.name}"
+        csvs = sorted((submission / SAVE_FOLDER / kind).glob("*.csv"))
+        if len(csvs) == 1:
+            found.append((student, csvs[0]))
+        elif not csvs and kind:
+            continue
+        elif not csvs:
+            problems.append(Problem(where, None, None, f"no {SAVE_FOLDER}/*.csv: the coding "
+                                                       "was not saved in the submission"))
+        else:
+            names = ", ".join(p.name for p in csvs)
+            problems.append(Problem(where, None, None, f"{len(csvs)} codings in {SAVE_FOLDER}/ "
+                                                       f"({names}); expected one"))
+    return found, problems
+
+
 def load_class(folder: str | Path, segment_ids: Iterable[str],
                code_ids: Iterable[str]) -> ClassCodings:
-    """Read every ``*.csv`` in ``folder``; skip each bad file with a warning naming it.
+    """Read every student's CSV in ``folder``; skip each bad file with a warning naming it.
 
-    Each file must be one student's coding (one coder name) of the given
-    segments with the given codes. A student whose file is valid but empty
-    applied no code at all and still counts. Two files naming the same coder
-    are both skipped, since the class cannot tell whose is whose.
+    ``folder`` is a folder of CSVs or an nbgrader course's collected
+    submissions (see :func:`student_files`). Each file must be one student's
+    coding (one coder name) of the given segments with the given codes. A
+    student whose file is valid but empty applied no code at all and still
+    counts. Two files naming the same coder are both skipped, since the class
+    cannot tell whose is whose.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise CompendiumError(f"{folder}: not a folder of student CSVs")
     segment_ids, code_ids = list(segment_ids), list(code_ids)
-    problems, skipped, frames, owners = [], [], {}, {}
-    for path in sorted(folder.glob("*.csv")):
+    files, problems = student_files(folder)
+    skipped, frames, owners = [p.file for p in problems], {}, {}
+    for problem in problems:
+        warnings.warn(f"{problem.file}: skipped; {problem.message}", StudentFileSkipped,
+                      stacklevel=3)
+    for student, path in files:
         codings, found = read_student_csv(path, segment_ids, code_ids)
-        coder = codings["coder"].iloc[0] if len(codings) else path.stem
+        label = path.name if student is None else str(path.relative_to(folder))
+        found = [Problem(label, p.row, p.column, p.message) for p in found]
+        if student is not None:  # nbgrader knows who submitted, whatever name was typed
+            codings = codings.assign(coder=student)
+        coder = codings["coder"].iloc[0] if len(codings) else (student or path.stem)
         if not found and not _NAME.match(coder):
-            found = [Problem(path.name, None, None, f"file name {path.stem!r} is not a coder "
-                                                    "name and the file names no coder")]
+            found = [Problem(label, None, None, f"file name {path.stem!r} is not a coder "
+                                                "name and the file names no coder")]
         if not found and coder in owners:
-            found = [Problem(path.name, None, "coder",
+            found = [Problem(label, None, "coder",
                              f"{coder!r} also coded in {owners[coder]}")]
             problems.append(Problem(owners[coder], None, "coder",
-                                    f"{coder!r} also coded in {path.name}"))
+                                    f"{coder!r} also coded in {label}"))
             skipped.append(owners[coder])
             frames.pop(coder, None)
         if found:
             problems.extend(found)
-            skipped.append(path.name)
-            warnings.warn(f"{path.name}: skipped, {len(found)} problem(s); first: {found[0]}",
+            skipped.append(label)
+            warnings.warn(f"{label}: skipped, {len(found)} problem(s); first: {found[0]}",
                           StudentFileSkipped, stacklevel=3)  # the notebook line that asked
             continue
-        owners[coder] = path.name
+        owners[coder] = label
         frames[coder] = codings
     students = sorted(frames)
     codings = (pd.concat([frames[s] for s in students], ignore_index=True) if students
@@ -758,6 +824,20 @@ def _no_decisions() -> pd.DataFrame:
                          "coder": pd.Series(dtype=str), "applied": pd.Series(dtype=np.int64)})
 
 
+def coded_another_dataset(dataset: Dataset, folder: str | Path,
+                          metadata: Mapping | None) -> str:
+    """Why a class folder is not this dataset's (its ``class.json`` names another), or ""."""
+    made_for = (metadata or {}).get("dataset", {}).get("sha256")
+    if not made_for or made_for == dataset.hash:
+        return ""
+    name = (metadata or {}).get("dataset", {}).get("name", "another dataset")
+    # a dataset changed since the class coded it keeps its name: say it is another version
+    other = f"another version of {name} (its sha256 differs)" if name == dataset.name \
+        else f"the dataset {name}, not {dataset.name}"
+    return (f"no class has coded this dataset: the class in {Path(folder).name} "
+            f"coded {other}; point class_dir at this dataset's class")
+
+
 def class_view(dataset: Dataset, folder: str | Path, segments: list[Segment],
                themes: list[Theme], coder: str, metadata: Mapping | None = None) -> ClassView:
     """Load a class's CSVs and lay out every student's decision on the codes in use.
@@ -770,16 +850,10 @@ def class_view(dataset: Dataset, folder: str | Path, segments: list[Segment],
     """
     ids = [s.segment_id for s in segments]
     all_codes = [c.code_id for t in themes for c in t.codes]
-    made_for = (metadata or {}).get("dataset", {}).get("sha256")
-    if made_for and made_for != dataset.hash:
-        name = (metadata or {}).get("dataset", {}).get("name", "another dataset")
+    other = coded_another_dataset(dataset, folder, metadata)
+    if other:
         empty = ClassCodings(pd.DataFrame(columns=list(COLUMNS)), [], [], [])
-        # a dataset changed since the class coded it keeps its name: say it is another version
-        other = f"another version of {name} (its sha256 differs)" if name == dataset.name \
-            else f"the dataset {name}, not {dataset.name}"
-        return ClassView(empty, segments, [], _no_decisions(),
-                         f"no class has coded this dataset: the class in {Path(folder).name} "
-                         f"coded {other}; point class_dir at this dataset's class")
+        return ClassView(empty, segments, [], _no_decisions(), other)
     loaded = load_class(folder, ids, all_codes)
     if len(loaded.students) < 2:
         return ClassView(loaded, segments, [], _no_decisions(),
@@ -790,3 +864,356 @@ def class_view(dataset: Dataset, folder: str | Path, segments: list[Segment],
     codes = codes_in_use(pd.concat([loaded.codings, shipped[list(COLUMNS)]]), all_codes)
     decisions = class_decisions(loaded.codings, ids, codes, loaded.students)
     return ClassView(loaded, segments, codes, decisions)
+
+
+# --- span mode: students mark their own passages ------------------------------------
+
+#: The columns of a student's span CSV, in this order (offsets in code points, end exclusive).
+SPAN_COLUMNS = ("source", "start", "end", "code_id", "coder")
+#: Where span files sit inside a save folder or a class folder.
+SPAN_FOLDER = "spans"
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The interview a student marks passages in: its source name and full text."""
+
+    source: str
+    text: str
+
+
+def transcript_to_code(dataset: Dataset, participant: str | None = None,
+                       coder: str | None = None) -> Transcript:
+    """The transcript of one interview (notebook 7's default interview), for span mode.
+
+    The text is empty where the dataset ships no transcript for it.
+    """
+    coder = coder or dataset.primary_coder
+    participant = participant or default_participant(dataset, coder)
+    segs = dataset.segments[dataset.segments["participant_id"] == participant]
+    sources = default_sources(segs) if len(segs) else \
+        pd.Series([f"transcripts/{participant}.txt"])
+    source = str(sources.iloc[0])
+    # Without the transcript there is nothing to select: an empty text, on which no span can
+    # be marked and every span file is reported, so the notebooks still run and say so.
+    return Transcript(source, dataset.transcripts.get(source) or "")
+
+
+def read_span_csv(path: Path, lengths: Mapping[str, int], code_ids: Iterable[str],
+                  ) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read and validate one student's span CSV; return its spans and every problem found.
+
+    Each row is one passage with one code: ``source,start,end,code_id,coder``,
+    offsets within the source's text (``0 <= start < end <= length``).
+    Problems read ``FILE:ROW: column: message``; any problem empties the spans.
+    """
+    path, code_ids, name = Path(path), set(code_ids), Path(path).name
+    empty = pd.DataFrame(columns=list(SPAN_COLUMNS))
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    except (UnicodeDecodeError, OSError) as err:
+        return empty, [Problem(name, None, None, f"cannot be read ({err})")]
+    if not rows or tuple(c.strip() for c in rows[0]) != SPAN_COLUMNS:
+        found = ",".join(rows[0]) if rows else "nothing"
+        return empty, [Problem(name, 1, None, f"header is {found!r}; expected "
+                                              f"{','.join(SPAN_COLUMNS)}")]
+    problems, records = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(SPAN_COLUMNS):
+            problems.append(Problem(name, number, None, f"{len(row)} cells; expected "
+                                                        f"{len(SPAN_COLUMNS)}"))
+            continue
+        source, start, end, code, coder = (cell.strip() for cell in row)
+        if source not in lengths:
+            problems.append(Problem(name, number, "source", f"{source!r} is not the "
+                                                            "transcript coded"))
+            continue
+        if not (start.isdigit() and end.isdigit()) or not \
+                0 <= int(start) < int(end) <= lengths[source]:
+            problems.append(Problem(name, number, "start", f"{start}-{end} is not a passage "
+                                                           f"of {source} (0-{lengths[source]})"))
+        if code not in code_ids:
+            problems.append(Problem(name, number, "code_id", f"{code!r} is not a code of "
+                                                             "the codebook"))
+        if not _NAME.match(coder):
+            problems.append(Problem(name, number, "coder", f"{coder!r} is not a coder name"))
+        records.append((source, start, end, code, coder))
+    if len({r[4] for r in records}) > 1:
+        problems.append(Problem(name, None, "coder", "names more than one coder; one file "
+                                                     "holds one student's spans"))
+    if problems:
+        return empty, problems
+    spans = pd.DataFrame(records, columns=list(SPAN_COLUMNS)).astype({"start": np.int64,
+                                                                     "end": np.int64})
+    return spans.drop_duplicates().reset_index(drop=True), []
+
+
+def spans_csv(spans: pd.DataFrame) -> str:
+    """A student's spans as CSV text, sorted, so the same passages give the same bytes."""
+    rows = spans[list(SPAN_COLUMNS)].drop_duplicates().sort_values(
+        ["source", "start", "end", "code_id"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SPAN_COLUMNS)
+    writer.writerows(rows.itertuples(index=False))
+    return buffer.getvalue()
+
+
+@dataclass
+class SpanSession:
+    """One student's own passages in one interview, each with the codes they picked.
+
+    Parameters
+    ----------
+    transcript, themes:
+        The interview and the codes (:func:`transcript_to_code`,
+        :func:`codebook_by_theme`).
+    coder:
+        The student's name.
+    folder:
+        The save folder: spans go to ``<folder>/spans/<coder>.csv`` after every
+        change (``None`` keeps them in memory).
+    """
+
+    transcript: Transcript
+    themes: list[Theme]
+    coder: str = "you"
+    folder: Path | None = None
+    spans: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_coder_name(self.coder)
+        if self.folder is not None:
+            self.folder = Path(self.folder)
+
+    @property
+    def path(self) -> Path | None:
+        """The student's span CSV, or ``None`` when nothing is saved."""
+        return None if self.folder is None else self.folder / SPAN_FOLDER / f"{self.coder}.csv"
+
+    @property
+    def code_ids(self) -> list[str]:
+        return [c.code_id for t in self.themes for c in t.codes]
+
+    def mark(self, start: int, end: int, codes: Iterable[str]) -> list[tuple[int, int, str]]:
+        """Mark ``[start, end)`` with each of ``codes``, then save; return the new spans.
+
+        Spaces and line breaks at either end are left out. A passage already
+        marked with a code is not marked twice.
+        """
+        start, end, codes = int(start), int(end), list(codes)
+        text = self.transcript.text
+        if not 0 <= start < end <= len(text) or not text[start:end].strip():
+            raise CompendiumError(f"{start}-{end} is not a passage of {self.transcript.source} "
+                                  f"(0-{len(text)}); select some text first")
+        # A selection dragged past a word takes the spaces or line break with it; where a
+        # passage starts and ends is its first and last character of text.
+        start += len(text[start:end]) - len(text[start:end].lstrip())
+        end -= len(text[start:end]) - len(text[start:end].rstrip())
+        if not codes:
+            raise CompendiumError("pick at least one code for the passage")
+        unknown = [c for c in codes if c not in self.code_ids]
+        if unknown:
+            raise CompendiumError(f"{', '.join(map(repr, unknown))}: not among the codes shown")
+        new = [(start, end, c) for c in codes if (start, end, c) not in self.spans]
+        self.spans = sorted([*self.spans, *new])
+        if new:
+            self.save()
+        return new
+
+    def unmark(self, start: int, end: int, code: str) -> None:
+        """Remove one marked passage-code pair, then save."""
+        if (start, end, code) in self.spans:
+            self.spans.remove((start, end, code))
+            self.save()
+
+    def table(self) -> pd.DataFrame:
+        """The spans as tidy rows: source, start, end, code_id, coder, plus the passage's text."""
+        frame = pd.DataFrame([(self.transcript.source, s, e, c, self.coder)
+                              for s, e, c in self.spans], columns=list(SPAN_COLUMNS))
+        frame["text"] = [self.transcript.text[s:e] for s, e, _ in self.spans]
+        return frame
+
+    def save(self) -> Path | None:
+        """Write the spans to :attr:`path` atomically (nothing without a folder)."""
+        if self.path is None:
+            return None
+        atomic_write_text(self.path, spans_csv(self.table()))
+        return self.path
+
+    @classmethod
+    def resume(cls, transcript: Transcript, themes: list[Theme], coder: str,
+               folder: str | Path | None) -> SpanSession:
+        """A session that continues from the saved span CSV when there is one.
+
+        Raises CompendiumError naming the file and rows when it is not valid.
+        """
+        session = cls(transcript, themes, check_coder_name(coder),
+                      None if folder is None else Path(folder))
+        if session.path is not None and session.path.exists():
+            spans, problems = read_span_csv(session.path,
+                                            {transcript.source: len(transcript.text)},
+                                            session.code_ids)
+            if problems:
+                raise CompendiumError("\n".join(str(p).replace(p.file, str(session.path), 1)
+                                                for p in problems))
+            session.spans = sorted((int(r.start), int(r.end), str(r.code_id))
+                                   for r in spans.itertuples(index=False))
+        return session
+
+
+@dataclass(frozen=True)
+class ClassSpans:
+    """The valid students' spans of a class, and the files skipped and why."""
+
+    spans: pd.DataFrame
+    students: list[str]
+    problems: list[Problem]
+    transcript: Transcript
+
+    def problems_table(self) -> pd.DataFrame:
+        """One row per problem: file, row, column, message."""
+        return pd.DataFrame([(p.file, p.row, p.column, p.message) for p in self.problems],
+                            columns=["file", "row", "column", "message"])
+
+
+def load_class_spans(folder: str | Path, transcript: Transcript, themes: list[Theme],
+                     unless: str = "") -> ClassSpans:
+    """Every student's span file in ``folder`` (``spans/`` of a class folder, or a course's).
+
+    The spans must lie in ``transcript`` and carry codes of ``themes``.
+    ``unless`` is a reason not to read the folder at all (e.g.
+    :func:`coded_another_dataset`); nothing is loaded then. Bad
+    files are skipped with a warning naming them, as in :func:`load_class`;
+    in an nbgrader course the student is the one nbgrader names.
+    """
+    folder = Path(folder)
+    code_ids = [c.code_id for t in themes for c in t.codes]
+    files, problems = student_files(folder, SPAN_FOLDER) if not unless else ([], [])
+    frames: dict[str, pd.DataFrame] = {}
+    lengths = {transcript.source: len(transcript.text)}
+    for student, path in files:
+        spans, found = read_span_csv(path, lengths, code_ids)
+        label = str(path.relative_to(folder))
+        if student is not None:
+            spans = spans.assign(coder=student)
+        coder = spans["coder"].iloc[0] if len(spans) else (student or path.stem)
+        if not found and coder in frames:
+            found = [Problem(label, None, "coder", f"{coder!r} has another span file")]
+        if found:
+            problems.extend(Problem(label, p.row, p.column, p.message) for p in found)
+            warnings.warn(f"{label}: skipped, {len(found)} problem(s)", StudentFileSkipped,
+                          stacklevel=2)
+            continue
+        frames[coder] = spans
+    students = sorted(frames)
+    spans = (pd.concat([frames[s] for s in students], ignore_index=True) if students
+             else pd.DataFrame(columns=list(SPAN_COLUMNS)))
+    return ClassSpans(spans.astype({"start": np.int64, "end": np.int64}), students, problems,
+                      transcript)
+
+
+def class_span_agreement(loaded: ClassSpans, positions: pd.DataFrame) -> pd.DataFrame:
+    """The class's agreement on its own spans at segment, character and unitized level.
+
+    - segment (``segment_kappa``, ``segment_alpha``): each student's spans are
+      laid on the coder's segments at ``positions`` (segment_id, start, end
+      on the transcript; a span counts for a segment sharing at least half of
+      the shorter one's text, :func:`spans_on_segments`), then Fleiss' kappa
+      and Krippendorff's alpha
+      (:func:`compendium.analysis.multirater.multirater_table`);
+    - character (``char_percent``, ``char_fleiss``, ``char_conger``,
+      ``char_alpha``): every character is a decision per code
+      (:func:`compendium.analysis.character_agreement_many`);
+    - unitized (``u_alpha_binary``, ``u_alpha_c``): Krippendorff's ``|u_alpha``
+      of the code against the rest and his 2004 ``u_alpha_c``
+      (:func:`compendium.analysis.unitized_per_code`), defined for any number
+      of coders; the ``overall`` row pools ``u_alpha_c`` (2004, p. 255).
+
+    Returns
+    -------
+    DataFrame, one row per code any student used and ``overall``; NaN where a
+    coefficient is undefined. Empty when fewer than two students drew spans.
+    """
+    columns = ["code_id", "segment_kappa", "segment_alpha", "char_percent", "char_fleiss",
+               "char_conger", "char_alpha", "u_alpha_binary", "u_alpha_c"]
+    students = loaded.students
+    if len(students) < 2:
+        return pd.DataFrame(columns=columns)
+    spans = loaded.spans[["coder", "source", "code_id", "start", "end"]]
+    lengths = {loaded.transcript.source: len(loaded.transcript.text)}
+    segs = positions.assign(source=loaded.transcript.source)
+    on = spans_on_segments(segs, spans)
+    codes = sorted(set(spans["code_id"]))
+    decisions = class_decisions(on[list(COLUMNS)], list(segs["segment_id"]), codes, students)
+    segment = multirater_table(decisions).set_index("code_id")
+    character = analysis.character_agreement_many(spans, students, lengths).set_index("code_id")
+    unitized = analysis.unitized_per_code(spans, students, lengths).set_index("code_id")
+    pooled = analysis.pooled_category_alpha(unitized.reset_index())
+    table = pd.DataFrame(index=pd.Index([*codes, "overall"], name="code_id"))
+    table["segment_kappa"] = segment["fleiss_kappa"]
+    table["segment_alpha"] = segment["krippendorff_alpha"]
+    table["char_percent"] = character["percent_agreement"]
+    table["char_fleiss"] = character["fleiss_kappa"]
+    table["char_conger"] = character["conger_kappa"]
+    table["char_alpha"] = character["krippendorff_alpha"]
+    table["u_alpha_binary"] = unitized["alpha_u_binary"]
+    table["u_alpha_c"] = unitized["alpha_u_c"]
+    table.loc["overall", "u_alpha_c"] = pooled.value
+    return table.reset_index()[columns]
+
+
+def class_coverage(loaded: ClassSpans, code: str | None = None) -> pd.DataFrame:
+    """How many students marked each stretch of the transcript (with ``code``, or with any code).
+
+    Returns
+    -------
+    DataFrame of consecutive runs: start, end, students (how many marked it).
+    """
+    spans = loaded.spans if code is None else loaded.spans[loaded.spans["code_id"] == code]
+    spans = spans.assign(code_id="any")[["coder", "source", "code_id", "start", "end"]]
+    length = len(loaded.transcript.text)
+    runs = analysis.coverage_runs(spans, loaded.students, [loaded.transcript.source],
+                                  {loaded.transcript.source: length})
+    if runs.empty:
+        return pd.DataFrame({"start": [0], "end": [length], "students": [0]})
+    return runs[["start", "end", "n_coders"]].rename(columns={"n_coders": "students"})
+
+
+def start_span_session(dataset: Dataset, themes: list[Theme], *, participant: str | None,
+                       student: str, folder: str | Path, coder: str,
+                       headless: bool) -> tuple[SpanSession, str]:
+    """The span-mode session notebook 7 shows, and one sentence saying where its spans come from.
+
+    Headless (the build, nbval): another coder's own spans in the same
+    interview serve as the worked example, saved nowhere. Otherwise the
+    student's saved span file is resumed (or a new one started).
+    """
+    transcript = transcript_to_code(dataset, participant, coder)
+    if not headless:
+        session = SpanSession.resume(transcript, themes, student, folder)
+        return session, (f"Your passages are saved to {session.path} after every mark; "
+                         f"{len(session.spans)} already marked.")
+    others = [c for c in dataset.coders if c != coder]
+    example = others[0] if others else coder
+    session = SpanSession(transcript, themes, check_coder_name(student), None)
+    try:
+        spans = analysis.coder_spans(dataset.segments, dataset.codings, [example])
+    except CompendiumError:  # no offsets: nothing to show as an example
+        spans = pd.DataFrame(columns=["source", "start", "end", "code_id"])
+    mine = spans[(spans["source"] == transcript.source) & spans["code_id"].isin(session.code_ids)]
+    session.spans = sorted((int(r.start), int(r.end), str(r.code_id))
+                           for r in mine.itertuples(index=False))
+    return session, (f"Worked example: the notebook runs without a person watching, so it "
+                     f"shows {example}'s own passages instead of the span panel.")
+
+
+def segment_positions(dataset: Dataset, segments: list[Segment]) -> pd.DataFrame:
+    """Where the segments to code lie on their transcript: segment_id, start, end."""
+    ids = [s.segment_id for s in segments]
+    table = dataset.segments[dataset.segments["segment_id"].isin(ids)]
+    if not {"start", "end"} <= set(table.columns):
+        return pd.DataFrame(columns=["segment_id", "start", "end"])
+    return table[["segment_id", "start", "end"]].dropna().reset_index(drop=True)

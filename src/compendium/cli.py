@@ -115,6 +115,42 @@ def _synthetic_class(args: argparse.Namespace) -> int:
     return 0
 
 
+def _class_init(args: argparse.Namespace) -> int:
+    from .class_course import ClassSettings, init_course
+
+    settings = ClassSettings(participant=args.participant, n_segments=args.segments,
+                             theme=args.theme, coder=args.coder)
+    path = init_course(args.course, args.data, args.notebook, settings)
+    print(f"{path}: nbgrader course written; assignment {settings.assignment!r} generated in "
+          f"{path}/release (next: cd {path} && nbgrader release_assignment "
+          f"{settings.assignment})")
+    return 0
+
+
+def _class_report(args: argparse.Namespace) -> int:
+    import warnings
+
+    from . import classroom
+    from .dataset import load_dataset
+
+    dataset = load_dataset(args.data)
+    coder = args.coder or dataset.primary_coder
+    segments = classroom.segments_to_code(dataset, args.participant, args.segments, coder)
+    themes = classroom.codebook_by_theme(dataset.codebook, args.theme)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", classroom.StudentFileSkipped)  # printed below
+        view = classroom.class_view(dataset, args.folder, segments, themes, coder)
+    for problem in view.loaded.problems:
+        print(f"{problem} (skipped)", file=sys.stderr)
+    if view.reason:
+        print(f"{args.folder}: {view.reason}", file=sys.stderr)
+        return 1
+    table = classroom.class_agreement(view.decisions)
+    print(f"{len(view.students)} students: {', '.join(view.students)}")
+    print(table.round(3).to_string(index=False))
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from .pipeline.runs import execute_run
 
@@ -285,6 +321,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default="data/synthetic-class",
                    help="folder to write, replaced whole (default data/synthetic-class)")
     p.set_defaults(handler=_synthetic_class)
+
+    p = sub.add_parser("class", help="the class exercise: an nbgrader course, a class's agreement")
+    csub = p.add_subparsers(dest="class_command", required=True, metavar="ACTION")
+    q = csub.add_parser("init", help="create an nbgrader course whose assignment is notebook 7")
+    q.add_argument("course", help="course folder to create (must not exist)")
+    q.add_argument("--data", default="data/synthetic", help="dataset the class codes")
+    q.add_argument("--notebook", default="notebooks/07-code-it-yourself.ipynb",
+                   help="the coding notebook (default notebook 7)")
+    q.add_argument("--participant", help="interview to code (default: notebook 7's)")
+    q.add_argument("--segments", type=int, default=8, help="segments to code (default 8)")
+    q.add_argument("--theme", help="restrict the codes to one theme")
+    q.add_argument("--coder", help="the shipped coder students are compared with")
+    q.set_defaults(handler=_class_init)
+    q = csub.add_parser("report", help="pool a class: a folder of CSVs or an nbgrader course")
+    q.add_argument("folder", help="folder of student CSVs, or an nbgrader course folder")
+    q.add_argument("--data", default="data/synthetic", help="dataset the class coded")
+    q.add_argument("--participant", help="interview coded (default: notebook 7's)")
+    q.add_argument("--segments", type=int, default=8, help="segments coded (default 8)")
+    q.add_argument("--theme", help="theme whose codes were used")
+    q.add_argument("--coder", help="the shipped coder")
+    q.set_defaults(handler=_class_report)
 
     p = sub.add_parser("import", help="import codings exported by a QDA tool (REFI-QDA .qdpx "
                                       "or .qde, Taguette or QualCoder CSV) as a new dataset")

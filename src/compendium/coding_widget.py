@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 
+import anywidget
 import ipywidgets as widgets
+import traitlets
 from IPython.display import display
 
 from . import tables
-from .classroom import CodingSession
+from .classroom import Code, CodingSession, SpanSession
 from .dataset import Dataset
 
 _GREY = "color: #666;"
@@ -35,6 +37,14 @@ def _segment_html(session: CodingSession) -> str:
     )
 
 
+def _code_box(code: Code) -> widgets.Checkbox:
+    """One code's tick box; the name alone fits the column, the id and definition show on hover."""
+    box = widgets.Checkbox(value=False, indent=False, description=code.name,
+                           tooltip=f"{code.code_id}: {code.definition}",
+                           layout=widgets.Layout(width="100%"))
+    return box.add_class("compendium-code").add_class(f"compendium-code-{code.code_id}")
+
+
 class CodingWidget:
     """Segment with context, codes as checkboxes by theme, previous/next, agreement."""
 
@@ -53,11 +63,7 @@ class CodingWidget:
         for theme in session.themes:
             items = [widgets.HTML(f"<b>{html.escape(theme.name)}</b>")]
             for code in theme.codes:
-                # The name alone fits the column; the id and definition show on hover.
-                box = widgets.Checkbox(value=False, indent=False, description=code.name,
-                                       tooltip=f"{code.code_id}: {code.definition}",
-                                       layout=widgets.Layout(width="100%"))
-                box.add_class("compendium-code").add_class(f"compendium-code-{code.code_id}")
+                box = _code_box(code)
                 box.observe(self._on_tick(code.code_id), names="value")
                 self.boxes[code.code_id] = box
                 definition = widgets.HTML(
@@ -173,5 +179,150 @@ def show(session: CodingSession, dataset: Dataset, coder: str,
         print("Running headless (the build or the tests): the coding widget is not shown.")
         return None
     widget = CodingWidget(session, dataset, coder)
+    display(widget.root)
+    return widget
+
+
+# --- span mode ----------------------------------------------------------------------
+
+# The browser side of the transcript: it draws the text with the marked passages
+# highlighted and reports the selection as code-point offsets (JavaScript counts UTF-16
+# units, Python code points; Array.from counts code points).
+_SELECTOR_ESM = """
+function render({ model, el }) {
+  const box = document.createElement("div");
+  box.className = "compendium-transcript";
+  box.style.cssText = "white-space: pre-wrap; max-height: 26em; overflow-y: auto; " +
+    "max-width: 60em; line-height: 1.5; border: 1px solid #ccc; padding: 0.6em 0.9em; " +
+    "border-radius: 4px; user-select: text;";
+  const draw = () => {
+    const text = Array.from(model.get("text"));
+    const marks = model.get("marks");
+    const edges = new Set([0, text.length]);
+    for (const [s, e] of marks) { edges.add(s); edges.add(e); }
+    const cuts = [...edges].sort((a, b) => a - b);
+    box.replaceChildren();
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const piece = text.slice(cuts[i], cuts[i + 1]).join("");
+      const marked = marks.some(([s, e]) => s <= cuts[i] && cuts[i + 1] <= e);
+      const node = document.createElement(marked ? "mark" : "span");
+      node.textContent = piece;
+      box.appendChild(node);
+    }
+  };
+  const report = () => {
+    const selection = window.getSelection();
+    if (!selection.rangeCount) return;
+    const range = selection.getRangeAt(0);
+    if (!box.contains(range.startContainer) || !box.contains(range.endContainer)) return;
+    const before = document.createRange();
+    before.selectNodeContents(box);
+    before.setEnd(range.startContainer, range.startOffset);
+    const start = Array.from(before.toString()).length;
+    const end = start + Array.from(range.toString()).length;
+    if (end > start) { model.set("selection", [start, end]); model.save_changes(); }
+  };
+  box.addEventListener("mouseup", report);
+  box.addEventListener("keyup", report);
+  model.on("change:text", draw);
+  model.on("change:marks", draw);
+  draw();
+  el.appendChild(box);
+}
+export default { render };
+"""
+
+
+class TranscriptSelector(anywidget.AnyWidget):
+    """The interview's text; selecting some of it sets ``selection`` to its offsets."""
+
+    _esm = _SELECTOR_ESM
+    text = traitlets.Unicode("").tag(sync=True)
+    selection = traitlets.List([0, 0]).tag(sync=True)
+    marks = traitlets.List([]).tag(sync=True)
+
+
+class SpanWidget:
+    """Span mode: select a passage of the interview, tick codes, mark it; every mark is saved."""
+
+    def __init__(self, session: SpanSession):
+        self.session = session
+        self.selector = TranscriptSelector(text=session.transcript.text)
+        self.selector.add_class("compendium-selector")
+        self.selector.observe(lambda _: self._show_selection(), names="selection")
+        self.selected = widgets.HTML().add_class("compendium-selected")
+        self.boxes: dict[str, widgets.Checkbox] = {}
+        columns = []
+        for theme in session.themes:
+            items = [widgets.HTML(f"<b>{html.escape(theme.name)}</b>")]
+            for code in theme.codes:
+                self.boxes[code.code_id] = _code_box(code)
+                items.append(self.boxes[code.code_id])
+            columns.append(widgets.VBox(items, layout=widgets.Layout(
+                width=f"{100 // max(len(session.themes), 1) - 1}%", min_width="16em")))
+        self.mark_button = widgets.Button(description="Mark passage", icon="highlighter",
+                                          button_style="info")
+        self.mark_button.add_class("compendium-mark")
+        self.mark_button.on_click(lambda _: self.mark())
+        self.marked = widgets.Select(options=[], rows=6, layout=widgets.Layout(width="60em"))
+        self.marked.add_class("compendium-marked")
+        self.remove_button = widgets.Button(description="Remove", icon="trash")
+        self.remove_button.add_class("compendium-remove")
+        self.remove_button.on_click(lambda _: self.remove())
+        self.status = widgets.HTML().add_class("compendium-status")
+        self.root = widgets.VBox([
+            widgets.HTML("<h3 style='margin: 0.2em 0;'>Select a passage, tick its codes, "
+                         "press <i>Mark passage</i></h3>"),
+            self.selector, self.selected,
+            widgets.HBox(columns, layout=widgets.Layout(flex_flow="row wrap")),
+            self.mark_button, self.marked, self.remove_button, self.status,
+        ]).add_class("compendium-spans")
+        self.refresh()
+
+    def _show_selection(self) -> None:
+        start, end = self.selector.selection
+        text = self.session.transcript.text[start:end]
+        short = text if len(text) <= 160 else text[:75] + " … " + text[-75:]
+        self.selected.value = (f"<span style='{_GREY}'>selected {start}-{end}:</span> "
+                               f"“{html.escape(short)}”" if end > start else "")
+
+    def mark(self) -> None:
+        """Mark the selected passage with the ticked codes (the click on *Mark passage*)."""
+        start, end = self.selector.selection
+        codes = [c for c, box in self.boxes.items() if box.value]
+        try:
+            self.session.mark(start, end, codes)
+        except Exception as err:  # shown to the student, who can select or tick and retry
+            self.status.value = (f"<span style='color: #b00;'>Not marked: "
+                                 f"{html.escape(str(err))}</span>")
+            return
+        for box in self.boxes.values():
+            box.value = False
+        self.refresh()
+
+    def remove(self) -> None:
+        """Remove the passage-code pair chosen in the list."""
+        if self.marked.value is not None:
+            self.session.unmark(*self.marked.value)
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Show the marked passages, highlighted in the text and listed."""
+        text = self.session.transcript.text
+        self.selector.marks = [[s, e] for s, e, _ in self.session.spans]
+        self.marked.options = [(f"{s}-{e} {c}: {text[s:e][:60]}", (s, e, c))
+                               for s, e, c in self.session.spans]
+        where = (f"every mark is saved to <code>{html.escape(str(self.session.path))}</code>"
+                 if self.session.path else "your passages are not saved to a file")
+        self.status.value = (f"<span style='{_GREY}'>{len(self.session.spans)} passage-code "
+                             f"pair(s) marked; {where}.</span>")
+
+
+def show_spans(session: SpanSession, headless: bool) -> SpanWidget | None:
+    """Display the span-mode panel, unless nobody is watching."""
+    if headless:
+        print("Running headless (the build or the tests): the span panel is not shown.")
+        return None
+    widget = SpanWidget(session)
     display(widget.root)
     return widget

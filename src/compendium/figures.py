@@ -372,3 +372,30 @@ def student_agreement_heatmap(kappa: pd.DataFrame, synthetic: bool, empty_messag
     ax.tick_params(axis="y", labelrotation=0, labelsize=7)
     mark_synthetic(fig, synthetic)
     return fig
+
+
+def class_coverage_figure(coverage: pd.DataFrame, n_students: int,
+                          segments: pd.DataFrame, synthetic: bool, empty_message: str = ""):
+    """How many students marked each character of the interview, in span mode (notebook 8).
+
+    ``coverage`` holds consecutive runs (start, end, students); ``segments``
+    the coder's segments (segment_id, start, end), shaded behind the curve so
+    the class's boundaries can be read against the coder's.
+    """
+    if n_students < 2 or coverage.empty:
+        return message_figure(empty_message or "No class drew its own passages.", synthetic)
+    apply_style()
+    fig, ax = plt.subplots(figsize=(7.5, 2.8))
+    for row in segments.itertuples(index=False):
+        ax.axvspan(row.start, row.end, color="#E69F00", alpha=0.18, linewidth=0)
+    x = np.r_[coverage["start"].to_numpy(), coverage["end"].to_numpy()[-1]]
+    y = np.r_[coverage["students"].to_numpy(), coverage["students"].to_numpy()[-1]]
+    ax.step(x, y, where="post", color="#0072B2", linewidth=1.2)
+    ax.fill_between(x, y, step="post", color="#0072B2", alpha=0.25)
+    ax.set_xlim(float(segments["start"].min()) - 200 if len(segments) else 0,
+                float(segments["end"].max()) + 200 if len(segments) else float(x[-1]))
+    ax.set_ylim(0, n_students + 0.5)
+    ax.set_xlabel("Position in the interview (characters); shaded: the coder's segments")
+    ax.set_ylabel(f"Students marking it (of {n_students})")
+    mark_synthetic(fig, synthetic)
+    return fig

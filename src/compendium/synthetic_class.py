@@ -25,7 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .classroom import codebook_by_theme, codings_csv, segments_to_code
+from .classroom import (
+    SPAN_COLUMNS,
+    SPAN_FOLDER,
+    codebook_by_theme,
+    codings_csv,
+    segments_to_code,
+    spans_csv,
+)
 from .dataset import Dataset, load_dataset
 from .errors import CompendiumError
 
@@ -45,6 +52,10 @@ of interview {participant} in `data/synthetic/`, in the format notebook 7's codi
 (`08-class-agreement.ipynb`) runs out of the box. Nothing computed from them says anything about
 real students or about the study.
 
+`spans/student_NN.csv` is the same synthetic student in span mode: the same codes, each on a
+passage whose start and end the generator moved from the segment's by a random stretch of text (to
+a word edge), as students who draw their own boundaries do (`source,start,end,code_id,coder`).
+
 Regenerate byte for byte with:
 
     {command}
@@ -61,6 +72,44 @@ def _siblings(codebook: pd.DataFrame) -> dict[str, list[str]]:
     groups = codes.groupby(parent, sort=False)["code_id"].agg(list)
     pairs = zip(codes["code_id"], parent, strict=True)
     return {c: [o for o in groups[p] if o != c] for c, p in pairs}
+
+
+def _word_edge(text: str, at: int, forward: bool) -> int:
+    """The nearest word boundary to ``at`` in the given direction (a student selects words)."""
+    at = min(max(at, 0), len(text))
+    step = 1 if forward else -1
+    while 0 < at < len(text) and not text[at - 1 if forward else at].isspace():
+        at += step
+    return at
+
+
+def _drawn_spans(dataset: Dataset, rows: list[tuple[str, str, str]],
+                 rng: np.random.Generator) -> pd.DataFrame | None:
+    """Span mode: the student's codes of each segment, on a passage whose boundaries they drew.
+
+    Each boundary moves from the segment's by up to about a sentence either way
+    (a normal draw, sd 60 characters), then to the nearest word edge; the
+    segment's start and end being where the coder drew them. ``None`` where
+    the segments have no positions on a transcript.
+    """
+    segs = dataset.segments.set_index("segment_id")
+    if not {"start", "end"} <= set(segs.columns):
+        return None
+    out = []
+    for segment_id in dict.fromkeys(r[0] for r in rows):
+        seg = segs.loc[segment_id]
+        source = seg.get("source") if isinstance(seg.get("source"), str) else \
+            f"transcripts/{seg['participant_id']}.txt"
+        text = dataset.transcripts.get(source)
+        if text is None or pd.isna(seg["start"]) or pd.isna(seg["end"]):
+            return None
+        start = _word_edge(text, int(seg["start"]) + int(rng.normal(0, 60)), forward=False)
+        end = _word_edge(text, int(seg["end"]) + int(rng.normal(0, 60)), forward=True)
+        if end - start < 20:  # a student marks a phrase at least
+            start, end = int(seg["start"]), int(seg["end"])
+        out += [(source, start, end, code, coder) for s, code, coder in rows
+                if s == segment_id]
+    return pd.DataFrame(out, columns=list(SPAN_COLUMNS))
 
 
 def generate_class(dataset: Dataset, *, seed: int = DEFAULT_SEED,
@@ -104,6 +153,9 @@ def generate_class(dataset: Dataset, *, seed: int = DEFAULT_SEED,
             rows += [(segment_id, code, name) for code in sorted(chosen, key=all_codes.index)]
         files[f"{name}.csv"] = codings_csv(pd.DataFrame(rows, columns=["segment_id", "code_id",
                                                                        "coder"]))
+        spans = _drawn_spans(dataset, rows, np.random.default_rng([seed, number]))
+        if spans is not None:
+            files[f"{SPAN_FOLDER}/{name}.csv"] = spans_csv(spans)
     participant = dataset.segments.set_index("segment_id").loc[ids[0], "participant_id"]
     metadata = {
         "synthetic": True,
@@ -142,6 +194,7 @@ def write_class(data: str | Path, target: str | Path, *, seed: int = DEFAULT_SEE
     staging.chmod(0o755)  # mkdtemp makes it private; the class is data to share
     try:
         for name, text in files.items():
+            (staging / name).parent.mkdir(exist_ok=True)
             (staging / name).write_text(text, encoding="utf-8", newline="\n")
         old = None
         if target.exists():

@@ -20,7 +20,13 @@ from .agreement import (
     double_coded_participants,
     krippendorff_alpha_from_counts,
 )
-from .character import character_agreement, character_counts, kappa_from_table
+from .character import (
+    character_agreement,
+    character_agreement_many,
+    character_counts,
+    coverage_runs,
+    kappa_from_table,
+)
 from .comparison import (
     describe_gap,
     largest_gaps,
@@ -44,6 +50,7 @@ from .measures import (
     second_coder_for,
     unitized_table,
 )
+from .multirater import binary_agreement
 from .overlap import DEFAULT_THRESHOLD, brennan_prediger, overlap_agreement, overlap_segments
 from .saturation import (
     interviews_to_reach,
@@ -90,7 +97,9 @@ __all__ = [
     "alpha_family",
     "alpha_u_category",
     "boundary_differences",
+    "binary_agreement",
     "character_agreement",
+    "character_agreement_many",
     "character_counts",
     "check_coders",
     "choose_measure",
@@ -103,6 +112,7 @@ __all__ = [
     "cohen_kappa_from_counts",
     "krippendorff_alpha_from_counts",
     "coincidences",
+    "coverage_runs",
     "cooccurrence",
     "data_structure",
     "describe_gap",

@@ -22,11 +22,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .multirater import binary_agreement
 from .spans import (
     AgreementDataError,
     check_coders,
     intersection_lengths,
     merge_overlapping,
+    shared_continuum,
     shared_sources,
     source_lengths,
 )
@@ -152,3 +154,94 @@ def character_agreement(spans: pd.DataFrame, coder_a: str, coder_b: str,
     table["cohen_kappa"] = kappa
     table["undefined"] = reasons
     return table.astype({c: np.int64 for c in ["n_sources", "n_chars"] + COUNT_COLUMNS})
+
+
+def coverage_runs(spans: pd.DataFrame, coders: list[str], sources: list[str],
+                  lengths: Mapping[str, int]) -> pd.DataFrame:
+    """Each code's sources cut into runs of characters that every coder coded alike.
+
+    Between two consecutive span boundaries (of any coder, for one code and
+    source) every character has the same coders on it, so one run stands for
+    all its characters: the work grows with the number of spans, not with the
+    length of the text. Runs no coder coded are included, so the runs of a
+    source add up to its length.
+
+    Returns
+    -------
+    DataFrame sorted by code_id, source, start: code_id, source, start, end,
+    n_coders (how many coders coded the run) and one 0/1 column per coder.
+    """
+    merged = merge_overlapping(spans[spans["coder"].isin(coders)
+                                     & spans["source"].isin(sources)],
+                               ["code_id", "source", "coder"])
+    rows = []
+    # Every code in every shared source: where no coder used it in a source, that
+    # source is one run everybody left uncoded, as in :func:`character_counts`.
+    groups = dict(list(merged.groupby(["code_id", "source"], sort=True)))
+    for code in sorted(pd.unique(merged["code_id"]).tolist()):
+        for source in sources:
+            group = groups.get((code, source), merged.iloc[:0])
+            rows.append(_runs_of(group, code, source, int(lengths[source]), coders))
+    columns = ["code_id", "source", "start", "end", *coders]
+    if not rows:
+        return pd.DataFrame(columns=[*columns, "n_coders"])
+    out = pd.concat(rows, ignore_index=True)
+    out["n_coders"] = out[coders].sum(axis=1)
+    return out[["code_id", "source", "start", "end", "n_coders", *coders]]
+
+
+def _runs_of(group: pd.DataFrame, code: str, source: str, length: int,
+             coders: list[str]) -> pd.DataFrame:
+    """One code's runs in one source (see :func:`coverage_runs`)."""
+    cuts = np.unique(np.r_[0, length, group["start"], group["end"]].clip(0, length))
+    starts, ends = cuts[:-1], cuts[1:]
+    covered = np.zeros((len(starts), len(coders)), dtype=np.int64)
+    for column, coder in enumerate(coders):
+        mine = group[group["coder"] == coder]
+        if mine.empty:
+            continue
+        # A run lies inside a span exactly when the span starts at or before it and
+        # ends at or after its end; the spans of one coder do not overlap once merged.
+        at = np.searchsorted(mine["start"].to_numpy(), starts, side="right") - 1
+        inside = (at >= 0) & (mine["end"].to_numpy()[at.clip(0)] >= ends)
+        covered[:, column] = inside
+    frame = pd.DataFrame(covered, columns=coders)
+    frame.insert(0, "end", ends)
+    frame.insert(0, "start", starts)
+    frame.insert(0, "source", source)
+    frame.insert(0, "code_id", code)
+    return frame
+
+
+def character_agreement_many(spans: pd.DataFrame, coders: list[str] | None = None,
+                             lengths: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """Character-level agreement of many coders per code, and pooled over codes.
+
+    Every character of every shared source is one subject per code, and each
+    coder coded it or not; the coefficients are those of
+    :func:`compendium.analysis.multirater.binary_agreement`. With two coders,
+    ``percent_agreement`` and ``conger_kappa`` are exactly the percentage and
+    Cohen's kappa of :func:`character_agreement`.
+
+    Returns
+    -------
+    DataFrame, one row per code any coder used and a final ``overall`` row:
+    code_id, n_chars, n_coders, coded_chars (summed over coders),
+    percent_agreement, fleiss_kappa, conger_kappa, krippendorff_alpha,
+    undefined.
+    """
+    chosen, sources, lengths = shared_continuum(spans, coders, lengths)
+    runs = coverage_runs(spans, chosen, sources, lengths)
+    weight = (runs["end"] - runs["start"]).to_numpy(np.float64)
+    rows = []
+    for code in [*pd.unique(runs["code_id"]), None]:
+        pick = np.ones(len(runs), bool) if code is None else (runs["code_id"] == code).to_numpy()
+        result = binary_agreement(runs.loc[pick, chosen].to_numpy(), weight[pick])
+        rows.append({"code_id": "overall" if code is None else code,
+                     "n_chars": int(result.n_subjects), "n_coders": result.n_coders,
+                     "coded_chars": int(result.applied),
+                     "percent_agreement": result.percent_agreement,
+                     "fleiss_kappa": result.fleiss_kappa, "conger_kappa": result.conger_kappa,
+                     "krippendorff_alpha": result.krippendorff_alpha,
+                     "undefined": result.undefined})
+    return pd.DataFrame(rows)

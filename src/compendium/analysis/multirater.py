@@ -226,3 +226,107 @@ def multirater_table(decisions: pd.DataFrame) -> pd.DataFrame:
             "undefined": kappa.undefined or "",
         })
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class BinaryAgreement:
+    """Agreement of many coders on yes/no decisions, with the numbers it is built from.
+
+    Attributes
+    ----------
+    percent_agreement:
+        Share of agreeing coder pairs, averaged over subjects (Fleiss' P-bar),
+        as a percentage; with two coders, the share of subjects they agree on.
+    fleiss_kappa:
+        Fleiss (1971): chance from the pooled share of "yes".
+    conger_kappa:
+        Conger (1980): chance agreement is the mean over coder pairs of each
+        pair's chance agreement from its own two coders' shares of "yes"; with
+        two coders it is Cohen's (1960) kappa.
+    krippendorff_alpha:
+        Nominal alpha (Krippendorff 2004, ch. 11) with no missing decisions.
+    p_o, p_e_fleiss, p_e_conger:
+        Observed and expected agreement behind the kappas.
+    n_subjects, n_coders, applied:
+        Total weight of the subjects, coders, total weight of "yes" decisions.
+    undefined:
+        "" when the coefficients are defined, else why they are not.
+    """
+
+    percent_agreement: float
+    fleiss_kappa: float
+    conger_kappa: float
+    krippendorff_alpha: float
+    p_o: float
+    p_e_fleiss: float
+    p_e_conger: float
+    n_subjects: float
+    n_coders: int
+    applied: float
+    undefined: str = ""
+
+
+def binary_agreement(decisions: np.ndarray, weights: np.ndarray | None = None) -> BinaryAgreement:
+    """Percent agreement, Fleiss', Conger's kappa and alpha of a subjects x coders 0/1 matrix.
+
+    Parameters
+    ----------
+    decisions:
+        ``decisions[i, r]`` is 1 when coder ``r`` said yes to subject ``i``.
+        Every coder decides every subject.
+    weights:
+        How many identical subjects each row stands for (default 1 each): a
+        run of characters that every coder coded alike is one weighted row,
+        so character-level agreement never expands the text character by
+        character.
+
+    Returns
+    -------
+    BinaryAgreement
+        NaN coefficients with the reason when there are no subjects, fewer
+        than two coders, or every decision is the same.
+
+    References
+    ----------
+    Cohen, J. (1960). A coefficient of agreement for nominal scales.
+    *Educational and Psychological Measurement* 20(1), 37-46.
+    Conger, A. J. (1980). Integration and generalization of kappas for
+    multiple raters. *Psychological Bulletin* 88(2), 322-328.
+    Fleiss, J. L. (1971). *Psychological Bulletin* 76(5), 378-382.
+    Krippendorff, K. (2004). *Content Analysis* (2nd ed.), ch. 11. Sage.
+    """
+    x = np.asarray(decisions, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"decisions must be subjects x coders, got {x.ndim} dimensions")
+    w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (x.shape[0],) or (w < 0).any():
+        raise ValueError("weights must be one non-negative number per subject")
+    m, total = x.shape[1], float(w.sum())
+    applied = float(w @ x.sum(axis=1)) if m else 0.0
+    nan = float("nan")
+    reason = ""
+    if total == 0:
+        reason = NO_SUBJECTS
+    elif m < 2:
+        reason = FEWER_THAN_TWO_RATERS
+    if reason:
+        return BinaryAgreement(nan, nan, nan, nan, nan, nan, nan, total, m, applied, reason)
+    k = x.sum(axis=1)  # yes decisions per subject
+    disagreeing = float(w @ (k * (m - k)))  # unordered disagreeing coder pairs, summed
+    pairs = m * (m - 1) / 2
+    p_o = 1 - disagreeing / (pairs * total)
+    p = applied / (m * total)
+    p_e_fleiss = p * p + (1 - p) * (1 - p)
+    share = (w @ x) / total  # each coder's share of yes
+    upper = np.triu_indices(m, 1)
+    chance = np.outer(share, share) + np.outer(1 - share, 1 - share)
+    p_e_conger = float(chance[upper].mean())
+    if applied in (0.0, m * total):
+        return BinaryAgreement(100 * p_o, nan, nan, nan, p_o, p_e_fleiss, p_e_conger, total,
+                               m, applied, ONE_CATEGORY)
+    n = m * total  # pairable values
+    alpha = 1 - (n - 1) * disagreeing / (m - 1) / (applied * (n - applied))
+    conger = nan if p_e_conger == 1 else (p_o - p_e_conger) / (1 - p_e_conger)
+    return BinaryAgreement(100 * p_o, (p_o - p_e_fleiss) / (1 - p_e_fleiss), conger, alpha,
+                           p_o, p_e_fleiss, p_e_conger, total, m, applied,
+                           "" if conger == conger else "each coder made one decision throughout")

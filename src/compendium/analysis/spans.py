@@ -141,6 +141,21 @@ def check_coders(spans_or_codings: pd.DataFrame, coders: Iterable[str] | None,
     return chosen
 
 
+def shared_continuum(spans: pd.DataFrame, coders: Iterable[str] | None,
+                     lengths: Mapping[str, int] | None) -> tuple[list[str], list[str],
+                                                                dict[str, int]]:
+    """The coders compared, the sources all of them coded, and each source's length.
+
+    Raises AgreementDataError when the coders share no source.
+    """
+    chosen = check_coders(spans, coders)
+    sources = shared_sources(spans, chosen)
+    if not sources:
+        raise AgreementDataError("coders " + ", ".join(repr(c) for c in chosen)
+                                 + " share no source; agreement needs text all of them coded")
+    return chosen, sources, dict(lengths) if lengths is not None else source_lengths(spans)
+
+
 def merge_overlapping(spans: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Union of each group's overlapping intervals (touching ones stay apart).
 

@@ -49,12 +49,9 @@ import numpy as np
 import pandas as pd
 
 from .spans import (
-    AgreementDataError,
-    check_coders,
     coders_with_overlapping_spans,
     merge_overlapping,
-    shared_sources,
-    source_lengths,
+    shared_continuum,
 )
 
 GAP = "\u2205"  # the value of uncoded text (empty set sign)
@@ -368,12 +365,7 @@ def alpha_family(units: Mapping, coders: list[str], lengths: Mapping[str, int],
 def _prepare(spans: pd.DataFrame, coders: Iterable[str] | None,
              lengths: Mapping[str, int] | None) -> tuple[pd.DataFrame, list[str], list[str],
                                                           dict[str, int]]:
-    chosen = check_coders(spans, coders)
-    sources = shared_sources(spans, chosen)
-    if not sources:
-        raise AgreementDataError("coders " + ", ".join(repr(c) for c in chosen)
-                                 + " share no source; agreement needs text all of them coded")
-    lengths = dict(lengths) if lengths is not None else source_lengths(spans)
+    chosen, sources, lengths = shared_continuum(spans, coders, lengths)
     pick = spans[spans["coder"].isin(chosen) & spans["source"].isin(sources)]
     return pick, chosen, sources, lengths
 
