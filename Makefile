@@ -8,6 +8,7 @@
 #   make notebooks              refresh the committed notebooks' outputs
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
 #   make bench-build            time the build itself (cold, no-op, edits, each run)
+#   make diff BASE=rev          what changed since revision rev, and why (BUILD/diff/)
 #   make help                   list all targets
 #
 # The environment (.venv) is created from requirements.lock whenever it is
@@ -157,6 +158,15 @@ runs: $(RULES)/runs.mk ## execute every notebook run (figures, tables, values) w
 	+@$(call LOCKED_MAKE,runs-unlocked)
 
 runs-unlocked: $(RUN_MANIFESTS)
+
+# --- what changed since another revision ---------------------------------------
+
+# The base revision is built in a temporary git worktree (its own environment
+# unless its lock is identical), then both builds are compared into $(BUILD)/diff/.
+.PHONY: diff
+diff: paper ## what changed since revision BASE, and why: make diff BASE=main (writes BUILD/diff/)
+	@test -n "$(BASE)" || { echo 'say which revision to compare with: make diff BASE=main' >&2; exit 1; }
+	$(COMPENDIUM) diff --base $(BASE) $(BUILD) --data $(DATA)
 
 # --- notebooks, tests, benchmarks ----------------------------------------------
 
