@@ -170,8 +170,8 @@ def test_one_coding_changes_only_what_depends_on_codings(built, tmp_path, capsys
     listed = {c["id"] for c in report["changes"]}
     assert listed == content_differs(built, new)
     assert "tbl-matrix-outcomes" in listed  # E01 now has an outcome coded
-    # the interviewees' profile and the class exercise do not read the codings
-    assert not listed & {"tbl-profile", "tbl-class-agreement", "fig-class-agreement"}
+    # the interviewees' profile and the codebook table do not count codings
+    assert not listed & {"tbl-profile", "tbl-codebook"}
     expected_row = {"file": "codings.csv", "row": 2, "change": "changed",
                     "key": {"segment_id": "E01-001", "code_id": "OUT-SALES", "coder": "coder_a"},
                     "columns": {"code_id": ["MOT-PARTNERS", "OUT-SALES"]}}

@@ -281,10 +281,12 @@ def table_cells(old: Path, new: Path) -> list[dict[str, Any]]:
     new_head, new_rows = _csv_cells(new)
 
     def labelled(rows):
-        labels = [r[0] if r else "" for r in rows]
-        unique = len(set(labels)) == len(labels)
-        return {(lab if unique else f"row {i}"): r for i, (lab, r) in
-                enumerate(zip(labels, rows, strict=True), start=1)}
+        # a row is named by its first column, or its first two or three where one repeats
+        for width in (1, 2, 3):
+            labels = [" / ".join(r[:width]) for r in rows]
+            if len(set(labels)) == len(labels):
+                return dict(zip(labels, rows, strict=True))
+        return {f"row {i}": r for i, r in enumerate(rows, start=1)}
 
     before, after = labelled(old_rows), labelled(new_rows)
     cells = []
@@ -562,9 +564,21 @@ def describe_row(row: dict[str, Any]) -> str:
     return text + ")"
 
 
-def causes_text(causes: list[dict]) -> str:
-    return "; ".join(describe_cause(c) for c in causes) or \
-        "none of its recorded inputs changed"
+def short_cause(cause: dict[str, Any]) -> str:
+    """A cause in a few words (the full one is listed once, under the inputs that changed)."""
+    if cause["input"] == "dataset" and "file" in cause:
+        rows = cause.get("rows")
+        if rows:
+            numbers = ", ".join(str(r["row"]) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            return f"{cause['file']} (row{'s' if len(rows) > 1 else ''} {numbers})"
+        return cause["file"]
+    return describe_cause(cause)
+
+
+def causes_text(causes: list[dict], short: bool = False) -> str:
+    """The causes of one change in words, or a sentence saying none of its inputs changed."""
+    describe = short_cause if short else describe_cause
+    return "; ".join(describe(c) for c in causes) or "none of its recorded inputs changed"
 
 
 def _cell(text: Any) -> str:
@@ -588,13 +602,13 @@ def markdown_report(report: dict[str, Any]) -> str:
         for c in values:
             lines.append(f"| `{c['id']}` | {_cell(', '.join(c['places']) or c['run'])} | "
                          f"{_cell(c['old'])} | {_cell(c['new'])} | "
-                         f"{_cell(causes_text(c['causes']))} |")
+                         f"{_cell(causes_text(c['causes'], short=True))} |")
         lines.append("")
     if displays:
         lines += ["## Figures and tables", ""]
         for c in displays:
             lines += [f"### {c['kind'].capitalize()} `{c['id']}` ({c['change']}; run {c['run']})",
-                      "", f"{c['caption']}", "", f"Cause: {causes_text(c['causes'])}.", ""]
+                      "", f"{c['caption']}", "", f"Cause: {causes_text(c['causes'], short=True)}.", ""]
             if c.get("cells"):
                 lines += ["| row | column | old | new |", "|---|---|---|---|"]
                 lines += [f"| {_cell(x['row'])} | {_cell(x['column'])} | {_cell(x['old'])} | "
