@@ -162,11 +162,14 @@ runs-unlocked: $(RUN_MANIFESTS)
 # --- what changed since another revision ---------------------------------------
 
 # The base revision is built in a temporary git worktree (its own environment
-# unless its lock is identical), then both builds are compared into $(BUILD)/diff/.
+# unless its lock is identical), then both builds are compared into $(BUILD)/diff/,
+# and the site is rebuilt to carry the diff's page.
 .PHONY: diff
 diff: paper ## what changed since revision BASE, and why: make diff BASE=main (writes BUILD/diff/)
 	@test -n "$(BASE)" || { echo 'say which revision to compare with: make diff BASE=main' >&2; exit 1; }
 	$(COMPENDIUM) diff --base $(BASE) $(BUILD) --data $(DATA)
+	$(call PAPER_STEP,site)
+	@echo "diff:  $(BUILD)/diff/changes.md, index.html (also in the site), text.html, paper-tracked.docx"
 
 # --- notebooks, tests, benchmarks ----------------------------------------------
 

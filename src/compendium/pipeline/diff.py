@@ -165,11 +165,16 @@ def row_changes(name: str, old: Path, new: Path) -> list[dict[str, Any]]:
         return {tuple(r.get(k, "") for k in key): (n, r) for n, r in enumerate(rows, start=2)}
 
     before, after = keyed(old_rows), keyed(new_rows)
+    columns = list(dict.fromkeys(new_cols + old_cols))
+
+    def differing(r_old, r_new):
+        return {c: [r_old.get(c, ""), r_new.get(c, "")] for c in columns
+                if r_old.get(c, "") != r_new.get(c, "")}
+
     changes = []
     for k in after.keys() & before.keys():
-        (n_old, r_old), (n_new, r_new) = before[k], after[k]
-        differ = {c: [r_old.get(c, ""), r_new.get(c, "")] for c in dict.fromkeys(new_cols + old_cols)
-                  if r_old.get(c, "") != r_new.get(c, "")}
+        (_, r_old), (n_new, r_new) = before[k], after[k]
+        differ = differing(r_old, r_new)
         if differ:
             changes.append({"file": name, "row": n_new, "change": "changed",
                             "key": dict(zip(key, k, strict=True)), "columns": differ})
@@ -177,10 +182,9 @@ def row_changes(name: str, old: Path, new: Path) -> list[dict[str, Any]]:
     added = {after[k][0]: after[k][1] for k in after.keys() - before.keys()}
     for row in sorted(removed.keys() & added.keys()):
         r_old, r_new = removed.pop(row), added.pop(row)
-        differ = {c: [r_old.get(c, ""), r_new.get(c, "")] for c in dict.fromkeys(new_cols + old_cols)
-                  if r_old.get(c, "") != r_new.get(c, "")}
         changes.append({"file": name, "row": row, "change": "changed",
-                        "key": {k: r_new.get(k, "") for k in key}, "columns": differ})
+                        "key": {k: r_new.get(k, "") for k in key},
+                        "columns": differing(r_old, r_new)})
     for row, record in removed.items():
         changes.append({"file": name, "row": row, "change": "removed",
                         "key": {k: record.get(k, "") for k in key}})
@@ -569,7 +573,8 @@ def short_cause(cause: dict[str, Any]) -> str:
     if cause["input"] == "dataset" and "file" in cause:
         rows = cause.get("rows")
         if rows:
-            numbers = ", ".join(str(r["row"]) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            numbers = ", ".join(str(r["row"]) for r in rows[:5])
+            numbers += ", ..." if len(rows) > 5 else ""
             return f"{cause['file']} (row{'s' if len(rows) > 1 else ''} {numbers})"
         return cause["file"]
     return describe_cause(cause)
@@ -607,8 +612,9 @@ def markdown_report(report: dict[str, Any]) -> str:
     if displays:
         lines += ["## Figures and tables", ""]
         for c in displays:
+            cause = causes_text(c["causes"], short=True)
             lines += [f"### {c['kind'].capitalize()} `{c['id']}` ({c['change']}; run {c['run']})",
-                      "", f"{c['caption']}", "", f"Cause: {causes_text(c['causes'], short=True)}.", ""]
+                      "", f"{c['caption']}", "", f"Cause: {cause}.", ""]
             if c.get("cells"):
                 lines += ["| row | column | old | new |", "|---|---|---|---|"]
                 lines += [f"| {_cell(x['row'])} | {_cell(x['column'])} | {_cell(x['old'])} | "

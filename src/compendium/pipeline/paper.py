@@ -396,7 +396,8 @@ def provenance(build: Path, registry: Path, paper_dir: Path, values: dict) -> di
         },
         "displays": displays,
         "values": value_records,
-        "runs": {m["run"]["id"]: {key: m["run"][key] for key in ("notebook", "parameters", "inputs")}
+        "runs": {m["run"]["id"]: {key: m["run"][key]
+                                  for key in ("notebook", "parameters", "inputs")}
                  for m in manifests},
     }
 
