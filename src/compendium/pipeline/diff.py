@@ -586,6 +586,10 @@ def causes_text(causes: list[dict], short: bool = False) -> str:
     return "; ".join(describe(c) for c in causes) or "none of its recorded inputs changed"
 
 
+def _words(n: int) -> str:
+    return f"{n} word" + ("" if n == 1 else "s")
+
+
 def _cell(text: Any) -> str:
     return "—" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -623,8 +627,9 @@ def markdown_report(report: dict[str, Any]) -> str:
         lines += ["No value, table or figure changed.", ""]
     t = report["text"]
     lines += ["## Text", "",
-              (f"{t['inserted_words']} words inserted and {t['deleted_words']} deleted in the "
-               "assembled manuscript: see text.html and the tracked-changes paper-tracked.docx."
+              (f"{_words(t['inserted_words'])} inserted and {_words(t['deleted_words'])} deleted "
+               "in the assembled manuscript: see text.html and the tracked-changes "
+               "paper-tracked.docx."
                if t["changed"] else "The text is unchanged apart from the values above."), ""]
     return "\n".join(lines)
 
