@@ -208,6 +208,16 @@ def test_one_parameter_changes_only_its_run(built, tmp_path, capsys):
     assert 'src="figures/old-fig-saturation.svg"' in page
     assert (tmp_path / "diff" / "figures" / "new-fig-saturation.svg").exists()
 
+    # A base built before runs recorded their full inputs (no `runs`, no `paper_dir`) gives
+    # the same causes, and no input that only one side recorded is taken for a change.
+    older = copy_build(built, tmp_path / "older")
+    record = json.loads((older / "paper" / "provenance.json").read_text(encoding="utf-8"))
+    del record["runs"], record["paper_dir"]
+    (older / "paper" / "provenance.json").write_text(json.dumps(record), encoding="utf-8")
+    again = run_diff(older, new, tmp_path / "diff-older", capsys)
+    assert [(c["id"], c["causes"]) for c in again["changes"]] == \
+        [(c["id"], c["causes"]) for c in report["changes"]]
+
 
 def test_diff_errors_are_one_line(built, tmp_path, capsys):
     assert main(["diff", str(built), str(tmp_path / "nothing")]) == 1

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..datapackage import dataset_hash
 from ..errors import CompendiumError
 from ..fileio import atomic_write, remove_tree, replace_dir, sha256_file, staging_dir
 from ..layout import Layout
@@ -128,6 +129,10 @@ def dataset_files(build: Build, folder: Path | None) -> dict[str, str]:
     if descriptor is None or not descriptor.exists():
         return {}
     data = json.loads(descriptor.read_text(encoding="utf-8-sig"))
+    # only a folder that still holds the dataset the build was made from answers for it
+    recorded = {i.get("dataset_sha256") for i in build.all_inputs()}
+    if dataset_hash(data) not in recorded:
+        return {}
     return {r["path"]: str(r.get("hash", "")).removeprefix("sha256:")
             for r in data.get("resources", []) if isinstance(r.get("path"), str)}
 
