@@ -240,3 +240,11 @@ def test_diff_writes_nothing_half_done(built, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         diff.write_diff(built, built, out, old_repository=ROOT, new_repository=ROOT)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_site_links_the_diff_page_only_when_there_is_one():
+    from compendium.pipeline.site import index_page
+
+    record = {"commit": "abc", "dataset": {"name": "demo", "hash": "0" * 64, "synthetic": True}}
+    assert 'href="diff/index.html"' in index_page(record, [], diff=True)
+    assert "diff/" not in index_page(record, [])
