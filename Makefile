@@ -46,16 +46,20 @@ NPROC := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || e
 # builds still stage every step, but two at once are not made to take turns.
 FLOCK := $(shell command -v flock 2>/dev/null)
 
-# Everything a notebook run depends on besides its notebook and parameters:
-# the validated dataset and the code in RUN_CODE (listed in the generated rules).
+# Everything a notebook run depends on besides its notebook, its parameters and the
+# package modules its notebook imports (each run's own list, in the generated rules):
+# the validated dataset and the environment.
 DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
 # Package versions (the lock) count; re-installing the project itself does not.
-RUN_INPUTS = $(VALIDATED_STAMP) $(RUN_CODE) $(VENV_STAMP) | $(PROJECT_STAMP)
+RUN_INPUTS = $(VALIDATED_STAMP) $(VENV_STAMP) | $(PROJECT_STAMP)
 VALIDATION_CODE := $(wildcard src/compendium/dataset.py src/compendium/datapackage.py src/compendium/anonymity.py src/compendium/tableio.py src/compendium/design.py)
 # The research team's list of real names for the anonymisation gate (git-ignored);
 # IDENTIFIERS=path/to/list points the gate at another one.
 IDENTIFIERS ?= $(wildcard identifiers.txt)
-PACKAGE_DIRS := $(shell find src/compendium -type d -not -name '__pycache__')
+# Every module and notebook: an edited import changes which runs a module feeds,
+# so the rules are written again (in well under a second) whenever one changes.
+PACKAGE_FILES := $(shell find src/compendium -name '*.py' -not -path '*/__pycache__/*')
+NOTEBOOK_FILES := $(wildcard notebooks/*.ipynb)
 
 -include $(RULES)/runs.mk
 
@@ -77,7 +81,7 @@ env: $(PROJECT_STAMP) ## create or update the environment (.venv) from requireme
 
 # --- the run rules, generated from the registry --------------------------------
 
-$(RULES)/runs.mk: $(REGISTRY) src/compendium/pipeline/rules.py src/compendium/layout.py $(PACKAGE_DIRS)
+$(RULES)/runs.mk: $(REGISTRY) $(PACKAGE_FILES) $(NOTEBOOK_FILES) $(wildcard src/compendium)
 	PYTHONPATH=src $(PYTHON) -m compendium.pipeline.rules $(REGISTRY) $(RULES)
 
 # --- data ---------------------------------------------------------------------

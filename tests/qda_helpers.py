@@ -10,6 +10,7 @@ shows the quirk it exercises.
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 import pandas as pd
 import pytest
+
+from compendium.dataset import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 REFI_FIXTURES = REPO / ".." / "shared" / "fixtures" / "refi"
@@ -108,3 +111,66 @@ def element_counts(root) -> Counter:
 
 def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def tables_of(folder: Path) -> dict:
+    """A dataset's tables in a canonical order, and its transcripts and key metadata."""
+    ds = load_dataset(folder)
+    segments = ds.segments.copy()
+    segments["source"] = segments["source"].fillna(
+        "transcripts/" + segments["participant_id"] + ".txt").where(segments["start"].notna())
+    return {
+        "participants": ds.participants.sort_values("participant_id").reset_index(drop=True),
+        "codebook": ds.codebook.sort_values("code_id").reset_index(drop=True),
+        "segments": segments.sort_values("segment_id").reset_index(drop=True),
+        "codings": ds.codings.sort_values(["segment_id", "code_id", "coder"])
+        .reset_index(drop=True),
+        "transcripts": ds.transcripts,
+        "meta": (ds.name, ds.title, ds.synthetic, ds.primary_coder, ds.interview_guide),
+    }
+
+
+def assert_same_dataset(a: Path, b: Path) -> None:
+    left, right = tables_of(a), tables_of(b)
+    for key in ("participants", "codebook", "segments", "codings"):
+        pd.testing.assert_frame_equal(left[key], right[key], check_dtype=False, obj=key)
+    assert left["transcripts"] == right["transcripts"]
+    assert left["meta"] == right["meta"]
+
+
+@functools.lru_cache(maxsize=2)
+def refi_schema(name: str = "Project-mrt2019.xsd"):
+    """A REFI-QDA schema from the shared fixtures, or the reason it cannot be had."""
+    try:
+        import xmlschema
+    except ImportError:
+        return "xmlschema is not installed, so the export cannot be checked against the XSD"
+    path = REFI_FIXTURES / "xsd" / name
+    if not path.exists():
+        return f"the REFI-QDA XSD is absent ({path.resolve()}: no shared/ beside the repository)"
+    return xmlschema.XMLSchema(str(path))
+
+
+def assert_valid_refi(archive: Path, *, required: bool = True) -> None:
+    """The archive's project.qde validates against Project-mrt2019.xsd.
+
+    Where the schema cannot be had, a test that is about the schema is
+    skipped (saying why); others (``required=False``) go on without the check.
+    """
+    schema = refi_schema()
+    if isinstance(schema, str):
+        if required:
+            pytest.skip(schema)
+        return
+    root = qde_root(archive)  # parsed with defusedxml, then checked by xmlschema
+    errors = list(schema.iter_errors(root))
+    assert not errors, errors[0]
+
+
+def assert_valid_codebook(path: Path) -> None:
+    """A .qdc file validates against the REFI-QDA Codebook.xsd (skip if it cannot be had)."""
+    schema = refi_schema("Codebook.xsd")
+    if isinstance(schema, str):
+        pytest.skip(schema)
+    errors = list(schema.iter_errors(SafeET.fromstring(path.read_bytes())))
+    assert not errors, errors[0]

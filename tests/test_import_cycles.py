@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from compendium.importgraph import cycles, import_graph
+
 from .conftest import ROOT
-from .import_graph import cycles, import_graph
 
 PACKAGE = ROOT / "src" / "compendium"
 

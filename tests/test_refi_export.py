@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import tempfile
 import zipfile
@@ -22,69 +21,15 @@ from compendium.qda.refi_export import export_dataset
 # The helpers shared by the QDA tests sit beside this file (pytest may not put it on the path).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qda_helpers import (  # noqa: E402
-    REFI_FIXTURES,
     SYNTHETIC,
+    assert_same_dataset,
+    assert_valid_refi,
     element_counts,
     local,
     qde_root,
     refi_fixture,
     write_attributes,
 )
-
-
-@functools.lru_cache(maxsize=1)
-def _schema():
-    """The REFI-QDA project schema, or the reason it cannot be had."""
-    try:
-        import xmlschema
-    except ImportError:
-        return "xmlschema is not installed, so the export cannot be checked against the XSD"
-    path = REFI_FIXTURES / "xsd" / "Project-mrt2019.xsd"
-    if not path.exists():
-        return f"the REFI-QDA XSD is absent ({path.resolve()}: no shared/ beside the repository)"
-    return xmlschema.XMLSchema(str(path))
-
-
-def assert_valid_refi(archive: Path, *, required: bool = True) -> None:
-    """The archive's project.qde validates against Project-mrt2019.xsd.
-
-    Where the schema cannot be had, a test that is about the schema is
-    skipped (saying why); others (``required=False``) go on without the check.
-    """
-    schema = _schema()
-    if isinstance(schema, str):
-        if required:
-            pytest.skip(schema)
-        return
-    root = qde_root(archive)  # parsed with defusedxml, then checked by xmlschema
-    errors = list(schema.iter_errors(root))
-    assert not errors, errors[0]
-
-
-def tables_of(folder: Path) -> dict:
-    """A dataset's tables in a canonical order, and its transcripts and key metadata."""
-    ds = load_dataset(folder)
-    segments = ds.segments.copy()
-    segments["source"] = segments["source"].fillna(
-        "transcripts/" + segments["participant_id"] + ".txt").where(segments["start"].notna())
-    return {
-        "participants": ds.participants.sort_values("participant_id").reset_index(drop=True),
-        "codebook": ds.codebook.sort_values("code_id").reset_index(drop=True),
-        "segments": segments.sort_values("segment_id").reset_index(drop=True),
-        "codings": ds.codings.sort_values(["segment_id", "code_id", "coder"])
-        .reset_index(drop=True),
-        "transcripts": ds.transcripts,
-        "meta": (ds.name, ds.title, ds.synthetic, ds.primary_coder, ds.interview_guide),
-    }
-
-
-def assert_same_dataset(a: Path, b: Path) -> None:
-    left, right = tables_of(a), tables_of(b)
-    for key in ("participants", "codebook", "segments", "codings"):
-        pd.testing.assert_frame_equal(left[key], right[key], check_dtype=False, obj=key)
-    assert left["transcripts"] == right["transcripts"]
-    assert left["meta"] == right["meta"]
-
 
 # --------------------------------------------------------------------------
 # The demonstration dataset
@@ -112,7 +57,7 @@ def test_synthetic_export_content(synthetic_export):
     assert counts["User"] == len(ds.coders)
     assert counts["Case"] == len(ds.participants)
     assert counts["TextSource"] == len(ds.transcripts)
-    assert counts["PlainTextSelection"] == len(ds.segments)
+    assert counts["PlainTextSelection"] == len(ds.raw_codings)  # one per coding, as NVivo
     assert counts["Coding"] == len(ds.raw_codings)
     codes = {c.get("name"): c for c in root.iter() if local(c.tag) == "Code"}
     levels = dict(zip(ds.raw_codebook["name"], ds.raw_codebook["level"], strict=True))

@@ -560,7 +560,7 @@ def test_codebook_file_is_refused_clearly(tmp_path):
     qdc = tmp_path / "book.qdc"
     qdc.write_text('<?xml version="1.0"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/>'
                    "</CodeBook>", encoding="utf-8")
-    with pytest.raises(CompendiumError, match=r"codebook \(.qdc\).*nothing to import"):
+    with pytest.raises(CompendiumError, match=r"REFI-QDA codebook .*--codebook book.qdc"):
         import_dataset(qdc, tmp_path / "ds")
 
 

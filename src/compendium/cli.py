@@ -180,7 +180,8 @@ def _import(args: argparse.Namespace) -> int:
     from .qda.importer import import_dataset
 
     report = import_dataset(args.source, args.to, participants_csv=args.participants,
-                            coder=args.coder, design_file=args.design)
+                            coder=args.coder, design_file=args.design,
+                            codebook_file=args.codebook)
     print(report.found())
     for note in report.notes:
         print(f"  {note}")
@@ -202,12 +203,18 @@ def _design(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .qda.refi_export import export_dataset
+    from .qda.refi_export import export_codebook, export_dataset
 
-    report = export_dataset(args.dataset, args.to, overwrite=args.force)
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(report.summary())
+    if args.to is None and args.codebook is None:
+        raise CompendiumError("export: nothing to write; give --to FILE.qdpx for the project, "
+                              "--codebook FILE.qdc for the codebook, or both")
+    if args.to is not None:
+        report = export_dataset(args.dataset, args.to, overwrite=args.force)
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(report.summary())
+    if args.codebook is not None:
+        print(export_codebook(args.dataset, args.codebook, overwrite=args.force).summary())
     return 0
 
 
@@ -319,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coder", default="coder_a",
                    help="coder name for exports that do not record one (Taguette; default "
                         "coder_a)")
+    p.add_argument("--codebook", default=None, metavar="FILE.qdc",
+                   help="REFI-QDA codebook to use as the dataset's codebook; the export's "
+                        "codes are matched to it by GUID, path of names, or name")
     p.set_defaults(handler=_import)
 
     p = sub.add_parser("design", help="show a dataset's design (perspectives, themes, codes "
@@ -332,8 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a dataset as a REFI-QDA project (.qdpx) for QDA "
                                       "tools")
     p.add_argument("dataset", help="dataset folder")
-    p.add_argument("--to", required=True, help="the .qdpx file to write")
-    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    p.add_argument("--to", default=None, help="the .qdpx project file to write")
+    p.add_argument("--codebook", default=None, metavar="FILE.qdc",
+                   help="also (or only) write the codebook as a REFI-QDA codebook file")
+    p.add_argument("--force", action="store_true", help="replace the files if they exist")
     p.set_defaults(handler=_export)
 
     p = sub.add_parser("agreement", help="inter-coder agreement per code and pooled "

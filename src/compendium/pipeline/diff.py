@@ -250,7 +250,9 @@ def run_causes(old: dict[str, Any], new: dict[str, Any], dataset: dict[str, Any]
             causes.append({"input": "parameter", "name": name, "old": op.get(name),
                            "new": np_.get(name)})
     if oi.get("code_sha256") != ni.get("code_sha256"):
-        oc, nc = oi.get("code_files"), ni.get("code_files")
+        # each module's hash, where the build recorded it (beside the inputs, or among them)
+        oc = old.get("code_files") or oi.get("code_files")
+        nc = new.get("code_files") or ni.get("code_files")
         modules = sorted(m for m in (oc or {}).keys() | (nc or {}).keys()
                          if (oc or {}).get(m) != (nc or {}).get(m)) if oc and nc else None
         causes.append({"input": "code", "modules": modules})

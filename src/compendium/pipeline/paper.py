@@ -397,7 +397,8 @@ def provenance(build: Path, registry: Path, paper_dir: Path, values: dict) -> di
         "displays": displays,
         "values": value_records,
         "runs": {m["run"]["id"]: {key: m["run"][key]
-                                  for key in ("notebook", "parameters", "inputs")}
+                                  for key in ("notebook", "parameters", "inputs", "code_files")
+                                  if key in m["run"]}
                  for m in manifests},
     }
 

@@ -17,24 +17,51 @@ from pathlib import Path
 
 from compendium import layout
 from compendium.fileio import atomic_write, write_if_changed
+from compendium.importgraph import import_graph, imports_in_source, module_names, reachable
 
-#: The modules whose code shapes a notebook run's outputs. Importers, the
-#: synthetic generator and the command line are left out: they only make data,
-#: and data changes are tracked through the dataset's own files.
-RUN_CODE_PARTS = ("analysis",)
-RUN_CODE_MODULES = ("__init__.py", "artefacts.py", "datapackage.py", "dataset.py", "errors.py",
-                    "agreement_report.py", "classroom.py", "coding_widget.py", "design.py",
-                    "figures.py", "fileio.py", "formatting.py", "layout.py", "narrative.py",
-                    "notebook.py", "notebook_steps.py", "tableio.py", "tables.py",
-                    "pipeline/runs.py")
+#: The module that executes every run (papermill, staging, the manifest): its code
+#: and everything it imports shape each run's outputs alongside the notebook's own.
+RUN_EXECUTOR = "compendium.pipeline.runs"
+PACKAGE = "compendium"
 
 
-def run_code_files(package_dir: Path) -> list[Path]:
-    """The source files a notebook run depends on, sorted."""
-    files = [package_dir / name for name in RUN_CODE_MODULES if (package_dir / name).exists()]
-    for part in RUN_CODE_PARTS:
-        files += [p for p in (package_dir / part).rglob("*.py") if "__pycache__" not in p.parts]
-    return sorted(set(files))
+def notebook_imports(notebook: Path, known: set[str]) -> set[str]:
+    """The package's modules the code cells of ``notebook`` import.
+
+    An ``.ipynb`` file is JSON, so the standard library reads it: the rules are
+    written before the project's environment (and nbformat) exists.
+    """
+    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    found: set[str] = set()
+    for number, cell in enumerate(cells, 1):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        found |= imports_in_source(source, known, f"{notebook}, cell {number}")
+    return found
+
+
+def run_code_modules(package_dir: Path, notebook: Path,
+                     graph: dict[str, set[str]] | None = None) -> list[str]:
+    """The dotted names of the modules a run of ``notebook`` depends on, sorted.
+
+    What the notebook imports, directly or through other modules, and what the
+    run executor imports, found by walking the imports (:mod:`compendium.importgraph`).
+    Importers, the synthetic generator and the command line only make data, so
+    they count only where a notebook reaches them; data changes are tracked
+    through the dataset's own files.
+    """
+    graph = graph if graph is not None else import_graph(package_dir, PACKAGE)
+    start = notebook_imports(notebook, set(graph)) | {RUN_EXECUTOR}
+    return sorted(reachable(graph, start))
+
+
+def run_code_files(package_dir: Path, notebook: Path,
+                   graph: dict[str, set[str]] | None = None) -> list[Path]:
+    """The source files a run of ``notebook`` depends on, sorted (see :func:`run_code_modules`)."""
+    names = module_names(package_dir, PACKAGE)
+    return sorted(names[m] for m in run_code_modules(package_dir, notebook, graph))
 
 
 def load_registry(path: Path) -> list[dict]:
@@ -58,14 +85,12 @@ def load_registry(path: Path) -> list[dict]:
 
 
 def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
-    """The make rules: the layout's variables, the run code, and one rule per run."""
+    """The make rules: the layout's variables and one rule per run, with the code it imports."""
     package_dir = Path(__file__).resolve().parent.parent
-    code = [p.relative_to(package_dir.parent.parent).as_posix()
-            for p in run_code_files(package_dir)]
+    graph = import_graph(package_dir, PACKAGE)
     lines = [
         f"# Generated from {registry} by src/compendium/pipeline/rules.py; do not edit.",
         layout.make_variables(),
-        "RUN_CODE := " + " ".join(code),
         "RUN_IDS := " + " ".join(r["id"] for r in runs),
         "RUN_MANIFESTS = " + " ".join(layout.run_target(r["id"]) for r in runs),
         "NOTEBOOKS := " + " ".join(sorted({f"notebooks/{r['notebook']}" for r in runs})),
@@ -77,9 +102,13 @@ def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
         # so a file added later counts too).
         extra = "".join(f" $(shell find {folder} -type f -not -name '.*' 2>/dev/null)"
                         for folder in run.get("inputs", []))
+        notebook = registry.parent / run["notebook"]
+        code = " ".join(p.relative_to(package_dir.parent.parent).as_posix()
+                        for p in run_code_files(package_dir, notebook, graph)) \
+            if notebook.exists() else ""
         lines += [
             f"{layout.run_target(run['id'])}: notebooks/{run['notebook']} "
-            f"{params.as_posix()}{extra} $(RUN_INPUTS)",
+            f"{params.as_posix()}{extra} {code} $(RUN_INPUTS)",
             f"\t$(COMPENDIUM) run {run['id']} --data $(DATA) --build $(BUILD)",
             "",
         ]

@@ -38,21 +38,29 @@ def find_run(registry: Path, run_id: str) -> dict[str, Any]:
     raise CompendiumError(f"{registry}: no run with id '{run_id}'")
 
 
-def analysis_code_hash() -> str:
-    """One hash of the code a notebook run depends on (see ``rules.run_code_files``)."""
-    return sha256_tree(run_code_files(PACKAGE_DIR), PACKAGE_DIR)
+def run_code(notebook: Path) -> tuple[str, dict[str, str]]:
+    """The code a run of ``notebook`` depends on: one hash over it, and each file's hash.
+
+    The files are those the generated make rules list for the run
+    (:func:`compendium.pipeline.rules.run_code_files`), named relative to the
+    package, so a later comparison of two builds can say which module changed.
+    """
+    files = run_code_files(PACKAGE_DIR, notebook)
+    return (sha256_tree(files, PACKAGE_DIR),
+            {f.relative_to(PACKAGE_DIR).as_posix(): sha256_file(f) for f in files})
 
 
-def run_inputs(run: dict[str, Any], notebook: Path, data: Path,
-               dataset_hash: str) -> dict[str, Any]:
+def run_inputs(run: dict[str, Any], notebook: Path, data: Path, dataset_hash: str,
+               code_sha256: str) -> dict[str, Any]:
     """What a run was made from, detailed enough for ``compendium diff`` to name a cause.
 
-    Beside the three hashes make's rules act on (dataset, notebook, code), it
-    records the dataset's folder (relative to the repository, so a build reads
-    the same in every clone) with each file's sha256 from the dataset's
-    descriptor, each module's sha256, the lock's sha256 and each extra input
-    folder's hash: a diff of two builds can then say which file, module or
-    folder changed, and read the rows of the dataset's tables that did.
+    Beside the three hashes make's rules act on (dataset, notebook, code; each
+    module's hash is recorded beside, under ``run.code_files``), it records the
+    dataset's folder (relative to the repository, so a build reads the same in
+    every clone) with each file's sha256 from the dataset's descriptor, the
+    lock's sha256 and each extra input folder's hash: a diff of two builds can
+    then say which file or folder changed, and read the rows of the dataset's
+    tables that did.
     """
     descriptor = json.loads((data / "datapackage.json").read_text(encoding="utf-8-sig"))
     files = {r["path"]: str(r.get("hash", "")).removeprefix("sha256:")
@@ -65,11 +73,9 @@ def run_inputs(run: dict[str, Any], notebook: Path, data: Path,
     return {
         "dataset_sha256": dataset_hash,
         "notebook_sha256": sha256_file(notebook),
-        "code_sha256": analysis_code_hash(),
+        "code_sha256": code_sha256,
         "dataset_path": Path(os.path.relpath(data.resolve(), REPOSITORY)).as_posix(),
         "dataset_files": files,
-        "code_files": {p.relative_to(PACKAGE_DIR).as_posix(): sha256_file(p)
-                       for p in run_code_files(PACKAGE_DIR)},
         "lock_sha256": sha256_file(lock) if lock.exists() else None,
         "extra_inputs": extra,
     }
@@ -209,12 +215,15 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
             raise CompendiumError(
                 f"{registry}: run '{run_id}' promises artefacts {sorted(run['artefacts'])} "
                 f"but {notebook.name} made {sorted(made)}")
+        code_sha256, code_files = run_code(notebook)
         manifest["run"] = {
             "id": run_id,
             "notebook": f"notebooks/{run['notebook']}",
             "executed_notebook": paths.executed_notebook(run_id).relative_to(build).as_posix(),
             "parameters": run["parameters"],
-            "inputs": run_inputs(run, notebook, data, manifest["dataset"]["hash"]),
+            "inputs": run_inputs(run, notebook, data, manifest["dataset"]["hash"],
+                                 code_sha256),
+            "code_files": code_files,
         }
         atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         replace_dir(staging, final)

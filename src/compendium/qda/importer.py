@@ -27,13 +27,14 @@ from ..errors import CompendiumError, ValidationError
 from .csv_formats import QUALCODER, TAGUETTE, csv_kind, read_qualcoder, read_taguette
 from .mapping import (
     Tables,
+    adopt_codebook,
     apply_attributes,
     build_tables,
     describe_missing,
     missing_attributes,
 )
 from .model import QdaProject, slug
-from .refi import is_qde_name, read_refi, zipfile_magic
+from .refi import is_qde_name, read_codebook, read_refi, zipfile_magic
 from .safety import one_line
 
 REFI = "REFI-QDA"
@@ -138,16 +139,20 @@ def descriptor_fields(project: QdaProject, source: Path) -> dict[str, Any]:
 
 def prepare_tables(source: Path, participants_csv: Path | None = None,
                    coder: str = DEFAULT_CODER, design_file: Path | None = None,
+                   codebook_file: Path | None = None,
                    ) -> tuple[QdaProject, Tables, dict | None]:
-    """Read and map an export, apply ``--participants`` and ``--design``; refuse what is missing.
+    """Read and map an export, apply ``--codebook``, ``--participants`` and ``--design``.
 
-    Returns the project, its tables and the ``compendium.design`` block
-    (``None`` without a design file).
+    What is missing is refused. Returns the project, its tables and the
+    ``compendium.design`` block (``None`` without a design file).
     """
     if not coder.strip():
         raise CompendiumError("--coder: the coder name must not be empty")
     design = read_design_file(design_file) if design_file is not None else None
+    book = read_codebook(codebook_file) if codebook_file is not None else None
     project = read_export(source, coder)
+    if book is not None:
+        adopt_codebook(project, book, codebook_file.name)  # type: ignore[union-attr]
     tables = build_tables(project)
     if participants_csv is not None:
         attributes = read_table(participants_csv, participants_csv.name)
@@ -170,20 +175,30 @@ def prepare_tables(source: Path, participants_csv: Path | None = None,
 
 def import_dataset(source: str | Path, dest: str | Path, participants_csv: str | Path | None = None,
                    coder: str = DEFAULT_CODER, design_file: str | Path | None = None,
-                   ) -> ImportReport:
+                   codebook_file: str | Path | None = None) -> ImportReport:
     """Import an export into a new dataset folder ``dest``; on any error ``dest`` is not created.
 
     ``design_file`` (TOML, see :mod:`compendium.design`) maps the export's
     groups and codes onto the study's two perspectives and three themes.
+    ``codebook_file`` (a REFI-QDA ``.qdc``) becomes the dataset's codebook:
+    the export's codes are matched to it (see
+    :func:`~compendium.qda.mapping.adopt_codebook`).
     """
     source, dest = Path(source), Path(dest)
     if dest.exists():
         raise CompendiumError(f"{dest}: already exists; choose a new folder")
     if not source.exists():
         raise CompendiumError(f"{source}: no such file or folder")
+    if source.suffix.lower() == ".qdc":
+        raise CompendiumError(f"{source.name}: a REFI-QDA codebook holds codes but no codings; "
+                              f"give it as --codebook {source.name} beside the export that "
+                              "holds the codings")
+    if codebook_file is not None and not Path(codebook_file).is_file():
+        raise CompendiumError(f"{codebook_file}: no such codebook file")
     project, tables, block = prepare_tables(
         source, Path(participants_csv) if participants_csv else None, coder,
-        Path(design_file) if design_file else None)
+        Path(design_file) if design_file else None,
+        Path(codebook_file) if codebook_file else None)
     fields = descriptor_fields(project, source)
     if block is not None:
         fields["extra"] = {**fields["extra"], "design": block}

@@ -36,7 +36,16 @@ import pandas as pd
 
 from ..datapackage import ID_PATTERN, PERSPECTIVES, TABLE_SCHEMAS, TABLES
 from ..errors import CompendiumError
-from .model import IdMinter, QdaCode, QdaProject, Value, document_stem, normalise_guid, slug
+from .model import (
+    IdMinter,
+    QdaCode,
+    QdaCoding,
+    QdaProject,
+    Value,
+    document_stem,
+    normalise_guid,
+    slug,
+)
 from .safety import one_line, safe_relative
 
 UNGROUPED_ID = "ungrouped"
@@ -231,6 +240,65 @@ def _is_int(value: Any) -> bool:
 
 # --------------------------------------------------------------------------
 # Codebook
+
+
+def _name_paths(codes: list[QdaCode]) -> dict[str, tuple[str, ...]]:
+    """Each code's names from the top of its tree, case-folded."""
+    parent = {c.key: c.parent for c in codes}
+    name = {c.key: c.name.casefold() for c in codes}
+    paths = {}
+    for code in codes:
+        parts, key, seen = [], code.key, set()
+        while key is not None and key in name and key not in seen:
+            seen.add(key)
+            parts.append(name[key])
+            key = parent[key]
+        paths[code.key] = tuple(reversed(parts))
+    return paths
+
+
+def adopt_codebook(project: QdaProject, book: list[QdaCode], label: str) -> None:
+    """Make ``book`` (a ``.qdc`` codebook) the project's codebook, in place.
+
+    Each code of the export is matched to the book's by GUID, else by its
+    path of names from the top, else by a name the book holds once (case
+    ignored), and its codings move to that code. Applied codes the book
+    lacks are kept at the top level, with a warning; unapplied ones are
+    dropped. The book's tree, descriptions and folders are what the dataset
+    gets.
+    """
+    book_keys = {c.key for c in book}
+    book_paths = _name_paths(book)
+    by_path = {path: key for key, path in book_paths.items()}
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for code in book:
+        by_name[code.name.casefold()].append(code.key)
+    target: dict[str, str] = {}
+    paths = _name_paths(project.codes)
+    for code in project.codes:
+        path = paths[code.key]
+        named = by_name.get(code.name.casefold(), [])
+        if code.key in book_keys:
+            target[code.key] = code.key
+        elif path in by_path:
+            target[code.key] = by_path[path]
+        elif len(named) == 1:
+            target[code.key] = named[0]
+    applied = {c.code for s in project.selections for c in s.codings}
+    missing = [c for c in project.codes if c.key in applied and c.key not in target]
+    project.codes = list(book) + [QdaCode(c.key, c.name, c.description, True, None)
+                                  for c in missing]
+    for selection in project.selections:
+        selection.codings = [QdaCoding(target.get(c.code, c.code), c.coder)
+                             for c in selection.codings]
+    project.folders_marked = any(not c.codable for c in project.codes)
+    project.notes.append(f"codebook taken from {label} ({len(book)} entries); "
+                         f"{len(applied) - len(missing)} of the {len(applied)} applied code(s) "
+                         "found in it")
+    if missing:
+        project.warnings.append(
+            f"{len(missing)} applied code(s) are not in {label} and were kept outside its "
+            f"tree: {_listing([c.name for c in missing])}")
 
 
 def code_levels(codes: list[QdaCode], applied: set[str], folders_marked: bool) -> dict[str, str]:

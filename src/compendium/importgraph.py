@@ -3,6 +3,12 @@
 Every ``import`` and ``from ... import`` counts, at module level and inside
 functions alike: an import deferred into a function still ties the two modules
 together, and a cycle hidden that way is still a cycle for the reader.
+
+Two users: the cycle test (``tests/test_import_cycles.py``) and the build's
+generated rules (:mod:`compendium.pipeline.rules`), which give each notebook run
+exactly the modules its notebook reaches, so an edit re-runs exactly the runs
+that import the edited module. Standard library only: make reads the rules
+before the project's environment exists.
 """
 
 from __future__ import annotations
@@ -57,6 +63,47 @@ def import_graph(root: Path, package: str) -> dict[str, set[str]]:
     names = module_names(root, package)
     known = set(names)
     return {module: imports_of(module, path, known) for module, path in names.items()}
+
+
+def imports_in_source(source: str, known: set[str], origin: str = "<source>") -> set[str]:
+    """The modules of ``known`` that top-level code ``source`` imports (absolute imports only).
+
+    Used on notebook cells: lines that are IPython magics or shell escapes
+    (``%``, ``!``) are not Python and are left out before parsing.
+    """
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse("\n".join(lines), origin)):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target:
+                found.add(target)
+    return found
+
+
+def reachable(graph: dict[str, set[str]], start: set[str]) -> set[str]:
+    """Every module ``start`` reaches through imports, itself and its parent packages included.
+
+    Importing ``a.b.c`` executes ``a/__init__.py`` and ``a/b/__init__.py`` first,
+    so a module's parent packages count as reached too.
+    """
+    seen: set[str] = set()
+    todo = sorted(start)
+    while todo:
+        module = todo.pop()
+        if module in seen or module not in graph:
+            continue
+        seen.add(module)
+        parent = module.rpartition(".")[0]
+        todo.extend([*graph[module], *([parent] if parent else [])])
+    return seen
 
 
 def cycles(graph: dict[str, set[str]],
