@@ -6,6 +6,7 @@
 #   make test                   run every test, the notebooks under nbval included
 #   make lint                   check the code, tests and notebooks with ruff
 #   make notebooks              refresh the committed notebooks' outputs
+#   make fuzz                   5,000 mutated exports and datasets: no crash, hang or loss
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
 #   make bench-build            time the build itself (cold, no-op, edits, each run)
 #   make diff BASE=rev          what changed since revision rev, and why (BUILD/diff/)
@@ -209,6 +210,12 @@ test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, prope
 .PHONY: lint
 lint: $(PROJECT_STAMP) ## check the code, tests and notebooks with ruff (configured in pyproject.toml)
 	$(BIN)/ruff check src tests notebooks
+
+FUZZ_CASES ?= 5000
+FUZZ_SEED ?= 1
+.PHONY: fuzz
+fuzz: $(PROJECT_STAMP) ## mutate real exports and a dataset (FUZZ_CASES=5000, FUZZ_SEED=1); print the outcomes, exit 1 on any defect
+	$(BIN)/python -m compendium.fuzz --cases $(FUZZ_CASES) --seed $(FUZZ_SEED)
 
 .PHONY: bench
 bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,000 synthetic interviews

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -107,3 +108,31 @@ def paper_text(build: Path) -> dict[str, str]:
     texts["pdf"] = subprocess.run([pdftotext, "-layout", str(paper / "paper.pdf"), "-"],
                                   capture_output=True, text=True, check=True).stdout
     return texts
+
+
+def pdf_text(build: Path) -> str:
+    """The PDF's words in reading order (pdftotext without -layout), whitespace collapsed."""
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext (Debian's poppler-utils, which .ci/run installs) is not on this "
+                    "machine, so the PDF's words cannot be read")
+    out = subprocess.run([pdftotext, str(build / "paper" / "paper.pdf"), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return " ".join(out.split())
+
+
+def quote_mark_problems(text: str) -> list[str]:
+    """Where ``text`` (a paper's words) has a quotation mark of the wrong form.
+
+    A quote opens with ‘ and closes with ’: an opening mark straight after a
+    word or a full stop ("…calling.‘"), an opening mark with no closing one
+    before the next, or a straight ' or " is a problem.
+    """
+    problems = [f"opening mark closes a quote: …{m.string[max(0, m.start() - 40):m.end() + 10]}…"
+                for m in re.finditer(r"(?<=[^\s(\[“‘—–/-])‘", text)]
+    pieces = text.split("‘")
+    problems += [f"‘ not closed by ’ before the next ‘: ‘{piece[:60]}…"
+                 for piece in pieces[1:] if "’" not in piece]
+    problems += [f"straight quotation mark: …{m.string[max(0, m.start() - 40):m.end() + 10]}…"
+                 for m in re.finditer(r"['\"]", text)]
+    return problems

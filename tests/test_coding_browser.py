@@ -183,7 +183,8 @@ def test_student_codes_by_clicking_and_finds_choices_after_reload(lab, browser):
     agreement = browser.find_element(By.CSS_SELECTOR, "button.compendium-agreement")
     _scroll_to(browser, agreement)
     agreement.click()
-    _wait_text(browser, ".compendium-agreement-output", "overall")
+    # the table is worded as in the paper: code names and the pooled row's label, not ids
+    _wait_text(browser, ".compendium-agreement-output", "All codes (pooled)")
     _scroll_to(browser, panel)
     browser.save_screenshot(str(SCREENSHOTS / "coding-widget-agreement.png"))
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +29,7 @@ from compendium.design_io import apply_design_file, describe_design
 from compendium.errors import CompendiumError
 from compendium.qda.importer import import_dataset
 
-from .conftest import DEMO, ROOT, make, paper_text
+from .conftest import DEMO, ROOT, make, paper_text, pdf_text, quote_mark_problems
 
 DATA = ROOT / "tests" / "data"
 TAGUETTE = DATA / "taguette-cluster-study.csv"
@@ -393,3 +395,31 @@ def test_paper_from_a_hand_written_taguette_export_uses_the_declared_labels(tmp_
             assert words in flat, (fmt, words)
         # the generated parts never fall back on the study's own group names
         assert "Intermediaries (" not in flat and "Quote (entrepreneurs)" not in flat, fmt
+    # Issue 17: the PDF's quotation marks, and no prose interpreting the study's own groups.
+    assert quote_mark_problems(pdf_text(build)) == []
+    descriptor = json.loads((study / "datapackage.json").read_text(encoding="utf-8"))
+    design = design_from_descriptor(descriptor)
+    assert design.study == ""
+    assert study_words_outside_framing(texts["html"], design) == []
+    # the design's short labels head the narrow columns, and the captions spell them out
+    html = " ".join(texts["html"].split())
+    assert ">Owners</th>" in html and ">Support</th>" in html
+    assert "‘Support’ stands for ‘Business support’" in html
+
+
+#: Words that name the study's own groups and setting (issue 17).
+STUDY_WORDS = re.compile(r"\b(entrepreneurs?|intermediar(?:y|ies)|owner-managers?|agenc(?:y|ies)|"
+                         r"meetings?|ICT)\b", re.IGNORECASE)
+
+
+def study_words_outside_framing(html: str, design) -> list[str]:
+    """Sentences of the paper's HTML, outside the front matter, introduction, literature and
+    references, that name the study's groups or setting when the design's labels do not."""
+    allowed = {word.casefold() for text in [*design.labels.values(), *design.nouns.values(),
+                                            *(t.label for t in design.themes.values())]
+               for word in text.split()}
+    body = html[html.index('id="method"'):]
+    body = re.sub(r'id="references".*?(?=id="appendices")', ">", body, flags=re.S)
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
+    return [sentence for sentence in re.split(r"(?<=[.?!])\s+", text)
+            if any(m.group(0).casefold() not in allowed for m in STUDY_WORDS.finditer(sentence))]

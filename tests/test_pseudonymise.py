@@ -14,13 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compendium.anonymity import find_identifiers, parse_identifiers
+from compendium.anonymity import PATTERN_KINDS, find_identifiers, parse_identifiers
 from compendium.cli import main
 from compendium.dataset import freeze_dataset, load_dataset, validate_dataset
 from compendium.errors import CompendiumError
 from compendium.pseudonymise import (
     Placeholders,
     map_offsets,
+    parse_patterns,
     pseudonymise_dataset,
     replace_spans,
     term_spans,
@@ -208,11 +209,57 @@ def test_remaining_pattern_identifiers_are_reported(demo_copy: Path, identifiers
     freeze_dataset(demo_copy)
     out = tmp_path / "pseudo"
     assert main(["pseudonymise", str(demo_copy), "--identifiers", str(identifiers_file),
-                 "--to", str(out), "--key", str(tmp_path / "key.csv")]) == 0
+                 "--patterns", "phone,url", "--to", str(out),
+                 "--key", str(tmp_path / "key.csv")]) == 0
     err = capsys.readouterr().err
     assert "warning: segments.csv:2: text: email 'jane@example.org'" in err
     assert "2 possible identifier(s) remain" in err  # in the segment and the transcript
     assert "Thornbeck" not in (out / "segments.csv").read_text(encoding="utf-8")
+
+
+PATTERN_TEXT = ("See https://www.linkedin.com/in/jane-doe-12345 or mail jane@example.org; "
+                "call 01524 594000. ")
+
+
+def test_pattern_hits_are_replaced_with_offsets_recomputed(demo_copy: Path, tmp_path: Path,
+                                                           capsys):
+    """Web addresses, e-mail addresses, telephone numbers: consistent placeholders, offsets
+    recomputed, the gate passes, and no identifiers list is needed."""
+    plant(demo_copy, 2, PATTERN_TEXT)
+    plant(demo_copy, 7, "Again https://www.linkedin.com/in/jane-doe-12345 and "
+                        "http://example.com/a. ")
+    freeze_dataset(demo_copy)
+    assert validate_dataset(demo_copy, identifiers=parse_identifiers(""))  # the gate refuses
+    out, key = tmp_path / "pseudo", tmp_path / "key.csv"
+    assert main(["pseudonymise", str(demo_copy), "--to", str(out), "--key", str(key)]) == 0
+    assert "remain" not in capsys.readouterr().err
+    assert validate_dataset(out, identifiers=parse_identifiers("")) == []  # gate and offsets
+    segments = read_csv(out / "segments.csv")
+    text = segments.iloc[0]["text"]
+    assert "[Web address 1]" in text and "[E-mail address 1]" in text \
+        and "[Telephone number 1]" in text and "linkedin" not in text
+    assert "[Web address 1]" in segments.iloc[5]["text"]  # the same address, the same mark
+    assert "[Web address 2]" in segments.iloc[5]["text"]
+    rows = list(csv.reader(key.read_text(encoding="utf-8").splitlines()))
+    assert rows[0] == ["kind", "identifier", "placeholder"]
+    assert ["url", "https://www.linkedin.com/in/jane-doe-12345", "[Web address 1]"] in rows
+    assert ["email", "jane@example.org", "[E-mail address 1]"] in rows
+    assert ["phone", "01524 594000", "[Telephone number 1]"] in rows
+
+
+def test_patterns_option_chooses_kinds(demo_copy: Path, tmp_path: Path):
+    plant(demo_copy, 2, PATTERN_TEXT)
+    freeze_dataset(demo_copy)
+    out = tmp_path / "pseudo"
+    report = pseudonymise_dataset(demo_copy, out, tmp_path / "key.csv", None, ["url"])
+    text = read_csv(out / "segments.csv").iloc[0]["text"]
+    assert "[Web address 1]" in text and "jane@example.org" in text
+    assert {p.message for p in report.remaining} >= {"email 'jane@example.org'"}
+    with pytest.raises(CompendiumError, match="--patterns: unknown kind"):
+        parse_patterns("url,fax")
+    assert parse_patterns("none") == () and parse_patterns("all") == PATTERN_KINDS
+    with pytest.raises(CompendiumError, match="no terms to replace, and no patterns"):
+        pseudonymise_dataset(demo_copy, tmp_path / "o2", tmp_path / "k2.csv", None, ())
 
 
 # --------------------------------------------------------------------------

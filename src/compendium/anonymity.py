@@ -33,7 +33,6 @@ cells worth a precise look, and only those are matched with the full patterns.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,7 +43,15 @@ import pandas as pd
 
 from .datapackage import DESCRIPTOR, TABLES
 from .errors import CompendiumError, Problem
-from .tableio import default_sources, is_inside, problem_order, read_problem, read_table
+from .tableio import (
+    default_sources,
+    is_inside,
+    problem_order,
+    read_problem,
+    read_table,
+    read_transcript_text,
+)
+from .userfile import is_regular_file, parse_json, read_bytes
 
 #: The identifiers list looked for at the repository root when none is given.
 IDENTIFIERS_FILE = "identifiers.txt"
@@ -130,15 +137,13 @@ def parse_identifiers(text: str, label: str = IDENTIFIERS_FILE) -> IdentifierLis
 def read_identifiers(path: str | Path) -> IdentifierList:
     """Read an identifiers list from ``path`` (UTF-8, a byte-order mark accepted)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise CompendiumError(f"{path}: identifiers list not found")
+    data = read_bytes(path, str(path))
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CompendiumError(f"{path}: not valid UTF-8; save the identifiers list as UTF-8") \
-            from None
-    except OSError as err:
-        raise CompendiumError(f"{path}: cannot read the identifiers list ({err.strerror})") \
             from None
     return parse_identifiers(text, str(path))
 
@@ -637,21 +642,19 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
     texts, problems = {}, []
     for rel in sorted(names):
         path = folder / rel
-        if not is_inside(folder, path) or not path.is_file():
-            continue  # validation reports sources outside the folder or missing
+        if not is_inside(folder, path) or not is_regular_file(path):
+            continue  # validation reports sources outside the folder, missing or odd
         try:
-            texts[rel] = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            problems.append(Problem(rel, None, None, "not valid UTF-8"))
-        except OSError as err:
-            problems.append(Problem(rel, None, None, f"cannot be read ({err.strerror})"))
+            texts[rel] = read_transcript_text(path, rel)
+        except CompendiumError as err:
+            problems.append(read_problem(rel, err))
     return texts, problems
 
 
 def _descriptor_texts(folder: Path) -> dict[str, str]:
     try:
-        descriptor = json.loads((folder / DESCRIPTOR).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        descriptor = parse_json(read_bytes(folder / DESCRIPTOR, DESCRIPTOR), DESCRIPTOR)
+    except CompendiumError:
         return {}  # validation reports an unreadable descriptor
     if not isinstance(descriptor, dict):
         return {}

@@ -86,7 +86,7 @@ class Theme:
 
 
 def default_participant(dataset: Dataset, coder: str) -> str:
-    """The interview to code: the first one another coder also coded, else the first one.
+    """The interview to code: the first one another coder also coded, else the first with segments.
 
     A double-coded interview is chosen so that the worked example (another
     coder's codes) exists for the same segments.
@@ -97,7 +97,11 @@ def default_participant(dataset: Dataset, coder: str) -> str:
                                                     coder, others[0])
         if double:
             return double[0]
-    return str(dataset.participants["participant_id"].iloc[0])
+    # An interview nobody has coded yet has no segments to code: take the first that has.
+    coded = set(dataset.segments["participant_id"].astype(str))
+    with_segments = [p for p in dataset.participants["participant_id"].astype(str) if p in coded]
+    return with_segments[0] if with_segments else str(dataset.participants["participant_id"]
+                                                      .iloc[0])
 
 
 def _trim(text: str, keep: int, at_start: bool) -> str:
@@ -770,9 +774,12 @@ def class_view(dataset: Dataset, folder: str | Path, segments: list[Segment],
     if made_for and made_for != dataset.hash:
         name = (metadata or {}).get("dataset", {}).get("name", "another dataset")
         empty = ClassCodings(pd.DataFrame(columns=list(COLUMNS)), [], [], [])
+        # a dataset changed since the class coded it keeps its name: say it is another version
+        other = f"another version of {name} (its sha256 differs)" if name == dataset.name \
+            else f"the dataset {name}, not {dataset.name}"
         return ClassView(empty, segments, [], _no_decisions(),
-                         f"the class in {Path(folder).name} coded the dataset {name}, "
-                         f"not {dataset.name}; point class_dir at this dataset's class")
+                         f"no class has coded this dataset: the class in {Path(folder).name} "
+                         f"coded {other}; point class_dir at this dataset's class")
     loaded = load_class(folder, ids, all_codes)
     if len(loaded.students) < 2:
         return ClassView(loaded, segments, [], _no_decisions(),

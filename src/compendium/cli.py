@@ -67,16 +67,18 @@ def _check_anonymity(args: argparse.Namespace) -> int:
 
 
 def _pseudonymise(args: argparse.Namespace) -> int:
-    from .pseudonymise import pseudonymise_dataset
+    from .pseudonymise import parse_patterns, pseudonymise_dataset
 
-    report = pseudonymise_dataset(args.dataset, args.to, args.key, args.identifiers)
+    patterns = parse_patterns(args.patterns)
+    report = pseudonymise_dataset(args.dataset, args.to, args.key, args.identifiers, patterns)
     print(report.summary())
     for problem in report.remaining:
         print(f"warning: {problem}", file=sys.stderr)
     if report.remaining:
-        print(f"warning: {args.to}: {len(report.remaining)} possible identifier(s) remain that "
-              "pseudonymise does not replace (e-mail, telephone, postcode, web address): edit "
-              f"them, then run `compendium freeze {args.to}` and `compendium check-anonymity "
+        print(f"warning: {args.to}: {len(report.remaining)} possible identifier(s) remain: "
+              "list them in the identifiers list, or choose their kinds with --patterns, and "
+              "pseudonymise the raw dataset again; or, if they are not identifiers, add them "
+              f"with a reason to {args.to}/anonymity_allowlist.csv and run `compendium freeze "
               f"{args.to}`", file=sys.stderr)
     return 0
 
@@ -274,10 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_check_anonymity)
 
     p = sub.add_parser("pseudonymise",
-                       help="replace listed identifiers with placeholders in a new dataset")
+                       help="replace listed identifiers, e-mail addresses, telephone numbers, "
+                            "postcodes and web addresses with placeholders in a new dataset")
     p.add_argument("dataset", help="dataset folder (never modified)")
-    p.add_argument("--identifiers", required=True, metavar="LIST",
-                   help="identifiers list: the terms to replace")
+    p.add_argument("--identifiers", metavar="LIST",
+                   help="identifiers list: the terms to replace (optional with --patterns)")
+    p.add_argument("--patterns", default="all", metavar="KINDS",
+                   help="which of the gate's patterns to replace: comma-separated email, "
+                        "phone, postcode, url; or all (the default) or none")
     p.add_argument("--to", required=True, help="dataset folder to create (not created on error)")
     p.add_argument("--key", required=True, metavar="KEYFILE",
                    help="CSV to write the key (identifier -> placeholder) to; refused inside "

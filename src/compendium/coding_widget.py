@@ -13,6 +13,7 @@ import html
 import ipywidgets as widgets
 from IPython.display import display
 
+from . import tables
 from .classroom import CodingSession
 from .dataset import Dataset
 
@@ -150,7 +151,19 @@ class CodingWidget:
                 print("Apply at least one code first: agreement needs your decisions.")
             else:
                 print(self.session.agreement_scope)
-                display(table.round(3))
+                display(labelled_agreement(table, self.dataset, self.coder))
+
+
+def labelled_agreement(table, dataset: Dataset, coder: str):
+    """The agreement table as the paper prints it: code names and worded column headers.
+
+    ``table`` is :meth:`CodingSession.agreement`'s (code ids, ``only_a``...);
+    coder A is the shipped ``coder`` and coder B the student.
+    """
+    shown = tables.agreement_display(table, dataset.codebook)
+    return shown.rename(columns={"Units": "Segments", "Both": "Both applied",
+                                 "Only A": f"Only {coder}", "Only B": "Only you",
+                                 "Neither": "Neither applied"})
 
 
 def show(session: CodingSession, dataset: Dataset, coder: str,

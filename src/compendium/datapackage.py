@@ -127,6 +127,97 @@ REQUIRED_COLUMNS = {
 }
 
 
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+
+#: The shape of ``datapackage.json`` that the compendium's code relies on, checked
+#: (by :func:`descriptor_shape_problems`) before any other code reads the descriptor,
+#: so that a list where an object belongs is one line, never a TypeError deep in
+#: a check. Which keys are required, and the design block's content, are checked
+#: later with messages of their own; this schema pins types only.
+DESCRIPTOR_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",  # type, properties, items only
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "licenses": {"type": "array", "items": {"type": "object"}},
+        "compendium": {
+            "type": "object",
+            "properties": {
+                "primary_coder": _TEXT_OR_NULL,
+                "design": {"type": ["object", "null"]},
+                "generator": {"type": "object"},
+            },
+        },
+        "resources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string"},
+                    "name": {"type": "string"},
+                    "hash": {"type": "string"},
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "fields": {"type": "array", "items": {
+                                "type": "object",
+                                "properties": {"name": {"type": "string"},
+                                               "type": {"type": "string"}}}},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def descriptor_shape_problems(descriptor: Any) -> list[tuple[str, str]]:
+    """Where ``descriptor`` departs from :data:`DESCRIPTOR_SCHEMA`: (json path, message) pairs.
+
+    At most 20, in document order; an empty list means every key the code reads
+    has the type it expects. The schema uses only ``type``, ``properties`` and
+    ``items``, which this checks directly, iteratively (a test holds it to the
+    ``jsonschema`` library's verdicts): importing ``jsonschema`` would cost every
+    notebook kernel a second.
+    """
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[Any, dict[str, Any], str]] = [(descriptor, DESCRIPTOR_SCHEMA, "")]
+    while stack and len(found) < 20:
+        value, schema, where = stack.pop()
+        kinds = schema.get("type")
+        allowed = [kinds] if isinstance(kinds, str) else list(kinds or [])
+        if allowed and not any(_is_json_type(value, k) for k in allowed):
+            found.append((where or "(top level)",
+                          "must be " + " or ".join(_JSON_NAMES[k] for k in allowed)))
+            continue
+        later = []
+        if isinstance(value, dict):
+            for key, sub in schema.get("properties", {}).items():
+                if key in value:
+                    later.append((value[key], sub, f"{where}.{key}" if where else key))
+        if isinstance(value, list) and "items" in schema:
+            later += [(item, schema["items"], f"{where}.{i}" if where else str(i))
+                      for i, item in enumerate(value)]
+        stack.extend(reversed(later))  # document order
+    return found
+
+
+_JSON_NAMES = {"object": "a JSON object", "array": "a list", "string": "a text", "null": "null",
+               "boolean": "true or false", "integer": "a whole number", "number": "a number"}
+
+
+def _is_json_type(value: Any, kind: str) -> bool:
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, {"object": dict, "array": list, "string": str, "null": type(None),
+                              "boolean": bool}[kind])
+
+
 def dataset_hash(descriptor: dict[str, Any]) -> str:
     """One sha256 for the whole dataset, from its resources' paths and hashes.
 

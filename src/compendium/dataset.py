@@ -10,7 +10,6 @@ segments validates in seconds; the descriptor itself is checked with the
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ from .datapackage import (
     TABLES,
     build_descriptor,
     dataset_hash,
+    descriptor_shape_problems,
     write_descriptor,
 )
 from .design import Design, analysis_tables, design_from_descriptor, design_problems, unmapped_codes
@@ -42,6 +42,7 @@ from .tableio import (
     read_table,
     read_transcript_text,
 )
+from .userfile import parse_json, read_bytes, regular_file_problem
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000
@@ -117,7 +118,7 @@ class Dataset:
     def interview_guide(self) -> str | None:
         """The interview guide (``interview_guide.md``) as text, or None without one."""
         guide = self.path / "interview_guide.md"
-        return guide.read_text(encoding="utf-8") if guide.exists() else None
+        return read_transcript_text(guide, guide.name) if guide.exists() else None
 
 
 # --------------------------------------------------------------------------
@@ -129,12 +130,9 @@ def read_descriptor(folder: Path) -> dict[str, Any]:
     path = folder / DESCRIPTOR
     if not folder.is_dir():
         raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise CompendiumError(f"{path}: missing; a dataset folder needs a datapackage.json")
-    try:
-        descriptor = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CompendiumError(f"{path}: not valid JSON ({err})") from None
+    descriptor = parse_json(read_bytes(path, str(path)), str(path))
     if not isinstance(descriptor, dict):
         raise CompendiumError(f"{path}: must hold a JSON object")
     return descriptor
@@ -154,6 +152,10 @@ def load_dataset(folder: str | Path, *, validate: bool = True,
         if problems:
             raise ValidationError(str(folder), problems)
     descriptor = read_descriptor(folder)
+    shape = descriptor_shape_problems(descriptor)
+    if shape:
+        raise ValidationError(str(folder), [Problem(DESCRIPTOR, None, where, message)
+                                            for where, message in shape])
     tables = {t: _typed(t, read_table(folder / f"{t}.csv", f"{t}.csv")) for t in TABLES}
     transcripts = _read_transcripts(folder, tables["segments"])
     design = design_from_descriptor(descriptor, tables["codebook"])
@@ -190,8 +192,8 @@ def _read_transcripts(folder: Path, segments: pd.DataFrame) -> dict[str, str]:
     sources = set(default_sources(segments).unique()) if len(segments) else set()
     for rel in sorted(sources):
         path = folder / rel
-        if is_inside(folder, path) and path.is_file():
-            transcripts[rel] = read_transcript_text(path)
+        if is_inside(folder, path) and regular_file_problem(path) is None:
+            transcripts[rel] = read_transcript_text(path, rel)
     return transcripts
 
 
@@ -214,6 +216,9 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         descriptor = read_descriptor(folder)
     except CompendiumError as err:
         return [Problem(DESCRIPTOR, None, None, str(err).split(": ", 1)[-1])]
+    shape = descriptor_shape_problems(descriptor)
+    if shape:  # nothing else may read a descriptor of the wrong shape
+        return [Problem(DESCRIPTOR, None, where, message) for where, message in shape]
     problems = _check_descriptor(folder, descriptor)
     tables: dict[str, pd.DataFrame] = {}
     read: dict[str, pd.DataFrame] = {}
@@ -281,8 +286,10 @@ def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]
             problems.append(Problem(DESCRIPTOR, None, "resources",
                                     f"path '{rel}' points outside the dataset folder"))
             continue
-        if not path.is_file():
-            problems.append(Problem(rel, None, None, "listed in datapackage.json but missing"))
+        problem = regular_file_problem(path)
+        if problem:
+            problems.append(Problem(rel, None, None, "listed in datapackage.json but missing"
+                                    if problem == "no such file" else problem))
             continue
         recorded = str(resource.get("hash", ""))
         if not recorded.startswith("sha256:"):
@@ -568,14 +575,14 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
                 problems.append(Problem(label, row, "source",
                                         f"'{rel}' points outside the dataset folder"))
             continue
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             for row in _rows(rows):
                 problems.append(Problem(label, row, "source", f"transcript '{rel}' not found"))
             continue
         try:
-            transcript = read_transcript_text(path)
-        except UnicodeDecodeError:
-            problems.append(Problem(rel, None, None, "not valid UTF-8"))
+            transcript = read_transcript_text(path, rel)
+        except CompendiumError as err:
+            problems.append(read_problem(rel, err))
             continue
         s, e = starts[members], ends[members]
         outside = e > len(transcript)
@@ -596,7 +603,8 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
 
 
 def _check_coders(descriptor: dict, codings: pd.DataFrame) -> list[Problem]:
-    primary = (descriptor.get("compendium") or {}).get("primary_coder")
+    meta = descriptor.get("compendium")
+    primary = meta.get("primary_coder") if isinstance(meta, dict) else None
     if primary and primary not in set(codings["coder"].unique()):
         return [Problem(DESCRIPTOR, None, "compendium.primary_coder",
                         f"'{primary}' has no codings in codings.csv")]

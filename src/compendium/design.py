@@ -50,6 +50,10 @@ from .errors import CompendiumError, Problem
 #: The study's three themes, in the order of the paper.
 THEMES: tuple[str, str, str] = ("motivations", "outcomes", "cluster_role")
 
+#: The name by which a design block declares the study this compendium reproduces
+#: (Lockett, Jack & Larty 2010); the paper interprets codes as that study's only then.
+STUDY = "lockett-jack-larty-2010"
+
 #: Labels used where a dataset declares none: the study's own terms.
 DEFAULT_PERSPECTIVES: dict[str, dict[str, str]] = {
     "entrepreneur": {"label": "Entrepreneurs", "noun": "entrepreneurs",
@@ -73,6 +77,7 @@ DESIGN_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
+        "study": {"type": "string", "minLength": 1},
         "perspectives": {
             "type": "object",
             "additionalProperties": False,
@@ -85,6 +90,7 @@ DESIGN_SCHEMA: dict[str, Any] = {
                     "required": ["label"],
                     "properties": {
                         "label": {"type": "string", "minLength": 1},
+                        "short_label": {"type": "string", "minLength": 1},
                         "noun": {"type": "string", "minLength": 1},
                         "singular": {"type": "string", "minLength": 1},
                         "description": {"type": "string"},
@@ -102,6 +108,7 @@ DESIGN_SCHEMA: dict[str, Any] = {
                 "required": ["label", "codes"],
                 "properties": {
                     "label": {"type": "string", "minLength": 1},
+                    "short_label": {"type": "string", "minLength": 1},
                     "codes": {"type": "array", "items": {"type": "string"}},
                     "names": {"type": "array", "items": {"type": "string"}},
                 },
@@ -121,6 +128,12 @@ class Perspective:
     description: str = ""
     values: tuple[str, ...] = ()
     singular: str = ""
+    short_label: str = ""
+
+    @property
+    def short(self) -> str:
+        """The label for a narrow header: the declared short label, else the label."""
+        return self.short_label or self.label
 
     def count_noun(self, n: int) -> str:
         """The noun for ``n`` members: "1 entrepreneur", "8 entrepreneurs"."""
@@ -135,6 +148,12 @@ class Theme:
     label: str
     codes: tuple[str, ...]
     declared: bool
+    short_label: str = ""
+
+    @property
+    def short(self) -> str:
+        """The label for a narrow header: the declared short label, else the label."""
+        return self.short_label or self.label
 
     @property
     def empty(self) -> bool:
@@ -150,6 +169,9 @@ class Design:
     themes: dict[str, Theme]
     attribute: str | None = None
     declared: bool = False
+    #: The study whose design this is (e.g. :data:`STUDY`), "" when the dataset names none;
+    #: the paper keeps the prose that interprets that study's codes only for its own design.
+    study: str = ""
 
     def label(self, perspective: str) -> str:
         """Display label of a perspective, e.g. "Entrepreneurs" (a heading or legend)."""
@@ -162,6 +184,15 @@ class Design:
     def count_noun(self, perspective: str, n: int) -> str:
         """The perspective's noun for ``n`` members ("1 entrepreneur", "8 entrepreneurs")."""
         return self.perspectives[perspective].count_noun(n)
+
+    def short_label(self, perspective: str) -> str:
+        """The perspective's label for a narrow header (its short label, else its label)."""
+        return self.perspectives[perspective].short
+
+    @property
+    def short_labels(self) -> dict[str, str]:
+        """Perspective key -> label for narrow headers, in the order of :data:`PERSPECTIVES`."""
+        return {key: self.perspectives[key].short for key in PERSPECTIVES}
 
     @property
     def labels(self) -> dict[str, str]:
@@ -177,6 +208,20 @@ class Design:
         """Display label of a theme (its declared label, else the study's term)."""
         found = self.themes.get(theme)
         return found.label if found else DEFAULT_THEME_LABELS.get(theme, theme)
+
+    def theme_short_label(self, theme: str) -> str:
+        """A theme's label for a narrow header (its short label, else its label)."""
+        found = self.themes.get(theme)
+        return found.short if found else self.theme_label(theme)
+
+    def shortened(self) -> list[tuple[str, str]]:
+        """(short label, label) of every perspective and theme whose short label differs.
+
+        Captions of displays with narrow headers say what these stand for.
+        """
+        pairs = [(p.short, p.label) for p in (self.perspectives[k] for k in PERSPECTIVES)]
+        pairs += [(t.short, t.label) for t in (self.themes[k] for k in THEMES if k in self.themes)]
+        return [(short, label) for short, label in pairs if short != label]
 
 
 def default_noun(label: str) -> str:
@@ -247,17 +292,18 @@ def design_from_descriptor(descriptor: dict[str, Any],
             perspectives[key] = Perspective(
                 key, label, str(spec.get("noun") or default_noun(label)),
                 str(spec.get("description", "")), tuple(spec.get("values", ())),
-                str(spec.get("singular", "")))
+                str(spec.get("singular", "")), str(spec.get("short_label", "")))
     themes = {}
     declared_t = block.get("themes") or {}
     for key in THEMES:
         spec = declared_t.get(key)
         if isinstance(spec, dict):
-            themes[key] = Theme(key, str(spec["label"]), tuple(spec.get("codes", ())), True)
+            themes[key] = Theme(key, str(spec["label"]), tuple(spec.get("codes", ())), True,
+                                str(spec.get("short_label", "")))
         else:
             themes[key] = Theme(key, DEFAULT_THEME_LABELS[key], (), False)
     attribute = declared_p.get("attribute") if isinstance(declared_p, dict) else None
-    return Design(perspectives, themes, attribute, True)
+    return Design(perspectives, themes, attribute, True, str(block.get("study", "")))
 
 
 # --------------------------------------------------------------------------
@@ -471,10 +517,12 @@ def read_design_file(path: str | Path) -> dict[str, Any]:
         raise CompendiumError(f"{path}: not valid UTF-8; save the design file as UTF-8") from None
     except tomllib.TOMLDecodeError as err:
         raise CompendiumError(f"{path}: not valid TOML ({err})") from None
-    unknown = sorted(set(data) - {"perspectives", "themes"})
+    unknown = sorted(set(data) - {"study", "perspectives", "themes"})
     if unknown:
         raise CompendiumError(f"{path}: unknown section(s) {', '.join(unknown)}; a design file "
-                              "has [perspectives] and [themes]")
+                              "has [perspectives] and [themes] (and optionally study = \"...\")")
+    if "study" in data and not (isinstance(data["study"], str) and data["study"].strip()):
+        raise CompendiumError(f"{path}: study: must be non-empty text naming the study")
     for section in ("perspectives", "themes"):
         if section in data and not isinstance(data[section], dict):
             raise CompendiumError(f"{path}: {section}: must be a table ([{section}])")
@@ -488,12 +536,13 @@ def read_design_file(path: str | Path) -> dict[str, Any]:
                 not all(isinstance(c, str) for c in spec.get("codes", [])):
             raise CompendiumError(f"{path}: themes.{key}: write it as "
                                   f'{{ label = "...", codes = ["code or branch name", ...] }}')
-        if "label" in spec and not (isinstance(spec["label"], str) and spec["label"].strip()):
-            raise CompendiumError(f"{path}: themes.{key}.label: must be non-empty text")
-        extra = sorted(set(spec) - {"label", "codes"})
+        for field in ("label", "short_label"):
+            if field in spec and not (isinstance(spec[field], str) and spec[field].strip()):
+                raise CompendiumError(f"{path}: themes.{key}.{field}: must be non-empty text")
+        extra = sorted(set(spec) - {"label", "short_label", "codes"})
         if extra:
             raise CompendiumError(f"{path}: themes.{key}: unknown key '{extra[0]}' "
-                                  "(use label and codes)")
+                                  "(use label, short_label and codes)")
     perspectives = data.get("perspectives", {})
     extra = sorted(set(perspectives) - {"attribute", *PERSPECTIVES})
     if extra:
@@ -517,10 +566,15 @@ def read_design_file(path: str | Path) -> dict[str, Any]:
         values = spec.get("values", [])
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise CompendiumError(f"{path}: perspectives.{key}.values: must be a list of text")
-        bad = sorted(set(spec) - {"label", "noun", "singular", "description", "values"})
+        if "short_label" in spec and not (isinstance(spec["short_label"], str)
+                                          and spec["short_label"].strip()):
+            raise CompendiumError(f"{path}: perspectives.{key}.short_label: must be non-empty "
+                                  "text")
+        bad = sorted(set(spec) - {"label", "short_label", "noun", "singular", "description",
+                                  "values"})
         if bad:
-            raise CompendiumError(f"{path}: perspectives.{key}: unknown key '{bad[0]}' "
-                                  "(use label, noun, singular, description and values)")
+            raise CompendiumError(f"{path}: perspectives.{key}: unknown key '{bad[0]}' (use "
+                                  "label, short_label, noun, singular, description and values)")
     if perspectives and any(perspectives[k].get("values") for k in PERSPECTIVES) and \
             "attribute" not in perspectives:
         raise CompendiumError(f"{path}: [perspectives]: values are given but no attribute says "
@@ -580,6 +634,8 @@ def resolve_design(data: dict[str, Any], codebook: pd.DataFrame, participants: p
         ``perspective`` column set.
     """
     block: dict[str, Any] = {}
+    if data.get("study"):
+        block["study"] = data["study"].strip()
     participants = participants.copy()
     spec_p = data.get("perspectives") or {}
     if spec_p:
@@ -593,6 +649,8 @@ def resolve_design(data: dict[str, Any], codebook: pd.DataFrame, participants: p
             spec = spec_p[key]
             entry = {"label": spec["label"].strip(),
                      "noun": (spec.get("noun") or default_noun(spec["label"])).strip()}
+            if spec.get("short_label"):
+                entry["short_label"] = spec["short_label"].strip()
             if spec.get("singular"):
                 entry["singular"] = spec["singular"].strip()
             if spec.get("description"):
@@ -620,6 +678,8 @@ def resolve_design(data: dict[str, Any], codebook: pd.DataFrame, participants: p
             label = spec.get("label") or DEFAULT_THEME_LABELS[key]
             block["themes"][key] = {"label": label.strip(), "codes": codes,
                                     "names": list(spec.get("codes", []))}
+            if spec.get("short_label"):
+                block["themes"][key]["short_label"] = spec["short_label"].strip()
     probe = {"compendium": {"design": block}}
     problems = design_problems(probe, codebook)
     if problems:

@@ -26,6 +26,7 @@ def number_word(n: int) -> str:
 
 
 def join_and(items: list[str]) -> str:
+    """'a, b and c': items joined as an English list."""
     if not items:
         return ""
     if len(items) == 1:
@@ -172,6 +173,50 @@ def top_code_sentence(matrix: pd.DataFrame, perspective: str,
     verb = "was" if len(top) == 1 else "were"
     return (f"Among {who}, the most widely raised {noun} {verb} {names}, "
             f"raised by {best} of {size} ({percent(best, size)}).")
+
+
+def theme_spread_sentence(matrix: pd.DataFrame, label: str,
+                          design: Design | None = None) -> str:
+    """How a theme's codes divide between the perspectives: raised by both, by one, by neither.
+
+    The sentence a dataset of another study gets in place of the prose that
+    interprets this study's themes: it says, from the matrix alone, whether
+    the theme is shared by the two sides or gathered on one side.
+    """
+    design = design or default_design()
+    raised = matrix[matrix["n_interviewees"] > 0]
+    sides = raised.groupby("code_id", sort=False)["perspective"].agg(set)
+    codes = list(dict.fromkeys(matrix["code_id"]))
+    if not codes:
+        return f"The theme ‘{label}’ has no codes in this dataset."
+    first, second = "entrepreneur", "intermediary"
+    both = sum(1 for c in codes if sides.get(c, set()) >= {first, second})
+    only = {p: sum(1 for c in codes if sides.get(c, set()) == {p}) for p in (first, second)}
+    neither = len(codes) - both - only[first] - only[second]
+    def count(n: int) -> str:
+        return "none" if n == 0 else number_word(n)
+
+    parts = [f"{count(both)} {'was' if both == 1 else 'were'} raised by interviewees of "
+             "both perspectives",
+             f"{count(only[first])} only by {design.noun(first)}",
+             f"{count(only[second])} only by {design.noun(second)}"]
+    if neither:
+        parts.append(f"{count(neither)} by no one")
+    noun = "code" if len(codes) == 1 else "codes"
+    return (f"Of the {number_word(len(codes))} {noun} of the theme ‘{label}’, "
+            f"{join_and(parts)}.")
+
+
+def short_label_note(design: Design) -> str:
+    """What the short labels in narrow headers stand for, as a caption's closing sentence.
+
+    "" when every short label is the label itself.
+    """
+    pairs = design.shortened()
+    if not pairs:
+        return ""
+    return "Short labels in the headers: " + "; ".join(
+        f"‘{short}’ stands for ‘{label}’" for short, label in pairs) + "."
 
 
 def coverage_sentence(framework: pd.DataFrame) -> str:

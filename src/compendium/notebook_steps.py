@@ -49,6 +49,8 @@ def design_values(ds: Dataset) -> Values:
         out[f"design.{key}.label"] = (design.label(key), None)
         out[f"design.{key}.noun"] = (design.noun(key), None)
     out["design.sentence"] = (narrative.design_sentence(design), None)
+    # The paper keeps its interpretation of the study's codes for the study's own design.
+    out["design.study"] = (design.study, None)
     summary = design_summary(ds.raw_codebook, ds.all_codings, design)
     for row in summary.itertuples(index=False):
         out[f"theme.{row.theme}.label"] = (row.label, None)
@@ -62,13 +64,22 @@ def design_values(ds: Dataset) -> Values:
 
 def profile_caption(ds: Dataset) -> str:
     """The profile table's caption, saying which of the study's columns the dataset lacks."""
+    note = narrative.short_label_note(_perspectives_only(ds))
     caption = ("Interviewees by perspective, with organisation type, role in the cluster "
                "meetings, interview length and number of coded segments.")
-    if tables.has_organisation_type(ds.participants):
-        return caption
-    return ("Interviewees by perspective, with the number of coded segments and any other "
-            "attributes recorded; this dataset records no organisation type, so that column of "
-            "the study's profile is left out.")
+    if not tables.has_organisation_type(ds.participants):
+        caption = ("Interviewees by perspective, with the number of coded segments and any "
+                   "other attributes recorded; this dataset records no organisation type, so "
+                   "that column of the study's profile is left out.")
+    return f"{caption} {note}".strip()
+
+
+def _perspectives_only(ds: Dataset):
+    """The design with its themes' short labels dropped: for displays that show no theme."""
+    from dataclasses import replace
+
+    themes = {key: replace(theme, short_label="") for key, theme in ds.design.themes.items()}
+    return replace(ds.design, themes=themes)
 
 
 def sample_values(ds: Dataset, coder: str) -> Values:
@@ -164,18 +175,22 @@ def theme_figure(ds: Dataset, matrix: pd.DataFrame, theme: str):
 def theme_captions(ds: Dataset, theme: str) -> tuple[str, str]:
     """Captions of the theme's matrix table and bar chart, naming the theme by its label."""
     label = ds.design.theme_label(theme)
+    note = narrative.short_label_note(_perspectives_only(ds))
     return (f"Conceptually clustered matrix for the theme ‘{label}’: interviewees of each "
-            "perspective who raised each code, with one illustrative quote per cell.",
+            f"perspective who raised each code, with one illustrative quote per cell. {note}"
+            .strip(),
             f"Share of each perspective's interviewees who raised each code of the theme "
             f"‘{label}’ (labels give n of N).")
 
 
 def matrix_widths(ds: Dataset) -> dict[str, float]:
     """Relative column widths of a printed matrix, keyed by its (design-labelled) headers."""
+    # The count columns are wide enough for a one-word short label and "6 of 8 (75%)"
+    # on one line each at the PDF's table size.
     widths = {"Code": 1.3}
     for key in ("entrepreneur", "intermediary"):
-        widths[ds.design.label(key)] = 1.05
-        widths[f"Quote ({ds.design.noun(key)})"] = 3.0
+        widths[ds.design.short_label(key)] = 1.4
+        widths[f"Quote ({ds.design.noun(key)})"] = 2.8
     return widths
 
 
@@ -196,6 +211,8 @@ def matrix_values(ds: Dataset, theme: str, matrix: pd.DataFrame,
         sentence = (status if side == shown[0] else "") if status else \
             narrative.top_code_sentence(matrix, side, ds.design)
         out[f"matrix.{theme}.top_{side}"] = (sentence, None)
+    out[f"matrix.{theme}.spread"] = (narrative.theme_spread_sentence(matrix, label, ds.design),
+                                     None)
     return out
 
 
@@ -236,7 +253,7 @@ def comparison_captions(ds: Dataset, unit: str) -> tuple[str, str]:
     return (f"{share}, with 95% Wilson intervals; codes grouped by theme.",
             f"Codes by perspective: counts and shares raising each code, the gap in percentage "
             f"points ({first} minus {second}) and a two-sided Fisher exact test, reported as "
-            "descriptive.")
+            f"descriptive. {narrative.short_label_note(ds.design)}".strip())
 
 
 def comparison_values(ds: Dataset, comparison: pd.DataFrame, unit: str) -> Values:

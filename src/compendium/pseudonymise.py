@@ -1,4 +1,4 @@
-"""Pseudonymisation: replace listed identifiers with consistent placeholders.
+"""Pseudonymisation: replace listed identifiers and pattern hits with consistent placeholders.
 
 ``compendium pseudonymise DIR --identifiers LIST --to OUT --key KEYFILE`` writes
 a new dataset at ``OUT`` in which every term of the identifiers list (with its
@@ -10,6 +10,15 @@ everywhere; aliases written on one line of the list share one. A possessive or
 plural ending is kept after the placeholder (``Smith's`` -> ``[Person 1]'s``).
 In id columns (participant, segment and code ids, coder names, transcript paths)
 the placeholder has an id's form, ``Person-1``, so references stay consistent.
+
+What the anonymisation gate's patterns find (e-mail addresses, telephone
+numbers, postcodes, web addresses) is replaced too, by ``[E-mail address 1]``,
+``[Telephone number 1]``, ``[Postcode 1]`` and ``[Web address 1]``, numbered per
+kind in order of first appearance, the same text always by the same
+placeholder; ``patterns`` (``--patterns`` on the command line) chooses which
+kinds, and a hit the dataset's allow-list covers is left as it is. So a
+transcript never needs editing by hand, which would shift the offsets of every
+later segment.
 
 Segment offsets are recomputed so that every excerpt still equals
 ``transcript[start:end]`` (in code points); a segment boundary that falls inside a
@@ -34,11 +43,15 @@ import pandas as pd
 
 from .anonymity import (
     ALLOWLIST,
+    NO_IDENTIFIERS,
+    PATTERN_KINDS,
+    AllowList,
     Hit,
     IdentifierList,
     Term,
     check_anonymity,
     find_identifiers,
+    read_allowlist,
     read_identifiers,
     read_texts,
     repository_root,
@@ -50,6 +63,9 @@ from .errors import CompendiumError, Problem, ValidationError
 #: Placeholder labels per kind of listed term.
 LABELS = {"person": "Person", "firm": "Firm", "place": "Place", "event": "Event",
           "other": "Identifier"}
+#: Placeholder labels per kind of pattern hit.
+PATTERN_LABELS = {"email": "E-mail address", "phone": "Telephone number",
+                  "postcode": "Postcode", "url": "Web address"}
 #: Columns holding ids or paths: placeholders there take the form ``Person-1``.
 ID_COLUMNS = {"participant_id", "segment_id", "code_id", "theme", "parent_id", "coder", "source"}
 #: Columns with a fixed set of values, left as they are.
@@ -146,20 +162,61 @@ class Placeholders:
 
 
 class _Replacer:
-    """Finds listed terms in many strings at once and replaces them consistently."""
+    """Finds listed terms and pattern hits in many strings at once and replaces them consistently.
 
-    def __init__(self, identifiers: IdentifierList, strings: Sequence[str]):
+    ``patterns`` are the pattern kinds to replace; hits ``allowlist`` covers are kept.
+    Pattern hits are numbered per kind in the order of ``strings``, then of the
+    hits in each string, so the same dataset always gets the same placeholders.
+    """
+
+    def __init__(self, identifiers: IdentifierList, strings: Sequence[str],
+                 patterns: Sequence[str] = (), allowlist: AllowList | None = None):
         unique = list(dict.fromkeys(s for s in strings if isinstance(s, str)))
-        found = find_identifiers(unique, identifiers, patterns=False)
-        self.hits = {unique[i]: resolve_overlaps(h) for i, h in found.items()}
+        found = find_identifiers(unique, identifiers, patterns=bool(patterns))
+        allowlist = allowlist or AllowList()
+        self.hits = {}
+        for i, hits in found.items():
+            wanted = [h for h in hits if h.term is not None or
+                      (h.kind in patterns and not allowlist.allows(h))]
+            kept = resolve_overlaps(wanted)
+            if kept:
+                self.hits[unique[i]] = kept
         entities = {h.term.entity for hits in self.hits.values() for h in hits if h.term}
         self.placeholders = Placeholders(identifiers, entities)
+        self.patterns: dict[tuple[str, str], str] = {}
+        counts: dict[str, int] = {}
+        for text in unique:
+            for hit in self.hits.get(text, []):
+                if hit.term is None and (hit.kind, hit.text) not in self.patterns:
+                    counts[hit.kind] = counts.get(hit.kind, 0) + 1
+                    self.patterns[(hit.kind, hit.text)] = \
+                        f"{PATTERN_LABELS[hit.kind]} {counts[hit.kind]}"
         self.count = 0
 
-    def spans(self, text: str, as_id: bool = False) -> list[tuple[int, int, str]]:
+    def spans(self, text: str, as_id: bool = False,
+              patterns: bool = True) -> list[tuple[int, int, str]]:
         hits = self.hits.get(text, [])
         mark = self.placeholders.id if as_id else self.placeholders.text
-        return term_spans(text, hits, mark)
+        spans = term_spans(text, hits, mark)
+        for hit in hits if patterns else []:
+            if hit.term is None:
+                label = self.patterns[(hit.kind, hit.text)]
+                spans.append((hit.start, hit.end,
+                              label.replace(" ", "-") if as_id else f"[{label}]"))
+        return sorted(spans)
+
+    def key_rows(self) -> list[tuple[str, str, str]]:
+        """(kind, text, placeholder) of listed terms, then of pattern hits by kind and number."""
+        order = {kind: i for i, kind in enumerate(PATTERN_LABELS)}
+        found = sorted(self.patterns.items(),
+                       key=lambda item: (order[item[0][0]], int(item[1].rsplit(" ", 1)[1])))
+        return self.placeholders.key_rows() + [(kind, text, f"[{label}]")
+                                               for (kind, text), label in found]
+
+    @property
+    def entities(self) -> int:
+        """How many distinct identifiers (listed entities and pattern texts) were found."""
+        return len(self.placeholders.numbers) + len(self.patterns)
 
     def apply(self, value: object, as_id: bool = False) -> tuple[object, int]:
         """The value with its listed terms replaced, and how many were replaced."""
@@ -192,7 +249,7 @@ class PseudonymisationReport:
     def summary(self) -> str:
         """One line saying what was written and how much was replaced."""
         return (f"{self.dest}: pseudonymised dataset written ({self.replacements} "
-                f"replacement(s) of {self.entities} listed identifier(s); "
+                f"replacement(s) of {self.entities} identifier(s); "
                 f"{self.terms_listed} term(s) listed); key written to {self.key}")
 
 
@@ -258,9 +315,27 @@ def _text_columns(frame: pd.DataFrame) -> list[str]:
             and not pd.api.types.is_numeric_dtype(frame[c])]
 
 
+def parse_patterns(text: str) -> tuple[str, ...]:
+    """The pattern kinds named in ``--patterns`` (comma-separated; ``all`` or ``none``)."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    if names in (["all"], []):
+        return PATTERN_KINDS if names else ()
+    if names == ["none"]:
+        return ()
+    unknown = [n for n in names if n not in PATTERN_KINDS]
+    if unknown:
+        raise CompendiumError(f"--patterns: unknown kind(s) {', '.join(unknown)} (use "
+                              f"{', '.join(PATTERN_KINDS)}, all or none)")
+    return tuple(k for k in PATTERN_KINDS if k in names)
+
+
 def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
-                         identifiers: str | Path | IdentifierList) -> PseudonymisationReport:
+                         identifiers: str | Path | IdentifierList | None,
+                         patterns: Sequence[str] = PATTERN_KINDS) -> PseudonymisationReport:
     """Write a pseudonymised copy of the dataset ``source`` to ``dest`` and the key to ``key``.
+
+    Listed ``identifiers`` (a list file or a parsed list; None: none) and the hits of
+    the gate's ``patterns`` (by default every kind) outside the allow-list are replaced.
 
     Nothing is written on any error: the key's place is checked first, the source
     must be a valid dataset (structure and hashes; it may hold identifiers), the new
@@ -270,9 +345,10 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
 
     source, dest = Path(source), Path(dest)
     terms = identifiers if isinstance(identifiers, IdentifierList) \
-        else read_identifiers(identifiers)
-    if not terms.terms:
-        raise CompendiumError(f"{terms.source or 'identifiers list'}: no terms to replace")
+        else NO_IDENTIFIERS if identifiers is None else read_identifiers(identifiers)
+    if not terms.terms and not patterns:
+        raise CompendiumError(f"{terms.source or 'identifiers list'}: no terms to replace, "
+                              "and no patterns chosen")
     if not source.is_dir():
         raise CompendiumError(f"{source}: not a dataset folder (no such directory)")
     if dest.exists():
@@ -289,6 +365,9 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
     allowlist = None
     if (source / ALLOWLIST).is_file():
         allowlist = (source / ALLOWLIST).read_bytes().decode("utf-8-sig", errors="replace")
+    allowed, allow_problems = read_allowlist(source)
+    if allow_problems:
+        raise ValidationError(str(source), allow_problems)
 
     frames = {t: getattr(ds, t).copy() for t in TABLES}
     strings: list[str] = list(texts.values()) + list(texts)
@@ -298,7 +377,7 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
     meta = dict(ds.descriptor.get("compendium") or {})
     strings += [ds.title, str(ds.descriptor.get("description", "")), ds.name,
                 allowlist or "", guide or ""] + _nested_strings(meta)
-    replace = _Replacer(terms, strings)
+    replace = _Replacer(terms, strings, patterns, allowed)
 
     # Transcripts first: their replacements decide the segments' new offsets.
     renamed = {rel: str(replace.apply(rel, as_id=True)[0]) for rel in texts}
@@ -336,20 +415,23 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
     extra = {k: _replace_strings(v, replace) for k, v in meta.items()
              if k not in ("synthetic", "primary_coder")}
     extra["pseudonymised"] = {"tool": "compendium pseudonymise",
-                              "identifiers": len(replace.placeholders.numbers)}
+                              "identifiers": len(replace.placeholders.numbers),
+                              "patterns": list(patterns)}
     primary = meta.get("primary_coder")
-    files = {ALLOWLIST: str(replace(allowlist))} if allowlist is not None else None
+    # the allow-list's entries stay as reviewed (they are left in the texts too)
+    files = {ALLOWLIST: replace_spans(allowlist, replace.spans(allowlist, patterns=False))[0]
+             } if allowlist is not None else None
     name = str(replace(ds.name, as_id=True)).lower()
     description = str(replace(str(ds.descriptor.get("description", ""))))
     description = (description + " Pseudonymised with `compendium pseudonymise`: listed "
-                   "identifiers are replaced by placeholders; the key is kept outside the "
-                   "repository.").strip()
+                   "identifiers and pattern hits are replaced by placeholders; the key is kept "
+                   "outside the repository.").strip()
 
     staging_key = key_path.with_name(f".{key_path.name}.{os.getpid()}.tmp")
     fd = os.open(staging_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(_key_csv(replace.placeholders.key_rows()))
+            handle.write(_key_csv(replace.key_rows()))
         from .dataset import write_dataset
 
         write_dataset(dest, participants=frames["participants"], codebook=frames["codebook"],
@@ -373,5 +455,5 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
     remaining = check_anonymity(dest, terms)
     return PseudonymisationReport(source=source, dest=dest, key=key_path,
                                   replacements=replace.count,
-                                  entities=len(replace.placeholders.numbers),
+                                  entities=replace.entities,
                                   terms_listed=len(terms.terms), remaining=remaining)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import write_dataset
+from .design import STUDY
 from .errors import CompendiumError
 
 DESIGN_INTERVIEWS = 14
@@ -549,21 +550,24 @@ DESCRIPTION = (
 #: The demonstration dataset's design: the study's own groups, and each theme
 #: made of the codebook branch of the same id (compendium.design).
 DESIGN = {
+    "study": STUDY,
     "perspectives": {
         "entrepreneur": {
             "label": "Entrepreneurs", "noun": "entrepreneurs",
             "description": "Owner-managers of ICT firms who take part in the cluster meetings."},
         "intermediary": {
-            "label": "Intermediaries (agencies and HEIs)", "noun": "intermediaries",
+            "label": "Intermediaries (agencies and HEIs)", "short_label": "Intermediaries",
+            "noun": "intermediaries",
             "description": "Staff of public agencies and Higher Education Institutions who "
                            "organise, host or fund the meetings."},
     },
     "themes": {
         "motivations": {"label": "Motivations for organising or attending meetings",
-                        "codes": ["motivations"]},
-        "outcomes": {"label": "Outcomes of the meetings", "codes": ["outcomes"]},
+                        "short_label": "Motivations", "codes": ["motivations"]},
+        "outcomes": {"label": "Outcomes of the meetings", "short_label": "Outcomes",
+                     "codes": ["outcomes"]},
         "cluster_role": {"label": "The role of sector-specific cluster meetings",
-                         "codes": ["cluster_role"]},
+                         "short_label": "Sector meetings", "codes": ["cluster_role"]},
     },
 }
 

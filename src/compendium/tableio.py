@@ -3,7 +3,8 @@
 These are the readers that validation (:mod:`compendium.dataset`) and the
 anonymisation gate (:mod:`compendium.anonymity`) share, so both read a file the
 same way and report a failure in the same ``FILE:ROW: message`` form. This
-module imports only :mod:`compendium.datapackage` and :mod:`compendium.errors`.
+module imports only :mod:`compendium.datapackage`, :mod:`compendium.errors` and
+:mod:`compendium.userfile`, through which every file is read.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from .datapackage import DESCRIPTOR, TABLES
 from .errors import CompendiumError, Problem
+from .userfile import decode, read_bytes
 
 
 def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
@@ -24,9 +26,9 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
     checks can report the offending row instead of pandas guessing types.
     """
     label = label or path.name
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise CompendiumError(f"{label}: file not found")
-    raw = path.read_bytes()
+    raw = read_bytes(path, label)
     if not raw or raw.isspace():  # without copying the file as raw.strip() would
         raise CompendiumError(f"{label}: file is empty (expected a header row and data)")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -91,15 +93,23 @@ def default_sources(segments: pd.DataFrame) -> pd.Series:
     return source.fillna(default).astype(str)
 
 
-def read_transcript_text(path: Path) -> str:
-    """A transcript as code points: BOM stripped, line endings kept as written."""
-    return path.read_bytes().decode("utf-8-sig")
+def read_transcript_text(path: Path, label: str | None = None) -> str:
+    """A transcript as code points: BOM stripped, line endings kept as written.
+
+    A file that cannot be read or is not UTF-8 is a one-line CompendiumError
+    (see :mod:`compendium.userfile`).
+    """
+    label = label or path.name
+    data = read_bytes(path, label)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CompendiumError(f"{label}: not valid UTF-8 (a UTF-16 file); save it as UTF-8")
+    return decode(data, label)
 
 
 def is_inside(folder: Path, path: Path) -> bool:
     """Whether ``path`` resolves to a place inside ``folder`` (no escape by ``..`` or links)."""
     try:
         path.resolve().relative_to(folder.resolve())
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside, or a symlink loop on the way
         return False
     return True

@@ -122,8 +122,9 @@ def profile_table(participants: pd.DataFrame, segments: pd.DataFrame,
                   design: Design | None = None) -> pd.DataFrame:
     """The interviewee profile: who was interviewed, from which side, and how much was coded.
 
-    Interviewees are grouped by perspective, whose label (from ``design``) is
-    printed on the first row of its group only, as a group heading.
+    Interviewees are grouped by perspective, whose short label (from
+    ``design``; the column is narrow) is printed on the first row of its group
+    only, as a group heading.
     """
     design = design or default_design()
     coded = codings if coder is None else codings[codings["coder"] == coder]
@@ -134,7 +135,7 @@ def profile_table(participants: pd.DataFrame, segments: pd.DataFrame,
     frame = frame.drop(columns="_o").reset_index(drop=True)
     out = pd.DataFrame({
         "Interviewee": frame["participant_id"],
-        "Perspective": frame["perspective"].map(design.labels).fillna(frame["perspective"]),
+        "Perspective": frame["perspective"].map(design.short_labels).fillna(frame["perspective"]),
     })
     out.loc[out["Perspective"].eq(out["Perspective"].shift()), "Perspective"] = ""
     if has_organisation_type(frame):
@@ -179,12 +180,13 @@ def _quote(text: object, participant: object, limit: int = 320) -> str:
 def matrix_display(matrix: pd.DataFrame, design: Design | None = None) -> pd.DataFrame:
     """The conceptually clustered matrix as printed: a row per code, the perspectives side by side.
 
-    Column headers are the perspectives' labels and quote columns name their
-    nouns ("Quote (entrepreneurs)"), both from ``design``.
+    The narrow count columns are headed by the perspectives' short labels and
+    the quote columns name their nouns ("Quote (entrepreneurs)"), both from
+    ``design``.
     """
     design = design or default_design()
     rows = []
-    titles = design.labels
+    titles = design.short_labels
     # Only the perspectives the matrix holds (a perspective filter may leave one).
     shown = ({p: t for p, t in titles.items() if p in set(matrix["perspective"])}
              or titles)  # an empty matrix still shows its headers
@@ -207,13 +209,16 @@ def comparison_display(comparison: pd.DataFrame, theme_names: dict[str, str],
     """Dual-perspective comparison as printed: counts, shares, gap and exact-test p."""
     design = design or default_design()
     noun = "interviewees" if unit == "interviewee" else "segments"
+    # The theme column is narrow: declared themes go by their short labels.
+    names = {**theme_names, **{key: theme.short for key, theme in design.themes.items()
+                               if theme.declared}}
     out = pd.DataFrame({
-        "Theme": comparison["theme"].map(theme_names).fillna(comparison["theme"]),
+        "Theme": comparison["theme"].map(names).fillna(comparison["theme"]),
         "Code": comparison["name"],
-        f"{design.label('entrepreneur')} ({noun})": [
+        f"{design.short_label('entrepreneur')} ({noun})": [
             _fraction(n, s) for n, s in zip(comparison["n_entrepreneur"],
                                             comparison["size_entrepreneur"], strict=True)],
-        f"{design.label('intermediary')} ({noun})": [
+        f"{design.short_label('intermediary')} ({noun})": [
             _fraction(n, s) for n, s in zip(comparison["n_intermediary"],
                                             comparison["size_intermediary"], strict=True)],
         "Gap (points)": (100 * comparison["gap"]).round().astype(int),
@@ -239,7 +244,8 @@ def agreement_display(agreement: pd.DataFrame, codebook: pd.DataFrame) -> pd.Dat
         "Only A": agreement["only_a"].astype(int),
         "Only B": agreement["only_b"].astype(int),
         "Neither": agreement["neither"].astype(int),
-        "Agreement %": agreement["percent_agreement"].map(lambda x: f"{x:.1f}"),
+        "Agreement %": agreement["percent_agreement"].map(
+            lambda x: "n/a" if pd.isna(x) else f"{x:.1f}"),  # no double-coded unit: no share
         "Cohen's κ": agreement["cohen_kappa"].map(two),
         "Krippendorff's α": agreement["krippendorff_alpha"].map(two),
     }).reset_index(drop=True)

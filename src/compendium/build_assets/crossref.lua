@@ -1,7 +1,11 @@
 -- Pandoc filter for the compendium's paper.
 --
 -- 1. Keeps `::: if-synthetic` blocks only when the dataset is synthetic and
---    `::: if-real` blocks only when it is not (metadata field `synthetic`).
+--    `::: if-real` blocks only when it is not (metadata field `synthetic`);
+--    `::: {.if-study name="..."}` blocks only when the dataset's design names
+--    that study and `::: {.unless-study name="..."}` blocks only when it does
+--    not (metadata field `study`), so that prose interpreting one study's codes
+--    is never printed over another study's data.
 -- 2. Numbers figures and tables in document order and prefixes each caption
 --    with "Figure N." or "Table N.", the same in every output format.
 -- 3. Turns `@fig-...` and `@tbl-...` into linked "Figure N" / "Table N" and
@@ -11,6 +15,11 @@
 --    (the HTML's look lives in paper.css): the synthetic-data notice in a
 --    shaded box, the table of contents before the first section, and a page
 --    break before the appendices, whose headings are not numbered.
+-- 6. Writes quotation marks and apostrophes into Typst as the typographic
+--    characters themselves. Pandoc's Typst writer turns ’ and quoted text
+--    into straight marks and leaves the choice to Typst's smart quotes, which
+--    pick the opening form after a full stop ("…calling.‘"); the PDF then
+--    closed every illustrative quote with an opening mark.
 --
 -- The build parses the paper once to pandoc's JSON (FORMAT "json": steps 1-3)
 -- and runs this filter again when writing each format (step 4 and the Typst
@@ -18,6 +27,7 @@
 -- the displays a second time.
 
 local synthetic = true
+local study = ""
 local numbers = {}
 local counters = { fig = 0, tbl = 0 }
 local names = { fig = "Figure", tbl = "Table" }
@@ -37,6 +47,9 @@ local function read_meta(meta)
     resolved = true
     meta["crossref-resolved"] = nil
     changed = true
+  end
+  if meta.study ~= nil then
+    study = pandoc.utils.stringify(meta.study)
   end
   if meta.synthetic ~= nil then
     synthetic = (pandoc.utils.stringify(meta.synthetic) == "true")
@@ -62,6 +75,15 @@ local function keep_conditional(div)
   end
   if div.classes:includes("if-real") then
     if synthetic then return {} else return div.content end
+  end
+  local wanted = div.attributes["name"]
+  if div.classes:includes("if-study") or div.classes:includes("unless-study") then
+    if not wanted or wanted == "" then
+      error("a ::: if-study or ::: unless-study block needs name=\"the study\"")
+    end
+    local same = (study == wanted)
+    if div.classes:includes("unless-study") then same = not same end
+    if same then return div.content else return {} end
   end
 end
 
@@ -125,6 +147,41 @@ local function notice_box(div)
   end
 end
 
+-- Typographic marks that must reach Typst as they are (raw), never as ' or ".
+local MARKS = { ["‘"] = true, ["’"] = true, ["“"] = true, ["”"] = true }
+local QUOTE_MARKS = { SingleQuote = { "‘", "’" }, DoubleQuote = { "“", "”" } }
+
+local function typst_marks(str)
+  if not FORMAT:match("typst") then return nil end
+  local text = str.text
+  if not (text:find("‘", 1, true) or text:find("’", 1, true)
+          or text:find("“", 1, true) or text:find("”", 1, true)) then
+    return nil
+  end
+  local out, plain = pandoc.List(), ""
+  for _, code in utf8.codes(text) do
+    local char = utf8.char(code)
+    if MARKS[char] then
+      if plain ~= "" then out:insert(pandoc.Str(plain)) end
+      out:insert(pandoc.RawInline("typst", char))
+      plain = ""
+    else
+      plain = plain .. char
+    end
+  end
+  if plain ~= "" then out:insert(pandoc.Str(plain)) end
+  return out
+end
+
+local function typst_quoted(quoted)
+  if not FORMAT:match("typst") then return nil end
+  local marks = QUOTE_MARKS[quoted.quotetype]
+  local out = pandoc.List({ pandoc.RawInline("typst", marks[1]) })
+  out:extend(quoted.content)
+  out:insert(pandoc.RawInline("typst", marks[2]))
+  return out
+end
+
 local function page_layout(doc)
   if not FORMAT:match("typst") then return nil end
   local blocks = pandoc.List()
@@ -151,4 +208,6 @@ return {
   { Div = notice_box, Pandoc = page_layout },
   { Figure = number, Table = number },
   { Cite = resolve, Image = png_for_docx },
+  { Quoted = typst_quoted },
+  { Str = typst_marks },
 }

@@ -505,8 +505,11 @@ def render_text(marked: str, new: Build, out: Path) -> None:
     synthetic = new.values.get("dataset.kind", {}).get("text") == "synthetic"
     filters = ["--lua-filter", str(assets() / "crossref.lua"),
                "--lua-filter", str(assets() / "trackchanges.lua")]
+    # the same metadata the paper's render gives its filter, so conditional blocks agree
+    study = new.values.get("design.study", {}).get("text") or ""
     parse = [str(source.resolve()), "--from", "markdown", *filters,
              "--metadata", f"synthetic={'true' if synthetic else 'false'}",
+             "--metadata", f"study={study}",
              "--resource-path", ".", "--to", "json"]
     if bib is not None and bib.exists():
         parse[1:1] = ["--citeproc", "--bibliography", str(bib.resolve())]

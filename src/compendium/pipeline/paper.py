@@ -217,13 +217,15 @@ def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,
 # Rendering
 
 
-def _common_args(paper_dir: Path, synthetic: bool) -> list[str]:
+def _common_args(paper_dir: Path, synthetic: bool, study: str = "") -> list[str]:
     return [
         "--from", "markdown",
         "--lua-filter", str(assets() / "crossref.lua"),
         "--citeproc",
         "--bibliography", str((paper_dir / "references.bib").resolve()),
         "--metadata", f"synthetic={'true' if synthetic else 'false'}",
+        # the study whose design the dataset declares: ::: if-study blocks follow it
+        "--metadata", f"study={study}",
         "--metadata", "link-citations=true",
         "--resource-path", ".",
         "--standalone",
@@ -255,7 +257,7 @@ def _writer_args(fmt: str, staged: Path) -> tuple[list[str], dict[str, str] | No
 
 
 def render(build: Path, paper_dir: Path, synthetic: bool,
-           formats: tuple[str, ...] = FORMATS) -> list[Path]:
+           formats: tuple[str, ...] = FORMATS, study: str = "") -> list[Path]:
     """Render the assembled paper to every format from one pandoc parse; return the files.
 
     Pandoc parses the manuscript once (filter and citations included) into its
@@ -271,7 +273,7 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
     tmp = staging_dir(out_dir / "render").resolve()
     try:
         # pandoc runs inside out_dir, so every path handed to it must be absolute
-        tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic),
+        tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic, study),
                            "--to", "json"], cwd=out_dir)
         (tmp / "paper.json").write_bytes(tree)
         staged = {fmt: tmp / ("paper.typ" if fmt == "pdf" else f"paper.{fmt}")

@@ -63,5 +63,6 @@ def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
         return atomic_write(paths.provenance,
                             json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     synthetic = values["dataset.kind"]["text"] == "synthetic"
-    paper.render(build, paper_dir, synthetic)
+    study = values.get("design.study", {}).get("text") or ""
+    paper.render(build, paper_dir, synthetic, study=study)
     return paths.rendered

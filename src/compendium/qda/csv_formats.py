@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..errors import CompendiumError
 from .model import QdaCode, QdaCoding, QdaProject, QdaSelection, QdaSource, Value
-from .safety import MAX_CSV_BYTES, one_line, read_file_limited
+from .safety import MAX_CSV_BYTES, decode_text, one_line, read_file_limited
 
 TAGUETTE = "Taguette highlights CSV"
 QUALCODER = "QualCoder coded-text CSV"
@@ -72,17 +72,7 @@ def csv_kind(header: Sequence[str]) -> str | None:
 
 def read_rows(path: Path) -> list[list[str]]:
     """All rows of a CSV export (UTF-8 with or without BOM, or UTF-16 with BOM)."""
-    data = read_file_limited(path, MAX_CSV_BYTES)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16", errors="strict")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            line = data[: err.start].count(b"\n") + 1
-            raise CompendiumError(f"{path.name}:{line}: not valid UTF-8 "
-                                  f"(byte 0x{data[err.start]:02x}); save the file as UTF-8"
-                                  ) from None
+    text = decode_text(read_file_limited(path, MAX_CSV_BYTES), path.name)
     if "\x00" in text:
         raise CompendiumError(f"{path.name}: contains NUL characters; not a text CSV file")
     first = text.split("\n", 1)[0]
@@ -150,7 +140,9 @@ def read_taguette(path: Path, coder: str) -> QdaProject:
     project = QdaProject(label=path.name, format=TAGUETTE, name=path.stem, origin="Taguette")
     codes: dict[str, QdaCode] = {}
     sources: dict[str, QdaSource] = {}
-    selections: dict[str, QdaSelection] = {}
+    selections: dict[tuple[str, str, str], QdaSelection] = {}
+    first_rows: dict[str, int] = {}
+    clashes: list[str] = []
     untagged = 0
     for number, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
@@ -166,12 +158,26 @@ def read_taguette(path: Path, coder: str) -> QdaProject:
             continue
         source = sources.setdefault(document, QdaSource(f"doc:{document}", document, None))
         code = _code_chain(_tag_path(tag), codes, "tag")
-        # Taguette writes one row per tag of a highlight: the id ties them together
-        selection = selections.setdefault(highlight, QdaSelection(
-            f"highlight:{highlight}", source.key, None, None, content))
+        # Taguette writes one row per tag of a highlight: the id ties them together.
+        # A row reusing an id with another document or text (two exports pasted
+        # together) is another highlight: kept apart, never merged into the first.
+        selection = selections.get((highlight, document, content))
+        if selection is None:
+            clash = highlight in first_rows
+            key = f"highlight:{highlight}" if not clash else f"highlight:{highlight}@row{number}"
+            if clash:
+                clashes.append(f"row {number} (first at row {first_rows[highlight]})")
+            first_rows.setdefault(highlight, number)
+            selection = selections[(highlight, document, content)] = QdaSelection(
+                key, source.key, None, None, content)
         selection.codings.append(QdaCoding(code, coder))
     if untagged:
         project.warnings.append(f"{untagged} highlight(s) without a tag skipped")
+    if clashes:
+        project.warnings.append(
+            f"{len(clashes)} row(s) reuse the id of an earlier highlight with another document "
+            f"or text, and are kept as highlights of their own: {'; '.join(clashes[:5])}"
+            + (" ..." if len(clashes) > 5 else ""))
     project.notes.append(f"Taguette exports do not name the coder: codings attributed to "
                          f"'{coder}'")
     project.notes.append("tag paths split on '.' into nested codes")

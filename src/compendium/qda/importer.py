@@ -24,6 +24,7 @@ from typing import Any
 from ..dataset import read_table, write_dataset
 from ..design import read_design_file, resolve_design
 from ..errors import CompendiumError, ValidationError
+from ..userfile import read_bytes, regular_file_problem
 from .csv_formats import QUALCODER, TAGUETTE, csv_kind, read_qualcoder, read_taguette
 from .mapping import (
     Tables,
@@ -77,15 +78,15 @@ def detect_format(path: Path) -> str:
         if any(is_qde_name(p.name) for p in path.iterdir() if p.is_file()):
             return REFI
         raise CompendiumError(f"{path.name}: a folder without a .qde project file")
-    if not path.is_file():
-        raise CompendiumError(f"{path}: no such file")
+    problem = regular_file_problem(path)
+    if problem:
+        raise CompendiumError(f"{path.name}: {problem}")
     if zipfile_magic(path):
         return REFI
     if path.suffix.lower() == ".qdpx":
         raise CompendiumError(f"{path.name}: not a zip archive, or a damaged one (a .qdpx "
                               "project must be a zip)")
-    with open(path, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
+    head = read_bytes(path, path.name, head=_SNIFF_BYTES)
     if not head.strip():
         raise CompendiumError(f"{path.name}: file is empty")
     encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"

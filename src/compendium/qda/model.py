@@ -93,6 +93,7 @@ class QdaProject:
     interview_guide: str | None = None
     notes: list[str] = field(default_factory=list)       # what the reader did, for the report
     warnings: list[str] = field(default_factory=list)    # what it could not take over
+    skipped_codings: int = 0         # codings seen but not taken over, each named in a warning
 
 
 # --------------------------------------------------------------------------

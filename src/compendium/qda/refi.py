@@ -22,7 +22,6 @@ The result is a :class:`~.model.QdaProject` with positions in code points.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
+from ..userfile import is_regular_file, parse_json, read_bytes
 from .model import (
     GUIDE_NOTE_NAME,
     IDS_NOTE_KEY,
@@ -108,8 +108,7 @@ def open_project_files(path: Path) -> ProjectFiles:
 
 def zipfile_magic(path: Path) -> bool:
     """Whether a file starts like a zip archive."""
-    with open(path, "rb") as handle:
-        return handle.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    return read_bytes(path, path.name, head=4) in (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def _archive_files(path: Path) -> ProjectFiles:
@@ -149,9 +148,12 @@ def _folder_files(qde: Path, prefix: str, kind: str) -> ProjectFiles:
     def fetch(relative: str) -> bytes | None:
         if base is None:
             return None
-        target = (base / relative).resolve()
+        try:
+            target = (base / relative).resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            return None
         # plainTextPath comes from the file: never follow it (or a symlink) out of the folder
-        if not target.is_relative_to(base) or not target.is_file():
+        if not target.is_relative_to(base) or not is_regular_file(target):
             return None
         return read_file_limited(target, MAX_TEXT_BYTES, f"{prefix}{target.name}")
 
@@ -191,27 +193,31 @@ def child_text(element: Any, name: str) -> str:
 
 
 def read_codes(root: Any, label: str) -> list[QdaCode]:
-    """The codebook in document order; nesting gives ``parent``."""
+    """The codebook in document order; nesting gives ``parent``.
+
+    The tree is walked with an explicit stack, so codes nested any depth deep
+    (the XML parser accepts thousands of levels) cannot exhaust the interpreter's
+    recursion limit.
+    """
     codes: list[QdaCode] = []
     seen: set[str] = set()
-
-    def walk(element: Any, parent: str | None) -> None:
-        for code in children(element, "Code"):
-            key = normalise_guid(code.get("guid"))
-            if not key:
-                raise CompendiumError(f"{label}: code '{one_line(code.get('name'))}' has no guid")
-            if key in seen:
-                raise CompendiumError(f"{label}: two codes share the guid {key}")
-            seen.add(key)
-            codable = (code.get("isCodable") or "true").strip().lower() not in ("false", "0")
-            codes.append(QdaCode(key, (code.get("name") or "").strip(),
-                                 child_text(code, "Description").strip(), codable, parent))
-            walk(code, key)
-
     book = child(root, "CodeBook")
     holder = child(book, "Codes") if book is not None else None
-    if holder is not None:
-        walk(holder, None)
+    # (element, parent key) pairs, reversed so that pops come in document order
+    stack: list[tuple[Any, str | None]] = \
+        [(c, None) for c in reversed(children(holder, "Code"))] if holder is not None else []
+    while stack:
+        code, parent = stack.pop()
+        key = normalise_guid(code.get("guid"))
+        if not key:
+            raise CompendiumError(f"{label}: code '{one_line(code.get('name'))}' has no guid")
+        if key in seen:
+            raise CompendiumError(f"{label}: two codes share the guid {key}")
+        seen.add(key)
+        codable = (code.get("isCodable") or "true").strip().lower() not in ("false", "0")
+        codes.append(QdaCode(key, (code.get("name") or "").strip(),
+                             child_text(code, "Description").strip(), codable, parent))
+        stack.extend((c, key) for c in reversed(children(code, "Code")))
     return codes
 
 
@@ -330,8 +336,8 @@ def read_identifiers(root: Any, label: str) -> tuple[dict | None, str | None, li
         if (note.get("name") or "") != IDS_NOTE_NAME:
             continue
         try:
-            data = json.loads(child_text(note, "PlainTextContent"))
-        except ValueError:
+            data = parse_json(child_text(note, "PlainTextContent").encode("utf-8"), label)
+        except CompendiumError:
             warnings.append(f"{label}: note '{IDS_NOTE_NAME}' is not valid JSON; ids are derived "
                             "from names instead")
             continue
@@ -401,8 +407,11 @@ def _position(element: Any, attribute: str, label: str, where: str) -> int:
 
 def read_text_source(element: Any, number: int, label: str, coders: _Coders,
                      codes: set[str], variables: dict[str, tuple[str, str]],
-                     warnings: list[str]) -> _RawSource:
-    """One TextSource with its selections (positions still as the tool counted them)."""
+                     warnings: list[str], skipped: list[int]) -> _RawSource:
+    """One TextSource with its selections (positions still as the tool counted them).
+
+    ``skipped[0]`` is increased by the codings left out (each kind named in ``warnings``).
+    """
     key = normalise_guid(element.get("guid")) or f"source-{number}"
     name = (element.get("name") or "").strip()
     path = element.get("plainTextPath")
@@ -437,6 +446,7 @@ def read_text_source(element: Any, number: int, label: str, coders: _Coders,
             whole.append(QdaCoding(code, coders.name(coding.get("creatingUser"))))
         else:
             dangling += 1
+    skipped[0] += dangling
     if whole:
         source.selections.append(_RawSelection(f"{key}#whole", "", 0, -1, whole, whole=True))
         warnings.append(f"source '{one_line(source.name)}' is coded as a whole: "
@@ -472,6 +482,55 @@ def resolve_text(source: _RawSource, files: ProjectFiles) -> str | None:
 def count_codings(element: Any) -> int:
     """How many Coding elements ``element`` holds, at any depth."""
     return sum(1 for e in element.iter() if local(e.tag) == "Coding")
+
+
+#: Elements that hold codings, and where the REFI-QDA schema puts them.
+_CODING_HOLDERS = ("TextSource", "PlainTextSelection", "Coding")
+NEWLINE = b"\n"
+
+
+def _report_stray(root: Any, sources: Any | None, raw: bytes, warnings: list[str]) -> int:
+    """Warn of every coding-holding element outside its schema place; the codings so lost.
+
+    The reader takes a ``TextSource`` only directly under ``Sources``, a
+    ``PlainTextSelection`` only directly under a ``TextSource`` and a ``Coding``
+    only directly under either; one elsewhere (moved by a hand edit, a merge or a
+    damaged export) would be passed over without a word. Each outermost such
+    element is named, with its line, and the codings it holds are counted lost.
+    """
+    placed: set[int] = set()
+    for source in list(sources) if sources is not None else []:
+        if local(source.tag) == "TextSource":
+            placed.add(id(source))
+            for item in source:
+                if local(item.tag) == "PlainTextSelection":
+                    placed.add(id(item))
+                    placed.update(id(c) for c in item if local(c.tag) == "Coding")
+                elif local(item.tag) == "Coding":
+                    placed.add(id(item))
+        elif local(source.tag) in NON_TEXT_SOURCES:
+            placed.update(id(e) for e in source.iter())  # reported with the non-text sources
+    lost = 0
+    stack = [root]
+    while stack:  # iterative, outermost first: a stray element's contents go with it
+        element = stack.pop()
+        tag = local(element.tag)
+        if tag in _CODING_HOLDERS and id(element) not in placed:
+            n = count_codings(element)
+            lost += n
+            guid = (element.get("guid") or "").strip()
+            warnings.append(f"skipped <{tag}>{f' {one_line(guid, 40)}' if guid else ''}"
+                            f"{_line_of(raw, guid)}: it is not where the REFI-QDA schema "
+                            f"puts it, so its {n} coding(s) are not imported")
+            continue
+        stack.extend(reversed(list(element)))
+    return lost
+
+
+def _line_of(raw: bytes, guid: str) -> str:
+    """`` at line N`` of the element carrying ``guid`` in the XML, when it can be found."""
+    at = raw.find(f'"{guid}"'.encode()) if guid else -1
+    return f" at line {raw.count(NEWLINE, 0, at) + 1}" if at >= 0 else ""
 
 
 # --------------------------------------------------------------------------
@@ -518,19 +577,23 @@ def project_from_xml(root: Any, files: ProjectFiles) -> QdaProject:
     code_keys = {c.key for c in codes}
     raw_sources: list[_RawSource] = []
     skipped: list[str] = []
+    lost = [0]
     holder = child(root, "Sources")
     for number, element in enumerate(list(holder) if holder is not None else [], 1):
         tag = local(element.tag)
         if tag == "TextSource":
             raw_sources.append(read_text_source(element, number, label, coders, code_keys,
-                                                variables, project.warnings))
+                                                variables, project.warnings, lost))
         elif tag in NON_TEXT_SOURCES:
             n = count_codings(element)
+            lost[0] += n
             skipped.append(f"{tag} '{one_line(element.get('name') or '?', 60)}'"
                            + (f" ({n} coding(s))" if n else ""))
     if skipped:
         project.warnings.append(f"skipped {len(skipped)} non-text source(s), which a dataset "
                                 f"cannot hold: {'; '.join(skipped)}")
+    lost[0] += _report_stray(root, holder, files.qde, project.warnings)
+    project.skipped_codings = lost[0]
     if coders.unknown:
         project.warnings.append(f"{len(coders.unknown)} coder GUID(s) name no user of the "
                                 f"project; their codings are attributed to 'user-<guid>'")

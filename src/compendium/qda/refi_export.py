@@ -104,20 +104,24 @@ def serialise(root: Node) -> bytes:
     """UTF-8 XML, indented; element text is written exactly (no added white space)."""
     lines = ['<?xml version="1.0" encoding="utf-8"?>']
 
-    def walk(node: Node, depth: int) -> None:
+    # An explicit stack, not recursion: a codebook may nest deeper than the
+    # interpreter's recursion limit. A str on the stack is a closing tag to write.
+    stack: list[tuple[Node | str, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
         pad = "  " * depth
+        if isinstance(node, str):
+            lines.append(f"{pad}</{node}>")
+            continue
         attrs = "".join(f' {k}="{_escape_attr(v)}"' for k, v in node.attrs.items())
         if node.kids:
             lines.append(f"{pad}<{node.tag}{attrs}>")
-            for kid in node.kids:
-                walk(kid, depth + 1)
-            lines.append(f"{pad}</{node.tag}>")
+            stack.append((node.tag, depth))
+            stack.extend((kid, depth + 1) for kid in reversed(node.kids))
         elif node.text:
             lines.append(f"{pad}<{node.tag}{attrs}>{_escape_text(node.text)}</{node.tag}>")
         else:
             lines.append(f"{pad}<{node.tag}{attrs}/>")
-
-    walk(root, 0)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -295,7 +299,10 @@ def codebook_node(dataset: Dataset, guids: Guids) -> tuple[Node, dict[str, Any]]
     codes = book.add("Codes")
     noted: dict[str, Any] = {}
 
-    def emit(parent: Node, code_id: str) -> None:
+    # Depth first in codebook order, with an explicit stack (no recursion limit).
+    stack = [(codes, code_id) for code_id in reversed(kids[None])]
+    while stack:
+        parent, code_id = stack.pop()
         row = rows[code_id]
         guid = guids("code", code_id)
         where = f"codebook.csv: {code_id}"
@@ -305,11 +312,7 @@ def codebook_node(dataset: Dataset, guids: Guids) -> tuple[Node, dict[str, Any]]
         node.add("Description", xml_text(str(row.definition), f"{where}: definition"))
         noted[guid] = {"code_id": code_id, "level": row.level, "theme": row.theme,
                        "parent_id": row.parent_id if isinstance(row.parent_id, str) else None}
-        for kid in kids[code_id]:
-            emit(node, kid)
-
-    for code_id in kids[None]:
-        emit(codes, code_id)
+        stack.extend((node, kid) for kid in reversed(kids[code_id]))
     return book, noted
 
 

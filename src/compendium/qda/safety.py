@@ -18,8 +18,10 @@ The limits are module constants so that tests can lower them.
 
 from __future__ import annotations
 
+import lzma
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,6 +30,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from ..errors import CompendiumError
+from ..userfile import decode, read_bytes
 
 #: Most members an archive may hold.
 MAX_MEMBERS = 100_000
@@ -123,22 +126,16 @@ class SafeArchive:
                         raise CompendiumError(f"{label} expands past the limit of "
                                               f"{limit:,} bytes")
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as err:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, zlib.error,
+                lzma.LZMAError, NotImplementedError) as err:
+            # a corrupt deflate stream, an unknown compression method, a bad CRC ...
             raise CompendiumError(f"{label} cannot be read ({one_line(err)})") from None
         return b"".join(chunks)
 
 
 def read_file_limited(path: Path, limit: int, label: str | None = None) -> bytes:
     """The bytes of a file on disk, refusing files larger than ``limit``."""
-    label = label or path.name
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise CompendiumError(f"{label}: {size:,} bytes, more than the limit of {limit:,}")
-        return path.read_bytes()
-    except OSError as err:
-        raise CompendiumError(f"{label}: cannot be read ({one_line(err.strerror or err)})") \
-            from None
+    return read_bytes(path, label or path.name, limit)
 
 
 def parse_xml(data: bytes, label: str) -> Any:
@@ -160,21 +157,13 @@ def parse_xml(data: bytes, label: str) -> Any:
         raise CompendiumError(f"{label}: refused unsafe XML ({one_line(err)})") from None
     except SafeET.ParseError as err:
         raise CompendiumError(f"{label}: not well-formed XML ({one_line(err)})") from None
+    except (LookupError, ValueError) as err:  # an unknown or unusable declared encoding
+        raise CompendiumError(f"{label}: cannot decode the XML ({one_line(err)})") from None
 
 
 def decode_text(data: bytes, label: str) -> str:
     """Decode a plain-text source: UTF-8 (BOM stripped), or UTF-16 with a BOM."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise CompendiumError(f"{label}: not valid UTF-16 text") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise CompendiumError(f"{label}:{line}: not valid UTF-8 (byte 0x{data[err.start]:02x})"
-                              ) from None
+    return decode(data, label)
 
 
 def safe_relative(path: str) -> PurePosixPath | None:

@@ -1,0 +1,737 @@
+"""``make fuzz``: seeded mutations of real exports and of a dataset, every outcome classified.
+
+Each case starts from a seed input (the shared real REFI-QDA exports, a
+Taguette CSV, a QualCoder CSV written as QualCoder writes it, a REFI-QDA
+project written by ``compendium export``, and the demonstration dataset),
+applies one seeded mutation (bytes flipped or cut, XML elements moved,
+duplicated or deleted, attributes out of range, other encodings, CSV columns
+and rows changed, file-system oddities such as folders, named pipes, symlink
+loops and huge fields) and runs a reader on it in this process under a time
+limit. The outcome is one of:
+
+- ``refused``: a :class:`~compendium.errors.CompendiumError` (one line for a
+  person) and nothing written;
+- ``accepted``: a valid import or a valid dataset, which then passes the
+  oracles below;
+- a defect: ``internal error`` (any other exception), ``hang`` (past the time
+  limit), ``partial output`` (a refused import that left files behind, or an
+  accepted one that does not validate) or ``silent loss`` (codings dropped or
+  moved without a warning).
+
+The oracles for an accepted import: every coding the input holds is either
+imported or counted in the reader's warnings (``skipped_codings``), the
+(document, text, code) of every coded row of a CSV export is found, unmerged,
+in what was read, every segment with offsets reads its own text from its
+transcript, and the dataset written holds exactly the codings that were read.
+A mutation that should change nothing (a byte-order mark, CRLF line endings,
+UTF-16 for a CSV) must give exactly the unmutated import. For ``validate``, a
+mutated file of a frozen dataset must be refused (its hash changed), and an
+accepted dataset must load.
+
+Run ``python -m compendium.fuzz --cases 5000 --seed 1``; the totals are printed
+per target and per outcome, with the first case of every defect signature.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import os
+import random
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import xml.etree.ElementTree as ET  # noqa: S405 (only our own trusted seeds are parsed with it)
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .dataset import load_dataset, validate_dataset
+from .errors import CompendiumError
+from .qda.csv_formats import QUALCODER, TAGUETTE, read_rows
+from .qda.importer import import_dataset, read_export
+
+#: Seconds one case may take before it counts as a hang.
+TIME_LIMIT = 20.0
+REFUSED, ACCEPTED = "refused", "accepted"
+INTERNAL, HANG, PARTIAL, LOSS = "internal error", "hang", "partial output", "silent loss"
+DEFECTS = (INTERNAL, HANG, PARTIAL, LOSS)
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_REFI = REPO.parent / "shared" / "fixtures" / "refi"
+DEMO = REPO / "data" / "synthetic"
+TAGUETTE_SEED = REPO / "tests" / "data" / "taguette-cluster-study.csv"
+
+
+class _Timeout(BaseException):
+    """Raised by the alarm; a BaseException so that no ``except Exception`` swallows it."""
+
+
+@dataclass
+class Seed:
+    """One starting input: its kind (``refi``, ``taguette``, ``qualcoder``, ``dataset``)."""
+
+    name: str
+    kind: str
+    path: Path
+    participants: Path | None = None   # for imports: every document's perspective
+    baseline: object = None            # the unmutated reading, for neutral mutations
+
+
+@dataclass
+class Outcome:
+    """What one case gave."""
+
+    target: str
+    seed: str
+    mutation: str
+    kind: str
+    detail: str = ""
+
+
+@dataclass
+class Totals:
+    """Counts by target and outcome, with the first case of each defect signature."""
+
+    counts: Counter = field(default_factory=Counter)
+    examples: dict[tuple[str, str, str], Outcome] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one outcome (and keep the first of each defect signature)."""
+        self.counts[(outcome.target, outcome.kind)] += 1
+        if outcome.kind in DEFECTS:
+            signature = (outcome.target, outcome.kind, outcome.detail.split(":")[0][:80])
+            self.examples.setdefault(signature, outcome)
+
+    @property
+    def defects(self) -> int:
+        """How many cases ended in a defect."""
+        return sum(n for (_, kind), n in self.counts.items() if kind in DEFECTS)
+
+    @property
+    def cases(self) -> int:
+        """How many cases ran."""
+        return sum(self.counts.values())
+
+    def report(self) -> str:
+        """The totals as lines of text."""
+        lines = []
+        for target in sorted({t for t, _ in self.counts}):
+            row = {k: self.counts[(target, k)] for k in (REFUSED, ACCEPTED, *DEFECTS)}
+            lines.append(f"{target:<10} {sum(row.values()):>6} cases: " + ", ".join(
+                f"{n} {k}" for k, n in row.items()))
+        lines.append(f"{'total':<10} {self.cases:>6} cases: {self.defects} defect(s)")
+        for (target, kind, _), example in sorted(self.examples.items()):
+            lines.append(f"  {kind} in {target}: {example.seed} / {example.mutation}: "
+                         f"{example.detail}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Seeds
+
+
+def _write_qualcoder_seed(dataset: Path, path: Path) -> Path:
+    """The demo dataset's codings as QualCoder's coding report writes them (BOM, CRLF, quoted).
+
+    The rows are synthetic (the demonstration data), written in QualCoder's layout.
+    """
+    data = load_dataset(dataset, validate=False)
+    names = dict(zip(data.raw_codebook["code_id"], data.raw_codebook["name"], strict=True))
+    themes = dict(zip(data.raw_codebook["code_id"], data.raw_codebook["theme"], strict=True))
+    segments = data.segments.set_index("segment_id")
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(["File/case", "Coder", "Coded", "Id", "Codename", "Coded_Memo", "Category"])
+    for number, row in enumerate(data.all_codings.head(120).itertuples(), 1):
+        segment = segments.loc[row.segment_id]
+        writer.writerow([f"{segment.participant_id}.txt", row.coder, segment.text,
+                         f"ctid:{number}", names[row.code_id], "",
+                         names.get(themes.get(row.code_id), "") or ""])
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    return path
+
+
+def _participants_for(project_sources: list[str], path: Path) -> Path:
+    """A --participants file putting every document in a perspective, alternately."""
+    lines = ["participant_id,perspective"]
+    for number, name in enumerate(project_sources):
+        cell = '"' + name.replace('"', '""') + '"'
+        lines.append(f"{cell},{('entrepreneur', 'intermediary')[number % 2]}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def make_seeds(work: Path) -> list[Seed]:
+    """Every seed input, with a participants file for each import."""
+    from .qda.refi_export import export_dataset
+
+    seeds: list[Seed] = []
+    for path in sorted(SHARED_REFI.glob("*.qdpx")):
+        seeds.append(Seed(path.name, "refi", path))
+    exported = work / "demo-export.qdpx"
+    export_dataset(DEMO, exported)
+    seeds.append(Seed("demo-export.qdpx (synthetic)", "refi", exported))
+    if TAGUETTE_SEED.exists():
+        seeds.append(Seed(TAGUETTE_SEED.name, "taguette", TAGUETTE_SEED))
+    seeds.append(Seed("qualcoder-report.csv (synthetic)", "qualcoder",
+                      _write_qualcoder_seed(DEMO, work / "qualcoder-report.csv")))
+    for seed in seeds:
+        try:
+            project = read_export(seed.path)
+        except CompendiumError:  # a real export the reader refuses whole is still a seed
+            continue
+        seed.baseline = _project_codings(project)
+        seed.participants = _participants_for(
+            [s.name for s in project.sources], work / f"{seed.path.stem}-participants.csv")
+    seeds.append(Seed("data/synthetic", "dataset", DEMO))
+    return seeds
+
+
+# --------------------------------------------------------------------------
+# Mutations: each takes the random generator and bytes (or a folder) and
+# returns the mutated bytes; ``neutral`` ones must not change the codings.
+
+
+def _flip(rng: random.Random, data: bytes) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        if out:
+            out[rng.randrange(len(out))] ^= 1 << rng.randrange(8)
+    return bytes(out)
+
+
+def _truncate(rng: random.Random, data: bytes) -> bytes:
+    return data[: rng.randrange(len(data) + 1)]
+
+
+def _splice(rng: random.Random, data: bytes) -> bytes:
+    a, b = sorted(rng.randrange(len(data) + 1) for _ in range(2))
+    at = rng.randrange(len(data) + 1)
+    return data[:at] + data[a:b] + data[at:] if rng.random() < 0.5 else data[:a] + data[b:]
+
+
+def _junk(rng: random.Random, data: bytes) -> bytes:
+    at = rng.randrange(len(data) + 1)
+    junk = rng.choice([b"\x00", b"\xff\xfe", b"\r", b'"', b"<", b"&#0;", b"\xc3", b",,,\n",
+                       bytes(rng.randrange(256) for _ in range(16))])
+    return data[:at] + junk + data[at:]
+
+
+_BYTE_MUTATIONS = {"byte flips": _flip, "truncation": _truncate, "splice": _splice,
+                   "junk bytes": _junk}
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _to_utf16(rng: random.Random, data: bytes) -> bytes:
+    return _text(data).encode("utf-16")
+
+
+def _to_utf16_odd(rng: random.Random, data: bytes) -> bytes:
+    return _text(data).encode("utf-16") + b"\x00"
+
+
+def _to_latin1(rng: random.Random, data: bytes) -> bytes:
+    return _text(data).encode("latin-1", errors="replace")
+
+
+def _to_bom(rng: random.Random, data: bytes) -> bytes:
+    return b"\xef\xbb\xbf" + data.removeprefix(b"\xef\xbb\xbf")
+
+
+def _to_crlf(rng: random.Random, data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _bad_declaration(rng: random.Random, data: bytes) -> bytes:
+    name = rng.choice(["no-such-encoding", "utf-7", "cp037", "x-mac-klingon", "utf-32"])
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", _text(data))
+    return f'<?xml version="1.0" encoding="{name}"?>'.encode() + text.encode()
+
+
+_ENCODING_MUTATIONS = {"UTF-16 odd bytes": _to_utf16_odd, "Latin-1": _to_latin1}
+#: Re-encodings after which a CSV export must import exactly as before.
+_NEUTRAL_CSV = {"UTF-16": _to_utf16, "BOM": _to_bom, "CRLF": _to_crlf}
+
+
+def _xml_mutation(rng: random.Random, data: bytes) -> tuple[str, bytes]:
+    """Move, duplicate or delete an element, or put an attribute out of range."""
+    ET.register_namespace("", "urn:QDA-XML:project:1.0")
+    root = ET.fromstring(data)  # noqa: S314 (the seeds are our own trusted files)
+    parents = {id(c): p for p in root.iter() for c in p}
+    elements = [e for e in root.iter() if e is not root]
+    interesting = [e for e in elements if e.tag.rsplit("}", 1)[-1] in
+                   ("Code", "TextSource", "PlainTextSelection", "Coding", "CodeRef", "User",
+                    "Case", "SourceRef", "VariableValue")] or elements
+    target = rng.choice(interesting)
+    parent = parents[id(target)]
+    what = rng.choice(["delete", "duplicate", "move", "attribute", "attribute", "nest"])
+    if what == "delete":
+        parent.remove(target)
+    elif what == "duplicate":
+        parent.insert(list(parent).index(target), _copy(target))
+    elif what == "move":
+        parent.remove(target)
+        rng.choice([root, *[e for e in root.iter() if e is not target]]).append(target)
+    elif what == "nest":  # the element wrapped in copies of itself, hundreds deep
+        depth = rng.choice([50, 400, 1200])
+        placeholder = ET.Element("FUZZNEST")
+        parent.insert(list(parent).index(target), placeholder)
+        parent.remove(target)
+        local = target.tag.rsplit("}", 1)[-1]
+        opening = "".join(
+            f'<{local} guid="{rng.getrandbits(128):032x}"'
+            + "".join(f' {k}="{_attr(v)}"' for k, v in target.attrib.items() if k != "guid")
+            + ">" for _ in range(depth))
+        inner = ET.tostring(target, encoding="unicode").replace(
+            ' xmlns="urn:QDA-XML:project:1.0"', "")
+        text = ET.tostring(root, encoding="unicode")  # the tree is shallow again here
+        text = text.replace("<FUZZNEST />", opening + inner + f"</{local}>" * depth, 1)
+        return f"XML {what}", ('<?xml version="1.0" encoding="utf-8"?>\n' + text).encode()
+    else:
+        attribute = rng.choice(list(target.attrib) or ["startPosition"])
+        target.set(attribute, rng.choice(["-1", "999999999", "", "1e3", "x", "0",
+                                          "99999999999999999999", "{}", "\u00a0"]))
+    return f"XML {what}", ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _copy(element: ET.Element) -> ET.Element:
+    return ET.fromstring(ET.tostring(element))  # noqa: S314 (our own serialisation)
+
+
+def _csv_mutation(rng: random.Random, data: bytes) -> tuple[str, bytes]:
+    """Drop, swap or add a column; duplicate, delete or edit a row; reuse an id."""
+    rows = list(csv.reader(io.StringIO(_text(data), newline="")))
+    header, body = rows[0], rows[1:]
+    what = rng.choice(["drop column", "swap columns", "add column", "duplicate row",
+                       "delete row", "edit cell", "reuse id", "huge field", "concatenate"])
+    if what == "drop column":
+        i = rng.randrange(len(header))
+        rows = [r[:i] + r[i + 1:] for r in rows]
+    elif what == "swap columns":
+        i, j = rng.randrange(len(header)), rng.randrange(len(header))
+        for r in rows:
+            if max(i, j) < len(r):
+                r[i], r[j] = r[j], r[i]
+    elif what == "add column":
+        rows = [r + (["extra"] if n == 0 else [str(n)]) for n, r in enumerate(rows)]
+    elif what == "duplicate row" and body:
+        rows.insert(rng.randrange(1, len(rows) + 1), list(rng.choice(body)))
+    elif what == "delete row" and body:
+        rows.pop(rng.randrange(1, len(rows)))
+    elif what in ("edit cell", "huge field") and body:
+        row = rng.choice(body)
+        if row:
+            value = "x" * 2_000_000 if what == "huge field" else rng.choice(
+                ["", " ", "a.b", "..", "ctid:x", "imid:1", "=cmd()", "\r", "\n", "é", "\t"])
+            row[rng.randrange(len(row))] = value
+    elif what == "reuse id" and len(body) > 1:
+        a, b = rng.sample(range(len(body)), 2)
+        if body[a] and body[b]:
+            body[b][0] = body[a][0]  # a later row takes an earlier row's id (first column)
+    elif what == "concatenate":
+        rows = rows + body
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return f"CSV {what}", out.getvalue().encode("utf-8")
+
+
+# --------------------------------------------------------------------------
+# Building one mutated input
+
+
+def _qde_member(archive: zipfile.ZipFile) -> str:
+    return next(n for n in archive.namelist() if n.lower().endswith(".qde"))
+
+
+def _rezip(path: Path, out: Path, edit: Callable[[bytes], bytes]) -> None:
+    """Copy an archive, passing its project XML through ``edit``."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        qde = _qde_member(src)
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info.filename, edit(data) if info.filename == qde else data)
+
+
+def _oddity(rng: random.Random, target: Path) -> str:
+    """Replace ``target`` with a folder, a named pipe, a symlink loop, nothing or an empty file."""
+    what = rng.choice(["folder", "named pipe", "symlink to itself", "symlink loop", "missing",
+                       "empty file"] if hasattr(os, "mkfifo") else ["folder", "missing"])
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
+    if what == "folder":
+        target.mkdir()
+    elif what == "named pipe":
+        os.mkfifo(target)
+    elif what == "symlink to itself":
+        os.symlink(target.name, target)
+    elif what == "symlink loop":
+        os.symlink(target.name + ".other", target)
+        os.symlink(target.name, target.parent / (target.name + ".other"))
+    elif what == "empty file":
+        target.write_bytes(b"")
+    return f"file system: {what}"
+
+
+def mutate_export(seed: Seed, rng: random.Random, folder: Path) -> tuple[str, Path, bool]:
+    """A mutated copy of an export in ``folder``: (mutation, path, whether it is neutral)."""
+    out = folder / seed.path.name
+    roll = rng.random()
+    if roll < 0.06:
+        shutil.copy(seed.path, out)
+        return _oddity(rng, out), out, False
+    if seed.kind == "refi":
+        if roll < 0.30:
+            name, fn = rng.choice(list(_BYTE_MUTATIONS.items()))
+            out.write_bytes(fn(rng, seed.path.read_bytes()))  # the archive itself
+            return f"archive {name}", out, False
+        choice = rng.random()
+        if choice < 0.55:
+            label: list[str] = []
+
+            def edit(data: bytes) -> bytes:
+                name, mutated = _xml_mutation(rng, data)
+                label.append(name)
+                return mutated
+        elif choice < 0.80:
+            name, fn = rng.choice(list(_BYTE_MUTATIONS.items()))
+            label = [f"project XML {name}"]
+
+            def edit(data: bytes) -> bytes:
+                return fn(rng, data)
+        else:
+            name, fn = rng.choice([*_ENCODING_MUTATIONS.items(), ("declared encoding",
+                                                                 _bad_declaration)])
+            label = [f"project XML {name}"]
+
+            def edit(data: bytes) -> bytes:
+                return fn(rng, data)
+        _rezip(seed.path, out, edit)
+        return label[0], out, False
+    data = seed.path.read_bytes()
+    if roll < 0.25:
+        name, fn = rng.choice(list(_BYTE_MUTATIONS.items()))
+        out.write_bytes(fn(rng, data))
+        return name, out, False
+    if roll < 0.40:
+        name, fn = rng.choice(list(_NEUTRAL_CSV.items()))
+        out.write_bytes(fn(rng, data))
+        return name, out, True
+    if roll < 0.50:
+        name, fn = rng.choice(list(_ENCODING_MUTATIONS.items()))
+        out.write_bytes(fn(rng, data))
+        return name, out, False
+    name, mutated = _csv_mutation(rng, data)
+    out.write_bytes(mutated)
+    return name, out, False
+
+
+def mutate_dataset(rng: random.Random, folder: Path) -> tuple[str, Path, bool]:
+    """A mutated copy of the demo dataset: (mutation, folder, whether it was re-frozen)."""
+    out = Path(shutil.copytree(DEMO, folder / "data"))
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    target = rng.choice(files)
+    rel = target.relative_to(out).as_posix()
+    roll = rng.random()
+    if roll < 0.15:
+        return f"{rel}: {_oddity(rng, target)}", out, False
+    data = target.read_bytes()
+    if target.suffix == ".csv" and roll < 0.65:
+        name, mutated = _csv_mutation(rng, data)
+    elif roll < 0.85:
+        name, fn = rng.choice(list(_BYTE_MUTATIONS.items()))
+        mutated = fn(rng, data)
+    else:
+        name, fn = rng.choice([*_ENCODING_MUTATIONS.items(), *_NEUTRAL_CSV.items()])
+        mutated = fn(rng, data)
+    target.write_bytes(mutated)
+    refreeze = rel != "datapackage.json" and rng.random() < 0.5
+    if refreeze:
+        from .dataset import freeze_dataset
+
+        with contextlib.suppress(CompendiumError):
+            freeze_dataset(out)
+    return f"{rel}: {name}" + (" (re-frozen)" if refreeze else ""), out, refreeze
+
+
+# --------------------------------------------------------------------------
+# Oracles
+
+
+def _project_codings(project) -> Counter:
+    """(document, text, code path, coder) of every coding the reader took over."""
+    sources = {s.key: s.name for s in project.sources}
+    codes = {c.key: c for c in project.codes}
+
+    def path(key: str) -> str:
+        names, seen = [], set()
+        while key in codes and key not in seen:
+            seen.add(key)
+            names.append(codes[key].name)
+            key = codes[key].parent
+        return "\x1f".join(reversed(names))
+
+    return Counter((sources.get(sel.source, "?"), sel.text, path(c.code), c.coder)
+                   for sel in project.selections for c in sel.codings)
+
+
+def _count_xml_codings(path: Path) -> int | None:
+    """How many Coding elements the project XML of an export holds (None: unreadable)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(_qde_member(archive))
+        root = ET.fromstring(data)  # noqa: S314 (counting only, after the reader accepted it)
+    except Exception:  # noqa: BLE001 (the oracle is skipped when it cannot count)
+        return None
+    return sum(1 for e in root.iter() if isinstance(e.tag, str)
+               and e.tag.rsplit("}", 1)[-1] == "Coding")
+
+
+def _csv_expected(path: Path, kind: str) -> Counter | None:
+    """(document, text, code path) of every coded row of a CSV export, by its header."""
+    try:
+        rows = read_rows(path)
+    except CompendiumError:
+        return None
+    keys = [re.sub(r"[^a-z0-9]+", "", h.strip().lstrip("\ufeff").lower()) for h in rows[0]]
+    want = ("document", "content", "tag") if kind == TAGUETTE else ("filecase", "coded",
+                                                                     "codename")
+    if not all(w in keys for w in want) or len(set(keys)) != len(keys):
+        return None
+    at = [keys.index(w) for w in want]
+    expected: Counter = Counter()
+    for row in rows[1:]:
+        cells = [row[i] if i < len(row) else "" for i in at]
+        if not any(c.strip() for c in row) or not cells[0].strip() or not cells[2].strip():
+            continue
+        if kind == QUALCODER:
+            ident = row[keys.index("id")].strip().lower() if "id" in keys and \
+                keys.index("id") < len(row) else ""
+            if ident.startswith(("imid:", "avid:")) or (not ident and cells[1].strip().lower()
+                                                        in ("image", "a/v")):
+                continue
+        expected[(cells[0].strip(), cells[1], cells[2].strip())] += 1
+    return expected
+
+
+def check_import(seed: Seed, path: Path, dest: Path, neutral: bool,
+                 write: bool = True) -> Outcome | None:
+    """Read and import one mutated export; None when accepted and every oracle holds.
+
+    Without ``write`` the export is read and checked but no dataset is written.
+    """
+    project = read_export(path)
+    got = _project_codings(project)
+    total = sum(got.values())
+    if seed.kind == "refi":
+        counted = _count_xml_codings(path)
+        if counted is not None and counted != total + project.skipped_codings:
+            return Outcome("import", seed.name, "", LOSS,
+                           f"{counted} Coding element(s), {total} read, "
+                           f"{project.skipped_codings} reported skipped")
+    else:
+        kind = TAGUETTE if seed.kind == "taguette" else QUALCODER
+        expected = _csv_expected(path, kind)
+        if expected is not None:
+            read = Counter((doc, text, code.replace("\x1f", ".") if kind == TAGUETTE
+                            else code.rsplit("\x1f", 1)[-1]) for (doc, text, code, _), n
+                           in got.items() for _ in range(n))
+            if read != expected:
+                lost = expected - read
+                return Outcome("import", seed.name, "", LOSS,
+                               f"{sum(lost.values())} coded row(s) not read as written, "
+                               f"e.g. {sorted(lost)[:1]}")
+    if neutral and got != seed.baseline:
+        return Outcome("import", seed.name, "", LOSS, "a neutral re-encoding changed codings")
+    for sel in project.selections:
+        text = next((s.text for s in project.sources if s.key == sel.source), None)
+        if sel.start is not None and text is not None and text[sel.start:sel.end] != sel.text:
+            return Outcome("import", seed.name, "", LOSS, f"selection {sel.key}: text is not "
+                                                          "its source's slice")
+    if not write:
+        return None
+    # import_dataset validates what it wrote before renaming it into place
+    import_dataset(path, dest, participants_csv=seed.participants)
+    data = load_dataset(dest, validate=False)
+    written = {(t, c, k) for t, c, k in zip(
+        data.segments.set_index("segment_id").loc[data.all_codings["segment_id"], "text"],
+        data.raw_codebook.set_index("code_id").loc[data.all_codings["code_id"], "name"],
+        data.all_codings["coder"], strict=True)}
+    # the mapping skips selections of white space only, with a warning of its own
+    # and names a code without a name "(unnamed code)"
+    read_set = {(text, code.rsplit("\x1f", 1)[-1] or "(unnamed code)", coder.strip() or "unknown")
+                for (_, text, code, coder) in got if text.strip()}
+    if written != read_set:
+        return Outcome("import", seed.name, "", LOSS,
+                       f"the dataset's codings differ from those read "
+                       f"({len(read_set - written)} missing, {len(written - read_set)} new)")
+    return None
+
+
+def check_validate(folder: Path, refrozen: bool, mutation: str) -> Outcome | None:
+    """Validate one mutated dataset; None when refused, or accepted and loadable."""
+    problems = validate_dataset(folder, anonymity=False)
+    if problems:
+        return Outcome("validate", "data/synthetic", mutation, REFUSED, str(problems[0]))
+    if not refrozen and not _unchanged(folder):
+        return Outcome("validate", "data/synthetic", mutation, LOSS,
+                       "a file edited after freezing was accepted")
+    load_dataset(folder, validate=False)
+    return None
+
+
+def _unchanged(folder: Path) -> bool:
+    """Whether every frozen file of ``folder`` holds the same bytes as in the demo dataset.
+
+    The descriptor holds the hashes rather than being hashed: an edit of it that
+    keeps it valid (a byte-order mark, CRLF, another title) may be accepted.
+    """
+    for path in DEMO.rglob("*"):
+        twin = folder / path.relative_to(DEMO)
+        if path.is_file() and path.name != "datapackage.json" and \
+                (not twin.is_file() or twin.read_bytes() != path.read_bytes()):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# Running cases
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_Timeout` in this thread after ``seconds`` (a blocking open included)."""
+    def expire(signum, frame):
+        raise _Timeout()
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _leftovers(parent: Path, keep: set[str]) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name not in keep)
+
+
+def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
+             limit: float = TIME_LIMIT, write: bool = True) -> Outcome:
+    """Build and run case ``number`` of the campaign seeded by ``seed``.
+
+    ``write=False`` stops an accepted import after reading it (see :func:`check_import`).
+    """
+    rng = random.Random(f"{seed}:{number}")
+    folder = Path(tempfile.mkdtemp(prefix=f"case{number}-", dir=work))
+    try:
+        chosen = seeds[number % len(seeds)]
+        if chosen.kind == "dataset":
+            mutation, path, refrozen = mutate_dataset(rng, folder)
+            target, name = "validate", chosen.name
+        else:
+            mutation, path, neutral = mutate_export(chosen, rng, folder)
+            target, name = "import", chosen.name
+            out = folder / "out"
+            out.mkdir()
+        before = _leftovers(folder, set())
+        try:
+            with time_limit(limit):
+                if target == "validate":
+                    outcome = check_validate(path, refrozen, mutation)
+                else:
+                    outcome = check_import(chosen, path, out / "dataset", neutral, write)
+        except _Timeout:
+            return Outcome(target, name, mutation, HANG, f"over {limit:.0f} s")
+        except CompendiumError as err:
+            message = str(err)
+            if "\n" in message.strip() and target == "import":
+                return Outcome(target, name, mutation, INTERNAL,
+                               f"a refusal of several lines: {message[:100]!r}")
+            if target == "import" and _leftovers(out, set()):
+                return Outcome(target, name, mutation, PARTIAL,
+                               f"refused but left {_leftovers(out, set())}")
+            outcome = Outcome(target, name, mutation, REFUSED, message.splitlines()[0])
+        except Exception as err:  # noqa: BLE001 (the defect this harness looks for)
+            where = traceback.extract_tb(err.__traceback__)[-1]
+            return Outcome(target, name, mutation, INTERNAL,
+                           f"{type(err).__name__} at {Path(where.filename).name}:{where.lineno}"
+                           f": {str(err)[:100]}")
+        if outcome is None:
+            outcome = Outcome(target, name, mutation, ACCEPTED)
+        outcome.mutation = outcome.mutation or mutation
+        if _leftovers(folder, set(before)):  # anything written beside the input
+            return Outcome(target, name, mutation, PARTIAL,
+                           f"left {_leftovers(folder, set(before))} beside the input")
+        return outcome
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def campaign(cases: int, seed: int = 1, limit: float = TIME_LIMIT,
+             progress: Callable[[int, Totals, Outcome], None] | None = None,
+             write: bool = True) -> Totals:
+    """Run ``cases`` seeded cases over every seed in turn and return the totals.
+
+    ``write=False`` reads accepted imports without writing them as datasets: the
+    short run of the test suite.
+    """
+    totals = Totals()
+    with tempfile.TemporaryDirectory(prefix="compendium-fuzz-") as tmp:
+        work = Path(tmp)
+        seeds = make_seeds(work)
+        for number in range(cases):
+            outcome = run_case(seeds, number, seed, work, limit, write)
+            totals.add(outcome)
+            if progress is not None:
+                progress(number + 1, totals, outcome)
+    return totals
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``make fuzz``: run the campaign, print the totals; exit 1 on any defect."""
+    parser = argparse.ArgumentParser(prog="python -m compendium.fuzz", description=__doc__
+                                     .split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if not any(SHARED_REFI.glob("*.qdpx")):
+        print(f"fuzz: no real REFI-QDA exports at {SHARED_REFI} (the shared/ folder beside the "
+              "repository); fuzzing the project's own export and the CSVs only", file=sys.stderr)
+
+    def progress(done: int, totals: Totals, outcome: Outcome) -> None:
+        if outcome.kind in DEFECTS:
+            print(f"  case {done - 1}: {outcome.kind} in {outcome.target}: {outcome.seed} / "
+                  f"{outcome.mutation}: {outcome.detail}", file=sys.stderr, flush=True)
+        if done % 250 == 0:
+            print(f"  {done:,} cases, {totals.defects} defect(s), "
+                  f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+
+    totals = campaign(args.cases, args.seed, args.time_limit, progress)
+    print(f"fuzz: {totals.cases:,} cases (seed {args.seed}) in "
+          f"{time.perf_counter() - started:.0f} s")
+    print(totals.report())
+    return 1 if totals.defects else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The one place where a user's file is read: regular files only, every failure one line.
+
+A dataset folder or a QDA export comes from elsewhere and may be broken or
+hostile in ways no check of its content can see: a path that is a folder, a
+named pipe (whose ``open`` would wait for a writer for ever), a symlink that
+points at itself, a file that vanishes between two looks, bytes that do not
+decode, JSON nested past the interpreter's recursion limit. Every reader of a
+user's file (tables, transcripts, the descriptor, exports) goes through
+:func:`read_bytes`, :func:`decode` and :func:`parse_json` here, which turn each
+of those causes into a :class:`~compendium.errors.CompendiumError` of one line
+naming the file, never another exception and never a wait.
+
+This module imports only :mod:`compendium.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CompendiumError
+
+#: Deepest nesting of arrays and objects accepted in a JSON file (a descriptor needs 6).
+MAX_JSON_DEPTH = 64
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _reason(err: OSError) -> str:
+    return str(err.strerror or err).strip() or type(err).__name__
+
+
+def regular_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file (None: it is a regular file, links followed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:  # missing, a symlink loop, a name too long, no permission
+        return "no such file" if isinstance(err, FileNotFoundError) else \
+            f"cannot be read ({_reason(err)})"
+    except ValueError:  # a NUL byte in the path
+        return "cannot be read (the path holds a NUL character)"
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a folder" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode) \
+        else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) \
+        or stat.S_ISBLK(mode) else "not a regular file"
+    return f"is {kind}, not a file"
+
+
+def is_regular_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file (symlinks followed; loops and errors: False)."""
+    return regular_file_problem(path) is None
+
+
+def read_bytes(path: Path, label: str | None = None, limit: int | None = None,
+               head: int | None = None) -> bytes:
+    """The bytes of a regular file, or a one-line CompendiumError saying why not.
+
+    The file is opened without blocking and checked with ``fstat`` on the open
+    descriptor, so a named pipe or a device swapped in after a first look
+    cannot make the read wait. ``limit`` refuses larger files; ``head`` reads
+    only the first ``head`` bytes.
+    """
+    label = label or path.name
+    problem = regular_file_problem(path)
+    if problem:
+        raise CompendiumError(f"{label}: {problem}")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as err:
+        raise CompendiumError(f"{label}: cannot be read ({_reason(err)})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CompendiumError(f"{label}: is not a regular file")
+        if limit is not None and info.st_size > limit:
+            raise CompendiumError(f"{label}: {info.st_size:,} bytes, more than the limit of "
+                                  f"{limit:,}")
+        wanted = head if head is not None else (limit + 1 if limit is not None else None)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read() if wanted is None else handle.read(wanted)
+        if limit is not None and head is None and len(data) > limit:  # grew while read
+            raise CompendiumError(f"{label}: more than the limit of {limit:,} bytes")
+        return data
+    except OSError as err:
+        raise CompendiumError(f"{label}: cannot be read ({_reason(err)})") from None
+    finally:
+        os.close(fd)
+
+
+def decode(data: bytes, label: str) -> str:
+    """Text of a file: UTF-8 (a BOM dropped), or UTF-16 when it starts with a BOM.
+
+    A decoding failure is one line naming the line (UTF-8) or the fault (UTF-16).
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if len(data) % 2:
+            raise CompendiumError(f"{label}: not valid UTF-16 text (an odd number of bytes; "
+                                  "the file is cut short)")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise CompendiumError(f"{label}: not valid UTF-16 text ({err.reason} at byte "
+                                  f"{err.start})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise CompendiumError(f"{label}:{line}: not valid UTF-8 (byte 0x{data[err.start]:02x}); "
+                              "save the file as UTF-8") from None
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply arrays and objects nest in JSON text (strings ignored), without recursion."""
+    bare = _JSON_STRING.sub(b'""', data)
+    steps = np.frombuffer(bare, dtype=np.uint8)
+    change = np.isin(steps, (ord("["), ord("{"))).astype(np.int64) \
+        - np.isin(steps, (ord("]"), ord("}"))).astype(np.int64)
+    return int(np.cumsum(change).max()) if len(change) else 0
+
+
+def parse_json(data: bytes, label: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON (UTF-8, a BOM allowed) whose nesting is at most ``max_depth``."""
+    text = decode(data, label)
+    depth = json_depth(text.encode("utf-8"))
+    if depth > max_depth:
+        raise CompendiumError(f"{label}: JSON nested {depth} levels deep, more than the "
+                              f"limit of {max_depth}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise CompendiumError(f"{label}: not valid JSON ({str(err).splitlines()[0]})") from None
+
+
+def read_text(path: Path, label: str | None = None, limit: int | None = None) -> str:
+    """A regular file's text (see :func:`read_bytes` and :func:`decode`)."""
+    label = label or path.name
+    return decode(read_bytes(path, label, limit), label)

@@ -1,0 +1,93 @@
+"""Whole papers from the datasets real projects bring (issue 18's end-to-end checks).
+
+Two builds, each from a copy of the demonstration dataset changed as a real
+project would be (the data stay synthetic and say so):
+
+- an interview nobody has coded yet, in a project with a single coder, listed
+  first: every run, the class exercise included, must cope, and the class
+  exercise, whose shipped class belongs to the demo data, says it has no class;
+- transcripts holding web addresses and an e-mail address: the gate refuses the
+  dataset, ``compendium pseudonymise`` replaces them with placeholders and
+  recomputes the offsets, and the result passes the gate and builds.
+
+Kept apart from tests/test_build.py so that the test run spreads the long builds
+over its workers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from compendium.dataset import freeze_dataset, validate_dataset
+
+from .anonymity_helpers import plant
+from .conftest import DEMO, make, paper_text
+
+
+def _tables(folder: Path) -> dict[str, pd.DataFrame]:
+    return {t: pd.read_csv(folder / f"{t}.csv", dtype=str, keep_default_na=False)
+            for t in ("participants", "segments", "codings")}
+
+
+def _write(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    for table, frame in tables.items():
+        frame.to_csv(folder / f"{table}.csv", index=False, lineterminator="\n")
+
+
+def test_paper_builds_with_an_uncoded_interview_and_a_single_coder(tmp_path: Path):
+    data = Path(shutil.copytree(DEMO, tmp_path / "uncoded-study"))
+    tables = _tables(data)
+    codings = tables["codings"][tables["codings"]["coder"] == "coder_a"]
+    tables["codings"] = codings
+    tables["segments"] = tables["segments"][tables["segments"]["segment_id"]
+                                            .isin(codings["segment_id"])]
+    first = tables["participants"].iloc[[0]].assign(participant_id="A00")
+    tables["participants"] = pd.concat([first, tables["participants"]])  # listed first
+    (data / "transcripts" / "A00.txt").write_text(
+        "Interviewer: Nobody has coded this interview yet.\n", encoding="utf-8")
+    _write(data, tables)
+    freeze_dataset(data)
+    assert validate_dataset(data) == []
+    build = tmp_path / "build"
+    result = make("paper", f"DATA={data}", f"BUILD={build}")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    values = json.loads((build / "paper" / "values.json").read_text(encoding="utf-8"))
+    text = {k: v["text"] for k, v in values.items()}
+    assert text["agreement.kappa"] == "not assessable"  # one coder: nothing to compare
+    texts = paper_text(build)
+    assert any("A00" in body for body in texts.values())  # the profile lists it
+    assert ">nan<" not in texts["html"]  # an undefined share is written n/a
+    shown = (build / "runs" / "class-agreement" / "notebook.ipynb").read_text(encoding="utf-8")
+    assert "No class to pool:** no class has coded this dataset" in shown
+
+
+def test_paper_builds_after_pseudonymising_web_addresses(tmp_path: Path):
+    raw = Path(shutil.copytree(DEMO, tmp_path / "raw"))
+    plant(raw, 2, "My profile is at https://www.linkedin.com/in/jane-doe-4711 if you need it. ")
+    plant(raw, 5, "Write to jane.doe@example.org or see www.janedoe-studio.co.uk for more. ")
+    plant(raw, 9, "That was on https://www.linkedin.com/in/jane-doe-4711 as well. ")
+    freeze_dataset(raw)
+    refused = [p.message for p in validate_dataset(raw)]
+    assert "url 'https://www.linkedin.com/in/jane-doe-4711'" in refused, refused
+    study, key = tmp_path / "web-study", tmp_path / "secure" / "key.csv"
+    key.parent.mkdir()
+    done = subprocess.run([sys.executable, "-m", "compendium.cli", "pseudonymise", str(raw),
+                           "--to", str(study), "--key", str(key)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "remain" not in done.stderr, done.stderr
+    checked = subprocess.run([sys.executable, "-m", "compendium.cli", "validate", str(study)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr  # the gate passes, offsets hold
+    segments = _tables(study)["segments"]
+    assert segments["text"].str.contains(r"\[Web address 1\]", regex=True).sum() == 2
+    build = tmp_path / "build"
+    result = make("paper", f"DATA={study}", f"BUILD={build}")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    for fmt, body in paper_text(build).items():
+        assert "linkedin" not in body and "janedoe" not in body, fmt
