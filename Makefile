@@ -10,6 +10,7 @@
 #   make class COURSE=dir       an nbgrader course for the class exercise (DATA= as for paper)
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
 #   make bench-build            time the build itself (cold, no-op, edits, each run)
+#   make diff BASE=rev          what changed since revision rev, and why (BUILD/diff/)
 #   make help                   list all targets
 #
 # The environment (.venv) is created from requirements.lock whenever it is
@@ -163,6 +164,18 @@ runs: $(RULES)/runs.mk ## execute every notebook run (figures, tables, values) w
 	+@$(call LOCKED_MAKE,runs-unlocked)
 
 runs-unlocked: $(RUN_MANIFESTS)
+
+# --- what changed since another revision ---------------------------------------
+
+# The base revision is built in a temporary git worktree (its own environment
+# unless its lock is identical), then both builds are compared into $(BUILD)/diff/,
+# and the site is rebuilt to carry the diff's page.
+.PHONY: diff
+diff: paper ## what changed since revision BASE, and why: make diff BASE=main (writes BUILD/diff/)
+	@test -n "$(BASE)" || { echo 'say which revision to compare with: make diff BASE=main' >&2; exit 1; }
+	$(COMPENDIUM) diff --base $(BASE) $(BUILD) --data $(DATA)
+	$(call PAPER_STEP,site)
+	@echo "diff:  $(BUILD)/diff/changes.md, index.html (also in the site), text.html, paper-tracked.docx"
 
 # --- notebooks, tests, benchmarks ----------------------------------------------
 

@@ -167,6 +167,38 @@ def _paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from .pipeline.diff import base_build, default_output, write_diff
+
+    if args.base is not None and args.old is not None and args.new == BUILD_ROOT:
+        args.old, args.new = None, args.old  # `diff --base REV NEW`: the one folder is NEW
+    new = Path(args.new)
+    out = Path(args.to) if args.to else default_output(new)
+    repository = Path(args.repository)
+    if (args.base is None) == (args.old is None):
+        raise CompendiumError("give either an OLD build folder or --base REVISION")
+    if args.base is not None:
+        with base_build(args.base, repository, Path(args.data)) as (old, worktree, data):
+            report = write_diff(old, new, out, old_repository=worktree,
+                                new_repository=repository, old_data=data,
+                                new_data=Path(args.data))
+    else:
+        report = write_diff(
+            Path(args.old), new, out,
+            old_repository=Path(args.old_repository or args.repository),
+            new_repository=repository,
+            old_data=Path(args.old_data) if args.old_data else None,
+            new_data=Path(args.new_data) if args.new_data else None)
+    t = report["text"]
+    if not report["changes"] and not t["changed"]:
+        print(f"{out}: no changes")
+    else:
+        print(f"{out}: {len(report['changes'])} values, tables or figures changed; text "
+              f"+{t['inserted_words']} -{t['deleted_words']} words (changes.md, index.html, "
+              "text.html, paper-tracked.docx)")
+    return 0
+
+
 def _notebook(args: argparse.Namespace) -> int:
     from .pipeline.runs import execute_adhoc
 
@@ -405,6 +437,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_arguments(p)
     p.add_argument("--paper", default="paper", help="folder with paper.md and references.bib")
     p.set_defaults(handler=_paper)
+
+    p = sub.add_parser("diff", help="what changed between two builds, and why (for reviewers)")
+    p.add_argument("old", nargs="?", default=None,
+                   help="the earlier build folder (or give --base REVISION instead)")
+    p.add_argument("new", nargs="?", default=BUILD_ROOT,
+                   help="the later build folder (default build)")
+    p.add_argument("--base", default=None, metavar="REVISION",
+                   help="build this git revision in a temporary worktree and compare with it")
+    p.add_argument("--data", default="data/synthetic",
+                   help="with --base: the dataset both builds are made from")
+    p.add_argument("--to", default=None, help="output folder (default NEW/diff)")
+    p.add_argument("--repository", default=".",
+                   help="the repository NEW was built in (its recorded paths are relative to it)")
+    p.add_argument("--old-repository", default=None,
+                   help="the repository OLD was built in (default: --repository)")
+    p.add_argument("--old-data", default=None,
+                   help="OLD's dataset folder, where OLD did not record it")
+    p.add_argument("--new-data", default=None,
+                   help="NEW's dataset folder, where NEW did not record it")
+    p.set_defaults(handler=_diff)
 
     p = sub.add_parser("notebook",
                        help="run one notebook with other parameters into BUILD/notebooks/")

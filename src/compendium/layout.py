@@ -21,6 +21,9 @@ the project's environment exists.
       paper/notebooks/          the executed notebooks as HTML, .rendered last
       paper/data.html           the dataset's documentation page for the site
       site/                     the reviewer's site, index.html included
+      diff/                     `compendium diff OLD NEW`: what changed since another build
+                                (changes.md, changes.json, index.html, text.html,
+                                paper-tracked.docx); staged in .diff.staging/
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ DATA_PAGE = "data.html"
 SITE = "site"
 SITE_INDEX = "index.html"
 ADHOC = "notebooks"
+DIFF = "diff"
 
 #: The steps of `compendium paper STEP`, in the order make runs them.
 PAPER_STEPS = ("values", "assemble", "render", "provenance", "notebooks", "data-page", "site")
@@ -141,6 +145,11 @@ class Layout:
     @property
     def site_index(self) -> Path:
         return self.site / SITE_INDEX
+
+    @property
+    def diff(self) -> Path:
+        """Where ``compendium diff`` writes what changed since another build."""
+        return self.root / DIFF
 
     @property
     def adhoc(self) -> Path:

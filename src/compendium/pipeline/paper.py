@@ -31,7 +31,7 @@ from ..errors import CompendiumError
 from ..fileio import atomic_write, remove_tree, sha256_file, staging_dir
 from ..layout import FORMATS, Layout
 from .pandoc import finish_pandoc, pandoc_version, run_pandoc, start_pandoc
-from .runs import load_runs
+from .runs import REPOSITORY, load_runs
 
 VALUE = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 DIRECTIVE = re.compile(r"^\{\{\s*(figure|table)\s+([A-Za-z0-9_.-]+)\s*\}\}\s*$")
@@ -328,9 +328,34 @@ def _compile_pdf(build: Path, typ: Path, tmp: Path) -> Path:
 # --------------------------------------------------------------------------
 # Provenance
 
+HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*(\{[^}]*\})?\s*$")
+
+
+def value_places(paper_md: Path) -> dict[str, list[str]]:
+    """For each value key, the headings of the sections of ``paper.md`` that print it."""
+    places: dict[str, list[str]] = {}
+    heading = "(before the first heading)"
+    for line in paper_md.read_text(encoding="utf-8").splitlines():
+        found = HEADING.match(line)
+        if found:
+            heading = VALUE.sub(lambda m: m.group(1), found.group(1))
+            continue
+        if DIRECTIVE.match(line) or GUIDE.match(line):
+            continue
+        for match in VALUE.finditer(line):
+            where = places.setdefault(match.group(1), [])
+            if heading not in where:
+                where.append(heading)
+    return places
+
 
 def provenance(build: Path, registry: Path, paper_dir: Path, values: dict) -> dict[str, Any]:
-    """Every display and value of the paper with the run, parameters and inputs that made it."""
+    """Every display and value of the paper with the run, parameters and inputs that made it.
+
+    Each display and value carries its run's three input hashes; the run's full
+    record of inputs (each dataset file, module and the lock, by hash) is given
+    once per run, under ``runs``.
+    """
     manifests = load_runs(build, registry)
     commit = git_commit(build)
     displays = []
@@ -346,27 +371,41 @@ def provenance(build: Path, registry: Path, paper_dir: Path, values: dict) -> di
                 "notebook": run["notebook"],
                 "executed_notebook": run["executed_notebook"],
                 "parameters": run["parameters"],
-                "inputs": run["inputs"],
+                "inputs": _input_hashes(run),
                 "commit": commit,
             })
     run_of = {m["run"]["id"]: m["run"] for m in manifests}
+    places = value_places(paper_dir / "paper.md")
     value_records = []
     for key in sorted(values):
         entry = values[key]
         record = {"id": key, "kind": "value", "text": entry["text"], "run": entry["run"],
-                  "commit": commit}
+                  "commit": commit, "places": places.get(key, [])}
         if entry["run"] in run_of:
             run = run_of[entry["run"]]
             record.update({"notebook": run["notebook"], "parameters": run["parameters"],
-                           "inputs": run["inputs"]})
+                           "inputs": _input_hashes(run)})
         value_records.append(record)
     return {
         "commit": commit,
         "dataset": manifests[0]["dataset"] if manifests else None,
+        # The manuscript's folder, relative to the repository (as runs record their dataset),
+        # so `compendium diff` can find the bibliography the assembled text cites.
+        "paper_dir": Path(os.path.relpath(paper_dir.resolve(), REPOSITORY)).as_posix(),
         "paper_sources": {
             "paper/paper.md": sha256_file(paper_dir / "paper.md"),
             "paper/references.bib": sha256_file(paper_dir / "references.bib"),
         },
         "displays": displays,
         "values": value_records,
+        "runs": {m["run"]["id"]: {key: m["run"][key]
+                                  for key in ("notebook", "parameters", "inputs", "code_files")
+                                  if key in m["run"]}
+                 for m in manifests},
     }
+
+
+def _input_hashes(run: dict[str, Any]) -> dict[str, str]:
+    """The three hashes make acts on (dataset, notebook, code), for each display and value."""
+    return {key: run["inputs"][key] for key in ("dataset_sha256", "notebook_sha256",
+                                                 "code_sha256") if key in run["inputs"]}

@@ -25,6 +25,9 @@ from .rules import load_registry, run_code_files
 
 KERNEL = "python3"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: The repository the package runs from (``src/compendium`` sits two levels below it).
+REPOSITORY = PACKAGE_DIR.parent.parent
+LOCK_FILE = "requirements.lock"
 
 
 def find_run(registry: Path, run_id: str) -> dict[str, Any]:
@@ -45,6 +48,37 @@ def run_code(notebook: Path) -> tuple[str, dict[str, str]]:
     files = run_code_files(PACKAGE_DIR, notebook)
     return (sha256_tree(files, PACKAGE_DIR),
             {f.relative_to(PACKAGE_DIR).as_posix(): sha256_file(f) for f in files})
+
+
+def run_inputs(run: dict[str, Any], notebook: Path, data: Path, dataset_hash: str,
+               code_sha256: str) -> dict[str, Any]:
+    """What a run was made from, detailed enough for ``compendium diff`` to name a cause.
+
+    Beside the three hashes make's rules act on (dataset, notebook, code; each
+    module's hash is recorded beside, under ``run.code_files``), it records the
+    dataset's folder (relative to the repository, so a build reads the same in
+    every clone) with each file's sha256 from the dataset's descriptor, the
+    lock's sha256 and each extra input folder's hash: a diff of two builds can
+    then say which file or folder changed, and read the rows of the dataset's
+    tables that did.
+    """
+    descriptor = json.loads((data / "datapackage.json").read_text(encoding="utf-8-sig"))
+    files = {r["path"]: str(r.get("hash", "")).removeprefix("sha256:")
+             for r in descriptor.get("resources", []) if isinstance(r.get("path"), str)}
+    lock = REPOSITORY / LOCK_FILE
+    extra = {}
+    for folder in run.get("inputs", []):
+        found = sorted(p for p in (REPOSITORY / folder).rglob("*") if p.is_file())
+        extra[folder] = sha256_tree(found, REPOSITORY / folder)
+    return {
+        "dataset_sha256": dataset_hash,
+        "notebook_sha256": sha256_file(notebook),
+        "code_sha256": code_sha256,
+        "dataset_path": Path(os.path.relpath(data.resolve(), REPOSITORY)).as_posix(),
+        "dataset_files": files,
+        "lock_sha256": sha256_file(lock) if lock.exists() else None,
+        "extra_inputs": extra,
+    }
 
 
 def read_run_manifest(build: Path, run_id: str) -> dict[str, Any]:
@@ -187,11 +221,8 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
             "notebook": f"notebooks/{run['notebook']}",
             "executed_notebook": paths.executed_notebook(run_id).relative_to(build).as_posix(),
             "parameters": run["parameters"],
-            "inputs": {
-                "dataset_sha256": manifest["dataset"]["hash"],
-                "notebook_sha256": sha256_file(notebook),
-                "code_sha256": code_sha256,
-            },
+            "inputs": run_inputs(run, notebook, data, manifest["dataset"]["hash"],
+                                 code_sha256),
             "code_files": code_files,
         }
         atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")

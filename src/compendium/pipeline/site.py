@@ -191,8 +191,12 @@ def write_data_page(build: Path, data: Path) -> Path:
     return atomic_write(Layout(build).data_page, data_page(data))
 
 
-def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
-    """The site's home page: the paper, the data, the provenance and every executed notebook."""
+def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]],
+               diff: bool = False) -> str:
+    """The site's home page: the paper, the data, the provenance and every executed notebook.
+
+    With ``diff``, it also links the page of what changed since another build (``diff/``).
+    """
     dataset = record.get("dataset") or {}
     items = "\n".join(
         f"<li><a href=\"notebooks/{html.escape(run['id'])}.html\">"
@@ -208,6 +212,8 @@ def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]]) -> str:
         f'<li><a href="notebooks/{html.escape(run["id"])}.html">The methods class: a class\'s '
         "pooled agreement (Fleiss' kappa, Krippendorff's alpha; not part of the paper)</a></li>\n"
         for run in notebooks if Path(run["notebook"]).name == "08-class-agreement.ipynb")
+    diff_item = ('<li><a href="diff/index.html">What changed since the base revision, and why '
+                 "(old and new figures side by side, tracked changes)</a></li>\n" if diff else "")
     commit = html.escape(record["commit"])
     body = f"""<h1>Motivations and outcomes of engaging in regional clusters in the ICT sector</h1>
 <p>A reproducible research compendium. Built from commit <code>{commit}</code>
@@ -218,7 +224,7 @@ on dataset <code>{html.escape(str(dataset.get('name')))}</code>
 <li><a href="paper.html">The paper</a></li>
 <li><a href="data.html">The dataset and its format</a></li>
 <li><a href="provenance.html">Provenance of every figure, table and value</a></li>
-{class_item}</ul>
+{class_item}{diff_item}</ul>
 <h2>Executed notebooks</h2>
 <ul>
 {items}
@@ -243,5 +249,10 @@ def build_site(build: Path, registry: Path, data: Path) -> Path:
     (staging / "provenance.html").write_text(provenance_page(record), encoding="utf-8")
     shutil.copyfile(paths.data_page, staging / "data.html")
     runs = [m["run"] for m in load_runs(build, registry)]
-    (staging / paths.site_index.name).write_text(index_page(record, runs), encoding="utf-8")
+    # `make diff` writes BUILD/diff and then rebuilds the site, which carries the diff along.
+    diff = (paths.diff / "index.html").exists()
+    if diff:
+        shutil.copytree(paths.diff, staging / "diff")
+    (staging / paths.site_index.name).write_text(index_page(record, runs, diff),
+                                                 encoding="utf-8")
     return replace_dir(staging, paths.site)
