@@ -59,3 +59,14 @@ def test_malformed_parameters_are_refused(text):
 def test_notebook_parameters_are_read_from_the_tagged_cell():
     names = notebook_parameters(ROOT / "notebooks" / "02-theme-matrix.ipynb")
     assert names == ["data", "output_dir", "theme", "coder", "min_interviewees", "perspective"]
+
+
+def test_bench_build_says_which_goals_are_met():
+    from compendium.pipeline.benchbuild import goal_lines
+
+    lines = goal_lines(cold=16.0, noop=0.03, edit=2.5, floor=2.5)
+    assert lines[0] == "goals:"
+    assert lines[1].endswith("NOT MET")  # 6.4 x the floor
+    assert "6.4 x (16.0 s; floor 2.50 s)" in lines[1]
+    assert lines[2].endswith(" met") and lines[4].endswith(" met")
+    assert lines[3].endswith("NOT MET")  # the paper edit took 2.5 s
