@@ -326,30 +326,28 @@ class ForkedKernel:
         self._conn.close()
         return self.returncode
 
+    def _status(self, timeout: float | None) -> int | None:
+        """The exit status if it arrives within ``timeout`` seconds (0: already there;
+        None: however long it takes), else None."""
+        if self.returncode is None:
+            self._conn.settimeout(timeout)
+            try:
+                message, _ = _receive(self._conn)
+            except (BlockingIOError, TimeoutError):
+                return None
+            self._finish(message)
+        return self.returncode
+
     def poll(self) -> int | None:
         """The exit status if the kernel has ended, else None."""
-        if self.returncode is not None:
-            return self.returncode
-        self._conn.setblocking(False)
-        try:
-            message, _ = _receive(self._conn)
-        except BlockingIOError:
-            return None
-        finally:
-            if self.returncode is None:
-                self._conn.setblocking(True)
-        return self._finish(message)
+        return self._status(0.0)
 
     def wait(self, timeout: float | None = None) -> int:
         """Block until the kernel ends; its exit status."""
-        if self.returncode is not None:
-            return self.returncode
-        self._conn.settimeout(timeout)
-        try:
-            message, _ = _receive(self._conn)
-        except TimeoutError:
-            raise subprocess.TimeoutExpired("kernel", timeout) from None
-        return self._finish(message)
+        code = self._status(timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired("kernel", timeout)
+        return code
 
     def send_signal(self, signum: int) -> None:
         """Send ``signum`` to the kernel (not after it ended)."""
