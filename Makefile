@@ -142,7 +142,12 @@ PAPER_OUTPUTS = $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(SITE_INDEX)
 # `make paper`, `make site` and `make runs` re-enter make under a lock on the
 # build folder, on every core unless -j was given: two builds started at once
 # in one clone take turns, and the second finds the first's work current.
-LOCKED_MAKE = mkdir -p $(BUILD) && $(if $(FLOCK),$(FLOCK) $(BUILD_LOCK)) $(MAKE) --no-print-directory \
+# When a run is out of date, the runs get their kernels from a fork server that
+# has imported the libraries once (src/compendium/pipeline/warm.py), instead of
+# each kernel importing them again; a no-op build does not start it.
+WARM = $$($(MAKE) -q --no-print-directory runs-unlocked >/dev/null 2>&1 || \
+	echo "$(BIN)/python -m compendium.pipeline.warm --")
+LOCKED_MAKE = mkdir -p $(BUILD) && $(if $(FLOCK),$(FLOCK) $(BUILD_LOCK)) $(WARM) $(MAKE) --no-print-directory \
 	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(1)
 
 .PHONY: paper paper-unlocked

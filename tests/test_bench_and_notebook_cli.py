@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,15 @@ def test_bench_runs_every_step_on_a_small_dataset(tmp_path: Path, capsys):
                  "data structure", "analysis steps in all"):
         assert step in table, step
     assert "0 problems" in table  # the generated dataset validates
-    # the yardstick and the two steps measured against it
+    # the yardstick, every step with a goal measured against it, and the memory goal
     assert bench.READ_STEP in table
-    assert "validate (complete): " in table and "clustered matrix x3 themes: " in table
-    assert table.count("x the pandas read of the two big tables") == 2
+    goals = table[table.index("goals: each step <= 4 x the pandas read"):].splitlines()
+    judged = [re.fullmatch(r"  (.+?) +[0-9.]+ x  (met|NOT MET)", line) for line in goals[1:-2]]
+    assert all(judged), goals
+    assert [m.group(1) for m in judged] == list(bench.RATIO_STEPS)
+    assert goals[-2].strip().startswith("peak RSS of the bench")
+    missed = sum(line.endswith("NOT MET") for line in goals)
+    assert goals[-1] == ("all goals met" if not missed else f"{missed} goal(s) not met")
     # the cached dataset is reused: no generation the second time
     bench.main(["--interviews", "6", "--segments-per-interview", "15", "--n-orders", "20",
                 "--cache", str(tmp_path)])
@@ -53,3 +59,14 @@ def test_malformed_parameters_are_refused(text):
 def test_notebook_parameters_are_read_from_the_tagged_cell():
     names = notebook_parameters(ROOT / "notebooks" / "02-theme-matrix.ipynb")
     assert names == ["data", "output_dir", "theme", "coder", "min_interviewees", "perspective"]
+
+
+def test_bench_build_says_which_goals_are_met():
+    from compendium.pipeline.benchbuild import goal_lines
+
+    lines = goal_lines(cold=16.0, noop=0.03, edit=2.5, floor=2.5)
+    assert lines[0] == "goals:"
+    assert lines[1].endswith("NOT MET")  # 6.4 x the floor
+    assert "6.4 x (16.0 s; floor 2.50 s)" in lines[1]
+    assert lines[2].endswith(" met") and lines[4].endswith(" met")
+    assert lines[3].endswith("NOT MET")  # the paper edit took 2.5 s

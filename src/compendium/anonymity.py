@@ -235,6 +235,22 @@ _PREFILTERS: dict[str, tuple[re.Pattern[str] | str, ...]] = {
 }
 _PRECISE = {"email": _EMAIL, "url": _URL, "phone": _PHONE, "postcode": _POSTCODE}
 
+_ASCII_WORD = "".join(chr(i) for i in range(128) if re.fullmatch(r"\w", chr(i)))
+#: Where each pre-filter can match, as ASCII character ranges its first characters
+#: fall in, and the ASCII characters that cannot come before it (its left
+#: boundary). numpy finds such places in the UTF-8 bytes in one pass over the
+#: corpus for all pre-filters, and the pre-filter confirms each: a pattern scan
+#: over a few hundred million characters costs the engine a second a pattern.
+_LEADS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "@": ("", (("@", "@"),)),
+    "://": ("", ((":", ":"), ("/", "/"), ("/", "/"))),
+    r"www\.": ("", (("w", "w"), ("w", "w"), ("w", "w"), (".", "."))),
+    rf"\.(?:{_TLD})(?![a-z0-9-])": ("", ((".", "."), ("a", "z"))),
+    r"0(?<![\w+/.\-]0)[0-9]": (_ASCII_WORD + "+/.-", (("0", "0"), ("0", "9"))),
+    r"\+(?<![\w+/.\-]\+)[1-9]": (_ASCII_WORD + "+/.-", (("+", "+"), ("1", "9"))),
+    "digit-letter-letter": ("", (("0", "9"), ("a", "z"), ("a", "z"))),
+}
+
 _SUFFIX = r"(?P<suffix>'s|\u2019s|s'|s\u2019|es|s|'|\u2019)?(?!\w)"
 _SPLIT = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalnum()})
 _NON_ALNUM = re.compile(r"[\W_]+")
@@ -360,11 +376,24 @@ class _Corpus:
         positions = np.fromiter(positions, dtype=np.int64)
         return np.searchsorted(self.starts, positions, side="right") - 1
 
+    @functools.cached_property
+    def _leads(self) -> dict[str, np.ndarray]:
+        return _lead_starts(self.low, _LEADS)
+
+    def _starts(self, rx: re.Pattern[str] | str) -> np.ndarray:
+        """Where the pre-filter ``rx`` matches (a cell with a match has one of these)."""
+        key = rx if isinstance(rx, str) else rx.pattern
+        if key not in _LEADS:
+            return np.fromiter((m.start() for m in rx.finditer(self.low)), np.int64)
+        candidates = self._leads[key]
+        if isinstance(rx, str):  # found exactly by its ranges
+            return candidates
+        low = self.low
+        return np.fromiter((p for p in candidates.tolist() if rx.match(low, p)), np.int64)
+
     def cells_matching(self, prefilters: Iterable[re.Pattern[str] | str]) -> np.ndarray:
         """Indices of the texts in which any of the prefilters matches."""
-        found = [_digit_letter_starts(self.low) if isinstance(rx, str)
-                 else np.fromiter((m.start() for m in rx.finditer(self.low)), np.int64)
-                 for rx in prefilters]
+        found = [self._starts(rx) for rx in prefilters]
         positions = np.concatenate(found) if found else np.empty(0, np.int64)
         if not len(positions):
             return np.empty(0, np.int64)
@@ -409,6 +438,49 @@ def _digit_letter_starts(low: str) -> np.ndarray:
             hits = hits - np.searchsorted(continuation, hits)
         out.append(hits[hits < _DIGIT_CHUNK].astype(np.int64) + first)
     return np.concatenate(out)
+
+
+def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str], ...]]]
+                 ) -> dict[str, np.ndarray]:
+    """For each of ``leads`` (name -> (characters not allowed before, character
+    ranges)), the positions in ``low`` where one character of each range follows
+    the other and the character before is not one of those refused.
+
+    The same byte arithmetic as :func:`_digit_letter_starts`, for every lead in
+    one pass over the UTF-8 bytes (a chunk at a time). The ranges are ASCII, whose
+    bytes stand for those characters only; a non-ASCII character before a
+    position is never refused here (the pre-filter's own match decides).
+    """
+    width = max(len(ranges) for _, ranges in leads.values())
+    out: dict[str, list[np.ndarray]] = {name: [np.empty(0, np.int64)] for name in leads}
+    for first in range(0, len(low), _DIGIT_CHUNK):
+        # one character before for the left boundary, and the lead's width after
+        begin = max(first - 1, 0)
+        piece = low[begin:first + _DIGIT_CHUNK + width - 1]
+        data = np.frombuffer(piece.encode("utf-8", "surrogatepass"), np.uint8)
+        # bytes of the character before `first` (none at the very start)
+        shift = len(low[begin:first].encode("utf-8", "surrogatepass"))
+        continuation = None if piece.isascii() else np.flatnonzero((data & 0xC0) == 0x80)
+        for name, (refused, ranges) in leads.items():
+            n = len(data) - shift - len(ranges) + 1
+            if n <= 0:
+                continue
+            # The first range over the whole chunk; the rest, and the character
+            # before, only where the first one holds (a few places in a text).
+            lo, hi = ranges[0]
+            hits = np.flatnonzero((data[shift:shift + n] - np.uint8(ord(lo)))
+                                  <= np.uint8(ord(hi) - ord(lo))) + shift
+            for k, (lo, hi) in enumerate(ranges[1:], 1):
+                hits = hits[(data[hits + k] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
+            if refused:
+                table = np.zeros(256, bool)
+                table[[ord(c) for c in refused]] = True
+                hits = hits[(hits == 0) | ~table[data[np.maximum(hits - 1, 0)]]]
+            if continuation is not None:
+                hits = hits - np.searchsorted(continuation, hits)
+            hits = hits - (first - begin)  # character positions counted from `first`
+            out[name].append(hits[hits < _DIGIT_CHUNK].astype(np.int64) + first)
+    return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
 def _term_hits(corpus: _Corpus, matcher: _Matcher) -> Iterable[tuple[int, int, int, int]]:

@@ -53,22 +53,19 @@ def boundary_differences(spans: pd.DataFrame, coder_a: str, coder_b: str) -> int
         if not len(only):
             continue
         other = merge_overlapping(theirs.assign(k=0), ["k", "source"])
-        events = pd.concat([
-            only.assign(kind=0), other[pos].assign(kind=1)], ignore_index=True)
-        events = events.sort_values(["source", "start", "kind"], kind="stable")
         # For each span only one coder marked, does an interval of the other
-        # coder's (merged, disjoint) coverage intersect it? Compare with the
-        # nearest covered interval on each side in sorted order.
-        for _source, group in events.groupby("source", sort=False):
-            cover = group[group["kind"] == 1]
-            if not len(cover):
-                continue
-            cs, ce = cover["start"].to_numpy(), cover["end"].to_numpy()
-            mine_s = group.loc[group["kind"] == 0, "start"].to_numpy()
-            mine_e = group.loc[group["kind"] == 0, "end"].to_numpy()
-            first = np.searchsorted(ce, mine_s, side="right")
-            stop = np.searchsorted(cs, mine_e, side="left")
-            count += int(np.sum(stop > first))
+        # coder's (merged, disjoint, sorted) coverage in its source intersect it?
+        # Positions lifted by the source's number keep sources apart, so one
+        # search over all sources answers it.
+        names = pd.Index(sorted(set(only["source"]) | set(other["source"])))
+        lift = int(max(only["end"].max(), other["end"].max() if len(other) else 0)) + 1
+        cover = names.get_indexer(other["source"]).astype(np.int64) * lift
+        cs = cover + other["start"].to_numpy(np.int64)
+        ce = cover + other["end"].to_numpy(np.int64)
+        mine = names.get_indexer(only["source"]).astype(np.int64) * lift
+        first = np.searchsorted(ce, mine + only["start"].to_numpy(np.int64), side="right")
+        stop = np.searchsorted(cs, mine + only["end"].to_numpy(np.int64), side="left")
+        count += int(np.sum(stop > first))
     return count
 
 

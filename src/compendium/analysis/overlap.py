@@ -45,33 +45,62 @@ def brennan_prediger(p_o: float, n_categories: int) -> float:
     return float((p_o - chance) / (1.0 - chance))
 
 
-def _best_overlap(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
-    """For each segment of ``a``, its largest overlap share with a segment of ``b``.
+#: Candidate pairs compared at once; bounds memory where long spans overlap many.
+_PAIRS_PER_CHUNK = 4_000_000
 
-    A sweep over both lists sorted by start: each segment of ``b`` stays
-    active while it can still overlap; the work is O(n log n + k) for k
-    overlapping pairs, and no pairwise table is built.
+
+def _grouped_cummax(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Running maximum of ``values`` restarting at each new ``group`` (rows sorted by group)."""
+    if not len(values):
+        return values.copy()
+    # Lifting each group above every earlier one lets one running maximum serve all groups.
+    lift = (group - group[0]).astype(np.int64) * (int(values.max()) - int(values.min()) + 1)
+    return np.maximum.accumulate(values + lift) - lift
+
+
+def _best_overlap(group: np.ndarray, start: np.ndarray, end: np.ndarray,
+                  mine: np.ndarray) -> np.ndarray:
+    """For each span with ``mine`` True, its largest overlap share with a span of the others
+    (``mine`` False) in the same ``group``; 0 where none overlaps.
+
+    One sweep for all groups at once: the other spans sorted by (group, start),
+    with the running maximum of their ends, bound for each span the run of
+    spans that can overlap it (those starting before its end and not all
+    ended before its start), so the work is O(n log n + k) for k candidate
+    pairs, taken in chunks; no pairwise table is built.
     """
-    best = np.zeros(len(a))
-    if not len(a) or not len(b):
+    query = np.flatnonzero(mine)
+    target = np.flatnonzero(~mine)
+    best = np.zeros(len(query))
+    if not len(query) or not len(target):
         return best
-    a_start, a_end = a["start"].to_numpy(np.int64), a["end"].to_numpy(np.int64)
-    order_b = np.argsort(b["start"].to_numpy(np.int64), kind="stable")
-    b_start = b["start"].to_numpy(np.int64)[order_b]
-    b_end = b["end"].to_numpy(np.int64)[order_b]
-    # Longest b segment seen so far bounds how far back an overlap can start.
-    running_end = np.maximum.accumulate(b_end)
-    for i in np.argsort(a_start, kind="stable"):
-        s, e = a_start[i], a_end[i]
-        hi = np.searchsorted(b_start, e, side="left")  # b starting before my end
-        lo = np.searchsorted(running_end, s, side="right")  # first that might reach me
-        if hi <= lo:
-            continue
-        bs, be = b_start[lo:hi], b_end[lo:hi]
-        shared = np.minimum(be, e) - np.maximum(bs, s)
-        union = np.maximum(be, e) - np.minimum(bs, s)
-        share = np.where(shared > 0, shared / union, 0.0)
-        best[i] = share.max()
+    target = target[np.lexsort((start[target], group[target]))]
+    t_group, t_start, t_end = group[target], start[target], end[target]
+    # Positions within a group lifted by the group's number keep every group's keys apart.
+    span = int(max(end.max(), start.max())) + 2
+    key_start = t_group * span + t_start
+    key_reach = t_group * span + _grouped_cummax(t_end, t_group)
+    q_group, q_start, q_end = group[query], start[query], end[query]
+    hi = np.searchsorted(key_start, q_group * span + q_end, side="left")
+    lo = np.searchsorted(key_reach, q_group * span + q_start, side="right")
+    count = np.maximum(hi - lo, 0)
+    bounds = np.r_[0, np.cumsum(count)]
+    first = 0
+    while first < len(query):
+        # As many queries as keep the chunk's candidate pairs under the bound (at least one).
+        last = max(first + 1, int(np.searchsorted(bounds, bounds[first] + _PAIRS_PER_CHUNK,
+                                                  side="right")) - 1)
+        c = count[first:last]
+        n_pairs = int(c.sum())
+        if n_pairs:
+            q = np.repeat(np.arange(first, last), c)
+            j = np.repeat(lo[first:last], c) + (np.arange(n_pairs)
+                                                  - np.repeat(np.cumsum(c) - c, c))
+            shared = np.minimum(t_end[j], q_end[q]) - np.maximum(t_start[j], q_start[q])
+            union = np.maximum(t_end[j], q_end[q]) - np.minimum(t_start[j], q_start[q])
+            share = np.where(shared > 0, shared / np.maximum(union, 1), 0.0)
+            np.maximum.at(best, q, share)
+        first = last
     return best
 
 
@@ -92,12 +121,13 @@ def overlap_segments(spans: pd.DataFrame, coder_a: str, coder_b: str) -> pd.Data
     pair = spans[spans["coder"].isin([coder_a, coder_b]) & spans["source"].isin(sources)]
     pair = pair.sort_values(["code_id", "source", "coder", "start", "end"], kind="stable")
     pair = pair.reset_index(drop=True)
+    group = pair.groupby(["code_id", "source"], sort=False).ngroup().to_numpy(np.int64)
+    start = pair["start"].to_numpy(np.int64)
+    end = pair["end"].to_numpy(np.int64)
+    is_a = (pair["coder"] == coder_a).to_numpy()
     best = np.zeros(len(pair))
-    for (_, _), group in pair.groupby(["code_id", "source"], sort=False):
-        mine = group[group["coder"] == coder_a]
-        theirs = group[group["coder"] == coder_b]
-        best[mine.index] = _best_overlap(mine, theirs)
-        best[theirs.index] = _best_overlap(theirs, mine)
+    best[is_a] = _best_overlap(group, start, end, is_a)
+    best[~is_a] = _best_overlap(group, start, end, ~is_a)
     return pair.assign(best_share=best)
 
 

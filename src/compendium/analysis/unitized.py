@@ -106,14 +106,74 @@ def _gaps(start: np.ndarray, end: np.ndarray, length: int) -> np.ndarray:
     return gaps[gaps > 0]
 
 
-def _units(spans: pd.DataFrame, coders: list[str], sources: list[str]) -> dict:
-    """{(coder, source): (start, end) arrays} of non-overlapping sorted units."""
-    out = {}
-    for (coder, source), group in spans.groupby(["coder", "source"], sort=True):
-        out[(coder, source)] = (group["start"].to_numpy(np.int64),
-                                group["end"].to_numpy(np.int64))
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    return {(c, s): out.get((c, s), empty) for c in coders for s in sources}
+@dataclass(frozen=True)
+class _Line:
+    """The sources laid end to end (the continuum), with each coder's units placed on it.
+
+    ``offset`` and ``length`` give each source's place (sources in sorted
+    order); ``units[coder]`` is (start, end, value, source index), sorted by
+    position. A unit stays inside its source, so units of different sources
+    never meet, and every interval operation runs once over the whole line
+    instead of once per source.
+    """
+
+    offset: np.ndarray
+    length: np.ndarray
+    units: dict
+
+    @property
+    def total(self) -> float:
+        """The continuum's length L."""
+        return float(self.length.sum())
+
+    def gaps(self, coder: str) -> np.ndarray:
+        """Lengths of the uncoded stretches of ``coder`` in every source (as :func:`_gaps`)."""
+        start, end, _, src = self.units[coder]
+        first = np.r_[True, src[1:] != src[:-1]] if len(src) else np.zeros(0, bool)
+        before = np.where(first, start - self.offset[src], start - np.r_[0, end[:-1]])
+        last = np.r_[src[1:] != src[:-1], True] if len(src) else np.zeros(0, bool)
+        after = (self.offset + self.length)[src[last]] - end[last]
+        untouched = np.ones(len(self.offset), bool)
+        untouched[src] = False
+        gaps = np.concatenate([before, after, self.length[untouched]])
+        return gaps[gaps > 0]
+
+
+def _line_of(units: Mapping, coders: list[str], lengths: Mapping[str, int]) -> _Line:
+    """A :class:`_Line` from ``{(coder, source): (start, end[, value])}`` per source."""
+    sources = sorted({s for _, s in units})
+    length = np.array([lengths[s] for s in sources], dtype=np.int64)
+    offset = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64) if len(sources) else length
+    empty = np.zeros(0, np.int64)
+    placed = {}
+    for coder in coders:
+        parts = [units.get((coder, s), (empty, empty)) for s in sources]
+        src = np.repeat(np.arange(len(sources)), [len(p[0]) for p in parts]).astype(np.int64)
+
+        def column(k: int, parts=parts) -> np.ndarray:
+            return np.concatenate([np.asarray(p[k], np.int64) if len(p) > k
+                                   else np.ones(len(p[0]), np.int64) for p in parts]) \
+                if parts else empty
+        placed[coder] = (column(0) + offset[src], column(1) + offset[src], column(2), src)
+    return _Line(offset, length, placed)
+
+
+def _line_from_frame(frame: pd.DataFrame, coders: list[str], sources: list[str],
+                     lengths: Mapping[str, int], values: np.ndarray | None = None) -> _Line:
+    """A :class:`_Line` from spans sorted by coder, source and start (one code, or
+    non-overlapping spans of several with ``values``)."""
+    length = np.array([lengths[s] for s in sources], dtype=np.int64)
+    offset = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
+    src = pd.Index(sources).get_indexer(frame["source"]).astype(np.int64)
+    start = frame["start"].to_numpy(np.int64) + offset[src]
+    end = frame["end"].to_numpy(np.int64) + offset[src]
+    value = np.ones(len(frame), np.int64) if values is None else values
+    coder = frame["coder"].to_numpy(dtype=object)
+    placed = {}
+    for name in coders:
+        mine = coder == name
+        placed[name] = (start[mine], end[mine], value[mine], src[mine])
+    return _Line(offset, length, placed)
 
 
 # --------------------------------------------------------------------------
@@ -158,29 +218,32 @@ def alpha_u_category(units: Mapping, coders: list[str], lengths: Mapping[str, in
     -------
     Coefficient with ``observed`` = Do and ``expected`` = De.
     """
+    return _alpha_u_category(_line_of(units, coders, lengths), coders)
+
+
+def _alpha_u_category(line: _Line, coders: list[str]) -> Coefficient:
+    """:func:`alpha_u_category` over the continuum ``line``."""
     m = len(coders)
-    sources = sorted({s for _, s in units})
-    total_length = float(sum(lengths[s] for s in sources))
+    total_length = line.total
     observed = 0.0
     all_lengths, all_gaps = [], []
-    for source in sources:
-        for i in coders:
-            si, ei = units[(i, source)]
-            all_lengths.append(ei - si)
-            all_gaps.append(_gaps(si, ei, lengths[source]))
-            for j in coders:
-                if i == j:
-                    continue
-                sj, ej = units[(j, source)]
-                a, b = _overlap_pairs(si, ei, sj, ej)
-                observed += float(np.sum((si[a] - sj[b]).astype(np.float64) ** 2
-                                         + (ei[a] - ej[b]).astype(np.float64) ** 2))
-                touched = np.zeros(len(si), bool)
-                touched[a] = True
-                # The pair (unit of i, gap of j) and the pair (gap of j, unit
-                # of i) both enter the double sum over segments g of i and h
-                # of j (Krippendorff 2004, p. 253): a unit in a gap counts twice.
-                observed += 2.0 * float(np.sum((ei - si)[~touched].astype(np.float64) ** 2))
+    for i in coders:
+        si, ei = line.units[i][:2]
+        all_lengths.append(ei - si)
+        all_gaps.append(line.gaps(i))
+        for j in coders:
+            if i == j:
+                continue
+            sj, ej = line.units[j][:2]
+            a, b = _overlap_pairs(si, ei, sj, ej)
+            observed += float(np.sum((si[a] - sj[b]).astype(np.float64) ** 2
+                                     + (ei[a] - ej[b]).astype(np.float64) ** 2))
+            touched = np.zeros(len(si), bool)
+            touched[a] = True
+            # The pair (unit of i, gap of j) and the pair (gap of j, unit
+            # of i) both enter the double sum over segments g of i and h
+            # of j (Krippendorff 2004, p. 253): a unit in a gap counts twice.
+            observed += 2.0 * float(np.sum((ei - si)[~touched].astype(np.float64) ** 2))
     lengths_u = np.concatenate(all_lengths).astype(np.float64) if all_lengths else np.zeros(0)
     gaps = np.sort(np.concatenate(all_gaps).astype(np.float64)) if all_gaps else np.zeros(0)
     n_units = len(lengths_u)
@@ -231,28 +294,31 @@ def coincidences(units: Mapping, coders: list[str], lengths: Mapping[str, int],
     preserve), the expected coincidences are
     ``e_ck = N (l_c l_k - [c == k] S_c) / (N^2 - sum_c S_c)``.
     """
+    return _coincidences(_line_of(units, coders, lengths), coders, values)
+
+
+def _coincidences(line: _Line, coders: list[str], values: list[str]) -> dict:
+    """:func:`coincidences` over the continuum ``line``."""
     m = len(coders)
     size = len(values)
     o = np.zeros((size, size))
     s_c = np.zeros(size)
-    sources = sorted({s for _, s in units})
-    for source in sources:
-        length = lengths[source]
-        for coder in coders:
-            start, end, value = units[(coder, source)]
-            np.add.at(s_c, value, (end - start).astype(np.float64) ** 2)
-            s_c[0] += float(np.sum(_gaps(start, end, length)))
-        for x in range(m):
-            sx, ex, vx = units[(coders[x], source)]
-            for y in range(x + 1, m):
-                sy, ey, vy = units[(coders[y], source)]
-                cuts = np.unique(np.r_[0, length, sx, ex, sy, ey])
-                cuts = cuts[(cuts >= 0) & (cuts <= length)]
-                left, width = cuts[:-1], np.diff(cuts)
-                a = _value_at(left, sx, ex, vx)
-                b = _value_at(left, sy, ey, vy)
-                np.add.at(o, (a, b), width)
-                np.add.at(o, (b, a), width)
+    # Every source's bounds cut the line, as each source's own ends did.
+    bounds = np.r_[line.offset, line.offset + line.length]
+    for coder in coders:
+        start, end, value, _ = line.units[coder]
+        np.add.at(s_c, value, (end - start).astype(np.float64) ** 2)
+        s_c[0] += float(np.sum(line.gaps(coder)))
+    for x in range(m):
+        sx, ex, vx, _ = line.units[coders[x]]
+        for y in range(x + 1, m):
+            sy, ey, vy, _ = line.units[coders[y]]
+            cuts = np.unique(np.r_[bounds, sx, ex, sy, ey])
+            left, width = cuts[:-1], np.diff(cuts)
+            a = _value_at(left, sx, ex, vx)
+            b = _value_at(left, sy, ey, vy)
+            np.add.at(o, (a, b), width)
+            np.add.at(o, (b, a), width)
     o /= max(m - 1, 1)
     margins = o.sum(axis=1)
     n = margins.sum()
@@ -298,7 +364,12 @@ def alpha_family(units: Mapping, coders: list[str], lengths: Mapping[str, int],
     (DataFrame: value, length, coverage, alpha, observed, expected,
     undefined) and the coincidence matrices.
     """
-    co = coincidences(units, coders, lengths, values)
+    return _alpha_family(_line_of(units, coders, lengths), coders, values)
+
+
+def _alpha_family(line: _Line, coders: list[str], values: list[str]) -> dict:
+    """:func:`alpha_family` over the continuum ``line``."""
+    co = _coincidences(line, coders, values)
     o, e, n = co["observed"], co["expected"], co["n"]
     m = len(coders)
     u = Coefficient.from_disagreements(
@@ -309,20 +380,18 @@ def alpha_family(units: Mapping, coders: list[str], lengths: Mapping[str, int],
         "no variation between coded and uncoded text")
     # cu alpha: only the intersections of valued units.
     sq = np.zeros(len(values))
-    sources = sorted({s for _, s in units})
-    for source in sources:
-        for x in coders:
-            sx, ex, vx = units[(x, source)]
-            if not len(sx):
+    for x in coders:
+        sx, ex, vx, _ = line.units[x]
+        if not len(sx):
+            continue
+        for y in coders:
+            if x == y:
                 continue
-            for y in coders:
-                if x == y:
-                    continue
-                sy, ey, _ = units[(y, source)]
-                a, b = _overlap_pairs(sx, ex, sy, ey)
-                shared = np.minimum(ex[a], ey[b]) - np.maximum(sx[a], sy[b])
-                per_unit = np.bincount(a, weights=shared, minlength=len(sx))
-                np.add.at(sq, vx, per_unit ** 2)
+            sy, ey = line.units[y][:2]
+            a, b = _overlap_pairs(sx, ex, sy, ey)
+            shared = np.minimum(ex[a], ey[b]) - np.maximum(sx[a], sy[b])
+            per_unit = np.bincount(a, weights=shared, minlength=len(sx))
+            np.add.at(sq, vx, per_unit ** 2)
     oc = o[1:, 1:]
     lc = oc.sum(axis=1)
     total = lc.sum()
@@ -397,12 +466,16 @@ def unitized_per_code(spans: pd.DataFrame, coders: Iterable[str] | None = None,
     pick, chosen, sources, lengths = _prepare(spans, coders, lengths)
     merged = merge_overlapping(pick, ["code_id", "coder", "source"])
     rows = []
-    for code, group in merged.groupby("code_id", sort=True):
-        units = _units(group, chosen, sources)
-        c2004 = alpha_u_category(units, chosen, lengths)
-        valued = {key: (s, e, np.ones(len(s), np.int64)) for key, (s, e) in units.items()}
-        fam = alpha_family(valued, chosen, lengths, [GAP, str(code)])
-        binary = fam["u"]  # two values: u alpha here is |u alpha of this code
+    codes, first = np.unique(merged["code_id"].to_numpy(dtype=object), return_index=True)
+    stops = np.r_[first[1:], len(merged)]
+    # merged is sorted by code: each code's units are one slice, placed on the
+    # continuum without a group-by over (coder, source).
+    for code, lo, hi in zip(codes, first, stops, strict=True):
+        group = merged.iloc[lo:hi]
+        line = _line_from_frame(group, chosen, sources, lengths)
+        c2004 = _alpha_u_category(line, chosen)
+        binary = _alpha_family(line, chosen, [GAP, str(code)])["u"]
+        # two values: u alpha here is |u alpha of this code
         rows.append({
             "code_id": code, "n_units": len(group),
             "coded_chars": int((group["end"] - group["start"]).sum()),
@@ -456,15 +529,10 @@ def unitized_multivalued(spans: pd.DataFrame, coders: Iterable[str] | None = Non
         return pd.DataFrame({"measure": names, "value": np.nan, "observed": np.nan,
                              "expected": np.nan, "undefined": reason})
     values = [GAP] + sorted(pd.unique(pick["code_id"]).astype(str).tolist())
-    index = {v: i for i, v in enumerate(values)}
-    empty = np.zeros(0, np.int64)
-    units = {(c, s): (empty, empty, empty) for c in chosen for s in sources}
     ordered = pick.sort_values(["coder", "source", "start"], kind="stable")
-    for (coder, source), part in ordered.groupby(["coder", "source"], sort=False):
-        units[(coder, source)] = (part["start"].to_numpy(np.int64),
-                                  part["end"].to_numpy(np.int64),
-                                  part["code_id"].astype(str).map(index).to_numpy(np.int64))
-    fam = alpha_family(units, chosen, lengths, values)
+    value = pd.Index(values).get_indexer(ordered["code_id"].astype(str)).astype(np.int64)
+    fam = _alpha_family(_line_from_frame(ordered, chosen, sources, lengths, value), chosen,
+                        values)
     return pd.DataFrame([{"measure": name, "value": fam[key].value,
                           "observed": fam[key].observed, "expected": fam[key].expected,
                           "undefined": fam[key].undefined}

@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOK_EDIT = "notebooks/05-saturation.ipynb"
 FLOOR_SOURCE = "import pandas, matplotlib.pyplot, seaborn"
 GOALS = {"cold": 25.0, "paper edit": 2.0, "no-op": 0.05, "diff": 2.0}
+#: A cold build should cost at most this many times the floor (one kernel's start and imports).
+COLD_FLOOR_GOAL = 6.0
 
 
 def fresh_copy(target: Path) -> Path:
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds = median_of(args.repeats, lambda: None, lambda c=command: timed(c, repo, env))
             rows.append((f"run {run['id']}", seconds, f"{seconds / floor:.2f} x floor, "
                                                       f"+{seconds - floor:.1f} s"))
+    goals = goal_lines(cold, noop, edit, floor, diff)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"make bench-build: median of {args.repeats}, {os.cpu_count()} cores, "
           f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
@@ -156,7 +159,29 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds, note in rows:
         shown = f"{seconds:7.3f} s" if seconds < 1 else f"{seconds:7.1f} s"
         print(f"  {name:<{width}}  {shown}  {note}".rstrip())
+    print("\n".join(goals))
     return 0
+
+
+def goal_lines(cold: float, noop: float, edit: float, floor: float,
+               diff: float | None = None) -> list[str]:
+    """Each goal of the build, the measured value and whether it is met."""
+    checks = [
+        (f"cold make paper <= {COLD_FLOOR_GOAL:.0f} x the floor", cold / floor,
+         COLD_FLOOR_GOAL, f"{cold / floor:.1f} x ({cold:.1f} s; floor {floor:.2f} s)"),
+        (f"cold make paper <= {GOALS['cold']:.0f} s", cold, GOALS["cold"], f"{cold:.1f} s"),
+        (f"paper-only edit <= {GOALS['paper edit']:.0f} s", edit, GOALS["paper edit"],
+         f"{edit:.2f} s"),
+        (f"no-op make paper <= {GOALS['no-op']:.2f} s", noop, GOALS["no-op"], f"{noop:.3f} s"),
+    ]
+    if diff is not None:
+        checks.append((f"diff of two builds < {GOALS['diff']:.0f} s", diff, GOALS["diff"],
+                       f"{diff:.2f} s"))
+    width = max(len(name) for name, *_ in checks)
+    lines = ["goals:"]
+    for name, value, goal, shown in checks:
+        lines.append(f"  {name:<{width}}  {shown}  {'met' if value <= goal else 'NOT MET'}")
+    return lines
 
 
 if __name__ == "__main__":

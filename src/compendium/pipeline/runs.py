@@ -22,6 +22,7 @@ from ..errors import CompendiumError
 from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
 from ..layout import VALIDATED_HASH_ENV, Layout
 from .rules import load_registry, run_code_files
+from .warm import SOCKET_ENV, warm_kernel_manager
 
 KERNEL = "python3"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -144,6 +145,9 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path
     log_path = output.with_name(output.stem + ".kernel.log")
     # Nobody watches a build: notebooks show no widgets (compendium.classroom.is_headless).
     os.environ["COMPENDIUM_HEADLESS"] = "1"
+    # Under `make paper` a fork server has the libraries imported already
+    # (compendium.pipeline.warm); without one, each run starts a fresh kernel.
+    warm = {"kernel_manager_class": warm_kernel_manager()} if os.environ.get(SOCKET_ENV) else {}
     saved = os.dup(2)
     try:
         with open(log_path, "w") as log:
@@ -152,7 +156,7 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path
                 pm.execute_notebook(
                     str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
                     cwd=str(cwd), progress_bar=False, log_output=False,
-                    request_save_on_cell_execute=False,
+                    request_save_on_cell_execute=False, **warm,
                 )
             finally:
                 os.dup2(saved, 2)

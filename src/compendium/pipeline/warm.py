@@ -1,0 +1,443 @@
+"""Warmed kernels: notebook runs start from a process that has imported the libraries already.
+
+A cold build runs a dozen notebooks, and each fresh kernel spends most of its
+start importing the same libraries (pandas, matplotlib, seaborn, IPython, the
+package itself). ``python -m compendium.pipeline.warm -- COMMAND...`` runs
+COMMAND (the build's make) beside a *kernel fork server*: a process that
+imports those libraries once and then, for every kernel a run asks for, forks a
+child that becomes that kernel. A run finds the server through the environment
+variable :data:`SOCKET_ENV` (set for COMMAND) and gets its kernel through
+:class:`WarmKernelManager`, which papermill passes on to nbclient.
+
+Each run stays isolated: the child is forked from the server as it was after
+its imports, before it ran any notebook code, and is given the run's own
+environment, working folder, standard streams, session and a fresh random
+state, then starts exactly the kernel the kernelspec names
+(``python -m ipykernel_launcher -f CONNECTION_FILE``). A test compares the
+executed notebook and every output with a run in a fresh kernel, byte for byte.
+
+Crash safety is the run step's, unchanged (staging folder, one rename): the
+server only starts kernels. Its lifetime is bounded on every side: it stops
+when COMMAND ends, when its parent dies (even by SIGKILL), and it kills a
+kernel whose run went away; kernels in turn stop when the server dies
+(ipykernel's parent poller). Without the server, or when it cannot be reached,
+a run starts a fresh kernel as before.
+
+Only the standard library is imported at module level, so the wrapper costs a
+bare interpreter start; ``jupyter_client`` is imported where the kernel
+manager is defined, in the run's own process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+#: The environment variable naming the fork server's socket.
+SOCKET_ENV = "COMPENDIUM_WARM_KERNELS"
+#: What the server imports before it forks a kernel: the kernel itself and what
+#: the notebooks import first. Importing a module has no effect on the kernel
+#: beyond what the same import inside the kernel would have had.
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "pandas",
+           "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.notebook",
+           "compendium.notebook_steps", "compendium.agreement_report", "compendium.classroom",
+           "compendium.analysis")
+#: The kernelspec command a forked kernel stands in for.
+LAUNCHER = ("-m", "ipykernel_launcher")
+#: ipykernel sets this backend when none is set; set first, so that importing
+#: matplotlib in the server reads the same backend a fresh kernel would.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+_HEADER = struct.Struct("!I")
+
+
+# --------------------------------------------------------------------------
+# Messages: a length-prefixed JSON object, optionally with file descriptors.
+
+
+def _send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+    data = json.dumps(message).encode()
+    payload = _HEADER.pack(len(data)) + data
+    if fds:
+        socket.send_fds(sock, [payload], fds)
+    else:
+        sock.sendall(payload)
+
+
+def _receive(sock: socket.socket, nfds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
+    """One message (None at end of stream) and the descriptors that came with it."""
+    fds: list[int] = []
+    if nfds:
+        data, fds, _, _ = socket.recv_fds(sock, 65536, nfds)
+    else:
+        data = sock.recv(65536)
+    if not data:
+        return None, fds
+    while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack(
+            data[:_HEADER.size])[0]:
+        more = sock.recv(65536)
+        if not more:
+            return None, fds
+        data += more
+    size = _HEADER.unpack(data[:_HEADER.size])[0]
+    return json.loads(data[_HEADER.size:_HEADER.size + size]), fds
+
+
+# --------------------------------------------------------------------------
+# The server
+
+
+def _preload() -> None:
+    import importlib
+
+    # As ipykernel_launcher does: the folder the server started in is not a
+    # kernel's import path.
+    if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+        del sys.path[0]
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+    # Libraries decide some defaults when imported, by asking whether they run
+    # in a Jupyter kernel (pandas: how many columns a frame shows). They are
+    # imported here for kernels, so they are told so, as they are inside one.
+    builtins.get_ipython = _KernelShell  # type: ignore[attr-defined]
+    try:
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # a leaner environment: that kernel imports it itself
+                pass
+    finally:
+        del builtins.get_ipython  # type: ignore[attr-defined]
+
+
+class _KernelShell:
+    """What ``get_ipython()`` answers in a kernel, as far as an import asks: it has a kernel."""
+
+    kernel = True
+
+
+def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> None:
+    """In the forked child: take on the run's process state and run the kernel; never returns."""
+    code = 1
+    try:
+        os.setsid()  # its own session and process group, as jupyter_client gives a kernel
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(fds[0], 1)
+        os.dup2(fds[1], 2)
+        for fd in (devnull, *fds):
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ["JPY_PARENT_PID"] = str(server_pid)  # the poller watches its real parent
+        import numpy as np
+
+        np.random.seed()  # numpy's global state is not reseeded by a fork; a fresh process's is new
+        sys.argv = ["ipykernel_launcher", *request["argv"][len(LAUNCHER) + 1:]]
+        from ipykernel import kernelapp
+
+        # Two of its settings read the environment when the module was imported
+        # (in the server); they are given as the run's environment has them.
+        kernelapp.IPKernelApp.launch_instance(
+            parent_handle=server_pid,
+            interrupt=int(os.environ.get("JPY_INTERRUPT_EVENT") or 0))
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BaseException:  # noqa: BLE001 - reported on the kernel's stderr, as a fresh one would
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            atexit._run_exitfuncs()  # what an interpreter exiting would run
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def serve(listener: socket.socket, folder: Path, parent: int) -> None:
+    """Import :data:`PRELOAD`, then fork a kernel for each request until told to stop.
+
+    Each connection asks for one kernel (the run's environment, working folder,
+    command line and standard streams) and gets the child's pid, then its exit
+    status when it ends. A connection closed while its kernel lives means the
+    run died: the kernel is killed. The server stops on SIGTERM, SIGINT or when
+    ``parent`` is no longer its parent, killing the kernels it still has and
+    removing ``folder`` (which holds the socket).
+    """
+    me = os.getpid()
+    kernels: dict[int, socket.socket] = {}
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the loop to reap
+    try:
+        _preload()
+        selector = selectors.DefaultSelector()
+        selector.register(listener, selectors.EVENT_READ, "accept")
+        selector.register(wake_r, selectors.EVENT_READ, "wake")
+        while not stopping and os.getppid() == parent:
+            for key, _ in selector.select(timeout=1.0):
+                if key.data == "wake":
+                    os.read(wake_r, 4096)
+                elif key.data == "accept":
+                    conn, _ = listener.accept()
+                    conn.setblocking(True)
+                    request, fds = _receive(conn, nfds=2)
+                    if request is None or len(fds) != 2:
+                        for fd in fds:
+                            os.close(fd)
+                        conn.close()
+                        continue
+                    pid = os.fork()
+                    if pid == 0:
+                        listener.close()
+                        for other in kernels.values():
+                            other.close()
+                        _become_kernel(request, fds, me)
+                    for fd in fds:
+                        os.close(fd)
+                    _send(conn, {"pid": pid})
+                    kernels[pid] = conn
+                    selector.register(conn, selectors.EVENT_READ, pid)
+                else:  # the run closed its connection (or died): its kernel goes too
+                    pid = key.data
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()
+                    kernels.pop(pid, None)
+                    _kill_group(pid)
+            _reap(kernels, selector)
+    finally:
+        signal.set_wakeup_fd(-1)
+        for pid in list(kernels):
+            _kill_group(pid)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _kill_group(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except OSError:
+            pass
+
+
+def _reap(kernels: dict[int, socket.socket], selector: selectors.BaseSelector) -> None:
+    """Collect ended kernels and tell each one's run its exit status."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = kernels.pop(pid, None)
+        if conn is not None:
+            selector.unregister(conn)
+            try:
+                _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
+            except OSError:
+                pass
+            conn.close()
+
+
+def run_with_server(command: list[str]) -> int:
+    """Run ``command`` with a kernel fork server beside it; its exit status.
+
+    The socket sits in a private temporary folder (a short path, as sockets
+    need), which the server removes when it stops.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="compendium-warm-"))
+    path = folder / "kernels.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(64)
+    parent = os.getpid()
+    server = os.fork()
+    if server == 0:
+        code = 0
+        try:
+            serve(listener, folder, parent)
+        except BaseException:  # noqa: BLE001 - the runs fall back to fresh kernels
+            code = 1
+        finally:
+            os._exit(code)
+    listener.close()
+    env = dict(os.environ, **{SOCKET_ENV: str(path)})
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        try:
+            os.kill(server, signal.SIGTERM)
+            os.waitpid(server, 0)
+        except OSError:
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# The run's side: a Popen-like handle and the kernel manager
+
+
+class ForkedKernel:
+    """A kernel forked by the server, with the part of ``subprocess.Popen`` a provisioner uses.
+
+    The kernel is the server's child, so its exit status arrives over the
+    connection; closing the connection (this process ending) makes the server
+    kill the kernel.
+    """
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, conn: socket.socket, pid: int):
+        self._conn = conn
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def _finish(self, message: dict[str, Any] | None) -> int:
+        # No status means the server went away; its kernels go with it.
+        self.returncode = int(message["exit"]) if message and "exit" in message else -9
+        self._conn.close()
+        return self.returncode
+
+    def _status(self, timeout: float | None) -> int | None:
+        """The exit status if it arrives within ``timeout`` seconds (0: already there;
+        None: however long it takes), else None."""
+        if self.returncode is None:
+            self._conn.settimeout(timeout)
+            try:
+                message, _ = _receive(self._conn)
+            except (BlockingIOError, TimeoutError):
+                return None
+            self._finish(message)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        """The exit status if the kernel has ended, else None."""
+        return self._status(0.0)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Block until the kernel ends; its exit status."""
+        code = self._status(timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired("kernel", timeout)
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        """Send ``signum`` to the kernel (not after it ended)."""
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self) -> None:
+        """SIGTERM, as Popen.terminate."""
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL, as Popen.kill."""
+        self.send_signal(signal.SIGKILL)
+
+
+def fork_kernel(cmd: list[str], env: dict[str, str], cwd: str,
+                stdout: Any = None, stderr: Any = None) -> ForkedKernel | None:
+    """Ask the server for a kernel running ``cmd``; None when there is none to ask.
+
+    Only the kernelspec's own command (this interpreter, ``-m
+    ipykernel_launcher``) is forked; anything else starts as before.
+    """
+    path = os.environ.get(SOCKET_ENV)
+    if not path or len(cmd) < 3 or tuple(cmd[1:3]) != LAUNCHER \
+            or os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+        fds = [stream.fileno() if stream is not None else default
+               for stream, default in ((stdout, 1), (stderr, 2))]
+        _send(conn, {"argv": list(cmd), "env": dict(env), "cwd": str(cwd)}, fds)
+        reply, _ = _receive(conn)
+    except OSError:
+        conn.close()
+        return None
+    if not reply or "pid" not in reply:
+        conn.close()
+        return None
+    return ForkedKernel(conn, int(reply["pid"]))
+
+
+def warm_kernel_manager() -> type:
+    """The AsyncKernelManager class whose kernels come from the fork server when it runs."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class WarmProvisioner(LocalProvisioner):
+        """LocalProvisioner whose kernel is forked by the server, when there is one."""
+
+        async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+            env = kwargs.get("env")
+            process = fork_kernel(cmd, dict(os.environ if env is None else env),
+                                  str(kwargs.get("cwd") or Path.cwd()),
+                                  kwargs.get("stdout"), kwargs.get("stderr"))
+            if process is None:
+                return await super().launch_kernel(cmd, **kwargs)
+            self.process = process
+            self.pid = self.pgid = process.pid  # the child leads its own process group
+            self.cwd = kwargs.get("cwd", Path.cwd())
+            return self.connection_info
+
+    class WarmKernelManager(AsyncKernelManager):
+        """AsyncKernelManager with :class:`WarmProvisioner`."""
+
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            if self.provisioner is None:
+                import uuid
+
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                self.provisioner = WarmProvisioner(kernel_id=self.kernel_id,
+                                                   kernel_spec=self.kernel_spec, parent=self)
+            return await super()._async_pre_start_kernel(**kw)
+
+    return WarmKernelManager
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m compendium.pipeline.warm -- COMMAND...``: COMMAND with warmed kernels."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--"]:
+        args = args[1:]
+    if not args:
+        print("usage: python -m compendium.pipeline.warm -- COMMAND...", file=sys.stderr)
+        return 2
+    return run_with_server(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
