@@ -65,6 +65,11 @@ def test_paper_builds_with_an_uncoded_interview_and_a_single_coder(tmp_path: Pat
     assert ">nan<" not in texts["html"]  # an undefined share is written n/a
     shown = (build / "runs" / "class-agreement" / "notebook.ipynb").read_text(encoding="utf-8")
     assert "No class to pool:** no class has coded this dataset" in shown
+    # the paper says so in a sentence, and leaves the class's table out
+    for body in texts.values():
+        words = " ".join(body.split())  # lines wrapped anywhere in HTML and PDF
+        assert "has no class to pool for this dataset: no class has coded this dataset" in words
+        assert "Agreement of 0 students" not in words and "Times applied" not in words
 
 
 def test_paper_builds_after_pseudonymising_web_addresses(tmp_path: Path):

@@ -1217,3 +1217,28 @@ def segment_positions(dataset: Dataset, segments: list[Segment]) -> pd.DataFrame
     if not {"start", "end"} <= set(table.columns):
         return pd.DataFrame(columns=["segment_id", "start", "end"])
     return table[["segment_id", "start", "end"]].dropna().reset_index(drop=True)
+
+
+def class_summary(view: ClassView, agreement: pd.DataFrame, synthetic: bool) -> str:
+    """One sentence for the paper on what the class exercise gave, true for any dataset.
+
+    Says who coded (a synthetic class is called so), how many segments, and the
+    pooled Fleiss' kappa and Krippendorff's alpha; or, when there is no class
+    to pool, why not (``view.reason``).
+    """
+    if view.reason or len(view.students) < 2 or agreement.empty:
+        reason = view.reason or "fewer than two students' files could be read"
+        return (f"The class exercise of notebooks 7 and 8 has no class to pool for this "
+                f"dataset: {reason}")
+    pooled = agreement[agreement["code_id"] == "overall"]
+    row = pooled.iloc[0] if not pooled.empty else agreement.iloc[-1]
+
+    def two(x: float) -> str:
+        return "not defined" if pd.isna(x) else f"{x:.2f}"
+
+    who = ("a synthetic class of {n} students (generated, not real students)" if synthetic
+           else "a class of {n} students").format(n=len(view.students))
+    return (f"In the class exercise of notebooks 7 and 8, {who} coded the same "
+            f"{len(view.segments)} segments with the codebook; pooled over all codes, their "
+            f"Fleiss' kappa was {two(row['fleiss_kappa'])} and Krippendorff's alpha "
+            f"{two(row['krippendorff_alpha'])}")

@@ -357,3 +357,21 @@ def overlap_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd
                                                       else f"{x:.1f}"),
         "Brennan–Prediger κ": table["bp_kappa"].map(lambda x: "" if pd.isna(x) else f"{x:.2f}"),
     }).reset_index(drop=True)
+
+
+def class_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
+    """A class's agreement per code (codebook order) and pooled, as printed in the paper.
+
+    ``table`` is :func:`compendium.classroom.class_agreement`'s: the students'
+    decisions pooled with Fleiss' kappa and Krippendorff's alpha.
+    """
+    names = _code_names(codebook)
+    table = _codebook_order(table, codebook)
+    return pd.DataFrame({
+        "Code": table["code_id"].map(names).fillna(table["code_id"]),
+        "Segments": table["n_units"].astype(int),
+        "Students": table["n_coders"].astype(int),
+        "Times applied": table["applied"].astype(int),
+        "Fleiss' κ": table["fleiss_kappa"].map(_two),
+        "Krippendorff's α": table["krippendorff_alpha"].map(_two),
+    }).reset_index(drop=True)

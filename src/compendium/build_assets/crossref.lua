@@ -5,7 +5,10 @@
 --    `::: {.if-study name="..."}` blocks only when the dataset's design names
 --    that study and `::: {.unless-study name="..."}` blocks only when it does
 --    not (metadata field `study`), so that prose interpreting one study's codes
---    is never printed over another study's data.
+--    is never printed over another study's data; `::: {.if-value key="..."}`
+--    blocks only when a run recorded that value as true, and
+--    `::: {.unless-value key="..."}` blocks only when it did not (metadata
+--    field `true-values`), so a display whose subject is absent is left out.
 -- 2. Numbers figures and tables in document order and prefixes each caption
 --    with "Figure N." or "Table N.", the same in every output format.
 -- 3. Turns `@fig-...` and `@tbl-...` into linked "Figure N" / "Table N" and
@@ -28,6 +31,7 @@
 
 local synthetic = true
 local study = ""
+local true_values = {}
 local numbers = {}
 local counters = { fig = 0, tbl = 0 }
 local names = { fig = "Figure", tbl = "Table" }
@@ -50,6 +54,11 @@ local function read_meta(meta)
   end
   if meta.study ~= nil then
     study = pandoc.utils.stringify(meta.study)
+  end
+  if meta["true-values"] ~= nil then
+    for key in pandoc.utils.stringify(meta["true-values"]):gmatch("[^,]+") do
+      true_values[key] = true
+    end
   end
   if meta.synthetic ~= nil then
     synthetic = (pandoc.utils.stringify(meta.synthetic) == "true")
@@ -84,6 +93,15 @@ local function keep_conditional(div)
     local same = (study == wanted)
     if div.classes:includes("unless-study") then same = not same end
     if same then return div.content else return {} end
+  end
+  if div.classes:includes("if-value") or div.classes:includes("unless-value") then
+    local key = div.attributes["key"]
+    if not key or key == "" then
+      error("a ::: if-value or ::: unless-value block needs key=\"a value's key\"")
+    end
+    local holds = true_values[key] == true
+    if div.classes:includes("unless-value") then holds = not holds end
+    if holds then return div.content else return {} end
   end
 end
 

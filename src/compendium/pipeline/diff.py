@@ -42,7 +42,7 @@ from ..errors import CompendiumError
 from ..fileio import atomic_write, remove_tree, replace_dir, sha256_file, staging_dir
 from ..layout import Layout
 from .pandoc import finish_pandoc, run_pandoc, start_pandoc
-from .paper import DOCX_EPOCH, assets
+from .paper import DOCX_EPOCH, assets, conditions, filter_metadata
 
 #: The dataset's four tables, whose rows a cause can name.
 TABLES = ("participants.csv", "codebook.csv", "segments.csv", "codings.csv")
@@ -502,14 +502,11 @@ def render_text(marked: str, new: Build, out: Path) -> None:
     atomic_write(source, marked)
     paper_dir = new.provenance.get("paper_dir")
     bib = (new.repository / paper_dir / "references.bib") if paper_dir else None
-    synthetic = new.values.get("dataset.kind", {}).get("text") == "synthetic"
     filters = ["--lua-filter", str(assets() / "crossref.lua"),
                "--lua-filter", str(assets() / "trackchanges.lua")]
     # the same metadata the paper's render gives its filter, so conditional blocks agree
-    study = new.values.get("design.study", {}).get("text") or ""
     parse = [str(source.resolve()), "--from", "markdown", *filters,
-             "--metadata", f"synthetic={'true' if synthetic else 'false'}",
-             "--metadata", f"study={study}",
+             *filter_metadata(*conditions(new.values)),
              "--resource-path", ".", "--to", "json"]
     if bib is not None and bib.exists():
         parse[1:1] = ["--citeproc", "--bibliography", str(bib.resolve())]

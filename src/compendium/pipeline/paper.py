@@ -217,15 +217,38 @@ def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,
 # Rendering
 
 
-def _common_args(paper_dir: Path, synthetic: bool, study: str = "") -> list[str]:
+def conditions(values: dict) -> tuple[bool, str, tuple[str, ...]]:
+    """What the filter's conditional blocks follow, read from the runs' recorded values.
+
+    Whether the data are synthetic, the study the dataset's design names, and
+    the keys of the values recorded as true (for ``::: if-value`` blocks).
+    """
+    synthetic = values.get("dataset.kind", {}).get("text") == "synthetic"
+    study = values.get("design.study", {}).get("text") or ""
+    true_values = tuple(sorted(k for k, v in values.items() if v.get("value") is True))
+    return synthetic, study, true_values
+
+
+def filter_metadata(synthetic: bool, study: str = "",
+                    true_values: tuple[str, ...] = ()) -> list[str]:
+    """Pandoc's ``--metadata`` options that the filter's conditional blocks read."""
+    return [
+        "--metadata", f"synthetic={'true' if synthetic else 'false'}",
+        # the study whose design the dataset declares: ::: if-study blocks follow it
+        "--metadata", f"study={study}",
+        # the values the runs recorded as true: ::: if-value / unless-value blocks follow them
+        "--metadata", f"true-values={','.join(true_values)}",
+    ]
+
+
+def _common_args(paper_dir: Path, synthetic: bool, study: str = "",
+                 true_values: tuple[str, ...] = ()) -> list[str]:
     return [
         "--from", "markdown",
         "--lua-filter", str(assets() / "crossref.lua"),
         "--citeproc",
         "--bibliography", str((paper_dir / "references.bib").resolve()),
-        "--metadata", f"synthetic={'true' if synthetic else 'false'}",
-        # the study whose design the dataset declares: ::: if-study blocks follow it
-        "--metadata", f"study={study}",
+        *filter_metadata(synthetic, study, true_values),
         "--metadata", "link-citations=true",
         "--resource-path", ".",
         "--standalone",
@@ -257,7 +280,8 @@ def _writer_args(fmt: str, staged: Path) -> tuple[list[str], dict[str, str] | No
 
 
 def render(build: Path, paper_dir: Path, synthetic: bool,
-           formats: tuple[str, ...] = FORMATS, study: str = "") -> list[Path]:
+           formats: tuple[str, ...] = FORMATS, study: str = "",
+           true_values: tuple[str, ...] = ()) -> list[Path]:
     """Render the assembled paper to every format from one pandoc parse; return the files.
 
     Pandoc parses the manuscript once (filter and citations included) into its
@@ -273,7 +297,8 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
     tmp = staging_dir(out_dir / "render").resolve()
     try:
         # pandoc runs inside out_dir, so every path handed to it must be absolute
-        tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic, study),
+        tree = run_pandoc([paths.assembled.name,
+                           *_common_args(paper_dir, synthetic, study, true_values),
                            "--to", "json"], cwd=out_dir)
         (tmp / "paper.json").write_bytes(tree)
         staged = {fmt: tmp / ("paper.typ" if fmt == "pdf" else f"paper.{fmt}")

@@ -62,7 +62,6 @@ def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
         record = paper.provenance(build, registry, paper_dir, values)
         return atomic_write(paths.provenance,
                             json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    synthetic = values["dataset.kind"]["text"] == "synthetic"
-    study = values.get("design.study", {}).get("text") or ""
-    paper.render(build, paper_dir, synthetic, study=study)
+    synthetic, study, true_values = paper.conditions(values)
+    paper.render(build, paper_dir, synthetic, study=study, true_values=true_values)
     return paths.rendered
