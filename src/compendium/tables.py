@@ -371,7 +371,7 @@ def class_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.D
         "Code": table["code_id"].map(names).fillna(table["code_id"]),
         "Segments": table["n_units"].astype(int),
         "Students": table["n_coders"].astype(int),
-        "Times applied": table["applied"].astype(int),
+        "Applied": table["applied"].astype(int),
         "Fleiss' κ": table["fleiss_kappa"].map(_two),
         "Krippendorff's α": table["krippendorff_alpha"].map(_two),
     }).reset_index(drop=True)
