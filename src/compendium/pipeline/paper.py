@@ -217,12 +217,15 @@ def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,
 # Rendering
 
 
-def _common_args(paper_dir: Path, synthetic: bool) -> list[str]:
+def _common_args(paper_dir: Path, synthetic: bool, cwd: Path) -> list[str]:
+    # The bibliography's path ends up in the DOCX's metadata: relative to the
+    # folder pandoc runs in, so the bytes do not depend on where the clone is.
+    bibliography = os.path.relpath((paper_dir / "references.bib").resolve(), cwd.resolve())
     return [
         "--from", "markdown",
         "--lua-filter", str(assets() / "crossref.lua"),
         "--citeproc",
-        "--bibliography", str((paper_dir / "references.bib").resolve()),
+        "--bibliography", Path(bibliography).as_posix(),
         "--metadata", f"synthetic={'true' if synthetic else 'false'}",
         "--metadata", "link-citations=true",
         "--resource-path", ".",
@@ -271,7 +274,7 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
     tmp = staging_dir(out_dir / "render").resolve()
     try:
         # pandoc runs inside out_dir, so every path handed to it must be absolute
-        tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic),
+        tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic, out_dir),
                            "--to", "json"], cwd=out_dir)
         (tmp / "paper.json").write_bytes(tree)
         staged = {fmt: tmp / ("paper.typ" if fmt == "pdf" else f"paper.{fmt}")
