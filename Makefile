@@ -169,6 +169,7 @@ paper: $(RULES)/runs.mk ## build the paper (PDF, HTML, DOCX) and its provenance 
 	+@$(call LOCKED_MAKE,paper-unlocked)
 	@echo "paper: $(PAPER_DIR)/paper.pdf, paper.html, paper.docx and provenance.json are up to date"
 	@echo "site:  $(BUILD)/site/index.html (open it in a browser, or publish the folder as it is)"
+	@echo "crate: $(BUILD)/crate/ (Workflow Run RO-Crate; make crate zips it) and $(BUILD)/codecheck.yml"
 
 paper-unlocked: $(PAPER_OUTPUTS)
 

@@ -31,7 +31,7 @@ import os
 import shutil
 import subprocess
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from ..errors import CompendiumError
 from ..fileio import remove_tree, replace_dir, sha256_file, staging_dir
 from ..layout import FORMATS, Layout
 from .rules import load_registry
-from .runs import load_runs, notebook_parameters
+from .runs import load_runs
 
 #: The profiles the crate conforms to (versioned permalinks).
 PROFILES = {
@@ -84,12 +84,30 @@ def build_time(repo: Path, commit: str) -> str:
                                 cwd=repo, capture_output=True, text=True)
         epoch = result.stdout.strip() if result.returncode == 0 else None
     seconds = int(epoch) if epoch and epoch.isdigit() else FALLBACK_EPOCH
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
 
 
 def media_type(path: str | Path) -> str:
     """The IANA media type the crate records for a file."""
     return MEDIA_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
+
+
+def notebook_parameters(notebook: Path) -> list[str]:
+    """Names the notebook's cell tagged ``parameters`` assigns.
+
+    Read as plain JSON rather than with nbformat, whose import alone would
+    double the crate's share of the build time.
+    """
+    import ast
+
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get(
+                "tags", []):
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            return [t.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)]
+    return []
 
 
 def _parameter_type(value: Any) -> str:
@@ -233,11 +251,11 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
     root["conformsTo"] = [crate.add(ContextEntity(crate, url, properties={
         "@type": "CreativeWork", "name": name, "version": version}))
         for url, (name, version) in PROFILES.items()]
-    for url, name, file in LICENCES.values():
+    for url, _, file in LICENCES.values():
         _add_file(crate, repo / file, file, license={"@id": url})
     _add_file(crate, repo / "CITATION.cff", "CITATION.cff")
 
-    data_folder, data_files = _dataset_files(crate, data, descriptor,
+    data_folder, _ = _dataset_files(crate, data, descriptor,
                                              synthetic if transcripts is None else transcripts)
     # Inputs a run reads besides the dataset (runs.toml `inputs`, e.g. the synthetic class).
     extra_inputs: dict[str, Any] = {}
@@ -321,7 +339,8 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
                              name=f"the paper ({fmt.upper()})") for fmt in FORMATS]
     provenance = _add_file(crate, paths.provenance, "paper/provenance.json",
                            name="provenance of every display and value of the paper")
-    crate.add_action(main, identifier="#render", object=[*paper_sources, data_folder, lock],
+    crate.add_action(main, identifier="#render",
+                     object=[*paper_sources, data_folder, lock, package, *extra_inputs.values()],
                      result=[*paper_files, provenance], properties={
         "name": "make paper: run every notebook and render the paper",
         "startTime": when, "endTime": when})
