@@ -148,6 +148,7 @@ $(SITE_INDEX): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(DATA_PAGE) $(CRATE_
 
 # The Workflow Run RO-Crate of the whole build; its metadata file is written last.
 $(CRATE_METADATA): $(RENDERED) $(PROVENANCE) $(RUN_MANIFESTS) $(COMMIT_STAMP) CITATION.cff \
+		$(PAPER)/paper.md $(PAPER)/references.bib \
 		LICENSE LICENSE-data-text.md requirements.lock Makefile $(REGISTRY) $(DATA_FILES) \
 		$(wildcard src/compendium/*.py src/compendium/*/*.py) $(ASSETS)
 	$(call PAPER_STEP,crate)

@@ -47,6 +47,7 @@ PROFILES = {
     "https://w3id.org/ro/wfrun/workflow/0.5": ("Workflow Run Crate", "0.5"),
     "https://w3id.org/workflowhub/workflow-ro-crate/1.0": ("Workflow RO-Crate", "1.0"),
 }
+WORKFLOW_RO_CRATE = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"
 WORKFLOW_TYPE = ["File", "SoftwareSourceCode", "ComputationalWorkflow"]
 RO_CRATE_VERSION = "1.1"
 #: schema.org's sha256, which the RO-Crate 1.1 context does not name: an extra term.
@@ -208,6 +209,14 @@ def _copy_package(package: Path, target: Path) -> None:
             shutil.copyfile(path, target / rel)
 
 
+def _single_values(crate) -> None:
+    """Write one-element lists as the value itself, as RO-Crate 1.1's JSON-LD style asks."""
+    for entity in crate.get_entities():
+        for key, value in list(entity.as_jsonld().items()):
+            if key != "@type" and isinstance(value, list) and len(value) == 1:
+                entity[key] = value[0]
+
+
 def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
                 transcripts: bool | None = None) -> Path:
     """Write ``BUILD/crate/`` from the finished build; return its metadata file.
@@ -246,7 +255,8 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
         "@type": "CreativeWork", "name": name, "description": f"see {file} in the crate"}))
         for url, name, file in LICENCES.values()]
     root["license"] = licences
-    root["author"] = _authors(crate, citation)
+    authors = _authors(crate, citation)
+    root["author"] = authors
     root["citation"] = _references(crate, citation)
     root["conformsTo"] = [crate.add(ContextEntity(crate, url, properties={
         "@type": "CreativeWork", "name": name, "version": version}))
@@ -304,14 +314,16 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
                      name="exact versions of every Python package the build used")
     package = crate.add_dataset(None, "src/compendium/", properties={
         "@type": ["Dataset", "SoftwareSourceCode"], "name": "the compendium Python package",
-        "programmingLanguage": python})
+        "programmingLanguage": python, "version": str(citation.get("version", ""))})
     main = _add_file(crate, repo / "Makefile", "Makefile",
                      name="the build: make paper", programmingLanguage=make_lang,
                      hasPart=[registry_file, *notebooks.values()],
                      conformsTo={"@id": COMPUTATIONAL_WORKFLOW}, **{"@type": WORKFLOW_TYPE})
     crate.mainEntity = main
+    for workflow in (main, *notebooks.values()):
+        workflow["version"] = str(citation.get("version", ""))
 
-    run_actions, run_results = [], []
+    run_actions = []
     for manifest in manifests:
         run = manifest["run"]
         run_id = run["id"]
@@ -329,9 +341,12 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
             "name": f"run {run_id}: {runs[run_id]['notebook']}"
                     + (" (" + ", ".join(f"{k} = {v}" for k, v in run["parameters"].items()) + ")"
                        if run["parameters"] else ""),
+            "description": f"papermill executed notebooks/{runs[run_id]['notebook']} with these "
+                           "parameter values on the dataset; its results are the executed "
+                           "notebook and the figures, tables and values it saved",
+            "agent": authors,
             "startTime": run.get("started", when), "endTime": run.get("ended", when)})
         run_actions.append(action)
-        run_results.extend(results)
 
     paper_sources = [_add_file(crate, paper_dir / name, f"paper/source/{name}")
                      for name in ("paper.md", "references.bib")]
@@ -343,8 +358,15 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
                      object=[*paper_sources, data_folder, lock, package, *extra_inputs.values()],
                      result=[*paper_files, provenance], properties={
         "name": "make paper: run every notebook and render the paper",
+        "description": "the build: every run of notebooks/runs.toml, then the paper rendered "
+                       "by pandoc and Typst in three formats, and its provenance",
+        "agent": authors,
         "startTime": when, "endTime": when})
     root["mentions"] = [crate.dereference("#render"), *run_actions]
+    # Workflow RO-Crate asks the metadata file itself to name its profile too.
+    crate.metadata["conformsTo"] = [{"@id": f"https://w3id.org/ro/crate/{RO_CRATE_VERSION}"},
+                                    {"@id": WORKFLOW_RO_CRATE}]
+    _single_values(crate)
 
     staging = staging_dir(paths.crate)
     try:
