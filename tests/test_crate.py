@@ -221,10 +221,11 @@ def _normalised_digests(build: Path, repo: Path) -> dict[str, str]:
     """
     import hashlib
 
+    # the runs' folder only: a notebook's own default may name ../build/scratch
     relative = os.path.relpath(build.resolve(), (repo / "notebooks").resolve()).encode()
 
     def digest(data: bytes) -> str:
-        return hashlib.sha256(data.replace(relative, b"BUILD")).hexdigest()
+        return hashlib.sha256(data.replace(relative + b"/runs/", b"BUILD/runs/")).hexdigest()
 
     out = {}
     for folder in ("paper", "crate"):
@@ -251,7 +252,15 @@ def test_two_folders_give_the_same_bytes(built: Path, tmp_path: Path):
     """A second cold build in a copy of the repository elsewhere gives the same files."""
     from compendium.pipeline.benchbuild import fresh_copy
 
-    repo = fresh_copy(tmp_path / "elsewhere" / "clone")
+    # A clone at this commit (the paper prints it), with the working tree's files on top,
+    # so that it is as clean or as dirty as this one.
+    repo = tmp_path / "elsewhere" / "clone"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    subprocess.run(["git", "clone", "--quiet", "--shared", "--no-checkout", str(ROOT), str(repo)],
+                   check=True)
+    subprocess.run(["git", "checkout", "--quiet", head], cwd=repo, check=True)
+    fresh_copy(repo)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     env["PYTHONPATH"] = str(repo / "src")  # the copy's code, not the clone's
     result = subprocess.run(["make", "--no-print-directory", "paper"], cwd=repo, env=env,

@@ -217,15 +217,12 @@ def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,
 # Rendering
 
 
-def _common_args(paper_dir: Path, synthetic: bool, cwd: Path) -> list[str]:
-    # The bibliography's path ends up in the DOCX's metadata: relative to the
-    # folder pandoc runs in, so the bytes do not depend on where the clone is.
-    bibliography = os.path.relpath((paper_dir / "references.bib").resolve(), cwd.resolve())
+def _common_args(paper_dir: Path, synthetic: bool) -> list[str]:
     return [
         "--from", "markdown",
         "--lua-filter", str(assets() / "crossref.lua"),
         "--citeproc",
-        "--bibliography", Path(bibliography).as_posix(),
+        "--bibliography", str((paper_dir / "references.bib").resolve()),
         "--metadata", f"synthetic={'true' if synthetic else 'false'}",
         "--metadata", "link-citations=true",
         "--resource-path", ".",
@@ -274,9 +271,14 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
     tmp = staging_dir(out_dir / "render").resolve()
     try:
         # pandoc runs inside out_dir, so every path handed to it must be absolute
-        tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic, out_dir),
+        tree = run_pandoc([paths.assembled.name, *_common_args(paper_dir, synthetic),
                            "--to", "json"], cwd=out_dir)
-        (tmp / "paper.json").write_bytes(tree)
+        # Citations are resolved by now; the bibliography's path is all that is left of
+        # it, and the DOCX writer would keep it (an absolute path) in its properties.
+        document = json.loads(tree)
+        document["meta"].pop("bibliography", None)
+        (tmp / "paper.json").write_text(json.dumps(document, ensure_ascii=False),
+                                        encoding="utf-8")
         staged = {fmt: tmp / ("paper.typ" if fmt == "pdf" else f"paper.{fmt}")
                   for fmt in formats}
         # The Typst writer is started first and awaited first, so that the PDF
