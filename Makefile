@@ -147,7 +147,7 @@ $(SITE_INDEX): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(DATA_PAGE) $(CRATE_
 	$(call PAPER_STEP,site)
 
 # The Workflow Run RO-Crate of the whole build; its metadata file is written last.
-$(CRATE_METADATA): $(RENDERED) $(PROVENANCE) $(RUN_MANIFESTS) $(COMMIT_STAMP) CITATION.cff \
+$(CRATE_METADATA): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(RUN_MANIFESTS) $(COMMIT_STAMP) CITATION.cff \
 		$(PAPER)/paper.md $(PAPER)/references.bib \
 		LICENSE LICENSE-data-text.md requirements.lock Makefile $(REGISTRY) $(DATA_FILES) \
 		$(wildcard src/compendium/*.py src/compendium/*/*.py) $(ASSETS)

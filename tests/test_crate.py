@@ -134,7 +134,8 @@ def test_crate_lists_every_run_as_provenance_records_it(built: Path):
     render = graph["#render"]
     assert _ids(render["instrument"]) == [_ids(root["mainEntity"])[0]]
     assert set(_ids(render["result"])) == {"paper/paper.pdf", "paper/paper.html",
-                                           "paper/paper.docx", "paper/provenance.json"}
+                                           "paper/paper.docx", "paper/provenance.json"} | {
+        f"paper/notebooks/{run['id']}.html" for run in registry}
     # the synthetic dataset's transcripts are in; a real one's stay out
     assert "data/synthetic-ict-clusters/transcripts/E01.txt" in graph
 

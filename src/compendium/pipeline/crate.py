@@ -354,9 +354,13 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
                              name=f"the paper ({fmt.upper()})") for fmt in FORMATS]
     provenance = _add_file(crate, paths.provenance, "paper/provenance.json",
                            name="provenance of every display and value of the paper")
+    # The HTML paper links each display to its run's executed notebook, rendered beside it.
+    pages = [_add_file(crate, page, f"paper/{paths.notebook_pages.name}/{page.name}",
+                       name=f"executed notebook of run {page.stem} (HTML)")
+             for page in sorted(paths.notebook_pages.glob("*.html"))]
     crate.add_action(main, identifier="#render",
                      object=[*paper_sources, data_folder, lock, package, *extra_inputs.values()],
-                     result=[*paper_files, provenance], properties={
+                     result=[*paper_files, provenance, *pages], properties={
         "name": "make paper: run every notebook and render the paper",
         "description": "the build: every run of notebooks/runs.toml, then the paper rendered "
                        "by pandoc and Typst in three formats, and its provenance",
