@@ -238,7 +238,9 @@ def _normalised_digests(build: Path, repo: Path) -> dict[str, str]:
             if path.suffix == ".json" and path.name == layout.CRATE_METADATA:
                 graph = json.loads(data)
                 for entity in graph["@graph"]:
-                    if entity["@id"].endswith("/notebook.ipynb"):
+                    # the executed notebooks and their pages, compared above normalised
+                    if entity["@id"].endswith("/notebook.ipynb") or \
+                            entity["@id"].startswith("paper/notebooks/"):
                         entity.pop("sha256"), entity.pop("contentSize")
                 data = json.dumps(graph).encode()
             if path.suffix == ".docx":
