@@ -3,6 +3,7 @@
 #   make paper                  build build/paper/paper.{pdf,html,docx} and provenance.json
 #                               (on all cores; two at once in one clone take turns)
 #   make paper DATA=dir         the same from another dataset, into build/<dir name>/
+#   make crate                  zip build/crate/ (Workflow Run RO-Crate) into build/crate.zip
 #   make test                   run every test, the notebooks under nbval included
 #   make lint                   check the code, tests and notebooks with ruff
 #   make notebooks              refresh the committed notebooks' outputs
@@ -81,6 +82,21 @@ $(PROJECT_STAMP): $(VENV_STAMP) pyproject.toml
 .PHONY: env
 env: $(PROJECT_STAMP) ## create or update the environment (.venv) from requirements.lock
 
+# roc-validator, which the crate tests run, needs rich<14 while the project pins
+# rich 15: it lives in its own environment, from its own exact pins.
+VALIDATOR_VENV := .venv-validator
+VALIDATOR_STAMP := $(VALIDATOR_VENV)/.installed
+
+$(VALIDATOR_STAMP): requirements-validator.lock
+	rm -rf $(VALIDATOR_VENV)
+	$(PYTHON) -m venv $(VALIDATOR_VENV)
+	$(VALIDATOR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-validator.lock
+	$(VALIDATOR_VENV)/bin/python -m pip check
+	touch $@
+
+.PHONY: validator-env
+validator-env: $(VALIDATOR_STAMP) ## create the RO-Crate validator's environment (.venv-validator)
+
 # --- the run rules, generated from the registry --------------------------------
 
 $(RULES)/runs.mk: $(REGISTRY) $(PACKAGE_FILES) $(NOTEBOOK_FILES) $(wildcard src/compendium)
@@ -134,10 +150,21 @@ $(DATA_PAGE): $(VALIDATED_STAMP) data/README.md $(DATA)/datapackage.json src/com
 	$(call PAPER_STEP,data-page)
 
 # The reviewer's site: paper, notebooks, data documentation and provenance, relative links only.
-$(SITE_INDEX): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(DATA_PAGE) src/compendium/pipeline/site.py
+$(SITE_INDEX): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(DATA_PAGE) $(CRATE_METADATA) src/compendium/pipeline/site.py
 	$(call PAPER_STEP,site)
 
-PAPER_OUTPUTS = $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(SITE_INDEX)
+# The Workflow Run RO-Crate of the whole build; its metadata file is written last.
+$(CRATE_METADATA): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(RUN_MANIFESTS) $(COMMIT_STAMP) CITATION.cff \
+		$(PAPER)/paper.md $(PAPER)/references.bib \
+		LICENSE LICENSE-data-text.md requirements.lock Makefile $(REGISTRY) $(DATA_FILES) \
+		$(wildcard src/compendium/*.py src/compendium/*/*.py) $(ASSETS)
+	$(call PAPER_STEP,crate)
+
+# The CODECHECK manifest: every output a checker compares, and the paper's metadata.
+$(CODECHECK_YML): $(PROVENANCE) CITATION.cff src/compendium/pipeline/codecheck.py
+	$(call PAPER_STEP,codecheck)
+
+PAPER_OUTPUTS = $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(CRATE_METADATA) $(CODECHECK_YML) $(SITE_INDEX)
 
 # `make paper`, `make site` and `make runs` re-enter make under a lock on the
 # build folder, on every core unless -j was given: two builds started at once
@@ -155,8 +182,19 @@ paper: $(RULES)/runs.mk ## build the paper (PDF, HTML, DOCX) and its provenance 
 	+@$(call LOCKED_MAKE,paper-unlocked)
 	@echo "paper: $(PAPER_DIR)/paper.pdf, paper.html, paper.docx and provenance.json are up to date"
 	@echo "site:  $(BUILD)/site/index.html (open it in a browser, or publish the folder as it is)"
+	@echo "crate: $(BUILD)/crate/ (Workflow Run RO-Crate; make crate zips it) and $(BUILD)/codecheck.yml"
 
 paper-unlocked: $(PAPER_OUTPUTS)
+
+.PHONY: crate crate-unlocked
+crate: $(RULES)/runs.mk ## zip build/crate/ (the Workflow Run RO-Crate) into build/crate.zip
+	+@$(call LOCKED_MAKE,crate-unlocked)
+	@echo "crate: $(CRATE_ZIP)"
+
+crate-unlocked: $(CRATE_ZIP)
+
+$(CRATE_ZIP): $(CRATE_METADATA)
+	$(COMPENDIUM) paper crate-zip --data $(DATA) --build $(BUILD) --registry $(REGISTRY) --paper $(PAPER)
 
 .PHONY: site site-unlocked
 site: $(RULES)/runs.mk ## the static site for reviewers (also made by make paper)
@@ -215,7 +253,7 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 # On every core (pytest-xdist); each file's tests stay on one worker, so a
 # notebook's nbval cells run in order in one kernel, and the tests that build
 # the paper share one build (tests/conftest.py).
-test: $(PROJECT_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
+test: $(PROJECT_STAMP) $(VALIDATOR_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
 	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile
 
 .PHONY: lint

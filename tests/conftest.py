@@ -65,9 +65,12 @@ def copy_build(build: Path, target: Path) -> Path:
 
 
 #: Files left out when builds in different folders are compared: make's lock, and the
-#: notebook pages' stamp, which records hashes of executed notebooks as they are, with
-#: their build folder's path (the pages themselves are compared).
-NOT_COMPARED = (".lock", "paper/notebooks/.rendered")
+#: notebook pages' stamp and the crate's metadata (in the crate and its copy in the
+#: site), which record hashes of executed notebooks as they are, with their build
+#: folder's path (the notebooks and pages themselves are compared; test_crate compares
+#: the crate's metadata across folders with that one path normalised).
+NOT_COMPARED = (".lock", "paper/notebooks/.rendered", "crate/ro-crate-metadata.json",
+                "site/crate/ro-crate-metadata.json")
 
 
 def digest_tree(folder: Path, *also: Path,

@@ -20,6 +20,10 @@ the project's environment exists.
       paper/provenance.json
       paper/notebooks/          the executed notebooks as HTML, .rendered last
       paper/data.html           the dataset's documentation page for the site
+      crate/                    the Workflow Run RO-Crate: ro-crate-metadata.json (written
+                                last), ro-crate-preview.html, data, software, runs, paper
+      crate.zip                 the crate as one deterministic zip (`make crate`)
+      codecheck.yml             the CODECHECK manifest of outputs a checker compares
       site/                     the reviewer's site, index.html included
       diff/                     `compendium diff OLD NEW`: what changed since another build
                                 (changes.md, changes.json, index.html, text.html,
@@ -55,9 +59,15 @@ SITE = "site"
 SITE_INDEX = "index.html"
 ADHOC = "notebooks"
 DIFF = "diff"
+CRATE = "crate"
+CRATE_METADATA = "ro-crate-metadata.json"
+CRATE_PREVIEW = "ro-crate-preview.html"
+CRATE_ZIP = "crate.zip"
+CODECHECK = "codecheck.yml"
 
 #: The steps of `compendium paper STEP`, in the order make runs them.
-PAPER_STEPS = ("values", "assemble", "render", "provenance", "notebooks", "data-page", "site")
+PAPER_STEPS = ("values", "assemble", "render", "provenance", "notebooks", "data-page", "crate",
+               "codecheck", "site", "crate-zip")
 
 #: The environment variable through which the run step tells a notebook's
 #: kernel which dataset hash the build validated (see ``notebook.start_run``).
@@ -152,6 +162,24 @@ class Layout:
         return self.root / DIFF
 
     @property
+    def crate(self) -> Path:
+        """The RO-Crate folder (replaced whole by one rename)."""
+        return self.root / CRATE
+
+    @property
+    def crate_metadata(self) -> Path:
+        """The crate's ``ro-crate-metadata.json``: make's target for the crate."""
+        return self.crate / CRATE_METADATA
+
+    @property
+    def crate_zip(self) -> Path:
+        return self.root / CRATE_ZIP
+
+    @property
+    def codecheck(self) -> Path:
+        return self.root / CODECHECK
+
+    @property
     def adhoc(self) -> Path:
         """Where `make notebook` puts a notebook run with other parameters."""
         return self.root / ADHOC
@@ -172,6 +200,9 @@ def make_variables() -> str:
         "PROVENANCE": f"{b}/{PAPER}/{PROVENANCE}",
         "NOTEBOOK_PAGES": f"{b}/{PAPER}/{NOTEBOOK_PAGES}/{RENDERED}",
         "DATA_PAGE": f"{b}/{PAPER}/{DATA_PAGE}",
+        "CRATE_METADATA": f"{b}/{CRATE}/{CRATE_METADATA}",
+        "CRATE_ZIP": f"{b}/{CRATE_ZIP}",
+        "CODECHECK_YML": f"{b}/{CODECHECK}",
         "SITE_INDEX": f"{b}/{SITE}/{SITE_INDEX}",
     }
     return "".join(f"{name} = {value}\n" for name, value in lines.items())

@@ -300,7 +300,12 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
         tree = run_pandoc([paths.assembled.name,
                            *_common_args(paper_dir, synthetic, study, true_values),
                            "--to", "json"], cwd=out_dir)
-        (tmp / "paper.json").write_bytes(tree)
+        # Citations are resolved by now; the bibliography's path is all that is left of
+        # it, and the DOCX writer would keep it (an absolute path) in its properties.
+        document = json.loads(tree)
+        document["meta"].pop("bibliography", None)
+        (tmp / "paper.json").write_text(json.dumps(document, ensure_ascii=False),
+                                        encoding="utf-8")
         staged = {fmt: tmp / ("paper.typ" if fmt == "pdf" else f"paper.{fmt}")
                   for fmt in formats}
         # The Typst writer is started first and awaited first, so that the PDF

@@ -224,6 +224,8 @@ on dataset <code>{html.escape(str(dataset.get('name')))}</code>
 <li><a href="paper.html">The paper</a></li>
 <li><a href="data.html">The dataset and its format</a></li>
 <li><a href="provenance.html">Provenance of every figure, table and value</a></li>
+<li><a href="crate/ro-crate-preview.html">The Workflow Run RO-Crate of this build</a>
+(<a href="crate/ro-crate-metadata.json">ro-crate-metadata.json</a>)</li>
 {class_item}{diff_item}</ul>
 <h2>Executed notebooks</h2>
 <ul>
@@ -248,6 +250,8 @@ def build_site(build: Path, registry: Path, data: Path) -> Path:
         shutil.copyfile(page, staging / "notebooks" / page.name)
     (staging / "provenance.html").write_text(provenance_page(record), encoding="utf-8")
     shutil.copyfile(paths.data_page, staging / "data.html")
+    if paths.crate_metadata.exists():  # the crate goes with the site, so its link works
+        shutil.copytree(paths.crate, staging / "crate")
     runs = [m["run"] for m in load_runs(build, registry)]
     # `make diff` writes BUILD/diff and then rebuilds the site, which carries the diff along.
     diff = (paths.diff / "index.html").exists()

@@ -46,6 +46,18 @@ def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
         from .site import write_data_page
 
         return write_data_page(build, data)
+    if step == "crate":
+        from .crate import build_crate
+
+        return build_crate(build, registry, data, paper_dir)
+    if step == "crate-zip":
+        from .crate import zip_crate
+
+        return zip_crate(build)
+    if step == "codecheck":
+        from .codecheck import write_codecheck
+
+        return write_codecheck(build, registry.parent.parent)
     if step == "site":
         from .site import build_site
 
