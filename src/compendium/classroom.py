@@ -1228,6 +1228,10 @@ def class_summary(view: ClassView, agreement: pd.DataFrame, synthetic: bool) -> 
     """
     if view.reason or len(view.students) < 2 or agreement.empty:
         reason = view.reason or "fewer than two students' files could be read"
+        if reason.startswith("no class has coded this dataset"):
+            # the other dataset's name belongs in notebook 8, not in this paper's prose
+            reason = ("no class has coded this dataset (the class folder the build was given "
+                      "coded another one)")
         return (f"The class exercise of notebooks 7 and 8 has no class to pool for this "
                 f"dataset: {reason}")
     pooled = agreement[agreement["code_id"] == "overall"]
