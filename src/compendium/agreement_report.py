@@ -25,9 +25,9 @@ EMPTY_COLUMNS = {
     "overlap": ["Code", "Segments A", "Segments B", "Matched A", "Matched B", "Agreement %",
                 "Brennan–Prediger κ"],
 }
-WIDTHS = {"segment": [2.6, 0.7, 0.7, 0.7, 0.7, 0.8, 0.9, 0.8, 0.9],
-          "character": [2.6, 0.9, 0.7, 0.7, 0.7, 0.9, 0.8],
-          "unitized": [3.0, 0.7, 1.0, 0.9, 0.9],
+WIDTHS = {"segment": [2.6, 0.7, 0.6, 0.9, 0.9, 0.9, 1.4, 0.9, 1.4],
+          "character": [2.6, 1.3, 0.8, 0.9, 0.9, 1.4, 0.9],
+          "unitized": [2.8, 0.7, 1.3, 1.0, 1.0],
           "overlap": [2.6, 0.8, 0.8, 0.8, 0.8, 0.9, 1.0]}
 
 
