@@ -337,10 +337,12 @@ class CodingSession:
 
     @property
     def code_ids(self) -> list[str]:
+        """Every code offered, theme by theme, in codebook order."""
         return [c.code_id for t in self.themes for c in t.codes]
 
     @property
     def current(self) -> Segment:
+        """The segment the student is on."""
         return self.segments[self.position]
 
     @property
@@ -357,10 +359,12 @@ class CodingSession:
 
     @property
     def at_first(self) -> bool:
+        """Whether the student is on the first segment."""
         return self.position == 0
 
     @property
     def at_last(self) -> bool:
+        """Whether the student is on the last segment."""
         return self.position == len(self.segments) - 1
 
     def go_to(self, position: int) -> Segment:
@@ -370,14 +374,17 @@ class CodingSession:
         return self.current
 
     def next(self) -> Segment:
+        """Move to the next segment and return it."""
         return self.go_to(self.position + 1)
 
     def previous(self) -> Segment:
+        """Move to the previous segment and return it."""
         return self.go_to(self.position - 1)
 
     # coding
 
     def applied(self, code_id: str, segment_id: str | None = None) -> bool:
+        """Whether the student applied ``code_id`` to a segment (the current one by default)."""
         return code_id in self.choices[segment_id or self.current.segment_id]
 
     def set_code(self, code_id: str, applied: bool, segment_id: str | None = None) -> None:
@@ -816,6 +823,7 @@ class ClassView:
 
     @property
     def students(self) -> list[str]:
+        """The students whose files could be read, in order."""
         return self.loaded.students
 
 
@@ -995,6 +1003,7 @@ class SpanSession:
 
     @property
     def code_ids(self) -> list[str]:
+        """Every code offered, theme by theme, in codebook order."""
         return [c.code_id for t in self.themes for c in t.codes]
 
     def mark(self, start: int, end: int, codes: Iterable[str]) -> list[tuple[int, int, str]]:

@@ -290,6 +290,7 @@ def _add_identifiers_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``compendium`` command's parser, one subcommand per task."""
     parser = argparse.ArgumentParser(
         prog="compendium",
         description="Reproducible research compendium: validate datasets, generate the "
@@ -476,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``compendium``: each problem as one line, exit code 1, no traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

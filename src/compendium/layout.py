@@ -85,18 +85,22 @@ class Layout:
 
     @property
     def lock(self) -> Path:
+        """make's lock file: two builds of one folder take turns on it."""
         return self.root / LOCK
 
     @property
     def validated(self) -> Path:
+        """The stamp `compendium validate` writes: the validated dataset's sha256."""
         return self.root / VALIDATED
 
     @property
     def commit(self) -> Path:
+        """The stamp holding the git commit the paper is built from."""
         return self.root / COMMIT
 
     @property
     def runs(self) -> Path:
+        """The folder of every run's outputs (``runs/<id>/``)."""
         return self.root / RUNS
 
     def run(self, run_id: str) -> Path:
@@ -113,14 +117,17 @@ class Layout:
 
     @property
     def paper(self) -> Path:
+        """The folder of the paper in every format, its values and provenance."""
         return self.root / PAPER
 
     @property
     def values(self) -> Path:
+        """Every value the runs recorded, collected for the manuscript (``values.json``)."""
         return self.paper / VALUES
 
     @property
     def assembled(self) -> Path:
+        """The manuscript with values and displays filled in, before pandoc."""
         return self.paper / ASSEMBLED
 
     def rendered_paper(self, fmt: str) -> Path:
@@ -134,26 +141,32 @@ class Layout:
 
     @property
     def provenance(self) -> Path:
+        """``provenance.json``: the run, parameters and inputs of every display and value."""
         return self.paper / PROVENANCE
 
     @property
     def notebook_pages(self) -> Path:
+        """The executed notebooks as HTML pages, linked from the paper's captions."""
         return self.paper / NOTEBOOK_PAGES
 
     @property
     def notebook_pages_stamp(self) -> Path:
+        """The stamp written after every notebook page: make's target for them."""
         return self.notebook_pages / RENDERED
 
     @property
     def data_page(self) -> Path:
+        """The dataset's documentation page for the site."""
         return self.paper / DATA_PAGE
 
     @property
     def site(self) -> Path:
+        """The reviewer's static site."""
         return self.root / SITE
 
     @property
     def site_index(self) -> Path:
+        """The site's front page: make's target for the site."""
         return self.site / SITE_INDEX
 
     @property
@@ -173,10 +186,12 @@ class Layout:
 
     @property
     def crate_zip(self) -> Path:
+        """The crate as one deterministic zip (``make crate``)."""
         return self.root / CRATE_ZIP
 
     @property
     def codecheck(self) -> Path:
+        """The CODECHECK manifest of the outputs a checker compares."""
         return self.root / CODECHECK
 
     @property

@@ -59,6 +59,7 @@ class Bank:
 
 @cache
 def load_bank() -> Bank:
+    """The generator's text bank (``bank/*.toml``): codebook, statements, guide."""
     folder = resources.files("compendium") / "bank"
     codebook = tomllib.loads((folder / "codebook.toml").read_text(encoding="utf-8"))
     statements = tomllib.loads((folder / "statements.toml").read_text(encoding="utf-8"))
@@ -303,6 +304,7 @@ def _pick(options: list[str], rng: np.random.Generator) -> str:
 
 
 def interview_guide_markdown(bank: Bank) -> str:
+    """The synthetic study's interview guide as Markdown."""
     guide = bank.guide
     lines = [f"# {guide['title']}", "", guide["introduction"], ""]
     sections = {"background": "Background", "motivations": "Motivations",

@@ -88,12 +88,15 @@ class Build:
 
     @property
     def commit(self) -> str:
+        """The git commit the build was made from, or 'unknown'."""
         return str(self.provenance.get("commit") or "unknown")
 
     def displays(self) -> dict[str, dict[str, Any]]:
+        """The build's figures and tables by id, as its provenance records them."""
         return {d["id"]: d for d in self.provenance.get("displays", [])}
 
     def value_records(self) -> dict[str, dict[str, Any]]:
+        """The build's values by key, as its provenance records them."""
         return {v["id"]: v for v in self.provenance.get("values", [])}
 
     def run_record(self, record: dict[str, Any]) -> dict[str, Any]:

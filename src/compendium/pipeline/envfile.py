@@ -26,6 +26,7 @@ dependencies:
 
 
 def read_lock(path: Path) -> list[str]:
+    """The lock file's ``name==version`` pins, comments and blank lines left out."""
     pins = []
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.strip()
@@ -35,11 +36,13 @@ def read_lock(path: Path) -> list[str]:
 
 
 def environment_text(pins: list[str]) -> str:
+    """``environment.yml``'s text: Python, pip, make and git from conda-forge, every pin via pip."""
     body = "".join(f"      - {pin}\n" for pin in pins)
     return HEADER + body + "      - -e .\n"
 
 
 def main(argv: list[str]) -> int:
+    """``envfile.py LOCK TARGET``: write the environment file for the lock."""
     lock, target = Path(argv[1]), Path(argv[2])
     target.write_text(environment_text(read_lock(lock)), encoding="utf-8")
     return 0

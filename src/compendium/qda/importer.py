@@ -7,10 +7,11 @@ is written with :func:`~compendium.dataset.write_dataset`, which stages it
 in a temporary folder, validates it and only then renames it into place, so
 on any error the destination is not created.
 
-Perspective and organisation type are required of every participant but
-no QDA export records them under those names: when any participant lacks
-them after ``--participants`` has been applied, nothing is written and the
-message lists who lacks what, so the user can write the attributes file.
+Every participant needs a perspective (organisation type is optional), but
+no QDA export records it under that name: the design file names the
+attribute that holds it, and when any participant still lacks one after
+``--participants`` has been applied, nothing is written and the message
+lists who lacks it, so the user can write the attributes file.
 """
 
 from __future__ import annotations
