@@ -109,4 +109,4 @@ def test_the_site_index_links_the_class_notebook():
              "parameters": {}}]
     page = index_page(record, runs)
     assert '<a href="notebooks/class-agreement.html">The methods class' in page
-    assert "not part of the paper" in page
+    assert "a class's agreement in full" in page

@@ -207,10 +207,12 @@ def index_page(record: dict[str, Any], notebooks: list[dict[str, Any]],
     notice = ('<p class="notice"><strong>Synthetic data.</strong> The displays illustrate the '
               "method on data generated to the study's published design; they are not the "
               "original study's results.</p>" if dataset.get("synthetic") else "")
-    # The methods class (notebook 8) is not part of the paper; a reviewer finds it here.
+    # The methods class (notebook 8): the paper prints its pooled table; the notebook holds
+    # the rest (each student against the coder, span mode), so the site links it directly.
     class_item = "".join(
         f'<li><a href="notebooks/{html.escape(run["id"])}.html">The methods class: a class\'s '
-        "pooled agreement (Fleiss' kappa, Krippendorff's alpha; not part of the paper)</a></li>\n"
+        "agreement in full (Fleiss' kappa, Krippendorff's alpha, each student, span mode)"
+        "</a></li>\n"
         for run in notebooks if Path(run["notebook"]).name == "08-class-agreement.ipynb")
     diff_item = ('<li><a href="diff/index.html">What changed since the base revision, and why '
                  "(old and new figures side by side, tracked changes)</a></li>\n" if diff else "")
