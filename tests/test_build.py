@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -175,13 +174,11 @@ def test_text_edit_re_renders_without_running_notebooks(built: Path, tmp_path: P
 
 
 def test_editing_one_notebook_reruns_only_its_runs(built: Path):
-    notebook = ROOT / "notebooks" / "05-saturation.ipynb"
-    stamp = notebook.stat()
-    try:
-        os.utime(notebook, ns=(stamp.st_atime_ns, time.time_ns()))
-        result = make("-n", "paper", f"BUILD={built}")
-    finally:
-        os.utime(notebook, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    # -W pretends the notebook was just edited without touching it: a touched file
+    # would be seen as edited by the other tests that ask make what it would do.
+    # -o keeps make from writing the rules again on its account.
+    result = make("-n", "-o", "build/.rules/runs.mk", "-W", "notebooks/05-saturation.ipynb",
+                  "paper-unlocked", f"BUILD={built}")
     runs = [line for line in result.stdout.splitlines() if " run " in line]
     assert len(runs) == 1 and "run saturation" in runs[0]
 

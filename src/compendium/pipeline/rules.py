@@ -22,6 +22,8 @@ from compendium.importgraph import import_graph, imports_in_source, module_names
 #: The module that executes every run (papermill, staging, the manifest): its code
 #: and everything it imports shape each run's outputs alongside the notebook's own.
 RUN_EXECUTOR = "compendium.pipeline.runs"
+#: The module whose validation `compendium validate` (the build's first step) runs.
+VALIDATOR = "compendium.dataset"
 PACKAGE = "compendium"
 
 
@@ -55,6 +57,14 @@ def run_code_modules(package_dir: Path, notebook: Path,
     graph = graph if graph is not None else import_graph(package_dir, PACKAGE)
     start = notebook_imports(notebook, set(graph)) | {RUN_EXECUTOR}
     return sorted(reachable(graph, start))
+
+
+def module_files(package_dir: Path, modules: list[str],
+                 graph: dict[str, set[str]] | None = None) -> list[Path]:
+    """The source files of ``modules`` and of every module they reach, sorted."""
+    graph = graph if graph is not None else import_graph(package_dir, PACKAGE)
+    names = module_names(package_dir, PACKAGE)
+    return sorted(names[m] for m in reachable(graph, set(modules)))
 
 
 def run_code_files(package_dir: Path, notebook: Path,
@@ -91,6 +101,11 @@ def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
     lines = [
         f"# Generated from {registry} by src/compendium/pipeline/rules.py; do not edit.",
         layout.make_variables(),
+        # `compendium validate` runs compendium.dataset's validation: its code is
+        # every module that module reaches, found by the same walk as the runs'.
+        "VALIDATION_CODE := " + " ".join(
+            p.relative_to(package_dir.parent.parent).as_posix()
+            for p in module_files(package_dir, [VALIDATOR])),
         "RUN_IDS := " + " ".join(r["id"] for r in runs),
         "RUN_MANIFESTS = " + " ".join(layout.run_target(r["id"]) for r in runs),
         "NOTEBOOKS := " + " ".join(sorted({f"notebooks/{r['notebook']}" for r in runs})),

@@ -192,7 +192,7 @@ def import_dataset(source: str | Path, dest: str | Path, participants_csv: str |
     if not source.exists():
         raise CompendiumError(f"{source}: no such file or folder")
     if source.suffix.lower() == ".qdc":
-        raise CompendiumError(f"{source.name}: a REFI-QDA codebook holds codes but no codings; "
+        raise CompendiumError(f"{source.name}: a REFI-QDA codebook (.qdc) holds no codings; "
                               f"give it as --codebook {source.name} beside the export that "
                               "holds the codings")
     if codebook_file is not None and not Path(codebook_file).is_file():
