@@ -169,6 +169,8 @@ PAPER_OUTPUTS = $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(CRATE_METADATA) $(
 # `make paper`, `make site` and `make runs` re-enter make under a lock on the
 # build folder, on every core unless -j was given: two builds started at once
 # in one clone take turns, and the second finds the first's work current.
+# The environment is made first (the targets below depend on it), since the
+# fork server runs in it.
 # When a run is out of date, the runs get their kernels from a fork server that
 # has imported the libraries once (src/compendium/pipeline/warm.py), instead of
 # each kernel importing them again; a no-op build does not start it.
@@ -178,7 +180,7 @@ LOCKED_MAKE = mkdir -p $(BUILD) && $(if $(FLOCK),$(FLOCK) $(BUILD_LOCK)) $(WARM)
 	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(1)
 
 .PHONY: paper paper-unlocked
-paper: $(RULES)/runs.mk ## build the paper (PDF, HTML, DOCX) and its provenance from DATA
+paper: $(RULES)/runs.mk $(PROJECT_STAMP) ## build the paper (PDF, HTML, DOCX) and its provenance from DATA
 	+@$(call LOCKED_MAKE,paper-unlocked)
 	@echo "paper: $(PAPER_DIR)/paper.pdf, paper.html, paper.docx and provenance.json are up to date"
 	@echo "site:  $(BUILD)/site/index.html (open it in a browser, or publish the folder as it is)"
@@ -187,7 +189,7 @@ paper: $(RULES)/runs.mk ## build the paper (PDF, HTML, DOCX) and its provenance 
 paper-unlocked: $(PAPER_OUTPUTS)
 
 .PHONY: crate crate-unlocked
-crate: $(RULES)/runs.mk ## zip build/crate/ (the Workflow Run RO-Crate) into build/crate.zip
+crate: $(RULES)/runs.mk $(PROJECT_STAMP) ## zip build/crate/ (the Workflow Run RO-Crate) into build/crate.zip
 	+@$(call LOCKED_MAKE,crate-unlocked)
 	@echo "crate: $(CRATE_ZIP)"
 
@@ -197,13 +199,13 @@ $(CRATE_ZIP): $(CRATE_METADATA)
 	$(COMPENDIUM) paper crate-zip --data $(DATA) --build $(BUILD) --registry $(REGISTRY) --paper $(PAPER)
 
 .PHONY: site site-unlocked
-site: $(RULES)/runs.mk ## the static site for reviewers (also made by make paper)
+site: $(RULES)/runs.mk $(PROJECT_STAMP) ## the static site for reviewers (also made by make paper)
 	+@$(call LOCKED_MAKE,site-unlocked)
 
 site-unlocked: $(SITE_INDEX)
 
 .PHONY: runs runs-unlocked
-runs: $(RULES)/runs.mk ## execute every notebook run (figures, tables, values) without the paper
+runs: $(RULES)/runs.mk $(PROJECT_STAMP) ## execute every notebook run (figures, tables, values) without the paper
 	+@$(call LOCKED_MAKE,runs-unlocked)
 
 runs-unlocked: $(RUN_MANIFESTS)
