@@ -17,13 +17,9 @@ from hypothesis import strategies as st
 
 from compendium.cli import main
 from compendium.dataset import freeze_dataset, validate_dataset
-from compendium.dataset.anonymity import (
-    NO_IDENTIFIERS,
-    check_anonymity,
-    find_identifiers,
-    parse_identifiers,
-    read_identifiers,
-)
+from compendium.dataset.anonymity import check_anonymity
+from compendium.dataset.identifiers import NO_IDENTIFIERS, parse_identifiers, read_identifiers
+from compendium.dataset.patterns import find_identifiers
 from compendium.errors import CompendiumError
 
 from .anonymity_helpers import IDENTIFIERS as BASE_IDENTIFIERS
@@ -280,16 +276,16 @@ def test_build_refuses_a_dataset_with_identifiers(demo_copy: Path, tmp_path: Pat
 def test_the_postcode_prefilter_finds_what_its_regular_expression_finds(text, chunk):
     # The numpy prefilter must find exactly the positions of [0-9][a-z]{2},
     # also across chunk boundaries and after characters of several bytes.
-    from compendium.dataset import anonymity
+    from compendium.dataset import patterns
 
     expected = [m.start() for m in re.finditer("[0-9][a-z]{2}", text)]
-    original = anonymity._DIGIT_CHUNK
+    original = patterns._DIGIT_CHUNK
     try:
-        anonymity._DIGIT_CHUNK = chunk
-        assert anonymity._digit_letter_starts(text).tolist() == expected
+        patterns._DIGIT_CHUNK = chunk
+        assert patterns._digit_letter_starts(text).tolist() == expected
     finally:
-        anonymity._DIGIT_CHUNK = original
-    assert anonymity._digit_letter_starts(text).tolist() == expected
+        patterns._DIGIT_CHUNK = original
+    assert patterns._digit_letter_starts(text).tolist() == expected
 
 
 _PIECES = ["01524 123456", "(01524) 123456", "+44 (0)20 7946 0000", "0044 20 7946 0000",
@@ -306,15 +302,15 @@ def test_the_prefilters_miss_no_pattern_hit(texts):
     # Every accepted match of the precise patterns, run on every text without
     # any prefilter, must be found by find_identifiers, which looks only at the
     # cells its prefilters pick.
-    from compendium.dataset import anonymity
+    from compendium.dataset import patterns
 
     brute = {}
     for cell, text in enumerate(texts):
-        for kind, precise in anonymity._PRECISE.items():
+        for kind, precise in patterns._PRECISE.items():
             for m in precise.finditer(text):
-                matched = anonymity._trim_url(m.group()) if kind == "url" else m.group()
-                if anonymity._accept(kind, matched):
+                matched = patterns._trim_url(m.group()) if kind == "url" else m.group()
+                if patterns._accept(kind, matched):
                     brute.setdefault(cell, set()).add((kind, m.start(), matched))
     found = {cell: {(h.kind, h.start, h.text) for h in hits}
-             for cell, hits in anonymity.find_identifiers(texts).items()}
+             for cell, hits in patterns.find_identifiers(texts).items()}
     assert found == brute

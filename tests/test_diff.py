@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from compendium.cli import main
-from compendium.pipeline.diff import row_changes, table_cells, word_diff
+from compendium.pipeline.diff_builds import row_changes, table_cells
+from compendium.pipeline.diff_text import word_diff
 
 from .conftest import DEMO, ROOT, copy_build, make
 

@@ -31,7 +31,9 @@ from compendium.dataset import (
     load_dataset,
     validate_dataset,
 )
-from compendium.dataset.anonymity import check_anonymity, find_identifiers, parse_identifiers
+from compendium.dataset.anonymity import check_anonymity
+from compendium.dataset.identifiers import parse_identifiers
+from compendium.dataset.patterns import find_identifiers
 from compendium.dataset.tableio import read_table
 from compendium.displays.tables import profile_table
 from compendium.errors import CompendiumError

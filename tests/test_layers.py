@@ -21,7 +21,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("compendium.classroom",),
     ("compendium.steps",),
     ("compendium.pipeline",),
-    ("compendium.cli", "compendium.bench", "compendium.fuzz"),
+    ("compendium.cli", "compendium.bench", "compendium.fuzz", "compendium.fuzz_mutations"),
 )
 
 

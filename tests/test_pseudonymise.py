@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from compendium.cli import main
 from compendium.dataset import freeze_dataset, load_dataset, validate_dataset
-from compendium.dataset.anonymity import PATTERN_KINDS, find_identifiers, parse_identifiers
+from compendium.dataset.identifiers import parse_identifiers
+from compendium.dataset.patterns import PATTERN_KINDS, find_identifiers
 from compendium.dataset.pseudonymise import (
     Placeholders,
     map_offsets,

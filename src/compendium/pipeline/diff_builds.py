@@ -1,0 +1,369 @@
+"""Comparing two builds of the paper: which values, tables and figures changed, and why.
+
+Each build records, in ``paper/provenance.json`` and its runs' manifests,
+which run made every display and value and from which inputs (the dataset's
+files by hash, the notebook, the run's parameters, each package module, the
+lock). Comparing two builds therefore gives, for every value, table cell and
+figure that differs, its old and new form and the inputs of its run that
+changed; for a changed table of the dataset, the rows added, removed or changed
+(read from the dataset folders the builds recorded, when they still hold the
+recorded bytes). ``pipeline/diff.py`` writes the result; the text's word-level
+diff is ``pipeline/diff_text.py``'s.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..dataset.datapackage import dataset_hash
+from ..errors import CompendiumError
+from ..fileio import sha256_file
+from ..layout import Layout
+
+#: The dataset's four tables, whose rows a cause can name.
+TABLES = ("participants.csv", "codebook.csv", "segments.csv", "codings.csv")
+#: Values that describe the build rather than a result: shown in the header, not as changes.
+BUILD_IDENTITY = ("build.commit",)
+
+
+@dataclass
+class Build:
+    """What one build folder recorded, read once."""
+
+    root: Path
+    repository: Path
+    provenance: dict[str, Any]
+    values: dict[str, Any]
+    assembled: str
+
+    @classmethod
+    def read(cls, root: Path, repository: Path) -> Build:
+        """Read a finished build; a missing part is one line saying what to run."""
+        paths = Layout(root)
+        for needed in (paths.provenance, paths.values, paths.assembled):
+            if not needed.exists():
+                raise CompendiumError(f"{needed}: missing; not a finished build "
+                                      f"(run `make paper BUILD={root}`)")
+        try:
+            provenance = json.loads(paths.provenance.read_text(encoding="utf-8"))
+            values = json.loads(paths.values.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise CompendiumError(f"{root}: unreadable provenance or values ({err})") from None
+        return cls(root, repository, provenance, values,
+                   paths.assembled.read_text(encoding="utf-8"))
+
+    @property
+    def commit(self) -> str:
+        """The git commit the build was made from, or 'unknown'."""
+        return str(self.provenance.get("commit") or "unknown")
+
+    def displays(self) -> dict[str, dict[str, Any]]:
+        """The build's figures and tables by id, as its provenance records them."""
+        return {d["id"]: d for d in self.provenance.get("displays", [])}
+
+    def value_records(self) -> dict[str, dict[str, Any]]:
+        """The build's values by key, as its provenance records them."""
+        return {v["id"]: v for v in self.provenance.get("values", [])}
+
+    def run_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The full record of the run that made a display or value (older builds: its own)."""
+        return self.provenance.get("runs", {}).get(record.get("run"), record)
+
+    def all_inputs(self) -> list[dict[str, Any]]:
+        """Every run's inputs, from ``runs`` or, in older builds, from the displays."""
+        runs = self.provenance.get("runs") or {d["run"]: d for d in
+                                               self.provenance.get("displays", [])}
+        return [r.get("inputs", {}) for r in runs.values()]
+
+    def dataset_folder(self, override: Path | None) -> Path | None:
+        """The dataset the build was made from: given, or as its runs recorded it."""
+        if override is not None:
+            return override
+        for inputs in self.all_inputs():
+            if inputs.get("dataset_path"):
+                return (self.repository / inputs["dataset_path"]).resolve()
+        return None
+
+
+# --------------------------------------------------------------------------
+# The dataset: files and rows
+
+
+def dataset_files(build: Build, folder: Path | None) -> dict[str, str]:
+    """Each dataset file's sha256, as the runs recorded it or, failing that, its descriptor."""
+    for inputs in build.all_inputs():
+        if inputs.get("dataset_files"):
+            return dict(inputs["dataset_files"])
+    descriptor = folder / "datapackage.json" if folder else None
+    if descriptor is None or not descriptor.exists():
+        return {}
+    data = json.loads(descriptor.read_text(encoding="utf-8-sig"))
+    # only a folder that still holds the dataset the build was made from answers for it
+    recorded = {i.get("dataset_sha256") for i in build.all_inputs()}
+    if dataset_hash(data) not in recorded:
+        return {}
+    return {r["path"]: str(r.get("hash", "")).removeprefix("sha256:")
+            for r in data.get("resources", []) if isinstance(r.get("path"), str)}
+
+
+def _primary_key(folder: Path, name: str) -> list[str]:
+    data = json.loads((folder / "datapackage.json").read_text(encoding="utf-8-sig"))
+    for resource in data.get("resources", []):
+        if resource.get("path") == name:
+            key = resource.get("schema", {}).get("primaryKey") or []
+            return [key] if isinstance(key, str) else list(key)
+    return []
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def row_changes(name: str, old: Path, new: Path) -> list[dict[str, Any]]:
+    """Rows added, removed or changed in one table, matched by the table's primary key.
+
+    A row whose key itself changed (a coding moved to another code, say) sits
+    at the same row number in both files; it is reported as one changed row,
+    with the columns that differ, rather than as one removed and one added.
+    Rows are numbered as the validator numbers them (the header is row 1).
+    """
+    key = _primary_key(new, name) or _primary_key(old, name)
+    old_cols, old_rows = _read_rows(old / name)
+    new_cols, new_rows = _read_rows(new / name)
+    if not key:
+        key = new_cols[:1]
+
+    def keyed(rows):
+        return {tuple(r.get(k, "") for k in key): (n, r) for n, r in enumerate(rows, start=2)}
+
+    before, after = keyed(old_rows), keyed(new_rows)
+    columns = list(dict.fromkeys(new_cols + old_cols))
+
+    def differing(r_old, r_new):
+        return {c: [r_old.get(c, ""), r_new.get(c, "")] for c in columns
+                if r_old.get(c, "") != r_new.get(c, "")}
+
+    changes = []
+    for k in after.keys() & before.keys():
+        (_, r_old), (n_new, r_new) = before[k], after[k]
+        differ = differing(r_old, r_new)
+        if differ:
+            changes.append({"file": name, "row": n_new, "change": "changed",
+                            "key": dict(zip(key, k, strict=True)), "columns": differ})
+    removed = {before[k][0]: before[k][1] for k in before.keys() - after.keys()}
+    added = {after[k][0]: after[k][1] for k in after.keys() - before.keys()}
+    for row in sorted(removed.keys() & added.keys()):
+        r_old, r_new = removed.pop(row), added.pop(row)
+        changes.append({"file": name, "row": row, "change": "changed",
+                        "key": {k: r_new.get(k, "") for k in key},
+                        "columns": differing(r_old, r_new)})
+    for row, record in removed.items():
+        changes.append({"file": name, "row": row, "change": "removed",
+                        "key": {k: record.get(k, "") for k in key}})
+    for row, record in added.items():
+        changes.append({"file": name, "row": row, "change": "added",
+                        "key": {k: record.get(k, "") for k in key}})
+    return sorted(changes, key=lambda c: (c["row"], c["change"]))
+
+
+def dataset_changes(old: Build, new: Build, old_data: Path | None,
+                    new_data: Path | None) -> dict[str, Any]:
+    """Which dataset files changed, by hash, and for the four tables which rows."""
+    old_folder, new_folder = old.dataset_folder(old_data), new.dataset_folder(new_data)
+    before, after = dataset_files(old, old_folder), dataset_files(new, new_folder)
+    files = []
+    for name in sorted(before.keys() | after.keys()):
+        if before.get(name) == after.get(name):
+            continue
+        entry: dict[str, Any] = {"file": name, "old_sha256": before.get(name),
+                                 "new_sha256": after.get(name)}
+        if name in TABLES and before.get(name) and after.get(name):
+            entry["rows"] = _rows_if_available(name, old_folder, new_folder,
+                                               before[name], after[name])
+        files.append(entry)
+    return {"old_path": str(old_folder) if old_folder else None,
+            "new_path": str(new_folder) if new_folder else None, "files": files}
+
+
+def _rows_if_available(name, old_folder, new_folder, old_hash, new_hash):
+    """The table's row changes, or None when either folder no longer holds the recorded bytes."""
+    for folder, digest in ((old_folder, old_hash), (new_folder, new_hash)):
+        if folder is None or not (folder / name).exists() or sha256_file(folder / name) != digest:
+            return None
+    return row_changes(name, old_folder, new_folder)
+
+
+# --------------------------------------------------------------------------
+# Causes
+
+
+def run_causes(old: dict[str, Any], new: dict[str, Any], dataset: dict[str, Any]) -> list[dict]:
+    """The inputs of a run (from a display's or value's provenance) that changed."""
+    causes: list[dict[str, Any]] = []
+    oi, ni = old.get("inputs", {}), new.get("inputs", {})
+    if oi.get("dataset_sha256") != ni.get("dataset_sha256"):
+        if dataset["files"]:
+            causes += [{"input": "dataset", **f} for f in dataset["files"]]
+        else:
+            causes.append({"input": "dataset", "old_sha256": oi.get("dataset_sha256"),
+                           "new_sha256": ni.get("dataset_sha256")})
+    if old.get("notebook") != new.get("notebook") or \
+            oi.get("notebook_sha256") != ni.get("notebook_sha256"):
+        causes.append({"input": "notebook", "old": old.get("notebook"),
+                       "new": new.get("notebook")})
+    op, np_ = old.get("parameters") or {}, new.get("parameters") or {}
+    for name in sorted(op.keys() | np_.keys()):
+        if op.get(name) != np_.get(name):
+            causes.append({"input": "parameter", "name": name, "old": op.get(name),
+                           "new": np_.get(name)})
+    if oi.get("code_sha256") != ni.get("code_sha256"):
+        # each module's hash, where the build recorded it (beside the inputs, or among them)
+        oc = old.get("code_files") or oi.get("code_files")
+        nc = new.get("code_files") or ni.get("code_files")
+        modules = sorted(m for m in (oc or {}).keys() | (nc or {}).keys()
+                         if (oc or {}).get(m) != (nc or {}).get(m)) if oc and nc else None
+        causes.append({"input": "code", "modules": modules})
+    # The lock and the extra folders are compared only where both builds recorded them.
+    if "lock_sha256" in oi and "lock_sha256" in ni and oi["lock_sha256"] != ni["lock_sha256"]:
+        causes.append({"input": "lock", "old_sha256": oi.get("lock_sha256"),
+                       "new_sha256": ni.get("lock_sha256")})
+    both = "extra_inputs" in oi and "extra_inputs" in ni
+    oe, ne = (oi["extra_inputs"], ni["extra_inputs"]) if both else ({}, {})
+    for folder in sorted(oe.keys() | ne.keys()):
+        if oe.get(folder) != ne.get(folder):
+            causes.append({"input": "folder", "folder": folder})
+    return causes
+
+
+def build_value_causes(key: str, dataset: dict[str, Any], lock_changed: bool) -> list[dict]:
+    """Causes of a value the build itself computes (dataset hash, package versions)."""
+    if key.startswith("dataset."):
+        return [{"input": "dataset", **f} for f in dataset["files"]] or [{"input": "dataset"}]
+    if key in ("build.versions", "build.pandoc") and lock_changed:
+        return [{"input": "lock"}]
+    return []
+
+
+# --------------------------------------------------------------------------
+# Displays and values
+
+
+def _csv_cells(path: Path) -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    return (rows[0] if rows else []), rows[1:]
+
+
+def table_cells(old: Path, new: Path) -> list[dict[str, Any]]:
+    """Cells that differ between two versions of a table, rows named by their first column."""
+    old_head, old_rows = _csv_cells(old)
+    new_head, new_rows = _csv_cells(new)
+
+    def labelled(rows):
+        # a row is named by its first column, or its first two or three where one repeats
+        for width in (1, 2, 3):
+            labels = [" / ".join(r[:width]) for r in rows]
+            if len(set(labels)) == len(labels):
+                return dict(zip(labels, rows, strict=True))
+        return {f"row {i}": r for i, r in enumerate(rows, start=1)}
+
+    before, after = labelled(old_rows), labelled(new_rows)
+    cells = []
+    for label in list(dict.fromkeys([*after, *before])):
+        r_old, r_new = before.get(label), after.get(label)
+        if r_old is None or r_new is None:
+            cells.append({"row": label, "column": None,
+                          "old": None if r_old is None else ", ".join(r_old),
+                          "new": None if r_new is None else ", ".join(r_new)})
+            continue
+        for column in dict.fromkeys([*new_head, *old_head]):
+            a = r_old[old_head.index(column)] if column in old_head and \
+                old_head.index(column) < len(r_old) else None
+            b = r_new[new_head.index(column)] if column in new_head and \
+                new_head.index(column) < len(r_new) else None
+            if a != b:
+                cells.append({"row": label, "column": column, "old": a, "new": b})
+    return cells
+
+
+def _content_files(build: Build, display: dict[str, Any]) -> dict[str, str]:
+    """sha256 of the files that hold a display's content (CSV for tables, SVG for figures)."""
+    wanted = ".csv" if display["kind"] == "table" else ".svg"
+    return {Path(f).name: sha256_file(build.root / f) for f in display["files"]
+            if f.endswith(wanted) and (build.root / f).exists()}
+
+
+def display_changes(old: Build, new: Build, dataset: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every display added, removed or with other content, with the causes from its run."""
+    before, after = old.displays(), new.displays()
+    changes = []
+    for ident in list(dict.fromkeys([*after, *before])):
+        a, b = before.get(ident), after.get(ident)
+        entry: dict[str, Any] = {"id": ident, "kind": (b or a)["kind"],
+                                 "caption": (b or a)["caption"], "run": (b or a)["run"]}
+        if a is None or b is None:
+            entry.update({"change": "added" if a is None else "removed", "causes": []})
+            changes.append(entry)
+            continue
+        if _content_files(old, a) == _content_files(new, b):
+            continue
+        entry["change"] = "changed"
+        if b["kind"] == "table":
+            csv_name = next(f for f in b["files"] if f.endswith(".csv"))
+            old_csv = next(f for f in a["files"] if f.endswith(".csv"))
+            entry["cells"] = table_cells(old.root / old_csv, new.root / csv_name)
+        else:
+            entry["old_file"] = next(f for f in a["files"] if f.endswith(".svg"))
+            entry["new_file"] = next(f for f in b["files"] if f.endswith(".svg"))
+        entry["causes"] = run_causes(old.run_record(a), new.run_record(b), dataset)
+        changes.append(entry)
+    return changes
+
+
+def value_changes(old: Build, new: Build, dataset: dict[str, Any],
+                  lock_changed: bool) -> list[dict[str, Any]]:
+    """Every value whose printed text differs, with where the paper prints it and why."""
+    before, after = old.value_records(), new.value_records()
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        a, b = before.get(key), after.get(key)
+        if key in BUILD_IDENTITY or (a and b and a["text"] == b["text"]):
+            continue
+        record = b or a
+        entry = {"id": key, "kind": "value", "run": record["run"],
+                 "places": record.get("places", []),
+                 "old": a["text"] if a else None, "new": b["text"] if b else None}
+        if a and b and record["run"] != "build":
+            entry["causes"] = run_causes(old.run_record(a), new.run_record(b), dataset)
+        else:
+            entry["causes"] = build_value_causes(key, dataset, lock_changed)
+        changes.append(entry)
+    return changes
+
+
+
+def compare(old_root: Path, new_root: Path, *, old_repository: Path, new_repository: Path,
+            old_data: Path | None = None, new_data: Path | None = None) -> dict[str, Any]:
+    """The changes between two builds (without the rendered text), as one JSON-ready record."""
+    old = Build.read(old_root, old_repository)
+    new = Build.read(new_root, new_repository)
+    dataset = dataset_changes(old, new, old_data, new_data)
+    old_locks = {i["lock_sha256"] for i in old.all_inputs() if "lock_sha256" in i}
+    new_locks = {i["lock_sha256"] for i in new.all_inputs() if "lock_sha256" in i}
+    lock_changed = bool(old_locks and new_locks) and old_locks != new_locks
+    changes = display_changes(old, new, dataset) + value_changes(old, new, dataset,
+                                                                  lock_changed)
+    inputs: list[dict[str, Any]] = []
+    for change in changes:
+        for cause in change["causes"]:
+            if cause not in inputs:
+                inputs.append(cause)
+    return {"old": {"build": str(old_root), "commit": old.commit},
+            "new": {"build": str(new_root), "commit": new.commit},
+            "inputs": inputs, "changes": changes, "_builds": (old, new)}
