@@ -75,6 +75,21 @@ def test_unknown_display_is_an_error(tmp_path: Path):
     assert str(err.value).startswith("paper/paper.md:7: no figure 'fig-nope'")
 
 
+def test_a_figure_keeps_its_classes_and_a_table_takes_none(tmp_path: Path):
+    manifest = {"run": {"id": "r", "parameters": {}, "notebook": "notebooks/r.ipynb"},
+                "dataset": {"synthetic": True, "name": "d", "hash": "0" * 64}}
+    index = {"fig-a": ({"id": "fig-a", "kind": "figure", "caption": "A.", "files": ["fig-a.svg"]},
+                       manifest),
+             "tbl-a": ({"id": "tbl-a", "kind": "table", "caption": "T."}, manifest)}
+    line = "{{figure fig-a .float .wide}}"
+    kind, ident, classes = paper_build.DIRECTIVE.match(line).groups()
+    placed = paper_build.place_artefact(kind, ident, index, tmp_path, "p.md", 3, classes)
+    assert placed.endswith("(../runs/r/fig-a.svg){#fig-a .float .wide}\n")
+    with pytest.raises(CompendiumError) as err:
+        paper_build.place_artefact("table", "tbl-a", index, tmp_path, "p.md", 4, " .float")
+    assert str(err.value) == "p.md:4: a table takes no classes ('.float'); only figures do"
+
+
 # --------------------------------------------------------------------------- pandoc filter
 
 

@@ -1,7 +1,8 @@
 """The manuscript is format-neutral: prose, citations and ``{{...}}`` placeholders only.
 
 Everything about one output format's look lives in ``src/compendium/build_assets/``:
-the pandoc filter and the Typst header for the PDF, ``paper.css`` for HTML.
+``paper.typ`` for the PDF (the pandoc filter marks where its parts go), ``paper.css`` for
+HTML.
 """
 
 from __future__ import annotations
@@ -89,32 +90,63 @@ Text.
 """
 
 
-def test_the_filter_gives_the_pdf_its_look():
+def test_the_filter_marks_where_the_pdfs_parts_go():
     typ = _typst(SKELETON)
-    box = typ.index('#block(width: 100%, inset: 9pt, fill: rgb("#fff7e6")')
+    notice_box = typ.index("#notice[")
     notice = typ.index("Notice.")
-    outline = typ.index("#outline(depth: 2)")
+    outline = typ.index("#contents()")
     introduction = typ.index("Introduction")
-    pagebreak = typ.index("#pagebreak()\n#set heading(numbering: none)")
+    appendix_pages = typ.index("#show: appendices")
     appendices = typ.index("Appendices")
-    assert box < notice < outline < introduction < pagebreak < appendices
-    assert typ.count("#outline(") == 1 and typ.count("#pagebreak()") == 1
+    assert notice_box < notice < outline < introduction < appendix_pages < appendices
+    assert typ.count("#contents()") == 1 and typ.count("#show: appendices") == 1
 
 
 def test_a_real_dataset_gets_no_notice_but_the_same_outline():
     typ = _typst(SKELETON, synthetic=False)
-    assert "#block(" not in typ and "Notice." not in typ
-    assert typ.index("#outline(depth: 2)") < typ.index("Introduction")
+    assert "#notice[" not in typ and "Notice." not in typ
+    assert typ.index("#contents()") < typ.index("Introduction")
 
 
 def test_other_formats_get_no_typst():
-    html = _pandoc(SKELETON, "--to", "html5", "--lua-filter", str(ASSETS / "crossref.lua"),
-                   "--metadata", "synthetic=true")
-    assert "#block" not in html and "#outline" not in html and "#pagebreak" not in html
+    html = _pandoc(SKELETON + FIGURES, "--to", "html5", "--lua-filter",
+                   str(ASSETS / "crossref.lua"), "--metadata", "synthetic=true")
+    assert "#notice" not in html and "#contents" not in html and "#show" not in html
     assert 'class="synthetic-notice"' in html
+    # a figure's classes are the PDF's only: the HTML figure is written as without them
+    assert "float" not in html and "classed" not in html and 'id="fig-tall"' in html
 
 
-def test_the_typst_header_places_the_data_structure_figure():
-    header = (ASSETS / "typst-header.typ").read_text(encoding="utf-8")
-    assert "#show <fig-data-structure>: set figure(placement: auto)" in header
-    assert "fig-data-structure" in (ROOT / "paper" / "paper.md").read_text(encoding="utf-8")
+FIGURES = """
+![A tall figure.](tall.svg){#fig-tall .float}
+
+![A small figure.](small.svg){#fig-small}
+"""
+
+
+def test_the_pdf_look_is_one_typst_file_and_floats_figures_by_class(tmp_path):
+    # Typst itself is the judge: compile the filter's Typst with paper.typ and
+    # ask it for each figure's placement and the page's size.
+    import typst
+
+    for name in ("tall.svg", "small.svg"):
+        (tmp_path / name).write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" '
+                                     'height="10"/>', encoding="utf-8")
+    source = tmp_path / "paper.typ"
+    source.write_text(_pandoc(SKELETON + FIGURES, "--to", "typst", "--standalone",
+                              "--lua-filter", str(ASSETS / "crossref.lua"),
+                              "--include-in-header", str(ASSETS / "paper.typ"),
+                              "--metadata", "synthetic=true", "--metadata", "title=T"),
+                      encoding="utf-8")
+    figures = json.loads(typst.query(str(source), "figure", root=str(tmp_path)))
+    placement = {f["label"]: f.get("placement") for f in figures if f.get("label")}
+    assert placement == {"<fig-tall>": "auto", "<fig-small>": None}
+    headings = json.loads(typst.query(str(source), "heading", root=str(tmp_path)))
+    numbered = {h["body"]["text"]: h.get("numbering") for h in headings
+                if h.get("body", {}).get("text")}
+    assert numbered["Introduction"] == "1.1" and numbered["Appendix A"] is None
+    assert "#classed(\"float\")[" in source.read_text(encoding="utf-8")
+    # the paper's data-structure figure floats by its class: no style picks a figure by id
+    assert "{{figure fig-data-structure .float}}" in (
+        ROOT / "paper" / "paper.md").read_text(encoding="utf-8")
+    assert "<fig-" not in (ASSETS / "paper.typ").read_text(encoding="utf-8")

@@ -14,10 +14,11 @@
 -- 3. Turns `@fig-...` and `@tbl-...` into linked "Figure N" / "Table N" and
 --    stops the build on a label that does not exist.
 -- 4. Uses the PNG version of figures for DOCX, which does not show SVG.
--- 5. Gives the PDF (Typst) its look, so the manuscript stays format-neutral
---    (the HTML's look lives in paper.css): the synthetic-data notice in a
---    shaded box, the table of contents before the first section, and a page
---    break before the appendices, whose headings are not numbered.
+-- 5. Marks, for the PDF (Typst), where the parts of its look go, so the
+--    manuscript stays format-neutral: the synthetic-data notice, the table of
+--    contents before the first section, the appendices, and a figure's
+--    classes. What each looks like is paper.typ's (the HTML's, paper.css's);
+--    other formats drop a figure's classes, which are the PDF's only.
 -- 6. Writes quotation marks and apostrophes into Typst as the typographic
 --    characters themselves. Pandoc's Typst writer turns ’ and quoted text
 --    into straight marks and leaves the choice to Typst's smart quotes, which
@@ -152,17 +153,38 @@ local function png_for_docx(image)
   end
 end
 
--- The PDF's look (Typst only; other formats are left as they are).
-local NOTICE_OPEN = '#block(width: 100%, inset: 9pt, fill: rgb("#fff7e6"), '
-  .. 'stroke: (left: 3pt + rgb("#E69F00")))['
-local OUTLINE = "#v(1em)\n#outline(depth: 2)\n#v(1.5em)"
--- The interview guide brings its own sub-headings; appendix material is not numbered.
-local APPENDICES = "#pagebreak()\n#set heading(numbering: none)"
+-- Where the PDF's parts go (Typst only): calls of the functions paper.typ
+-- defines, which hold their look.
+local NOTICE_OPEN = "#notice["
+local OUTLINE = "#contents()"
+local APPENDICES = "#show: appendices"
 
 local function notice_box(div)
   if FORMAT:match("typst") and div.classes:includes("synthetic-notice") then
     return { pandoc.RawBlock("typst", NOTICE_OPEN), div, pandoc.RawBlock("typst", "]") }
   end
+end
+
+-- A figure's classes (`{{figure fig-id .float}}` in paper.md; pandoc keeps them
+-- on the figure's image) reach Typst as `#classed("float")[...]` around the
+-- figure; every format drops them from the figure itself.
+local function figure_classes(figure)
+  if FORMAT == "json" then return nil end
+  local classes = pandoc.List(figure.classes)
+  figure.classes = {}
+  figure = figure:walk({ Image = function(image)
+    if #image.classes == 0 then return nil end
+    classes:extend(image.classes)
+    image.classes = {}
+    return image
+  end })
+  if #classes == 0 then return nil end
+  if not FORMAT:match("typst") then return figure end
+  local names = classes:map(function(class)
+    return '"' .. class:gsub("\\", "\\\\"):gsub('"', '\\"') .. '"'
+  end)
+  return { pandoc.RawBlock("typst", "#classed(" .. table.concat(names, ", ") .. ")["),
+           figure, pandoc.RawBlock("typst", "]") }
 end
 
 -- Typographic marks that must reach Typst as they are (raw), never as ' or ".
@@ -223,7 +245,7 @@ end
 return {
   { Meta = read_meta },
   { Div = keep_conditional },
-  { Div = notice_box, Pandoc = page_layout },
+  { Div = notice_box, Figure = figure_classes, Pandoc = page_layout },
   { Figure = number, Table = number },
   { Cite = resolve, Image = png_for_docx },
   { Quoted = typst_quoted },

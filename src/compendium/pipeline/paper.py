@@ -5,7 +5,9 @@ The manuscript ``paper/paper.md`` is pandoc Markdown with three additions:
 - ``{{key}}`` is replaced by a computed value (from a run's values or the
   build's own, such as the dataset hash); an unknown key stops the build;
 - a line ``{{figure fig-id}}`` or ``{{table tbl-id}}`` places an artefact with
-  its caption, label and the notebook run that made it;
+  its caption, label and the notebook run that made it; a figure may carry
+  classes (``{{figure fig-id .float}}``), which the PDF's look
+  (``build_assets/paper.typ``) gives a meaning;
 - a line ``{{interview-guide}}`` places the dataset's interview guide.
 
 Cross-references are written ``@fig-id`` / ``@tbl-id`` and resolved by the
@@ -34,7 +36,8 @@ from .pandoc import finish_pandoc, pandoc_version, run_pandoc, start_pandoc
 from .runs import REPOSITORY, load_runs
 
 VALUE = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
-DIRECTIVE = re.compile(r"^\{\{\s*(figure|table)\s+([A-Za-z0-9_.-]+)\s*\}\}\s*$")
+DIRECTIVE = re.compile(r"^\{\{\s*(figure|table)\s+([A-Za-z0-9_.-]+)"
+                       r"((?:\s+\.[A-Za-z][A-Za-z0-9_-]*)*)\s*\}\}\s*$")
 GUIDE = re.compile(r"^\{\{\s*interview-guide\s*\}\}\s*$")
 #: Fixed zip timestamps inside the DOCX (pandoc honours SOURCE_DATE_EPOCH): 2010-01-01.
 DOCX_EPOCH = "1262304000"
@@ -44,7 +47,7 @@ VERSIONED_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "krip
 
 
 def assets() -> Path:
-    """The folder of the pandoc filter, the Typst header and the HTML style sheet."""
+    """The folder of the pandoc filters, the PDF's look (Typst) and the HTML style sheet."""
     return Path(str(resources.files("compendium") / "build_assets"))
 
 
@@ -158,8 +161,12 @@ def artefact_index(manifests: list[dict[str, Any]]) -> dict[str, tuple[dict, dic
 
 
 def place_artefact(kind: str, artefact_id: str, index: dict, build: Path, source: str,
-                   line: int) -> str:
-    """The Markdown that places one figure or table, with its caption and source note."""
+                   line: int, classes: str = "") -> str:
+    """The Markdown that places one figure or table, with its caption and source note.
+
+    ``classes`` (such as ``" .float"``, as written after a figure's id) are kept
+    on the figure for the filter; a table takes none.
+    """
     if artefact_id not in index:
         close = difflib.get_close_matches(artefact_id, list(index), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -173,7 +180,10 @@ def place_artefact(kind: str, artefact_id: str, index: dict, build: Path, source
     caption = f"{artefact['caption']} {_describe_run(manifest)}"
     if kind == "figure":
         svg = next(f for f in artefact["files"] if f.endswith(".svg"))
-        return f"![{caption}]({run_dir}/{svg}){{#{artefact_id}}}\n"
+        return f"![{caption}]({run_dir}/{svg}){{#{artefact_id}{classes}}}\n"
+    if classes.strip():
+        raise CompendiumError(f"{source}:{line}: a table takes no classes "
+                              f"('{classes.strip()}'); only figures do")
     table_md = (Layout(build).run(manifest["run"]["id"]) / f"{artefact_id}.md").read_text(
         encoding="utf-8")
     note = f" {artefact['note']}" if artefact.get("note") else ""
@@ -205,7 +215,7 @@ def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,
         directive = DIRECTIVE.match(line)
         if directive:
             out.append(place_artefact(directive.group(1), directive.group(2), index, build,
-                                      source, number))
+                                      source, number, directive.group(3)))
         elif GUIDE.match(line):
             out.append(interview_guide_block(data))
         else:
@@ -270,11 +280,9 @@ def _writer_args(fmt: str, staged: Path) -> tuple[list[str], dict[str, str] | No
         return [*common, "--to", "docx", "--toc", "--number-sections",
                 "--output", str(staged)], {"SOURCE_DATE_EPOCH": DOCX_EPOCH}
     if fmt == "pdf":
+        # the page, type and every other part of the PDF's look are paper.typ's
         return [*common, "--to", "typst-citations",
-                "--include-in-header", str(assets() / "typst-header.typ"),
-                "-V", "papersize=a4", "-V", "fontsize=11pt",
-                "-V", "section-numbering=1.1", "-V", "page-numbering=1",
-                "-V", "mainfont=Libertinus Serif",
+                "--include-in-header", str(assets() / "paper.typ"),
                 "--output", str(staged)], None
     raise CompendiumError(f"unknown output format '{fmt}'")
 
