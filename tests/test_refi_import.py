@@ -32,13 +32,13 @@ from compendium.qda.offsets import (
     on_word_boundaries,
 )
 from compendium.qda.refi import (
-    open_project_files,
     read_cases,
     read_codes,
     set_variables,
     split_path_names,
     variable_value,
 )
+from compendium.qda.refi_files import open_project_files
 from compendium.qda.safety import parse_xml
 
 # The helpers shared by the QDA tests sit beside this file (pytest may not put it on the path).
@@ -700,7 +700,7 @@ def test_size_limits(tmp_path, monkeypatch):
     with pytest.raises(CompendiumError, match="uncompressed, more than the limit"):
         import_dataset(source, tmp_path / "ds")
     monkeypatch.setattr(safety, "MAX_TOTAL_BYTES", 2**30)
-    monkeypatch.setattr("compendium.qda.refi.MAX_TEXT_BYTES", 10)
+    monkeypatch.setattr("compendium.qda.refi_files.MAX_TEXT_BYTES", 10)
     with pytest.raises(CompendiumError, match=r"member 'sources/doc.txt' is \d+ bytes, more "
                                               "than the limit of 10"):
         import_dataset(source, tmp_path / "ds")

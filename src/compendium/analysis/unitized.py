@@ -28,6 +28,12 @@ built from, and an undefined one with the reason (never a division error).
 The work is sorting and merging interval lists: O(n log n) in the number of
 spans, no n x n table.
 
+Longer than 500 lines because the coefficients are one computation: the
+per-code and the multi-valued forms are all read off one private continuum
+(``_Line``: the coders' units laid end to end, their gaps and the overlaps of
+units), built once per code or per dataset; split, that continuum would have
+to become an interface between modules for the sake of length alone.
+
 References
 ----------
 Krippendorff, K. (1995). On the reliability of unitizing continuous data.

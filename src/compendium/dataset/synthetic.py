@@ -9,12 +9,11 @@ interviews. Every sentence comes from the project's own statement bank
 (``bank/statements.toml``); the perspectives differ only through the design
 propensities in ``bank/codebook.toml``. The same seed gives byte-identical
 files, and the size parameters make datasets large enough for scale tests.
+The second coder's codes and spans are ``second_coder``'s.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -28,14 +27,12 @@ import pandas as pd
 from ..errors import CompendiumError
 from .core import write_dataset
 from .design import STUDY
+from .second_coder import own_spans, second_coder
 
 DESIGN_INTERVIEWS = 14
 #: Share of interviewees who are entrepreneurs (8 of 14); the real split is not public.
 ENTREPRENEUR_SHARE = 8 / 14
-#: Second coder on this share of interviews (5 of 14, at least 4 as the design asks).
-DOUBLE_CODED_SHARE = 5 / 14
 PRIMARY_CODER = "coder_a"
-SECOND_CODER = "coder_b"
 
 ROLES = {
     "ict_sme": ["founder member", "regular attendee", "occasional attendee",
@@ -60,7 +57,7 @@ class Bank:
 @cache
 def load_bank() -> Bank:
     """The generator's text bank (``bank/*.toml``): codebook, statements, guide."""
-    folder = resources.files("compendium") / "bank"
+    folder = resources.files("compendium.dataset") / "bank"
     codebook = tomllib.loads((folder / "codebook.toml").read_text(encoding="utf-8"))
     statements = tomllib.loads((folder / "statements.toml").read_text(encoding="utf-8"))
     guide = tomllib.loads((folder / "guide.toml").read_text(encoding="utf-8"))
@@ -325,147 +322,6 @@ def interview_guide_markdown(bank: Bank) -> str:
 
 
 # --------------------------------------------------------------------------
-# Second coder
-
-
-def second_coder(codings: pd.DataFrame, participants: pd.DataFrame, bank: Bank,
-                 rng: np.random.Generator) -> pd.DataFrame:
-    """Codings of a second coder on a stratified subset of interviews.
-
-    The second coder agrees with the first on most codes, sometimes chooses a
-    sibling code of the same sub-theme instead, sometimes leaves a code out and
-    occasionally adds one: the ordinary disagreements of double coding.
-    """
-    n_double = max(min(4, len(participants)), math.ceil(len(participants) * DOUBLE_CODED_SHARE))
-    chosen = []
-    for perspective, share in (("entrepreneur", 0.6), ("intermediary", 0.4)):
-        ids = participants.loc[participants["perspective"] == perspective, "participant_id"]
-        take = min(len(ids), max(1, round(n_double * share)))
-        chosen += sorted(rng.choice(ids.to_numpy(), size=take, replace=False).tolist())
-    mine = codings[codings["participant_id"].isin(chosen)].copy()
-    parent = {c["id"]: c["parent"] for c in bank.codes}
-    siblings = {cid: [c["id"] for c in bank.codes if c["parent"] == p and c["id"] != cid]
-                for cid, p in parent.items()}
-    u = rng.random(len(mine))
-    pick = rng.integers(0, 1_000_000, size=len(mine))
-    new_code = []
-    for code, roll, k in zip(mine["code_id"], u, pick, strict=True):
-        if roll < 0.84:
-            new_code.append(code)
-        elif roll < 0.94 and siblings[code]:
-            new_code.append(siblings[code][k % len(siblings[code])])
-        else:
-            new_code.append(None)  # left out
-    mine["code_id"] = new_code
-    extra = mine.sample(frac=0.05, random_state=np.random.RandomState(int(rng.integers(2**31))))
-    all_codes = [c["id"] for c in bank.codes]
-    extra = extra.assign(code_id=[all_codes[k % len(all_codes)]
-                                  for k in rng.integers(0, 1_000_000, size=len(extra))])
-    result = pd.concat([mine, extra]).dropna(subset=["code_id"])
-    result = result.drop_duplicates(["segment_id", "code_id"])
-    return result.assign(coder=SECOND_CODER)
-
-
-#: How the second coder's own spans differ from the first coder's segments
-#: (shares of the passages the second coder was given, drawn in this order).
-MISSED_SHARE = 0.08  # a passage the first coder coded and the second missed
-SPLIT_SHARE = 0.08  # one segment marked as two spans
-DRIFT_SHARE = 0.40  # boundaries drifting by a few words
-MAX_DRIFT_WORDS = 3
-MIN_SPLIT_WORDS = 12
-
-
-def _word_edges(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets where the words of ``text`` start and end (code points)."""
-    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    return (np.array([a for a, _ in spans], dtype=np.int64),
-            np.array([b for _, b in spans], dtype=np.int64))
-
-
-def _moved(edges: np.ndarray, pos: int, words: int) -> int:
-    """The word edge ``words`` edges away from ``pos`` (an edge itself), clamped to the text."""
-    here = int(np.searchsorted(edges, pos))
-    return int(edges[min(max(here + words, 0), len(edges) - 1)])
-
-
-def own_spans(codings_b: pd.DataFrame, segments: pd.DataFrame, transcripts: dict[str, str],
-              participants: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame,
-                                                                            pd.DataFrame]:
-    """Give the second coder their own spans, as a real coder selects text.
-
-    Starting from the second coder's decisions on the first coder's segments
-    (:func:`second_coder`), each passage is, in turn: missed altogether
-    (:data:`MISSED_SHARE`), split into two spans at a word near its middle
-    (:data:`SPLIT_SHARE`, passages of at least :data:`MIN_SPLIT_WORDS`
-    words), marked with boundaries that drift by one to
-    :data:`MAX_DRIFT_WORDS` words at either end (:data:`DRIFT_SHARE`), or
-    marked exactly as the first coder did. Spans stay inside their paragraph
-    and start and end on word edges, so every span is its transcript's slice.
-    A span that coincides with a first-coder segment keeps its segment id, as
-    a QDA tool records one selection; the others get ids ``<participant>-B<nnn>``.
-
-    Returns
-    -------
-    The second coder's codings (segment_id, participant_id, code_id, coder)
-    and the new segments (segment_id, participant_id, source, start, end, text).
-    """
-    where = segments.set_index("segment_id")[["participant_id", "source", "start", "end"]]
-    edges = {source: _word_edges(text) for source, text in transcripts.items()}
-    spans: list[dict[str, Any]] = []
-    for segment_id, group in codings_b.groupby("segment_id", sort=False):
-        pid, source, start, end = where.loc[segment_id]
-        start, end = int(start), int(end)
-        text = transcripts[source]
-        starts, ends = edges[source]
-        codes = group["code_id"].tolist()
-        roll = rng.random()
-        drift = rng.integers(-MAX_DRIFT_WORDS, MAX_DRIFT_WORDS + 1, size=2)
-        if roll < MISSED_SHARE:
-            continue
-        n_words = int(np.sum((starts >= start) & (starts < end)))
-        if roll < MISSED_SHARE + SPLIT_SHARE and n_words >= MIN_SPLIT_WORDS:
-            first_end = _moved(ends, _moved(ends, end, 0), -(n_words // 2))
-            second_start = _moved(starts, first_end, 0)
-            pieces = [(start, first_end), (second_start, end)]
-        elif roll < MISSED_SHARE + SPLIT_SHARE + DRIFT_SHARE:
-            new_start = _moved(starts, start, int(drift[0]))
-            new_end = _moved(ends, end, int(drift[1]))
-            # Keep the span inside its paragraph and non-empty.
-            if "\n" in text[min(new_start, start):max(new_start, start)] or new_start >= end:
-                new_start = start
-            if "\n" in text[min(new_end, end):max(new_end, end)] or new_end <= new_start:
-                new_end = end
-            pieces = [(new_start, new_end)]
-        else:
-            pieces = [(start, end)]
-        for a, b in pieces:
-            spans.append({"same_as": segment_id if (a, b) == (start, end) else None,
-                          "participant_id": pid, "source": source, "start": a, "end": b,
-                          "codes": codes})
-    if not spans:
-        empty = codings_b.iloc[0:0].assign(coder=SECOND_CODER)
-        return empty[["segment_id", "participant_id", "code_id", "coder"]], segments.iloc[0:0]
-    frame = pd.DataFrame(spans)
-    rank = {p: i for i, p in enumerate(participants["participant_id"])}
-    frame = frame.assign(_r=frame["participant_id"].map(rank)).sort_values(
-        ["_r", "start", "end"], kind="stable").reset_index(drop=True)
-    own = frame["same_as"].isna()
-    number = frame[own].groupby("participant_id").cumcount() + 1
-    frame["segment_id"] = frame["same_as"]
-    frame.loc[own, "segment_id"] = (frame.loc[own, "participant_id"] + "-B"
-                                    + number.astype(str).str.zfill(3))
-    new_segments = frame[own].copy()
-    new_segments["text"] = [transcripts[s][a:b] for s, a, b in
-                            zip(new_segments["source"], new_segments["start"],
-                                new_segments["end"], strict=True)]
-    codings = frame[["segment_id", "participant_id", "codes"]].explode("codes").rename(
-        columns={"codes": "code_id"}).drop_duplicates(["segment_id", "code_id"])
-    return (codings.assign(coder=SECOND_CODER).reset_index(drop=True),
-            new_segments[["segment_id", "participant_id", "source", "start", "end", "text"]]
-            .reset_index(drop=True))
-
-
-# --------------------------------------------------------------------------
 # The whole dataset
 
 
@@ -509,7 +365,7 @@ def generate_tables(seed: int = 2010, interviews: int = DESIGN_INTERVIEWS,
         .rename(columns={"second_code": "code_id"}),
     ]).assign(coder=PRIMARY_CODER)
     first = first.drop_duplicates(["segment_id", "code_id"])
-    second = second_coder(first, participants, bank, rng)
+    second = second_coder(first, participants, bank.codes, rng)
     if transcripts and not aligned_coders:
         second, own = own_spans(second, segments, texts, participants, rng)
         rank = {p: i for i, p in enumerate(participants["participant_id"])}
@@ -602,3 +458,4 @@ def generate_dataset(to: str | Path, seed: int = 2010, interviews: int = DESIGN_
         overwrite=overwrite,
         validate=validate,
     )
+

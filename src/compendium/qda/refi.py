@@ -18,18 +18,24 @@ The reader follows the REFI-QDA Project exchange standard (namespace
 - PDF, picture, audio and video sources are listed and skipped.
 
 The result is a :class:`~.model.QdaProject` with positions in code points.
+Finding the project's files is ``refi_files``'s job.
+
+Longer than 500 lines because reading the project is one pass over its XML:
+codes, variables, cases, sources and their selections refer to one another by
+GUID and are resolved in that pass, and the counting of positions is chosen
+from all the sources at once before any selection is placed; split, each
+part would take the half-read project from the others.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
-from ..userfile import is_regular_file, parse_json, read_bytes
+from ..userfile import parse_json
 from .model import (
     GUIDE_NOTE_NAME,
     IDS_NOTE_KEY,
@@ -54,10 +60,11 @@ from .offsets import (
     weigh_counting,
     written_by_compendium,
 )
+from .refi_files import ProjectFiles, open_project_files
+from .refi_files import is_qde_name as is_qde_name  # re-exported for the importer
+from .refi_files import zipfile_magic as zipfile_magic
 from .safety import (
-    MAX_TEXT_BYTES,
     MAX_XML_BYTES,
-    SafeArchive,
     decode_text,
     one_line,
     parse_xml,
@@ -69,97 +76,6 @@ from .safety import (
 NON_TEXT_SOURCES = ("PDFSource", "PictureSource", "AudioSource", "VideoSource")
 _SET_VARIABLE = re.compile(r"^\s*([^:]+?)\s*:\s*(\S.*?)\s*$")
 _EXTERNAL = ("relative://", "absolute://", "file://", "http://", "https://")
-
-
-# --------------------------------------------------------------------------
-# Where the project's files are
-
-
-@dataclass(frozen=True)
-class ProjectFiles:
-    """The project XML and a way to fetch a source text by its path in the sources folder."""
-
-    label: str                                   # the file the user named
-    format: str                                  # what it was found to be
-    qde: bytes
-    qde_label: str
-    fetch_source: Callable[[str], bytes | None]  # None when the file is not there
-
-
-def is_qde_name(name: str) -> bool:
-    """Whether a file name is a project XML (``project.qde``, ``Name.QDE`` ...)."""
-    return name.lower().endswith(".qde")
-
-
-def open_project_files(path: Path) -> ProjectFiles:
-    """Locate the project XML and its sources for an archive, a .qde file or a folder."""
-    if path.is_dir():
-        candidates = sorted(p for p in path.iterdir() if p.is_file() and is_qde_name(p.name))
-        if not candidates:
-            raise CompendiumError(f"{path.name}: folder holds no .qde project file")
-        if len(candidates) > 1:
-            raise CompendiumError(f"{path.name}: folder holds several .qde files "
-                                  f"({', '.join(p.name for p in candidates)}); name one of them")
-        return _folder_files(candidates[0], f"{path.name}/", "REFI-QDA project folder")
-    if zipfile_magic(path):
-        return _archive_files(path)
-    return _folder_files(path, "", "REFI-QDA project file (.qde)")
-
-
-def zipfile_magic(path: Path) -> bool:
-    """Whether a file starts like a zip archive."""
-    return read_bytes(path, path.name, head=4) in (b"PK\x03\x04", b"PK\x05\x06")
-
-
-def _archive_files(path: Path) -> ProjectFiles:
-    archive = SafeArchive.open(path)
-    qdes = [n for n in archive.members if is_qde_name(n) and not n.endswith("/")]
-    # The .qde sits at the top; tolerate archives that wrap everything in one folder.
-    top = [n for n in qdes if "/" not in n.strip("/")]
-    chosen = top or [n for n in qdes if n.count("/") == 1]
-    if not chosen:
-        raise CompendiumError(f"{path.name}: zip archive without a .qde project file; "
-                              "not a REFI-QDA project")
-    if len(chosen) > 1:
-        raise CompendiumError(f"{path.name}: archive holds several .qde files "
-                              f"({', '.join(one_line(n) for n in chosen)})")
-    qde_name = chosen[0]
-    root = qde_name.rsplit("/", 1)[0] + "/" if "/" in qde_name else ""
-    by_lower = {n.lower(): n for n in archive.members if not n.endswith("/")}
-
-    def fetch(relative: str) -> bytes | None:
-        for candidate in (f"{root}sources/{relative}", f"{root}{relative}"):
-            member = by_lower.get(candidate.lower())
-            if member is not None:
-                return archive.read(member, MAX_TEXT_BYTES)
-        return None
-
-    return ProjectFiles(path.name, "REFI-QDA project archive (.qdpx)",
-                        archive.read(qde_name, MAX_XML_BYTES),
-                        f"{path.name}: {qde_name}", fetch)
-
-
-def _folder_files(qde: Path, prefix: str, kind: str) -> ProjectFiles:
-    folder = qde.parent
-    sources = [p for p in folder.iterdir() if p.is_dir() and p.name.lower() == "sources"] \
-        if folder.is_dir() else []
-    base = sources[0].resolve() if sources else None
-
-    def fetch(relative: str) -> bytes | None:
-        if base is None:
-            return None
-        try:
-            target = (base / relative).resolve()
-        except (OSError, RuntimeError):  # a symlink loop
-            return None
-        # plainTextPath comes from the file: never follow it (or a symlink) out of the folder
-        if not target.is_relative_to(base) or not is_regular_file(target):
-            return None
-        return read_file_limited(target, MAX_TEXT_BYTES, f"{prefix}{target.name}")
-
-    return ProjectFiles(f"{prefix}{qde.name}", kind,
-                        read_file_limited(qde, MAX_XML_BYTES, f"{prefix}{qde.name}"),
-                        f"{prefix}{qde.name}", fetch)
 
 
 # --------------------------------------------------------------------------
@@ -698,3 +614,4 @@ def read_codebook(path: Path) -> list[QdaCode]:
     if not codes:
         raise CompendiumError(f"{label}: the codebook holds no codes")
     return codes
+

@@ -32,13 +32,13 @@ is written to a temporary file and renamed into place.
 
 :func:`export_codebook` writes the codebook alone as a REFI-QDA codebook
 (``.qdc``, namespace ``urn:QDA-XML:codebook:1.0``), with the same GUIDs.
+Both are written as XML by ``xmlwrite``.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 import uuid
 import zipfile
 from collections import defaultdict
@@ -56,6 +56,7 @@ from ..fileio import atomic_write
 from .mapping import nesting
 from .model import GUIDE_NOTE_NAME, IDS_NOTE_KEY, IDS_NOTE_NAME
 from .safety import one_line
+from .xmlwrite import XML_BAD, Node, serialise, xml_text
 
 NAMESPACE = "urn:QDA-XML:project:1.0"
 CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -66,72 +67,8 @@ FALLBACK_TIME = "1980-01-01T00:00:00Z"
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
            "#999999", "#8C510A", "#01665E", "#762A83", "#1B7837")
 _GUID_ROOT = uuid.uuid5(uuid.NAMESPACE_URL, "urn:compendium:refi-qda-export")
-_XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SEPARATOR = "\n\n"  # between excerpts in a text made of a participant's excerpts
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass
-class Node:
-    """An XML element to be written: tag, attributes in order, text or children."""
-
-    tag: str
-    attrs: dict[str, str] = field(default_factory=dict)
-    text: str | None = None
-    kids: list[Node] = field(default_factory=list)
-
-    def add(self, tag: str, text: str | None = None, **attrs: str) -> Node:
-        """Append a child element (attributes given as None are left out) and return it."""
-        node = Node(tag, {k: v for k, v in attrs.items() if v is not None}, text)
-        self.kids.append(node)
-        return node
-
-
-def _escape_text(text: str) -> str:
-    # A literal CR would be turned into LF by any XML parser: write it as a reference.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
-        .replace("\r", "&#13;")
-
-
-def _escape_attr(text: str) -> str:
-    # Parsers normalise white space in attribute values unless it is written as references.
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
-            .replace("\t", "&#9;"))
-
-
-def serialise(root: Node) -> bytes:
-    """UTF-8 XML, indented; element text is written exactly (no added white space)."""
-    lines = ['<?xml version="1.0" encoding="utf-8"?>']
-
-    # An explicit stack, not recursion: a codebook may nest deeper than the
-    # interpreter's recursion limit. A str on the stack is a closing tag to write.
-    stack: list[tuple[Node | str, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        pad = "  " * depth
-        if isinstance(node, str):
-            lines.append(f"{pad}</{node}>")
-            continue
-        attrs = "".join(f' {k}="{_escape_attr(v)}"' for k, v in node.attrs.items())
-        if node.kids:
-            lines.append(f"{pad}<{node.tag}{attrs}>")
-            stack.append((node.tag, depth))
-            stack.extend((kid, depth + 1) for kid in reversed(node.kids))
-        elif node.text:
-            lines.append(f"{pad}<{node.tag}{attrs}>{_escape_text(node.text)}</{node.tag}>")
-        else:
-            lines.append(f"{pad}<{node.tag}{attrs}/>")
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def xml_text(value: str, where: str) -> str:
-    """``value`` if XML 1.0 can hold it; a one-line error naming ``where`` otherwise."""
-    bad = _XML_BAD.search(value)
-    if bad:
-        raise CompendiumError(f"{where}: contains the control character "
-                              f"U+{ord(bad.group()):04X}, which XML cannot hold")
-    return value
 
 
 class Guids:
@@ -327,7 +264,7 @@ def _value_node(parent: Node, guid: str, value: Any, integer: bool, where: str) 
 
 def _preview(text: str, limit: int = 80) -> str:
     """A selection's name: its excerpt's first words, as ATLAS.ti names quotations."""
-    flat = " ".join(_XML_BAD.sub(" ", text).split())
+    flat = " ".join(XML_BAD.sub(" ", text).split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
@@ -541,3 +478,4 @@ def export_codebook(folder: str | Path, dest: str | Path, *,
     levels = dataset.raw_codebook["level"]
     return CodebookReport(dest=dest, codes=int((levels == "code").sum()),
                           folders=int((levels != "code").sum()))
+
