@@ -419,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help="dataset folder")
     p.add_argument("--coders", nargs="+", default=None, metavar="CODER",
                    help="coders to compare (default: all; the pairwise measures need two)")
-    p.add_argument("--measure", default="segment", metavar="MEASURE", help=_MeasureHelp())
+    p.add_argument("--measure", default="segment", metavar="MEASURE", help=_MeasureHelp("measure"))
     p.add_argument("--threshold", type=float, default=0.9, help="overlap share (default 0.9)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table",
                    help="output format (default table)")
