@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..formatting import POOLED
 from .agreement import agreement_counts, agreement_table_from_counts, double_coded_participants
 from .character import character_agreement
 from .overlap import DEFAULT_THRESHOLD, overlap_agreement
@@ -35,9 +36,6 @@ from .spans import (
     source_lengths,
 )
 from .unitized import pooled_category_alpha, unitized_multivalued, unitized_per_code
-
-#: The ``code_id`` of the row pooling every code, in every measure's table.
-POOLED = "overall"
 
 
 def boundary_differences(spans: pd.DataFrame, coder_a: str, coder_b: str) -> int:
@@ -128,7 +126,7 @@ def second_coder_for(codings: pd.DataFrame, segments: pd.DataFrame, coder: str,
     others = sorted(c for c in pd.unique(codings["coder"]).astype(str) if c != coder)
     if second_coder is None and others:
         overlap = {c: len(double_coded_participants(codings, segments, coder, c)) for c in others}
-        second_coder = max(others, key=overlap.get)
+        second_coder = max(others, key=lambda c: overlap[c])
     if second_coder is None:
         return None, []
     return second_coder, double_coded_participants(codings, segments, coder, second_coder)

@@ -219,9 +219,9 @@ def _segment_values(measure: Measure, table: pd.DataFrame | None,
     overall = table[table["code_id"] == POOLED].iloc[0]
     per_code = table[table["code_id"] != POOLED]
     defined = per_code["cohen_kappa"].dropna()
-    spans = context.spans
-    choice = analysis.choose_measure(spans, [context.coder, context.second_coder]) \
-        if spans is not None and len(spans) else None
+    spans, second = context.spans, context.second_coder
+    choice = analysis.choose_measure(spans, [context.coder, second]) \
+        if spans is not None and len(spans) and second is not None else None
     n_double = len(context.double_coded)
     return {
         "agreement.coder_a": (context.coder, None),

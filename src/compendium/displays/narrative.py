@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..analysis.measures import POOLED
 from ..dataset.design import Design, default_design
+from ..formatting import POOLED
 
 ORGANISATION_PHRASES = {"agency": ("agency", "agencies"), "hei": ("HEI", "HEIs"),
                         "ict_sme": ("ICT SME", "ICT SMEs")}

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.measures import POOLED
 from ..dataset.design import Design, default_design
+from ..formatting import POOLED
 
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

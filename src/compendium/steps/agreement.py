@@ -67,7 +67,7 @@ def agreement_run(ds: Dataset, coder: str, second_coder: str | None = None,
     second, double = analysis.second_coder_for(ds.codings, ds.segments, coder, second_coder)
     table = None
     spans = None
-    if double:
+    if double and second is not None:
         spans = analysis.coder_spans(ds.segments, ds.codings, [coder, second]) \
             if _has_offsets(ds.segments) else None
         if not entry.needs_spans or spans is not None:
