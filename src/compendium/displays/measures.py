@@ -15,7 +15,7 @@ names :mod:`.narrative`; the computations it names sit on the analysis floor.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -23,7 +23,13 @@ import pandas as pd
 from .. import analysis
 from ..analysis import POOLED, AgreementDataError, MeasureInputs
 from . import narrative
-from .tables import SEGMENT_COLUMNS, Column, measure_display, unitized_agreement_display
+from .tables import (
+    SEGMENT_COLUMNS,
+    Column,
+    agreement_display,
+    measure_display,
+    unitized_agreement_display,
+)
 
 #: A paper value: (value, printed text or None).
 Value = tuple[Any, str | None]
@@ -116,7 +122,7 @@ class Measure:
     table_id: str = ""
     display: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame] | None = None
     values: Callable[[Measure, pd.DataFrame | None, Context], dict[str, Value]] | None = None
-    empty: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+    empty: Callable[[], pd.DataFrame] | None = None
 
     @property
     def artefact_id(self) -> str:
@@ -280,7 +286,9 @@ register(Measure(
     caption="Agreement {who}, per code and overall; the unit of analysis is the {unit} and "
             "each decision is whether a code was applied to it.",
     sentence=_segment_sentence, help="kappa/alpha on shared segments", needs_spans=False,
-    table_id="tbl-agreement", values=_segment_values, empty=_empty_segment_table))
+    # Its table keeps the analysis's order of codes (the coding widget shows it too).
+    table_id="tbl-agreement", display=agreement_display, values=_segment_values,
+    empty=_empty_segment_table))
 
 register(Measure(
     id="character", pairwise=True, compute=analysis.character_measure,
