@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import CompendiumError
 from .layout import BUILD_ROOT, PAPER_STEPS
+from .pipeline.warm import FORKED_COMMANDS, run_forked
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -481,6 +482,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if args.command in FORKED_COMMANDS:
+        # Under `make paper` a run server has papermill, nbconvert and the build's
+        # steps imported already (compendium.pipeline.warm): the command goes on in
+        # a process forked from it, instead of this one importing everything again.
+        forked = run_forked(list(sys.argv[1:] if argv is None else argv))
+        if forked is not None:
+            return forked
     try:
         return handler(args)
     except CompendiumError as err:
