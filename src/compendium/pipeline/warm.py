@@ -52,8 +52,8 @@ SOCKET_ENV = "COMPENDIUM_WARM_KERNELS"
 #: the notebooks import first. Importing a module has no effect on the kernel
 #: beyond what the same import inside the kernel would have had.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "pandas",
-           "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.notebook",
-           "compendium.notebook_steps", "compendium.agreement_report", "compendium.classroom",
+           "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.steps.notebook",
+           "compendium.steps.notebook_steps", "compendium.steps.agreement", "compendium.classroom",
            "compendium.analysis")
 #: What the run server imports before it forks a run's own process (``compendium
 #: run``): papermill and the clients it drives, and the package's run step. The
