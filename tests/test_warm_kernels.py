@@ -116,7 +116,7 @@ def test_warm_runs_give_the_bytes_of_fresh_kernels(built: Path, tmp_path: Path, 
 FORKED_PROBE = """
 import sys
 from compendium.pipeline.warm import run_forked
-code = run_forked(["run", "no-such-run", "--registry", sys.argv[1]])
+code = run_forked("compendium.cli", ["run", "no-such-run", "--registry", sys.argv[1]])
 sys.exit(99 if code is None else code)
 """
 

@@ -61,8 +61,6 @@ PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "pan
 RUN_PRELOAD = ("papermill", "nbclient", "jupyter_client.manager", "nbformat", "nbconvert",
                "compendium.cli", "compendium.pipeline.runs", "compendium.pipeline.steps",
                "compendium.pipeline.paper", "compendium.pipeline.site")
-#: The ``compendium`` commands a run server's child runs in place of their caller.
-FORKED_COMMANDS = ("run", "paper")
 #: The environment variable naming the run server's socket.
 RUN_SOCKET_ENV = "COMPENDIUM_WARM_RUNS"
 #: The kernelspec command a forked kernel stands in for.
@@ -211,7 +209,7 @@ def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> 
 
 
 def _become_command(request: dict[str, Any], fds: list[int]) -> None:
-    """In a child of the run server: run one ``compendium`` command as its caller; never returns.
+    """In a child of the run server: run ``MODULE.main(ARGV)`` as its caller; never returns.
 
     It stays in the caller's process group (make's), so that what stops the
     build (Ctrl-C, a kill of the group) stops the run as it would stop a
@@ -234,10 +232,12 @@ def _become_command(request: dict[str, Any], fds: list[int]) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ.pop(RUN_SOCKET_ENV, None)  # it runs the command itself, not another fork
-        sys.argv = ["compendium", *request["argv"]]
-        from compendium import cli
+        sys.argv = [request["module"], *request["argv"]]
+        import importlib
 
-        code = cli.main(request["argv"])
+        # The caller names its entry point, so that this module (below the command
+        # line in the package's floors) need not know it; the server imported it.
+        code = importlib.import_module(request["module"]).main(request["argv"])
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     except BaseException:  # noqa: BLE001 - reported as an uncaught error would be
@@ -516,16 +516,18 @@ def _request(path: str | None, message: dict[str, Any], stdout: Any = None,
     return ForkedKernel(conn, int(reply["pid"]))
 
 
-def run_forked(argv: list[str]) -> int | None:
-    """Run ``compendium ARGV`` in a child of the run server and wait for it; its exit status.
+def run_forked(module: str, argv: list[str]) -> int | None:
+    """Run ``MODULE.main(ARGV)`` in a child of the run server and wait for it; its exit status.
 
-    None when no run server is there to ask (the caller then runs the command
-    itself). The child has this process's environment, working folder and
-    standard streams; signals this process gets (Ctrl-C, make's SIGTERM) are
-    passed on to it, and if this process dies the server kills the child.
+    ``module`` is the command line's module (``compendium.cli``, which the
+    server imported). None when no run server is there to ask (the caller then
+    runs the command itself). The child has this process's environment, working
+    folder and standard streams; signals this process gets (Ctrl-C, make's
+    SIGTERM) are passed on to it, and if this process dies the server kills the child.
     """
     process = _request(os.environ.get(RUN_SOCKET_ENV),
-                       {"argv": list(argv), "env": dict(os.environ), "cwd": os.getcwd()})
+                       {"module": module, "argv": list(argv), "env": dict(os.environ),
+                        "cwd": os.getcwd()})
     if process is None:
         return None
 
