@@ -43,6 +43,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,14 +164,12 @@ class _KernelShell:
     kernel = True
 
 
-def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> None:
-    """In the forked child: take on the run's process state and run the kernel; never returns."""
+def _in_child(request: dict[str, Any], fds: list[int], run: Callable[[], int]) -> None:
+    """In a forked child: take on the caller's streams, folder and environment, then exit
+    with what ``run`` returns, as an interpreter would; never returns."""
     code = 1
     try:
-        os.setsid()  # its own session and process group, as jupyter_client gives a kernel
         signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(fds[0], 1)
@@ -180,22 +179,10 @@ def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> 
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ["JPY_PARENT_PID"] = str(server_pid)  # the poller watches its real parent
-        import numpy as np
-
-        np.random.seed()  # numpy's global state is not reseeded by a fork; a fresh process's is new
-        sys.argv = ["ipykernel_launcher", *request["argv"][len(LAUNCHER) + 1:]]
-        from ipykernel import kernelapp
-
-        # Two of its settings read the environment when the module was imported
-        # (in the server); they are given as the run's environment has them.
-        kernelapp.IPKernelApp.launch_instance(
-            parent_handle=server_pid,
-            interrupt=int(os.environ.get("JPY_INTERRUPT_EVENT") or 0))
-        code = 0
+        code = run()
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    except BaseException:  # noqa: BLE001 - reported on the kernel's stderr, as a fresh one would
+    except BaseException:  # noqa: BLE001 - reported on its stderr, as an uncaught error would be
         import traceback
 
         traceback.print_exc()
@@ -208,6 +195,30 @@ def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> 
             os._exit(code)
 
 
+def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> None:
+    """In the forked child: take on the run's process state and run the kernel; never returns."""
+    os.setsid()  # its own session and process group, as jupyter_client gives a kernel
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+    def kernel() -> int:
+        os.environ["JPY_PARENT_PID"] = str(server_pid)  # the poller watches its real parent
+        import numpy as np
+
+        np.random.seed()  # numpy's global state is not reseeded by a fork; a fresh process's is new
+        sys.argv = ["ipykernel_launcher", *request["argv"][len(LAUNCHER) + 1:]]
+        from ipykernel import kernelapp
+
+        # Two of its settings read the environment when the module was imported
+        # (in the server); they are given as the run's environment has them.
+        kernelapp.IPKernelApp.launch_instance(
+            parent_handle=server_pid,
+            interrupt=int(os.environ.get("JPY_INTERRUPT_EVENT") or 0))
+        return 0
+
+    _in_child(request, fds, kernel)
+
+
 def _become_command(request: dict[str, Any], fds: list[int]) -> None:
     """In a child of the run server: run ``MODULE.main(ARGV)`` as its caller; never returns.
 
@@ -215,42 +226,21 @@ def _become_command(request: dict[str, Any], fds: list[int]) -> None:
     build (Ctrl-C, a kill of the group) stops the run as it would stop a
     ``compendium run`` process; and it dies with the server.
     """
-    code = 1
-    try:
-        _die_with_parent()
-        signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(fds[0], 1)
-        os.dup2(fds[1], 2)
-        for fd in (devnull, *fds):
-            os.close(fd)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
+    _die_with_parent()
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def command() -> int:
         os.environ.pop(RUN_SOCKET_ENV, None)  # it runs the command itself, not another fork
         sys.argv = [request["module"], *request["argv"]]
         import importlib
 
         # The caller names its entry point, so that this module (below the command
         # line in the package's floors) need not know it; the server imported it.
-        code = importlib.import_module(request["module"]).main(request["argv"])
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    except BaseException:  # noqa: BLE001 - reported as an uncaught error would be
-        import traceback
+        return importlib.import_module(request["module"]).main(request["argv"])
 
-        traceback.print_exc()
-    finally:
-        try:
-            atexit._run_exitfuncs()
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+    _in_child(request, fds, command)
 
 
 def _die_with_parent() -> None:
