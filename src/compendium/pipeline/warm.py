@@ -306,13 +306,16 @@ def serve(listener: socket.socket, folder: Path, parent: int, runs: bool = False
                         continue
                     pid = os.fork()
                     if pid == 0:
-                        listener.close()
-                        for other in kernels.values():
-                            other.close()
-                        if runs:
-                            conn.close()  # the command's end of it is its caller's
-                            _become_command(request, fds)
-                        _become_kernel(request, fds, me)
+                        try:  # a child never goes back to serving, whatever happens
+                            listener.close()
+                            for other in kernels.values():
+                                other.close()
+                            if runs:
+                                conn.close()  # the command's end of it is its caller's
+                                _become_command(request, fds)
+                            _become_kernel(request, fds, me)
+                        finally:
+                            os._exit(1)
                     for fd in fds:
                         os.close(fd)
                     _send(conn, {"pid": pid})
