@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import CompendiumError
 from .layout import BUILD_ROOT, PAPER_STEPS
+from .pipeline.warm import run_forked
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -473,11 +474,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: This module by its import name (``__name__`` is ``__main__`` under ``python -m``).
+ENTRY_POINT = "compendium.cli"
+#: The commands make starts during a build that go on in a fork of the run server,
+#: when there is one (``compendium.pipeline.warm``).
+FORKED_COMMANDS = ("run", "paper")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``compendium``: each problem as one line, exit code 1, no traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if args.command in FORKED_COMMANDS:
+        # Under `make paper` a run server has papermill, nbconvert and the build's
+        # steps imported already (compendium.pipeline.warm): the command goes on in
+        # a process forked from it, instead of this one importing everything again.
+        forked = run_forked(ENTRY_POINT, list(sys.argv[1:] if argv is None else argv))
+        if forked is not None:
+            return forked
     try:
         return handler(args)
     except CompendiumError as err:
