@@ -26,9 +26,11 @@ os.environ["COMPENDIUM_HEADLESS"] = "1"
 #: ``--dist loadfile --no-loadscope-reorder``, which hands files to the workers in
 #: collection order; its default order (most tests first) left these few-test files to
 #: the end, where the last of them ran on one worker while the other core sat idle.
+#: The browser test comes after the whole builds: its 30 s waits for the page to
+#: answer a click timed out beside a cold build on a heavily loaded machine.
 SLOWEST_FIRST = ("test_build.py", "test_any_dataset_builds.py", "test_design_builds.py",
                  "test_design.py", "test_diff.py", "test_crate.py", "test_build_safety.py",
-                 "test_coding_browser.py", "test_class_course.py", "test_warm_kernels.py")
+                 "test_class_course.py", "test_warm_kernels.py", "test_coding_browser.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
