@@ -254,9 +254,11 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 .PHONY: test
 # On every core (pytest-xdist); each file's tests stay on one worker, so a
 # notebook's nbval cells run in order in one kernel, and the tests that build
-# the paper share one build (tests/conftest.py).
+# the paper share one build (tests/conftest.py). Files go to the workers in the
+# order tests/conftest.py gives them, the slowest first, so that the long builds
+# run side by side at the start rather than one after the other at the end.
 test: $(PROJECT_STAMP) $(VALIDATOR_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
-	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile
+	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile --no-loadscope-reorder
 
 .PHONY: lint
 lint: $(PROJECT_STAMP) ## check the code, tests and notebooks with ruff (configured in pyproject.toml)
