@@ -52,8 +52,10 @@ SOCKET_ENV = "COMPENDIUM_WARM_KERNELS"
 #: beyond what the same import inside the kernel would have had.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "pandas",
            "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.steps.notebook",
-           "compendium.steps.notebook_steps", "compendium.steps.agreement", "compendium.classroom",
-           "compendium.analysis")
+           "compendium.steps.sample_and_codebook", "compendium.steps.theme_matrix",
+           "compendium.steps.dual_perspective", "compendium.steps.framework_and_cooccurrence",
+           "compendium.steps.saturation", "compendium.steps.agreement",
+           "compendium.steps.class_agreement", "compendium.analysis")
 #: The kernelspec command a forked kernel stands in for.
 LAUNCHER = ("-m", "ipykernel_launcher")
 #: ipykernel sets this backend when none is set; set first, so that importing
