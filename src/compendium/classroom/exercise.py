@@ -59,7 +59,12 @@ class Code:
 
 @dataclass(frozen=True)
 class ThemeCodes:
-    """A theme of the codebook and its code-level codes, in codebook order."""
+    """The codes a student is offered under one theme of the codebook, in codebook order.
+
+    Not the design's :class:`compendium.dataset.design.Theme` (one of the study's
+    themes with its label and membership): this is what the exercise shows, a
+    codebook theme's id and name with its code-level codes and their definitions.
+    """
 
     theme_id: str
     name: str
