@@ -60,7 +60,9 @@ def load_class(folder: str | Path, segment_ids: Iterable[str],
         raise CompendiumError(f"{folder}: not a folder of student CSVs")
     segment_ids, code_ids = list(segment_ids), list(code_ids)
     files, problems = student_files(folder)
-    skipped, frames, owners = [p.file for p in problems], {}, {}
+    skipped = [p.file for p in problems]
+    frames: dict[str, pd.DataFrame] = {}
+    owners: dict[str, str] = {}  # coder -> the file that named them
     for problem in problems:
         warnings.warn(f"{problem.file}: skipped; {problem.message}", StudentFileSkipped,
                       stacklevel=3)

@@ -133,7 +133,8 @@ def segments_to_code(dataset: Dataset, participant: str | None = None,
             source = f"transcripts/{participant}.txt"
         transcript = dataset.transcripts.get(source)
         start, end = getattr(row, "start", None), getattr(row, "end", None)
-        if transcript is not None and pd.notna(start) and pd.notna(end):
+        if transcript is not None and start is not None and end is not None \
+                and pd.notna(start) and pd.notna(end):
             before, after = transcript[:int(start)], transcript[int(end):]
         else:
             before = texts[i - 1] if i > 0 else ""

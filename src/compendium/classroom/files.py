@@ -201,7 +201,8 @@ def student_files(folder: str | Path, kind: str = "") -> tuple[list[tuple[str | 
     submitted = folder / "submitted" if (folder / "submitted").is_dir() else folder
     if submitted.name != "submitted":
         return [(None, path) for path in sorted((folder / kind).glob("*.csv"))], []
-    found, problems = [], []
+    found: list[tuple[str | None, Path]] = []
+    problems: list[Problem] = []
     for submission in sorted(p for p in submitted.glob("*/*") if p.is_dir()):
         student = submission.parent.name
         where = f"submitted/{student}/{submission.name}"

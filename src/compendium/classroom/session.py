@@ -307,7 +307,7 @@ def start_session(dataset: Dataset, segments: list[Segment], themes: list[ThemeC
         example = others[0] if others else coder
         rows = codes_on_segments(dataset, [s.segment_id for s in segments], example)
         codes = {c.code_id for t in themes for c in t.codes}
-        typed_example = {}
+        typed_example: dict[str, list[str]] = {}
         for row in rows.itertuples(index=False):
             if row.code_id in codes:
                 typed_example.setdefault(row.segment_id, []).append(row.code_id)
