@@ -54,8 +54,10 @@ SOCKET_ENV = "COMPENDIUM_WARM_KERNELS"
 #: beyond what the same import inside the kernel would have had.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "pandas",
            "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.steps.notebook",
-           "compendium.steps.notebook_steps", "compendium.steps.agreement", "compendium.classroom",
-           "compendium.analysis")
+           "compendium.steps.sample_and_codebook", "compendium.steps.theme_matrix",
+           "compendium.steps.dual_perspective", "compendium.steps.framework_and_cooccurrence",
+           "compendium.steps.saturation", "compendium.steps.agreement",
+           "compendium.steps.class_agreement", "compendium.analysis")
 #: What the run server imports before it forks a run's own process (``compendium
 #: run``): papermill and the clients it drives, and the package's run step. The
 #: runs' kernels never come from this server, only from the kernel server.
