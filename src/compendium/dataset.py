@@ -10,6 +10,7 @@ segments validates in seconds; the descriptor itself is checked with the
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import shutil
@@ -471,7 +472,10 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     for row, value in zip(_rows(np.flatnonzero(bad)), segments["participant_id"][bad], strict=True):
         problems.append(Problem("segments.csv", row, "participant_id",
                                 f"'{_short(value)}' is not in participants.csv"))
-    bad = dangling(codings, "segment_id", segments["segment_id"])
+    # One factorisation of both tables' segment ids answers both directions: a
+    # coding's segment missing from segments.csv, and a segment without a coding.
+    in_segments, in_codings = _among_each_other(codings["segment_id"], segments["segment_id"])
+    bad = codings["segment_id"].notna() & ~in_segments
     for row, value in zip(_rows(np.flatnonzero(bad)), codings["segment_id"][bad], strict=True):
         problems.append(Problem("codings.csv", row, "segment_id",
                                 f"'{_short(value)}' is not in segments.csv"))
@@ -501,7 +505,7 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
             problems.append(Problem("codebook.csv", row, "parent_id",
                                     f"'{_short(value)}' is not a code_id in codebook.csv"))
         problems += _check_cycles(codebook)
-    uncoded = ~_among(segments["segment_id"], codings["segment_id"])
+    uncoded = ~in_codings
     for row, value in zip(_rows(np.flatnonzero(uncoded)), segments["segment_id"][uncoded],
         strict=True):
         problems.append(Problem("segments.csv", row, "segment_id",
@@ -512,12 +516,20 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
 def _among(values: pd.Series, valid: pd.Series) -> pd.Series:
     """``values.isin(set(valid))`` (a missing value is among ``valid`` when one is missing
     there), by one factorisation of both instead of a Python set of a million strings."""
-    both = np.concatenate([values.to_numpy(dtype=object), valid.to_numpy(dtype=object)])
+    return _among_each_other(values, valid)[0]
+
+
+def _among_each_other(left: pd.Series, right: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``(_among(left, right), _among(right, left))`` from one factorisation of both."""
+    both = np.concatenate([left.to_numpy(dtype=object), right.to_numpy(dtype=object)])
     codes, uniques = pd.factorize(both)
     codes = np.where(codes < 0, len(uniques), codes)  # missing: one extra slot
-    present = np.zeros(len(uniques) + 1, dtype=bool)
-    present[codes[len(values):]] = True
-    return pd.Series(present[codes[: len(values)]], index=values.index)
+    in_left = np.zeros(len(uniques) + 1, dtype=bool)
+    in_left[codes[: len(left)]] = True
+    in_right = np.zeros(len(uniques) + 1, dtype=bool)
+    in_right[codes[len(left):]] = True
+    return (pd.Series(in_right[codes[: len(left)]], index=left.index),
+            pd.Series(in_left[codes[len(left):]], index=right.index))
 
 
 def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
@@ -590,16 +602,33 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
             problems.append(Problem(label, row, "end", f"{value} is past the end of {rel} "
                                                        f"({len(transcript)} characters)"))
         within = ~outside
-        slices = [transcript[a:b] for a, b in zip(s[within].tolist(), e[within].tolist(),
-                                                  strict=True)]
-        mismatch = np.fromiter((x != y for x, y in zip(texts[members][within], slices,
-                                                       strict=True)), bool, len(slices))
+        slices = list(map(transcript.__getitem__, map(slice, s[within].tolist(),
+                                                      e[within].tolist())))
+        mismatch = _differ(texts[members][within], slices)
         for row, got in zip(_rows(rows[within][mismatch]),
                             np.asarray(slices, dtype=object)[mismatch], strict=True):
             problems.append(Problem(label, row, "text",
                                     f"does not match {rel}[start:end], which reads "
                                     f"'{_short(got, 50)}'"))
     return problems
+
+
+def _differ(texts: np.ndarray, slices: list[str]) -> np.ndarray:
+    """Whether each of ``texts`` differs from the slice of its transcript beside it.
+
+    Usually none does, and one comparison of the two joined by NUL says so: when
+    the texts hold no NUL (read_table refuses it in a table), equal joins have
+    their NULs in the same places and therefore equal pieces. Otherwise each pair
+    is compared.
+    """
+    wanted = texts.tolist()
+    try:
+        joined = "\x00".join(wanted)
+        if joined.count("\x00") == len(wanted) - 1 and joined == "\x00".join(slices):
+            return np.zeros(len(slices), dtype=bool)
+    except TypeError:  # a missing text (NaN) is not a string; it differs from its slice
+        pass
+    return np.fromiter(map(operator.ne, wanted, slices), bool, len(slices))
 
 
 def _check_coders(descriptor: dict, codings: pd.DataFrame) -> list[Problem]:
