@@ -453,11 +453,6 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
     """
     width = max(len(ranges) for _, ranges in leads.values())
     out: dict[str, list[np.ndarray]] = {name: [np.empty(0, np.int64)] for name in leads}
-    # Bytes that begin some lead: one pass over a chunk finds them all, and each
-    # lead then looks only at those few places instead of the whole chunk.
-    begins = np.zeros(256, bool)
-    for _, ranges in leads.values():
-        begins[ord(ranges[0][0]):ord(ranges[0][1]) + 1] = True
     for first in range(0, len(low), _DIGIT_CHUNK):
         # one character before for the left boundary, and the lead's width after
         begin = max(first - 1, 0)
@@ -466,16 +461,15 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
         # bytes of the character before `first` (none at the very start)
         shift = len(low[begin:first].encode("utf-8", "surrogatepass"))
         continuation = None if piece.isascii() else np.flatnonzero((data & 0xC0) == 0x80)
-        starts = np.flatnonzero(begins[data[shift:]]) + shift
         for name, (refused, ranges) in leads.items():
             n = len(data) - shift - len(ranges) + 1
             if n <= 0:
                 continue
-            # The first range where some lead begins; the rest, and the character
+            # The first range over the whole chunk; the rest, and the character
             # before, only where the first one holds (a few places in a text).
             lo, hi = ranges[0]
-            hits = starts[starts < shift + n]
-            hits = hits[(data[hits] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
+            hits = np.flatnonzero((data[shift:shift + n] - np.uint8(ord(lo)))
+                                  <= np.uint8(ord(hi) - ord(lo))) + shift
             for k, (lo, hi) in enumerate(ranges[1:], 1):
                 hits = hits[(data[hits + k] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
             if refused:
