@@ -318,4 +318,3 @@ def test_the_prefilters_miss_no_pattern_hit(texts):
     found = {cell: {(h.kind, h.start, h.text) for h in hits}
              for cell, hits in anonymity.find_identifiers(texts).items()}
     assert found == brute
-
