@@ -21,7 +21,7 @@ from ._common import (
     positions,
     select_codings,
 )
-from .frequencies import code_frequencies
+from .frequencies import frequencies_of_coded
 
 #: The quote rule, as printed in the paper. Keep in sync with the code below.
 QUOTE_RULE = (
@@ -240,7 +240,15 @@ def clustered_matrix(
     carrying[on_codings[in_theme]] = True
     segments = segments[carrying[on_segments]]
     on_them = coders_codings[carrying[on_codings]]
-    freq = code_frequencies(mine, segments, participants, codebook, coder=None)
+    # code_frequencies(mine, segments, ...) with the segment ids as integer codes:
+    # the same pairs, joins and distinct counts, without hashing the ids again.
+    coded = (pd.DataFrame({"segment_id": on_codings[in_theme],
+                           "code_id": mine["code_id"].to_numpy()})
+             .drop_duplicates()
+             .merge(pd.DataFrame({"segment_id": on_segments[carrying[on_segments]],
+                                  "participant_id": segments["participant_id"].to_numpy()}),
+                    on="segment_id", how="inner"))
+    freq = frequencies_of_coded(coded, participants, codebook)
     freq = freq[freq["theme"] == theme]
     # Perspectives are disjoint, so summing the two rows counts each
     # interviewee once.
