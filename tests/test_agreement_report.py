@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compendium import narrative
-from compendium.agreement_report import TABLE_IDS, agreement_run
 from compendium.dataset import load_dataset
+from compendium.displays import narrative
 from compendium.pipeline.rules import load_registry
+from compendium.steps.agreement import TABLE_IDS, agreement_run
 
 from .conftest import DEMO, ROOT
 from .test_agreement_cli import canonical_dataset

@@ -15,15 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compendium.anonymity import (
+from compendium.cli import main
+from compendium.dataset import freeze_dataset, validate_dataset
+from compendium.dataset.anonymity import (
     NO_IDENTIFIERS,
     check_anonymity,
     find_identifiers,
     parse_identifiers,
     read_identifiers,
 )
-from compendium.cli import main
-from compendium.dataset import freeze_dataset, validate_dataset
 from compendium.errors import CompendiumError
 
 from .anonymity_helpers import IDENTIFIERS as BASE_IDENTIFIERS
@@ -280,7 +280,7 @@ def test_build_refuses_a_dataset_with_identifiers(demo_copy: Path, tmp_path: Pat
 def test_the_postcode_prefilter_finds_what_its_regular_expression_finds(text, chunk):
     # The numpy prefilter must find exactly the positions of [0-9][a-z]{2},
     # also across chunk boundaries and after characters of several bytes.
-    from compendium import anonymity
+    from compendium.dataset import anonymity
 
     expected = [m.start() for m in re.finditer("[0-9][a-z]{2}", text)]
     original = anonymity._DIGIT_CHUNK
@@ -306,7 +306,7 @@ def test_the_prefilters_miss_no_pattern_hit(texts):
     # Every accepted match of the precise patterns, run on every text without
     # any prefilter, must be found by find_identifiers, which looks only at the
     # cells its prefilters pick.
-    from compendium import anonymity
+    from compendium.dataset import anonymity
 
     brute = {}
     for cell, text in enumerate(texts):

@@ -104,9 +104,9 @@ def test_the_build_package_does_not_spell_build_paths():
 def test_start_run_trusts_the_build_validation_only_for_the_same_files(demo_copy, tmp_path,
                                                                        monkeypatch):
     from compendium import dataset as dataset_module
-    from compendium.datapackage import dataset_hash
     from compendium.dataset import read_descriptor
-    from compendium.notebook import start_run
+    from compendium.dataset.datapackage import dataset_hash
+    from compendium.steps.notebook import start_run
 
     digest = dataset_hash(read_descriptor(demo_copy))
     calls = []

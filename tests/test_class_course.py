@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from compendium import class_course, classroom
+from compendium import classroom
+from compendium.classroom import course as class_course
 from compendium.dataset import load_dataset
 
 from .conftest import DEMO, ROOT

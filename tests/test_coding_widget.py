@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compendium import classroom, coding_widget
+from compendium import classroom
+from compendium.classroom import widget as coding_widget
 from compendium.dataset import load_dataset
 
 from .conftest import DEMO
@@ -51,7 +52,7 @@ def test_headless_show_displays_nothing(ds, capsys):
 def test_class_heatmap_says_why_it_is_empty():
     import pandas as pd
 
-    from compendium import figures
+    from compendium.displays import figures
 
     fig = figures.student_agreement_heatmap(pd.DataFrame(), synthetic=True,
                                             empty_message="no valid student files")

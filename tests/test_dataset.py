@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from compendium.dataset import (
     freeze_dataset,
     load_dataset,
-    read_table,
     validate_dataset,
     write_dataset,
 )
+from compendium.dataset.tableio import read_table
 from compendium.errors import CompendiumError, ValidationError
 
 from .conftest import DEMO

@@ -13,10 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from compendium import analysis, figures, narrative, tables
-from compendium import notebook_steps as steps
+from compendium import analysis
 from compendium.dataset import freeze_dataset, load_dataset, validate_dataset
-from compendium.design import (
+from compendium.dataset.design import (
     analysis_tables,
     default_design,
     default_noun,
@@ -25,9 +24,11 @@ from compendium.design import (
     singular_of,
     unmapped_codes,
 )
-from compendium.design_io import apply_design_file, describe_design
+from compendium.dataset.design_io import apply_design_file, describe_design
+from compendium.displays import figures, narrative, tables
 from compendium.errors import CompendiumError
 from compendium.qda.importer import import_dataset
+from compendium.steps import notebook_steps as steps
 
 from .conftest import DEMO, ROOT, make, paper_text, pdf_text, quote_mark_problems
 
@@ -170,7 +171,7 @@ def test_a_sole_branch_becomes_the_theme_and_several_roots_become_subthemes():
 
 
 def test_a_code_in_two_themes_is_a_problem():
-    from compendium.design import design_problems
+    from compendium.dataset.design import design_problems
 
     descriptor = {"compendium": {"design": {"themes": {
         "motivations": {"label": "Why", "codes": ["WHY"]},

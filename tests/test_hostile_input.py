@@ -24,18 +24,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compendium.anonymity import check_anonymity, find_identifiers, parse_identifiers
-from compendium.artefacts import RunOutputs
 from compendium.cli import main
 from compendium.dataset import (
     MAX_FIELD_CHARS,
     freeze_dataset,
     load_dataset,
-    read_table,
     validate_dataset,
 )
+from compendium.dataset.anonymity import check_anonymity, find_identifiers, parse_identifiers
+from compendium.dataset.tableio import read_table
+from compendium.displays.tables import profile_table
 from compendium.errors import CompendiumError
-from compendium.tables import profile_table
+from compendium.steps.artefacts import RunOutputs
 
 from .anonymity_helpers import digest, edit_cell, plant, read_csv, write_csv
 from .conftest import DEMO, ROOT

@@ -255,7 +255,7 @@ def test_descriptor_shape_check_agrees_with_jsonschema():
     implementation) on the demo descriptor and on every key given a value of each JSON type."""
     from jsonschema import Draft202012Validator
 
-    from compendium.datapackage import DESCRIPTOR_SCHEMA, descriptor_shape_problems
+    from compendium.dataset.datapackage import DESCRIPTOR_SCHEMA, descriptor_shape_problems
 
     judge = Draft202012Validator(DESCRIPTOR_SCHEMA)
     demo = json.loads((DEMO / "datapackage.json").read_text(encoding="utf-8"))

@@ -14,8 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from compendium import narrative, tables
-from compendium.design import STUDY, design_from_descriptor, design_problems, read_design_file
+from compendium.dataset.design import (
+    STUDY,
+    design_from_descriptor,
+    design_problems,
+    read_design_file,
+)
+from compendium.displays import narrative, tables
 
 from .conftest import pdf_text, quote_mark_problems
 
@@ -122,7 +127,8 @@ def test_matrix_headers_use_short_labels_and_spread_sentence():
 
 
 def test_widget_agreement_table_shows_names_and_worded_headers():
-    from compendium import classroom, coding_widget
+    from compendium import classroom
+    from compendium.classroom import widget as coding_widget
     from compendium.dataset import load_dataset
 
     from .conftest import DEMO

@@ -14,11 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compendium.anonymity import PATTERN_KINDS, find_identifiers, parse_identifiers
 from compendium.cli import main
 from compendium.dataset import freeze_dataset, load_dataset, validate_dataset
-from compendium.errors import CompendiumError
-from compendium.pseudonymise import (
+from compendium.dataset.anonymity import PATTERN_KINDS, find_identifiers, parse_identifiers
+from compendium.dataset.pseudonymise import (
     Placeholders,
     map_offsets,
     parse_patterns,
@@ -26,6 +25,7 @@ from compendium.pseudonymise import (
     replace_spans,
     term_spans,
 )
+from compendium.errors import CompendiumError
 
 from .anonymity_helpers import IDENTIFIERS as BASE_IDENTIFIERS
 from .anonymity_helpers import digest, edit_cell, plant, read_csv, write_csv

@@ -80,14 +80,14 @@ def test_hand_checked_cases():
     every = {r["id"] for r in runs}
     agreement = {"agreement", "agreement-character", "agreement-unitized", "agreement-overlap"}
     # notebook 08 imports the synthetic class; it was missing from the old hand list
-    assert runs_reaching("compendium.synthetic_class") == {"class-agreement"}
-    assert runs_reaching("compendium.agreement_report") == agreement
+    assert runs_reaching("compendium.classroom.synthetic_class") == {"class-agreement"}
+    assert runs_reaching("compendium.steps.agreement") == agreement
     # the command line and the importers only make data: no run imports them
     assert runs_reaching("compendium.cli") == set()
     assert runs_reaching("compendium.qda.refi") == set()
     # the executor, and everything every notebook loads, feed every run
     assert runs_reaching(RUN_EXECUTOR) == every
-    assert runs_reaching("compendium.dataset") == every
+    assert runs_reaching("compendium.dataset.core") == every
 
 
 def _loaded_by(notebook: Path) -> set[str]:
@@ -118,13 +118,13 @@ def test_notebook_imports_skip_magics_and_read_every_code_cell(tmp_path: Path):
     nb = {"cells": [
         {"cell_type": "markdown", "source": "import compendium.cli"},
         {"cell_type": "code",
-         "source": ["%matplotlib inline\n", "from compendium import tables\n"]},
+         "source": ["%matplotlib inline\n", "from compendium.displays import tables\n"]},
         {"cell_type": "code", "source": "!ls\nimport compendium.analysis.saturation as s\n"},
     ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     path = tmp_path / "x.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
     known = set(module_names(PACKAGE_DIR, PACKAGE))
-    assert notebook_imports(path, known) == {"compendium", "compendium.tables",
+    assert notebook_imports(path, known) == {"compendium.displays", "compendium.displays.tables",
                                              "compendium.analysis.saturation"}
 
 
@@ -136,6 +136,6 @@ def test_validation_depends_on_every_module_it_reads_through(tmp_path: Path):
     text = rules_text(load_registry(REGISTRY), REGISTRY, tmp_path)
     line = next(li for li in text.splitlines() if li.startswith("VALIDATION_CODE := "))
     files = set(line.split(" := ")[1].split())
-    assert {"src/compendium/dataset.py", "src/compendium/userfile.py",
-            "src/compendium/anonymity.py", "src/compendium/tableio.py"} <= files
+    assert {"src/compendium/dataset/core.py", "src/compendium/userfile.py",
+            "src/compendium/dataset/anonymity.py", "src/compendium/dataset/tableio.py"} <= files
     assert "src/compendium/cli.py" not in files  # the command line does not validate

@@ -8,7 +8,7 @@ import pytest
 
 from compendium.analysis import agreement_by_measure, choose_measure, coder_spans
 from compendium.dataset import load_dataset, validate_dataset
-from compendium.synthetic import _join_opener, generate_dataset, load_bank
+from compendium.dataset.synthetic import _join_opener, generate_dataset, load_bank
 
 from .conftest import DEMO
 

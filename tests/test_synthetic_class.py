@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from compendium import classroom, synthetic_class
+from compendium import classroom
+from compendium.classroom import synthetic_class
 from compendium.dataset import load_dataset
 
 from .conftest import DEMO, ROOT

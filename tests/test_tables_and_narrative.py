@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from compendium import narrative
-from compendium.tables import (
+from compendium.displays import narrative
+from compendium.displays.tables import (
     escape_markdown,
     markdown_table,
     neutralise_formula,

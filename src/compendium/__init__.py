@@ -1,17 +1,18 @@
 """Reproducible research compendium for the ICT regional-clusters study.
 
-The package is organised by what each module does:
+The package is organised in floors, in the order data flow through it (the package map,
+``src/compendium/README.md``, says what each module owns and may import):
 
-- ``dataset``: loading a dataset folder and validating it completely;
-- ``datapackage``: the Frictionless descriptor, table schemas and resource hashes;
-- ``synthetic``: the seeded generator of the demonstration dataset;
-- ``analysis``: pure functions over tidy DataFrames (frequencies, matrices,
-  comparison, co-occurrence, saturation, agreement, data structure);
-- ``figures`` and ``tables``: displays built from analysis results;
-- ``artefacts``: how notebooks save figures, tables and values with provenance;
-- ``layout``: where the build puts everything (paths and step names);
-- ``fileio``: atomic writes and sha256 hashing, used by every writer;
-- ``pipeline``: the run registry, make rules, notebook runs, and the paper and site.
+- foundations: ``errors``, ``fileio`` (atomic writes, hashing), ``userfile`` (reading a
+  user's file), ``importgraph``, ``layout`` (every build path), ``formatting``;
+- ``dataset``: the descriptor, tables, validation, design, anonymity and generators;
+- ``qda``: import from and export to QDA tools (REFI-QDA, Taguette, QualCoder);
+- ``analysis``: pure functions over tidy DataFrames;
+- ``displays``: figures, tables and sentences made from analysis results;
+- ``classroom``: the coding exercise (session, widget, class view, nbgrader course);
+- ``steps``: what each notebook run decides, captions and values;
+- ``pipeline``: the run registry, make rules, notebook runs, the paper, site and crate;
+- ``cli``, ``bench``, ``fuzz``: the entry points.
 """
 
 __version__ = "0.1.0"

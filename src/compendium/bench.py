@@ -92,7 +92,7 @@ def run(interviews: int, per_interview: int, seed: int, transcripts: bool, cache
 
     from . import analysis
     from .dataset import load_dataset, validate_dataset
-    from .synthetic import generate_dataset
+    from .dataset.synthetic import generate_dataset
 
     rows: list[Measurement] = []
     folder = dataset_folder(cache, interviews, per_interview, seed, transcripts)

@@ -32,8 +32,8 @@ def _validate(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     if args.stamp:
-        from .datapackage import dataset_hash
         from .dataset import read_descriptor
+        from .dataset.datapackage import dataset_hash
         from .fileio import atomic_write
 
         # The build's record that this dataset, with this hash, passed validation;
@@ -45,7 +45,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _check_anonymity(args: argparse.Namespace) -> int:
-    from .anonymity import check_anonymity, is_hit, resolve_identifiers
+    from .dataset.anonymity import check_anonymity, is_hit, resolve_identifiers
 
     identifiers = resolve_identifiers(args.identifiers, args.dataset)
     problems = check_anonymity(args.dataset, identifiers)
@@ -67,7 +67,7 @@ def _check_anonymity(args: argparse.Namespace) -> int:
 
 
 def _pseudonymise(args: argparse.Namespace) -> int:
-    from .pseudonymise import parse_patterns, pseudonymise_dataset
+    from .dataset.pseudonymise import parse_patterns, pseudonymise_dataset
 
     patterns = parse_patterns(args.patterns)
     report = pseudonymise_dataset(args.dataset, args.to, args.key, args.identifiers, patterns)
@@ -96,7 +96,7 @@ def _freeze(args: argparse.Namespace) -> int:
 
 
 def _synthetic(args: argparse.Namespace) -> int:
-    from .synthetic import generate_dataset
+    from .dataset.synthetic import generate_dataset
 
     path = generate_dataset(args.to, seed=args.seed, interviews=args.interviews,
                             segments_per_interview=args.segments_per_interview,
@@ -107,7 +107,7 @@ def _synthetic(args: argparse.Namespace) -> int:
 
 
 def _synthetic_class(args: argparse.Namespace) -> int:
-    from .synthetic_class import write_class
+    from .classroom.synthetic_class import write_class
 
     path = write_class(args.data, args.to, seed=args.seed, n_students=args.students,
                        n_segments=args.segments)
@@ -116,7 +116,7 @@ def _synthetic_class(args: argparse.Namespace) -> int:
 
 
 def _class_init(args: argparse.Namespace) -> int:
-    from .class_course import ClassSettings, init_course
+    from .classroom.course import ClassSettings, init_course
 
     settings = ClassSettings(participant=args.participant, n_segments=args.segments,
                              theme=args.theme, coder=args.coder)
@@ -230,7 +230,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _design(args: argparse.Namespace) -> int:
-    from .design_io import apply_design_file, describe_design
+    from .dataset.design_io import apply_design_file, describe_design
 
     if args.apply:
         apply_design_file(args.dataset, args.apply)
@@ -259,7 +259,7 @@ def _export(args: argparse.Namespace) -> int:
 def _agreement(args: argparse.Namespace) -> int:
     from .analysis import agreement_by_measure, coder_spans, source_lengths
     from .dataset import load_dataset
-    from .tables import agreement_cli_table
+    from .displays.tables import agreement_cli_table
 
     ds = load_dataset(args.dataset)
     # Every code the coders applied, whatever the design places under the study's themes:

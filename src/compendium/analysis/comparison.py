@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..design import Design, default_design
+from ..dataset.design import Design, default_design
 from ..formatting import percent_text
 from ._common import (
     PERSPECTIVES,

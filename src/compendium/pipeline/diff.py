@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..datapackage import dataset_hash
+from ..dataset.datapackage import dataset_hash
 from ..errors import CompendiumError
 from ..fileio import atomic_write, remove_tree, replace_dir, sha256_file, staging_dir
 from ..layout import Layout

@@ -75,7 +75,7 @@ def collect_values(build: Path, registry: Path, data: Path) -> dict[str, dict[st
     """Every value the paper may print: the runs' values and the build's own."""
     # The descriptor alone, read without the dataset layer (and pandas): the
     # build validated the dataset before any run.
-    from ..datapackage import DESCRIPTOR, dataset_hash
+    from ..dataset.datapackage import DESCRIPTOR, dataset_hash
 
     values: dict[str, dict[str, Any]] = {}
     for manifest in load_runs(build, registry):

@@ -51,8 +51,8 @@ SOCKET_ENV = "COMPENDIUM_WARM_KERNELS"
 #: the notebooks import first. Importing a module has no effect on the kernel
 #: beyond what the same import inside the kernel would have had.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "pandas",
-           "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.notebook",
-           "compendium.notebook_steps", "compendium.agreement_report", "compendium.classroom",
+           "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.steps.notebook",
+           "compendium.steps.notebook_steps", "compendium.steps.agreement", "compendium.classroom",
            "compendium.analysis")
 #: The kernelspec command a forked kernel stands in for.
 LAUNCHER = ("-m", "ipykernel_launcher")

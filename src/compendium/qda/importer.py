@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..dataset import read_table, write_dataset
-from ..design import read_design_file, resolve_design
+from ..dataset import write_dataset
+from ..dataset.design import read_design_file, resolve_design
+from ..dataset.tableio import read_table
 from ..errors import CompendiumError, ValidationError
 from ..userfile import read_bytes, regular_file_problem
 from .csv_formats import QUALCODER, TAGUETTE, csv_kind, read_qualcoder, read_taguette

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..datapackage import ID_PATTERN, PERSPECTIVES, TABLE_SCHEMAS, TABLES
+from ..dataset.datapackage import ID_PATTERN, PERSPECTIVES, TABLE_SCHEMAS, TABLES
 from ..errors import CompendiumError
 from .model import (
     IdMinter,

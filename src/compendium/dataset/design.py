@@ -44,8 +44,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import CompendiumError, Problem
 from .datapackage import DESCRIPTOR, PERSPECTIVES
-from .errors import CompendiumError, Problem
 
 #: The study's three themes, in the order of the paper.
 THEMES: tuple[str, str, str] = ("motivations", "outcomes", "cluster_role")

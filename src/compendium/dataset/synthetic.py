@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .dataset import write_dataset
+from ..errors import CompendiumError
+from .core import write_dataset
 from .design import STUDY
-from .errors import CompendiumError
 
 DESIGN_INTERVIEWS = 14
 #: Share of interviewees who are entrepreneurs (8 of 14); the real split is not public.

@@ -36,10 +36,11 @@ import pandas as pd
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from . import analysis, classroom
-from .dataset import load_dataset
-from .errors import CompendiumError
-from .fileio import remove_tree, replace_dir, staging_dir
+from .. import analysis
+from ..dataset import load_dataset
+from ..errors import CompendiumError
+from ..fileio import remove_tree, replace_dir, staging_dir
+from . import core as classroom
 
 #: The assignment's name in the course, and the notebook it holds.
 ASSIGNMENT = "coding-exercise"
@@ -56,7 +57,7 @@ c.CourseDirectory.course_id = {course!r}
 # Each student's feedback gains their agreement with the coder and the class.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "compendium.class_course.ClassFeedback",
+    "compendium.classroom.course.ClassFeedback",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 # Students' coding folders travel with the notebook; nothing else is needed.

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from .datapackage import DESCRIPTOR, write_descriptor
-from .dataset import (
+from ..errors import ValidationError
+from .core import (
     freeze_dataset,
     load_dataset,
     read_descriptor,
@@ -27,8 +27,8 @@ from .dataset import (
     validate_dataset,
     write_csv,
 )
+from .datapackage import DESCRIPTOR, write_descriptor
 from .design import THEMES, design_summary, read_design_file, resolve_design
-from .errors import ValidationError
 
 
 def apply_design_file(folder: str | Path, design_file: str | Path) -> dict[str, Any]:

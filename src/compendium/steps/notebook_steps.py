@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import analysis, figures, narrative, tables
-from .dataset import Dataset
-from .design import THEMES, design_summary
+from .. import analysis
+from ..dataset import Dataset
+from ..dataset.design import THEMES, design_summary
+from ..displays import figures, narrative, tables
 
 Values = dict[str, tuple[Any, str | None]]
 

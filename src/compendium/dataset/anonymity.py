@@ -41,8 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import CompendiumError, Problem
+from ..userfile import is_regular_file, parse_json, read_bytes
 from .datapackage import DESCRIPTOR, TABLES
-from .errors import CompendiumError, Problem
 from .tableio import (
     default_sources,
     is_inside,
@@ -51,7 +52,6 @@ from .tableio import (
     read_table,
     read_transcript_text,
 )
-from .userfile import is_regular_file, parse_json, read_bytes
 
 #: The identifiers list looked for at the repository root when none is given.
 IDENTIFIERS_FILE = "identifiers.txt"

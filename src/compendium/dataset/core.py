@@ -23,6 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import CompendiumError, Problem, ValidationError
+from ..fileio import replace_dir, sha256_file
+from ..userfile import parse_json, read_bytes, regular_file_problem
 from .datapackage import (
     DESCRIPTOR,
     TABLE_SCHEMAS,
@@ -33,8 +36,6 @@ from .datapackage import (
     write_descriptor,
 )
 from .design import Design, analysis_tables, design_from_descriptor, design_problems, unmapped_codes
-from .errors import CompendiumError, Problem, ValidationError
-from .fileio import replace_dir, sha256_file
 from .tableio import (
     default_sources,
     is_inside,
@@ -43,7 +44,6 @@ from .tableio import (
     read_table,
     read_transcript_text,
 )
-from .userfile import parse_json, read_bytes, regular_file_problem
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000

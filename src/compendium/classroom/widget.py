@@ -15,9 +15,9 @@ import ipywidgets as widgets
 import traitlets
 from IPython.display import display
 
-from . import tables
-from .classroom import Code, CodingSession, SpanSession
-from .dataset import Dataset
+from ..dataset import Dataset
+from ..displays import tables
+from .core import Code, CodingSession, SpanSession
 
 _GREY = "color: #666;"
 

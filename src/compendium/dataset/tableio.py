@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import CompendiumError, Problem
+from ..userfile import decode, read_bytes
 from .datapackage import DESCRIPTOR, TABLES
-from .errors import CompendiumError, Problem
-from .userfile import decode, read_bytes
 
 
 def read_table(path: Path, label: str | None = None) -> pd.DataFrame:

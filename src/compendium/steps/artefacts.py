@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import CompendiumError
-from .fileio import atomic_write
-from .layout import MANIFEST
-from .tables import markdown_table, safe_csv
+from ..displays.tables import markdown_table, safe_csv
+from ..errors import CompendiumError
+from ..fileio import atomic_write
+from ..layout import MANIFEST
 
 #: The formats figures are saved in: each is used by an output of the build.
 #: SVG goes into the HTML paper and, through Typst, into the PDF; DOCX cannot
@@ -54,7 +54,7 @@ class RunOutputs:
 
     def figure(self, artefact_id: str, fig, caption: str, alt: str | None = None) -> list[str]:
         """Save ``fig`` in :data:`FIGURE_FORMATS` (SVG and PNG); return the file names."""
-        from .figures import save_figure
+        from ..displays.figures import save_figure
 
         self._claim(artefact_id)
         files = save_figure(fig, self.directory / artefact_id, FIGURE_FORMATS)

@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import analysis
-from .analysis.multirater import multirater_table
-from .analysis.spans import default_sources
-from .dataset import Dataset
-from .errors import CompendiumError, Problem
+from .. import analysis
+from ..analysis.multirater import multirater_table
+from ..analysis.spans import default_sources
+from ..dataset import Dataset
+from ..errors import CompendiumError, Problem
 
 #: The columns of a student's CSV, in this order.
 COLUMNS = ("segment_id", "code_id", "coder")

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .fileio import atomic_write, sha256_file, sha256_text
+from ..fileio import atomic_write, sha256_file, sha256_text
 
 DESCRIPTOR = "datapackage.json"
 TABLES = ("participants", "codebook", "segments", "codings")

@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import analysis, narrative, tables
-from .dataset import Dataset
+from .. import analysis
+from ..dataset import Dataset
+from ..displays import narrative, tables
 
 #: Artefact id of each measure's table (the segment table keeps its old id).
 TABLE_IDS = {"segment": "tbl-agreement", "character": "tbl-agreement-character",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from .design import Design, default_design
+from ..dataset.design import Design, default_design
 
 ORGANISATION_PHRASES = {"agency": ("agency", "agencies"), "hei": ("HEI", "HEIs"),
                         "ict_sme": ("ICT SME", "ICT SMEs")}
@@ -36,7 +36,7 @@ def join_and(items: list[str]) -> str:
 
 def percent(n: int, size: int) -> str:
     """Whole percent, rounded half up like every percentage the project prints."""
-    from .formatting import percent_text
+    from ..formatting import percent_text
 
     return "n/a" if size == 0 else percent_text(int(n), int(size))
 

@@ -18,7 +18,7 @@ import matplotlib.ticker  # noqa: F401  (used as matplotlib.ticker below)
 import numpy as np
 import pandas as pd
 
-from .design import Design, default_design
+from ..dataset.design import Design, default_design
 
 PERSPECTIVE_COLOURS = {"entrepreneur": "#0072B2", "intermediary": "#E69F00"}
 PERSPECTIVE_MARKERS = {"entrepreneur": "o", "intermediary": "s"}
@@ -75,7 +75,7 @@ def save_figure(fig, stem: Path, formats=("svg", "png")) -> list[str]:
     """
     import io
 
-    from .fileio import atomic_write
+    from ..fileio import atomic_write
 
     names = []
     metadata = {

@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .classroom import (
+from ..dataset import Dataset, load_dataset
+from ..errors import CompendiumError
+from .core import (
     SPAN_COLUMNS,
     SPAN_FOLDER,
     codebook_by_theme,
@@ -33,8 +35,6 @@ from .classroom import (
     segments_to_code,
     spans_csv,
 )
-from .dataset import Dataset, load_dataset
-from .errors import CompendiumError
 
 #: The generator's defaults: the class notebook 8 ships with.
 DEFAULT_SEED = 2013

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .design import Design, default_design
+from ..dataset.design import Design, default_design
 
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -100,7 +100,7 @@ ORGANISATION_LABELS = {"ict_sme": "ICT SME", "agency": "Agency", "hei": "HEI"}
 
 def _fraction(n: int, size: int) -> str:
     """'3 of 8 (38%)': counts first, because with groups this small a bare percentage misleads."""
-    from .formatting import percent_text
+    from ..formatting import percent_text
 
     if size == 0:
         return "0 of 0"

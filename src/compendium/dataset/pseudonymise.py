@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import CompendiumError, Problem, ValidationError
 from .anonymity import (
     ALLOWLIST,
     NO_IDENTIFIERS,
@@ -58,7 +59,6 @@ from .anonymity import (
     resolve_overlaps,
 )
 from .datapackage import TABLES
-from .errors import CompendiumError, Problem, ValidationError
 
 #: Placeholder labels per kind of listed term.
 LABELS = {"person": "Person", "firm": "Firm", "place": "Place", "event": "Event",
@@ -341,7 +341,7 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
     must be a valid dataset (structure and hashes; it may hold identifiers), the new
     dataset is written atomically and validated, and the key is renamed into place last.
     """
-    from .dataset import load_dataset, validate_dataset
+    from .core import load_dataset, validate_dataset
 
     source, dest = Path(source), Path(dest)
     terms = identifiers if isinstance(identifiers, IdentifierList) \
@@ -432,7 +432,7 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(_key_csv(replace.key_rows()))
-        from .dataset import write_dataset
+        from .core import write_dataset
 
         write_dataset(dest, participants=frames["participants"], codebook=frames["codebook"],
                       segments=frames["segments"], codings=frames["codings"],
