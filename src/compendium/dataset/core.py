@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,6 +223,8 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     problems = _check_descriptor(folder, descriptor)
     tables: dict[str, pd.DataFrame] = {}
     read: dict[str, pd.DataFrame] = {}
+    # integer columns as _check_fields read them, for _check_offsets to reuse
+    numbers: dict[str, dict[str, np.ndarray]] = {}
     for table in TABLES:
         label = f"{table}.csv"
         try:
@@ -234,11 +236,11 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         table_problems = _check_columns(table, frame, descriptor)
         problems += table_problems
         if not any(p.row is None for p in table_problems):
-            problems += _check_fields(table, frame)
+            problems += _check_fields(table, frame, numbers.setdefault(table, {}))
             tables[table] = frame
     if len(tables) == len(TABLES):
         problems += _check_references(tables)
-        problems += _check_offsets(folder, tables["segments"])
+        problems += _check_offsets(folder, tables["segments"], numbers["segments"])
         problems += _check_coders(descriptor, tables["codings"])
         problems += design_problems(descriptor, _typed("codebook", tables["codebook"].copy()))
     else:
@@ -340,8 +342,14 @@ def _rows(index: Iterable[int]) -> list[int]:
     return [int(i) + 2 for i in index]
 
 
-def _check_fields(table: str, frame: pd.DataFrame) -> list[Problem]:
-    """Types, required values, enums, minimums, patterns, uniqueness and size."""
+def _check_fields(table: str, frame: pd.DataFrame,
+                  numbers_out: dict[str, np.ndarray] | None = None) -> list[Problem]:
+    """Types, required values, enums, minimums, patterns, uniqueness and size.
+
+    An integer column whose every given value is plain digits is left in
+    ``numbers_out`` as :func:`_column_numbers` would read it, so that later checks
+    do not convert a million numbers again.
+    """
     label = f"{table}.csv"
     problems: list[Problem] = []
     frame = frame.reset_index(drop=True)
@@ -369,7 +377,12 @@ def _check_fields(table: str, frame: pd.DataFrame) -> list[Problem]:
             problems.append(Problem(label, row, name,
                                     f"value longer than {MAX_FIELD_CHARS:,} characters"))
         if spec["type"] == "integer":
-            numbers = _numbers(values, strip=True)
+            plain = _plain_numbers(values)
+            numbers = plain if plain is not None else _numbers(values, strip=True)
+            if plain is not None and numbers_out is not None and len(values) == len(texts):
+                # no blank value, so the values are the filled cells, whole
+                numbers_out[name] = np.full(len(cells), np.nan)
+                numbers_out[name][positions] = plain
             bad = np.isnan(numbers) | (numbers != np.floor(numbers))
             for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
                 problems.append(Problem(
@@ -417,15 +430,26 @@ def _numbers(texts: np.ndarray, strip: bool = False) -> np.ndarray:
     """
     if not len(texts):
         return np.zeros(0)
+    plain = _plain_numbers(texts)
+    if plain is not None:
+        return plain
+    if strip:
+        texts = np.fromiter(map(str.strip, texts), object, len(texts))
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _plain_numbers(texts: np.ndarray) -> np.ndarray | None:
+    """The texts as float64 when every one is plain ASCII digits (at most
+    :data:`_PLAIN_DIGITS`), else None; what :func:`_numbers` gives such texts either way."""
+    if not len(texts):
+        return None
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     joined = "".join(texts)
     if lengths.min() >= 1 and lengths.max() <= _PLAIN_DIGITS and joined.isascii() \
             and joined.isdigit():
         return np.fromiter(map(int, texts), np.int64, len(texts)).astype(np.float64)
-    if strip:
-        texts = np.fromiter(map(str.strip, texts), object, len(texts))
-    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    return None
 
 
 def _column_numbers(column: pd.Series) -> np.ndarray:
@@ -547,7 +571,10 @@ def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
+def _check_offsets(folder: Path, segments: pd.DataFrame,
+                   numbers: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
+    """Offsets given together, in order, inside their transcript and matching its text;
+    ``numbers`` holds start and end already read by :func:`_check_fields`, where it did."""
     problems: list[Problem] = []
     label = "segments.csv"
     frame = segments.reset_index(drop=True)
@@ -560,8 +587,11 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
     located = has_start & has_end
     if not located.any():
         return problems
-    start = pd.Series(_column_numbers(frame["start"]), index=frame.index)
-    end = pd.Series(_column_numbers(frame["end"]), index=frame.index)
+    numbers = numbers or {}
+    start = pd.Series(numbers["start"] if "start" in numbers else _column_numbers(frame["start"]),
+                      index=frame.index)
+    end = pd.Series(numbers["end"] if "end" in numbers else _column_numbers(frame["end"]),
+                    index=frame.index)
     numeric = located & start.notna() & end.notna()
     reversed_ = numeric & (end <= start)
     for row, s, e in zip(_rows(np.flatnonzero(reversed_)), start[reversed_], end[reversed_],
