@@ -1,11 +1,17 @@
 """How numbers are written in the paper's tables and sentences.
 
 One rounding rule for every percentage the reader sees, shared by the tables,
-the generated sentences and the analysis's own descriptions. Imports nothing
-of the package, so anything may use it.
+the generated sentences and the analysis's own descriptions; and the one name
+of an agreement table's pooled row, which the analysis writes and the displays
+name. Imports nothing of the package, so anything may use it.
 """
 
 from __future__ import annotations
+
+#: The ``code_id`` of the row pooling every code, in every agreement measure's table.
+#: Here rather than in the analysis, so that a display can know it without importing
+#: the analysis (and every notebook run with it).
+POOLED = "overall"
 
 
 def percent_text(k: int, n: int, decimals: int = 0) -> str:
