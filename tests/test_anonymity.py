@@ -314,3 +314,27 @@ def test_the_prefilters_miss_no_pattern_hit(texts):
     found = {cell: {(h.kind, h.start, h.text) for h in hits}
              for cell, hits in patterns.find_identifiers(texts).items()}
     assert found == brute
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("09a+@:/w.zé’İ\u00a0 _-\n𝄞")), max_size=60),
+       st.integers(min_value=1, max_value=7))
+def test_the_lead_places_are_those_a_plain_scan_finds(text, chunk):
+    # _lead_starts tests two ranges over a whole chunk and the rest where those
+    # hold; it must find exactly the places that checking every position for every
+    # lead finds, across chunk boundaries and after characters of several bytes.
+    from compendium.dataset import patterns
+
+    def plain(refused, ranges):
+        return [p for p in range(len(text) - len(ranges) + 1)
+                if all(lo <= text[p + k] <= hi for k, (lo, hi) in enumerate(ranges))
+                and (p == 0 or text[p - 1] not in refused)]
+
+    expected = {name: plain(*lead) for name, lead in patterns._LEADS.items()}
+    original = patterns._DIGIT_CHUNK
+    try:
+        patterns._DIGIT_CHUNK = chunk
+        found = patterns._lead_starts(text, patterns._LEADS)
+    finally:
+        patterns._DIGIT_CHUNK = original
+    assert {name: hits.tolist() for name, hits in found.items()} == expected

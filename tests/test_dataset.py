@@ -6,8 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compendium.dataset import (
     freeze_dataset,
@@ -196,3 +199,61 @@ def test_cli_validate_on_missing_folder(tmp_path: Path):
     assert result.returncode == 1
     assert "not a dataset folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- the vectorised reference checks against their plain definitions ------------------
+
+_IDS = st.lists(st.sampled_from(["a", "b", "E001-001", "é", " ", None]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_IDS, _IDS)
+def test_one_factorisation_answers_membership_both_ways(left, right):
+    # _among_each_other replaces two isin calls over a million segment ids; it must
+    # say what Series.isin says in each direction, a missing id matching a missing id.
+    from compendium.dataset.core import _among_each_other
+
+    a, b = pd.Series(left, dtype="str"), pd.Series(right, dtype="str")
+    in_b, in_a = _among_each_other(a, b)
+    assert in_b.tolist() == a.isin(b).tolist()
+    assert in_a.tolist() == b.isin(a).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["ab", "a", "", "b\x00a", "é"]),
+                          st.sampled_from(["ab", "a", "", "b\x00a", "é", None])), max_size=8))
+def test_texts_differ_from_their_slices_exactly_where_a_pairwise_comparison_says(pairs):
+    # The joined comparison of _differ must agree with comparing each text with its
+    # slice, also when a slice holds a NUL or a text is missing.
+    from compendium.dataset.core import _differ
+
+    slices = [s for s, _ in pairs]
+    texts = np.array([np.nan if t is None else t for _, t in pairs], dtype=object)
+    assert _differ(texts, slices).tolist() == [t != s for s, t in zip(slices, texts, strict=True)]
+
+
+_NUMBER_TEXTS = st.sampled_from(["0", "1", "3", "12", " 2", "02", "x", "", "1.0", "-1", "  "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_NUMBER_TEXTS, _NUMBER_TEXTS), min_size=1, max_size=6))
+def test_offsets_read_once_are_the_offsets_read_again(pairs):
+    # _check_fields leaves start and end for _check_offsets only when it read them
+    # as _column_numbers would; either way the offset problems are the same.
+    import tempfile
+
+    from compendium.dataset.core import _check_fields, _check_offsets, _column_numbers
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "transcripts").mkdir()
+        (Path(folder) / "transcripts" / "P1.txt").write_text("abcdefghijkl", encoding="utf-8")
+        frame = pd.DataFrame({
+            "segment_id": [f"S{i}" for i in range(len(pairs))],
+            "participant_id": ["P1"] * len(pairs),
+            "start": [s or None for s, _ in pairs], "end": [e or None for _, e in pairs],
+            "text": ["abc"] * len(pairs)}, dtype="str")
+        numbers: dict[str, np.ndarray] = {}
+        _check_fields("segments", frame, numbers)
+        for name, parsed in numbers.items():
+            assert np.array_equal(parsed, _column_numbers(frame[name]), equal_nan=True)
+        assert _check_offsets(Path(folder), frame, numbers) == _check_offsets(Path(folder), frame)

@@ -294,3 +294,31 @@ def test_quotes_match_a_loop_oracle(n_ent, n_int, segs):
     assert got["quote_segment_id"].tolist() == oracle
     assert got["quote_participant_id"].dropna().is_unique
     assert len(got) == 6 and got["perspective"].tolist() == ["entrepreneur", "intermediary"] * 3
+
+
+def test_select_quotes_does_not_depend_on_the_order_candidates_come_in(
+        codings, segments, participants, codebook):
+    # select_quotes orders candidates by rank alone; each cell must still take its
+    # best free candidate whatever order the rows of the candidates table are in
+    # (50 seeded shuffles, each cell order forwards and backwards).
+    candidates = quote_candidates(codings, segments, participants, codebook, "motivations",
+                                  "coder_a")
+    cells = candidates[["code_id", "perspective"]].drop_duplicates()
+    for seed in range(50):
+        shuffled = candidates.iloc[np.random.default_rng(seed).permutation(len(candidates))]
+        for order in (cells, cells.iloc[::-1]):
+            assert select_quotes(shuffled, order).equals(select_quotes(candidates, order))
+
+
+def test_clustered_matrix_with_dangling_and_missing_segment_ids(
+        codings, segments, participants, codebook):
+    # Codings of a segment not in segments.csv and a missing segment id (an invalid
+    # dataset the analysis must not crash on) leave the matrix as the valid part makes it.
+    odd = pd.concat([codings, pd.DataFrame({
+        "segment_id": ["X99-001", None], "code_id": ["MOT-LEADS", "MOT-PEER"],
+        "coder": ["coder_a", "coder_a"]})], ignore_index=True)
+    for theme in ("motivations", "outcomes"):
+        got = clustered_matrix(odd, segments, participants, codebook, theme, coder="coder_a")
+        want = clustered_matrix(codings, segments, participants, codebook, theme,
+                                coder="coder_a")
+        assert got.equals(want)

@@ -34,7 +34,7 @@ from .comparison import (
     wilson_interval,
 )
 from .cooccurrence import cooccurrence, incidence
-from .frequencies import code_frequencies
+from .frequencies import code_frequencies, frequencies_of_coded
 from .matrices import (
     QUOTE_RULE,
     clustered_matrix,
@@ -124,6 +124,7 @@ __all__ = [
     "describe_gap",
     "double_coded_participants",
     "framework_matrix",
+    "frequencies_of_coded",
     "incidence",
     "interviews_to_reach",
     "kappa_from_table",

@@ -49,11 +49,32 @@ def code_frequencies(
     when group_size is 0), n_segments (segments of that perspective carrying
     the code).
     """
+    return frequencies_of_coded(coded_segments(codings, segments, coder), participants, codebook)
+
+
+def frequencies_of_coded(
+    coded: pd.DataFrame, participants: pd.DataFrame, codebook: pd.DataFrame
+) -> pd.DataFrame:
+    """:func:`code_frequencies` from the distinct coded segments it counts.
+
+    Parameters
+    ----------
+    coded:
+        Distinct (segment_id, code_id, participant_id) rows, as
+        :func:`compendium.analysis._common.coded_segments` gives them; the
+        segment ids may be any values that are equal where the ids are (such as
+        integer codes of them), since they are only counted.
+    participants, codebook:
+        The canonical tables of data/README.md.
+
+    Returns
+    -------
+    DataFrame
+        The table :func:`code_frequencies` returns.
+    """
     codes = code_entries(codebook)
     persp = perspectives(participants)
-    carried = coded_segments(codings, segments, coder).merge(
-        persp, on="participant_id", how="inner"
-    )
+    carried = coded.merge(persp, on="participant_id", how="inner")
     counts = (
         carried.groupby(["code_id", "perspective"])
         .agg(

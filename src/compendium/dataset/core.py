@@ -10,11 +10,12 @@ segments validates in seconds; the descriptor itself is checked with the
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,8 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     problems = _check_descriptor(folder, descriptor)
     tables: dict[str, pd.DataFrame] = {}
     read: dict[str, pd.DataFrame] = {}
+    # integer columns as _check_fields read them, for _check_offsets to reuse
+    numbers: dict[str, dict[str, np.ndarray]] = {}
     for table in TABLES:
         label = f"{table}.csv"
         try:
@@ -233,11 +236,11 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         table_problems = _check_columns(table, frame, descriptor)
         problems += table_problems
         if not any(p.row is None for p in table_problems):
-            problems += _check_fields(table, frame)
+            problems += _check_fields(table, frame, numbers.setdefault(table, {}))
             tables[table] = frame
     if len(tables) == len(TABLES):
         problems += _check_references(tables)
-        problems += _check_offsets(folder, tables["segments"])
+        problems += _check_offsets(folder, tables["segments"], numbers["segments"])
         problems += _check_coders(descriptor, tables["codings"])
         problems += design_problems(descriptor, _typed("codebook", tables["codebook"].copy()))
     else:
@@ -339,8 +342,14 @@ def _rows(index: Iterable[int]) -> list[int]:
     return [int(i) + 2 for i in index]
 
 
-def _check_fields(table: str, frame: pd.DataFrame) -> list[Problem]:
-    """Types, required values, enums, minimums, patterns, uniqueness and size."""
+def _check_fields(table: str, frame: pd.DataFrame,
+                  numbers_out: dict[str, np.ndarray] | None = None) -> list[Problem]:
+    """Types, required values, enums, minimums, patterns, uniqueness and size.
+
+    An integer column whose every given value is plain digits is left in
+    ``numbers_out`` as :func:`_column_numbers` would read it, so that later checks
+    do not convert a million numbers again.
+    """
     label = f"{table}.csv"
     problems: list[Problem] = []
     frame = frame.reset_index(drop=True)
@@ -368,7 +377,12 @@ def _check_fields(table: str, frame: pd.DataFrame) -> list[Problem]:
             problems.append(Problem(label, row, name,
                                     f"value longer than {MAX_FIELD_CHARS:,} characters"))
         if spec["type"] == "integer":
-            numbers = _numbers(values, strip=True)
+            plain = _plain_numbers(values)
+            numbers = plain if plain is not None else _numbers(values, strip=True)
+            if plain is not None and numbers_out is not None and len(values) == len(texts):
+                # no blank value, so the values are the filled cells, whole
+                numbers_out[name] = np.full(len(cells), np.nan)
+                numbers_out[name][positions] = plain
             bad = np.isnan(numbers) | (numbers != np.floor(numbers))
             for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
                 problems.append(Problem(
@@ -416,15 +430,26 @@ def _numbers(texts: np.ndarray, strip: bool = False) -> np.ndarray:
     """
     if not len(texts):
         return np.zeros(0)
+    plain = _plain_numbers(texts)
+    if plain is not None:
+        return plain
+    if strip:
+        texts = np.fromiter(map(str.strip, texts), object, len(texts))
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _plain_numbers(texts: np.ndarray) -> np.ndarray | None:
+    """The texts as float64 when every one is plain ASCII digits (at most
+    :data:`_PLAIN_DIGITS`), else None; what :func:`_numbers` gives such texts either way."""
+    if not len(texts):
+        return None
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     joined = "".join(texts)
     if lengths.min() >= 1 and lengths.max() <= _PLAIN_DIGITS and joined.isascii() \
             and joined.isdigit():
         return np.fromiter(map(int, texts), np.int64, len(texts)).astype(np.float64)
-    if strip:
-        texts = np.fromiter(map(str.strip, texts), object, len(texts))
-    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    return None
 
 
 def _column_numbers(column: pd.Series) -> np.ndarray:
@@ -471,7 +496,10 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     for row, value in zip(_rows(np.flatnonzero(bad)), segments["participant_id"][bad], strict=True):
         problems.append(Problem("segments.csv", row, "participant_id",
                                 f"'{_short(value)}' is not in participants.csv"))
-    bad = dangling(codings, "segment_id", segments["segment_id"])
+    # One factorisation of both tables' segment ids answers both directions: a
+    # coding's segment missing from segments.csv, and a segment without a coding.
+    in_segments, in_codings = _among_each_other(codings["segment_id"], segments["segment_id"])
+    bad = codings["segment_id"].notna() & ~in_segments
     for row, value in zip(_rows(np.flatnonzero(bad)), codings["segment_id"][bad], strict=True):
         problems.append(Problem("codings.csv", row, "segment_id",
                                 f"'{_short(value)}' is not in segments.csv"))
@@ -501,7 +529,7 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
             problems.append(Problem("codebook.csv", row, "parent_id",
                                     f"'{_short(value)}' is not a code_id in codebook.csv"))
         problems += _check_cycles(codebook)
-    uncoded = ~_among(segments["segment_id"], codings["segment_id"])
+    uncoded = ~in_codings
     for row, value in zip(_rows(np.flatnonzero(uncoded)), segments["segment_id"][uncoded],
         strict=True):
         problems.append(Problem("segments.csv", row, "segment_id",
@@ -512,12 +540,20 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
 def _among(values: pd.Series, valid: pd.Series) -> pd.Series:
     """``values.isin(set(valid))`` (a missing value is among ``valid`` when one is missing
     there), by one factorisation of both instead of a Python set of a million strings."""
-    both = np.concatenate([values.to_numpy(dtype=object), valid.to_numpy(dtype=object)])
+    return _among_each_other(values, valid)[0]
+
+
+def _among_each_other(left: pd.Series, right: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``(_among(left, right), _among(right, left))`` from one factorisation of both."""
+    both = np.concatenate([left.to_numpy(dtype=object), right.to_numpy(dtype=object)])
     codes, uniques = pd.factorize(both)
     codes = np.where(codes < 0, len(uniques), codes)  # missing: one extra slot
-    present = np.zeros(len(uniques) + 1, dtype=bool)
-    present[codes[len(values):]] = True
-    return pd.Series(present[codes[: len(values)]], index=values.index)
+    in_left = np.zeros(len(uniques) + 1, dtype=bool)
+    in_left[codes[: len(left)]] = True
+    in_right = np.zeros(len(uniques) + 1, dtype=bool)
+    in_right[codes[len(left):]] = True
+    return (pd.Series(in_right[codes[: len(left)]], index=left.index),
+            pd.Series(in_left[codes[len(left):]], index=right.index))
 
 
 def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
@@ -535,7 +571,10 @@ def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
+def _check_offsets(folder: Path, segments: pd.DataFrame,
+                   numbers: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
+    """Offsets given together, in order, inside their transcript and matching its text;
+    ``numbers`` holds start and end already read by :func:`_check_fields`, where it did."""
     problems: list[Problem] = []
     label = "segments.csv"
     frame = segments.reset_index(drop=True)
@@ -548,8 +587,11 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
     located = has_start & has_end
     if not located.any():
         return problems
-    start = pd.Series(_column_numbers(frame["start"]), index=frame.index)
-    end = pd.Series(_column_numbers(frame["end"]), index=frame.index)
+    numbers = numbers or {}
+    start = pd.Series(numbers["start"] if "start" in numbers else _column_numbers(frame["start"]),
+                      index=frame.index)
+    end = pd.Series(numbers["end"] if "end" in numbers else _column_numbers(frame["end"]),
+                    index=frame.index)
     numeric = located & start.notna() & end.notna()
     reversed_ = numeric & (end <= start)
     for row, s, e in zip(_rows(np.flatnonzero(reversed_)), start[reversed_], end[reversed_],
@@ -590,16 +632,33 @@ def _check_offsets(folder: Path, segments: pd.DataFrame) -> list[Problem]:
             problems.append(Problem(label, row, "end", f"{value} is past the end of {rel} "
                                                        f"({len(transcript)} characters)"))
         within = ~outside
-        slices = [transcript[a:b] for a, b in zip(s[within].tolist(), e[within].tolist(),
-                                                  strict=True)]
-        mismatch = np.fromiter((x != y for x, y in zip(texts[members][within], slices,
-                                                       strict=True)), bool, len(slices))
+        slices = list(map(transcript.__getitem__, map(slice, s[within].tolist(),
+                                                      e[within].tolist())))
+        mismatch = _differ(texts[members][within], slices)
         for row, got in zip(_rows(rows[within][mismatch]),
                             np.asarray(slices, dtype=object)[mismatch], strict=True):
             problems.append(Problem(label, row, "text",
                                     f"does not match {rel}[start:end], which reads "
                                     f"'{_short(got, 50)}'"))
     return problems
+
+
+def _differ(texts: np.ndarray, slices: list[str]) -> np.ndarray:
+    """Whether each of ``texts`` differs from the slice of its transcript beside it.
+
+    Usually none does, and one comparison of the two joined by NUL says so: when
+    the texts hold no NUL (read_table refuses it in a table), equal joins have
+    their NULs in the same places and therefore equal pieces. Otherwise each pair
+    is compared.
+    """
+    wanted = texts.tolist()
+    try:
+        joined = "\x00".join(wanted)
+        if joined.count("\x00") == len(wanted) - 1 and joined == "\x00".join(slices):
+            return np.zeros(len(slices), dtype=bool)
+    except TypeError:  # a missing text (NaN) is not a string; it differs from its slice
+        pass
+    return np.fromiter(map(operator.ne, wanted, slices), bool, len(slices))
 
 
 def _check_coders(descriptor: dict, codings: pd.DataFrame) -> list[Problem]:

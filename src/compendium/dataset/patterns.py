@@ -307,12 +307,18 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
             n = len(data) - shift - len(ranges) + 1
             if n <= 0:
                 continue
-            # The first range over the whole chunk; the rest, and the character
-            # before, only where the first one holds (a few places in a text).
+            # The first two ranges over the whole chunk; the rest, and the
+            # character before, only where those hold (a few places in a text).
+            # Two ranges, not one: in ids and numbers a digit is everywhere, and
+            # listing every place one range holds would cost more than a pass.
             lo, hi = ranges[0]
-            hits = np.flatnonzero((data[shift:shift + n] - np.uint8(ord(lo)))
-                                  <= np.uint8(ord(hi) - ord(lo))) + shift
-            for k, (lo, hi) in enumerate(ranges[1:], 1):
+            holds = (data[shift:shift + n] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))
+            if len(ranges) > 1:
+                lo, hi = ranges[1]
+                holds &= (data[shift + 1:shift + 1 + n] - np.uint8(ord(lo))) \
+                    <= np.uint8(ord(hi) - ord(lo))
+            hits = np.flatnonzero(holds) + shift
+            for k, (lo, hi) in enumerate(ranges[2:], 2):
                 hits = hits[(data[hits + k] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
             if refused:
                 table = np.zeros(256, bool)
