@@ -120,7 +120,7 @@ def second_coder_for(codings: pd.DataFrame, segments: pd.DataFrame, coder: str,
     others = sorted(c for c in pd.unique(codings["coder"]).astype(str) if c != coder)
     if second_coder is None and others:
         overlap = {c: len(double_coded_participants(codings, segments, coder, c)) for c in others}
-        second_coder = max(others, key=overlap.get)
+        second_coder = max(others, key=overlap.__getitem__)
     if second_coder is None:
         return None, []
     return second_coder, double_coded_participants(codings, segments, coder, second_coder)

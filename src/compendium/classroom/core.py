@@ -148,7 +148,8 @@ def segments_to_code(dataset: Dataset, participant: str | None = None,
             source = f"transcripts/{participant}.txt"
         transcript = dataset.transcripts.get(source)
         start, end = getattr(row, "start", None), getattr(row, "end", None)
-        if transcript is not None and pd.notna(start) and pd.notna(end):
+        if transcript is not None and start is not None and end is not None \
+                and pd.notna(start) and pd.notna(end):
             before, after = transcript[:int(start)], transcript[int(end):]
         else:
             before = texts[i - 1] if i > 0 else ""
@@ -586,7 +587,7 @@ def start_session(dataset: Dataset, segments: list[Segment], themes: list[Theme]
         example = others[0] if others else coder
         rows = codes_on_segments(dataset, [s.segment_id for s in segments], example)
         codes = {c.code_id for t in themes for c in t.codes}
-        typed_example = {}
+        typed_example: dict[str, list[str]] = {}
         for row in rows.itertuples(index=False):
             if row.code_id in codes:
                 typed_example.setdefault(row.segment_id, []).append(row.code_id)
@@ -648,7 +649,8 @@ def student_files(folder: str | Path, kind: str = "") -> tuple[list[tuple[str | 
     submitted = folder / "submitted" if (folder / "submitted").is_dir() else folder
     if submitted.name != "submitted":
         return [(None, path) for path in sorted((folder / kind).glob("*.csv"))], []
-    found, problems = [], []
+    found: list[tuple[str | None, Path]] = []
+    problems: list[Problem] = []
     for submission in sorted(p for p in submitted.glob("*/*") if p.is_dir()):
         student = submission.parent.name
         where = f"submitted/{student}/{submission.name}"
@@ -683,7 +685,9 @@ def load_class(folder: str | Path, segment_ids: Iterable[str],
         raise CompendiumError(f"{folder}: not a folder of student CSVs")
     segment_ids, code_ids = list(segment_ids), list(code_ids)
     files, problems = student_files(folder)
-    skipped, frames, owners = [p.file for p in problems], {}, {}
+    skipped = [p.file for p in problems]
+    frames: dict[str, pd.DataFrame] = {}
+    owners: dict[str, str] = {}
     for problem in problems:
         warnings.warn(f"{problem.file}: skipped; {problem.message}", StudentFileSkipped,
                       stacklevel=3)

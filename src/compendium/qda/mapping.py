@@ -30,7 +30,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 
@@ -83,7 +83,7 @@ class Tables:
     warnings: list[str] = field(default_factory=list)
 
 
-def valid_id(value: Any) -> bool:
+def valid_id(value: object) -> TypeGuard[str]:
     """Whether ``value`` can be used as an id in the dataset as it is."""
     return isinstance(value, str) and bool(_ID.fullmatch(value))
 
@@ -248,7 +248,9 @@ def _name_paths(codes: list[QdaCode]) -> dict[str, tuple[str, ...]]:
     name = {c.key: c.name.casefold() for c in codes}
     paths = {}
     for code in codes:
-        parts, key, seen = [], code.key, set()
+        parts: list[str] = []
+        key: str | None = code.key
+        seen: set[str] = set()
         while key is not None and key in name and key not in seen:
             seen.add(key)
             parts.append(name[key])
@@ -349,8 +351,8 @@ def codebook_frame(project: QdaProject, applied: set[str],
     parent_of = {c.key: c.parent for c in codes}
 
     def top(key: str) -> str:
-        while parent_of.get(key) is not None:
-            key = parent_of[key]  # type: ignore[assignment]
+        while (parent := parent_of.get(key)) is not None:
+            key = parent
         return key
 
     needs_ungrouped = any(levels[top(c.key)] != "theme" for c in codes)
@@ -399,7 +401,8 @@ def nesting(codebook: pd.DataFrame) -> dict[str, str | None]:
             nest[code_id] = None
     # Break any loop the theme fallback could close by lifting one member to the top.
     for code_id in list(nest):
-        seen, current = set(), code_id
+        seen: set[str] = set()
+        current: str | None = code_id
         while current is not None and current not in seen:
             seen.add(current)
             current = nest[current]
@@ -610,8 +613,8 @@ def build_tables(project: QdaProject) -> Tables:
     order = (project.identifiers or {}).get("participant_columns")
     participants = participants_frame(people.participants, project.integer_variables,
                                       order if isinstance(order, list) else None)
-    transcripts = {paths[s.key]: s.text for s in project.sources
-                   if paths.get(s.key) and s.text is not None}
+    transcripts = {path: s.text for s in project.sources
+                   if (path := paths.get(s.key)) and s.text is not None}
     aliases: dict[str, str] = {}
     for person in people.participants:
         for name in person.names:
@@ -641,7 +644,8 @@ def apply_attributes(participants: pd.DataFrame, attributes: pd.DataFrame,
                               f"{', '.join(map(str, attributes.columns))})")
     frame = participants.copy().set_index("participant_id", drop=False)
     known = set(frame.index)
-    unknown, seen = [], {}
+    unknown: list[str] = []
+    seen: dict[str, int] = {}
     for position, raw in enumerate(attributes["participant_id"], 2):
         text = "" if pd.isna(raw) else str(raw).strip()
         pid = text if text in known else aliases.get(text.lower())

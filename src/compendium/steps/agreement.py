@@ -77,11 +77,10 @@ def agreement_run(ds: Dataset, coder: str, second_coder: str | None = None,
         raise analysis.AgreementDataError(f"unknown measure {measure!r}; use one of "
                                           + ", ".join(analysis.MEASURES))
     second, double = analysis.second_coder_for(ds.codings, ds.segments, coder, second_coder)
-    assessable = bool(double)
     table = None
     lengths = None
     spans = None
-    if assessable:
+    if second is not None and double:  # double-coded participants imply a second coder
         spans = analysis.coder_spans(ds.segments, ds.codings, [coder, second]) \
             if _has_offsets(ds.segments) else None
         if spans is not None and ds.transcripts:
@@ -158,7 +157,7 @@ def _values(run: AgreementRun, spans: pd.DataFrame | None, unit: str,
         per_code = table[table["code_id"] != "overall"]
         defined = per_code["cohen_kappa"].dropna()
         choice = analysis.choose_measure(spans, [run.coder, run.second_coder]) \
-            if spans is not None and len(spans) else None
+            if spans is not None and len(spans) and run.second_coder is not None else None
         sentence = (narrative.agreement_sentence(overall, unit) if run.double_coded else
                     "Inter-coder agreement could not be assessed, because no interview in this "
                     f"dataset was coded by a second coder besides {run.coder}")
