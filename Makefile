@@ -261,8 +261,9 @@ test: $(PROJECT_STAMP) $(VALIDATOR_STAMP) $(RULES)/runs.mk ## run the whole test
 	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile --no-loadscope-reorder
 
 .PHONY: lint
-lint: $(PROJECT_STAMP) ## check the code, tests and notebooks with ruff (configured in pyproject.toml)
+lint: $(PROJECT_STAMP) ## ruff on the code, tests and notebooks, then mypy on src/ (both configured in pyproject.toml)
 	$(BIN)/ruff check src tests notebooks
+	$(BIN)/mypy
 
 FUZZ_CASES ?= 5000
 FUZZ_SEED ?= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -55,9 +56,7 @@ def test_segments_come_with_their_context(ds, segments):
 
 
 def test_context_falls_back_to_neighbouring_segments(ds):
-    bare = type(ds)(path=ds.path, descriptor=ds.descriptor, participants=ds.participants,
-                    codebook=ds.codebook, segments=ds.segments, codings=ds.codings,
-                    transcripts={})
+    bare = dataclasses.replace(ds, transcripts={})
     segs = classroom.segments_to_code(bare, n_segments=3)
     assert segs[1].before == segs[0].text and segs[1].after == segs[2].text
     assert segs[0].before == ""

@@ -29,6 +29,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import numpy as np
@@ -382,6 +383,8 @@ class ClassFeedback(Preprocessor):
     """
 
     enabled = Bool(True, help="nbconvert runs a preprocessor only when enabled").tag(config=True)
+    # The course folder and its class_of_course(), kept for the next student of that course.
+    _class: tuple[Path, Any] | None = None
 
     def preprocess(self, nb, resources):
         """Append one Markdown cell with the student's comparison (nbconvert's interface)."""
@@ -392,7 +395,7 @@ class ClassFeedback(Preprocessor):
         db_url = str(info.get("db_url", ""))
         course = (Path(db_url.removeprefix("sqlite:///")).parent
                   if db_url.startswith("sqlite:///") else Path.cwd())
-        if getattr(self, "_class", None) is None or self._class[0] != course:
+        if self._class is None or self._class[0] != course:
             self._class = (course, class_of_course(course))  # one pooling for all students
         dataset, coder, view, drawn = self._class[1]
         spans = span_feedback(drawn, dataset, coder, student)

@@ -241,7 +241,7 @@ class TranscriptSelector(anywidget.AnyWidget):
     _esm = _SELECTOR_ESM
     text = traitlets.Unicode("").tag(sync=True)
     selection = traitlets.List([0, 0]).tag(sync=True)
-    marks = traitlets.List([]).tag(sync=True)
+    marks: traitlets.List[list[int]] = traitlets.List([]).tag(sync=True)  # [start, end] pairs
 
 
 class SpanWidget:

@@ -66,10 +66,12 @@ class Dataset:
     codebook: pd.DataFrame
     segments: pd.DataFrame
     codings: pd.DataFrame
+    raw_codebook: pd.DataFrame
+    raw_codings: pd.DataFrame
+    # Required: load_dataset always derives one (the study's by default), and every display
+    # reads its labels from it.
+    design: Design
     transcripts: dict[str, str] = field(default_factory=dict)
-    raw_codebook: pd.DataFrame | None = None
-    raw_codings: pd.DataFrame | None = None
-    design: Design | None = None
 
     @property
     def name(self) -> str:
@@ -108,7 +110,7 @@ class Dataset:
     @property
     def all_codings(self) -> pd.DataFrame:
         """Every coding as stored, including those of codes outside the design's themes."""
-        return self.codings if self.raw_codings is None else self.raw_codings
+        return self.raw_codings
 
     @property
     def unmapped(self) -> pd.DataFrame:

@@ -207,6 +207,9 @@ def descriptor_shape_problems(descriptor: Any) -> list[tuple[str, str]]:
 
 _JSON_NAMES = {"object": "a JSON object", "array": "a list", "string": "a text", "null": "null",
                "boolean": "true or false", "integer": "a whole number", "number": "a number"}
+# The Python class of each remaining JSON Schema type ("integer" and "number" exclude bool).
+_JSON_CLASSES: dict[str, type] = {"object": dict, "array": list, "string": str,
+                                  "null": type(None), "boolean": bool}
 
 
 def _is_json_type(value: Any, kind: str) -> bool:
@@ -214,8 +217,7 @@ def _is_json_type(value: Any, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, {"object": dict, "array": list, "string": str, "null": type(None),
-                              "boolean": bool}[kind])
+    return isinstance(value, _JSON_CLASSES[kind])
 
 
 def dataset_hash(descriptor: dict[str, Any]) -> str:

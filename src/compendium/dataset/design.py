@@ -712,14 +712,14 @@ def _perspective_of(participants: pd.DataFrame, column: str, spec: dict[str, Any
                 raise CompendiumError(f"{source}: perspectives: the value '{value}' is listed "
                                       "for both perspectives")
             lookup[folded] = key
-    out, unmapped = [], []
+    out: list[str] = []
+    unmapped: list[str] = []
     for pid, value in zip(participants["participant_id"], participants[column], strict=True):
         text = "" if value is None or (isinstance(value, float) and pd.isna(value)) \
             else str(value).strip()
-        key = lookup.get(text.casefold())
-        if key is None:
+        key = lookup.get(text.casefold(), "")  # every perspective key is non-empty
+        if not key:
             unmapped.append(f"{pid} ('{text}')" if text else f"{pid} (no value)")
-            key = ""
         out.append(key)
     if unmapped:
         shown = ", ".join(unmapped[:8]) + (f" and {len(unmapped) - 8} more"

@@ -169,7 +169,9 @@ def _tokens(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=8)
 def _matcher(identifiers: IdentifierList) -> _Matcher:
-    patterns, by_key, always = [], {}, []
+    patterns: list[re.Pattern[str]] = []
+    by_key: dict[str, tuple[int, ...]] = {}
+    always: list[int] = []
     for index, term in enumerate(identifiers.terms):
         low = term.text.lower()
         body = r"\s+".join(re.escape(word) for word in low.split())
@@ -224,12 +226,11 @@ class _Corpus:
 
     def _starts(self, rx: re.Pattern[str] | str) -> np.ndarray:
         """Where the pre-filter ``rx`` matches (a cell with a match has one of these)."""
-        key = rx if isinstance(rx, str) else rx.pattern
-        if key not in _LEADS:
+        if isinstance(rx, str):  # a key of _LEADS, found exactly by its ranges
+            return self._leads[rx]
+        if rx.pattern not in _LEADS:
             return np.fromiter((m.start() for m in rx.finditer(self.low)), np.int64)
-        candidates = self._leads[key]
-        if isinstance(rx, str):  # found exactly by its ranges
-            return candidates
+        candidates = self._leads[rx.pattern]
         low = self.low
         return np.fromiter((p for p in candidates.tolist() if rx.match(low, p)), np.int64)
 

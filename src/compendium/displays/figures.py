@@ -57,6 +57,7 @@ def mark_synthetic(fig, synthetic: bool) -> None:
     if not synthetic:
         return
     ax = fig.axes[0]
+    anchor: str | tuple[str, object]
     if ax.axison:
         anchor = ("axes fraction", ax.xaxis.label)
         xy = (1.0, 0.0)

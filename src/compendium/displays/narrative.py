@@ -9,6 +9,7 @@ with them. Each function is pure and returns plain English.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -285,7 +286,7 @@ def measure_choice_sentence(choice: Mapping[str, object] | None) -> str:
             "agreement")
 
 
-def character_sentence(overall: Mapping[str, object] | None) -> str:
+def character_sentence(overall: Mapping[str, Any] | None) -> str:
     """The pooled character-level agreement in words (NVivo's coding comparison form)."""
     if overall is None:
         return ("Character-level agreement could not be assessed, because no text was coded by "
@@ -325,7 +326,7 @@ def unitized_sentence(table: pd.DataFrame | None) -> str:
     return text
 
 
-def overlap_sentence(overall: Mapping[str, object] | None, threshold: float) -> str:
+def overlap_sentence(overall: Mapping[str, Any] | None, threshold: float) -> str:
     """The pooled segment-overlap agreement in words (MAXQDA's form)."""
     if overall is None:
         return "Segment overlap could not be assessed, because no text was coded by two coders"

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from ..layout import BUILD_ROOT
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         for run in load_registry(repo / "notebooks" / "runs.toml"):
             command = [compendium, "run", run["id"], "--data", "data/synthetic",
                        "--build", BUILD_ROOT]
-            seconds = median_of(args.repeats, lambda: None, lambda c=command: timed(c, repo, env))
+            seconds = median_of(args.repeats, lambda: None, partial(timed, command, repo, env))
             rows.append((f"run {run['id']}", seconds, f"{seconds / floor:.2f} x floor, "
                                                       f"+{seconds - floor:.1f} s"))
     return report(args.repeats, rows, goal_lines(cold, noop, edit, floor, diff))

@@ -305,8 +305,9 @@ def display_changes(old: Build, new: Build, dataset: dict[str, Any]) -> list[dic
     changes = []
     for ident in list(dict.fromkeys([*after, *before])):
         a, b = before.get(ident), after.get(ident)
-        entry: dict[str, Any] = {"id": ident, "kind": (b or a)["kind"],
-                                 "caption": (b or a)["caption"], "run": (b or a)["run"]}
+        shown = after[ident] if ident in after else before[ident]
+        entry: dict[str, Any] = {"id": ident, "kind": shown["kind"],
+                                 "caption": shown["caption"], "run": shown["run"]}
         if a is None or b is None:
             entry.update({"change": "added" if a is None else "removed", "causes": []})
             changes.append(entry)
@@ -335,7 +336,7 @@ def value_changes(old: Build, new: Build, dataset: dict[str, Any],
         a, b = before.get(key), after.get(key)
         if key in BUILD_IDENTITY or (a and b and a["text"] == b["text"]):
             continue
-        record = b or a
+        record = after[key] if key in after else before[key]
         entry = {"id": key, "kind": "value", "run": record["run"],
                  "places": record.get("places", []),
                  "old": a["text"] if a else None, "new": b["text"] if b else None}

@@ -45,7 +45,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 #: The environment variable naming the fork server's socket.
 SOCKET_ENV = "COMPENDIUM_WARM_KERNELS"
@@ -121,7 +121,7 @@ def _preload(modules: tuple[str, ...] = PRELOAD) -> None:
     # Libraries decide some defaults when imported, by asking whether they run
     # in a Jupyter kernel (pandas: how many columns a frame shows). They are
     # imported here for kernels, so they are told so, as they are inside one.
-    builtins.get_ipython = _KernelShell  # type: ignore[attr-defined]
+    builtins.get_ipython = _KernelShell  # type: ignore[attr-defined]  # IPython's hook, faked
     try:
         for name in modules:
             try:
@@ -129,7 +129,7 @@ def _preload(modules: tuple[str, ...] = PRELOAD) -> None:
             except ImportError:  # a leaner environment: that kernel imports it itself
                 pass
     finally:
-        del builtins.get_ipython  # type: ignore[attr-defined]
+        del builtins.get_ipython  # type: ignore[attr-defined]  # the fake set above
 
 
 def _preload_runs() -> None:
@@ -326,7 +326,8 @@ def serve(listener: socket.socket, folder: Path, parent: int, runs: bool = False
                 else:  # the run closed its connection (or died): its kernel goes too
                     pid = key.data
                     selector.unregister(key.fileobj)
-                    key.fileobj.close()
+                    # Only the runs' connections are registered with a pid as their data.
+                    cast(socket.socket, key.fileobj).close()
                     kernels.pop(pid, None)
                     _kill_group(pid)
             _reap(kernels, selector)
@@ -455,8 +456,8 @@ class ForkedKernel:
     def wait(self, timeout: float | None = None) -> int:
         """Block until the kernel ends; its exit status."""
         code = self._status(timeout)
-        if code is None:
-            raise subprocess.TimeoutExpired("kernel", timeout)
+        if code is None:  # only a finite timeout can run out
+            raise subprocess.TimeoutExpired("kernel", timeout or 0.0)
         return code
 
     def send_signal(self, signum: int) -> None:
@@ -554,7 +555,7 @@ def warm_kernel_manager() -> type:
                                   kwargs.get("stdout"), kwargs.get("stderr"))
             if process is None:
                 return await super().launch_kernel(cmd, **kwargs)
-            self.process = process
+            self.process = process  # type: ignore[assignment]  # Popen's part the provisioner uses
             self.pid = self.pgid = process.pid  # the child leads its own process group
             self.cwd = kwargs.get("cwd", Path.cwd())
             return self.connection_info

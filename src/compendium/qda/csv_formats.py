@@ -121,15 +121,14 @@ def _tag_path(tag: str) -> list[str]:
 def _code_chain(path: list[str], codes: dict[str, QdaCode], prefix: str,
                 leaf_codable: bool = True) -> str:
     """Make sure every level of ``path`` exists as a code; return the leaf's key."""
-    parent: str | None = None
-    for depth in range(1, len(path) + 1):
-        key = f"{prefix}:" + "\x1f".join(path[:depth])
+    keys = [f"{prefix}:" + "\x1f".join(path[:depth]) for depth in range(1, len(path) + 1)]
+    for depth, key in enumerate(keys, 1):
         if key not in codes:
             # levels above the leaf exist only as folders unless used as codes themselves
             codable = leaf_codable if depth == len(path) else False
+            parent = keys[depth - 2] if depth > 1 else None
             codes[key] = QdaCode(key, path[depth - 1], "", codable, parent)
-        parent = key
-    return parent  # type: ignore[return-value]
+    return keys[-1]  # every caller's path has at least one level
 
 
 def read_taguette(path: Path, coder: str) -> QdaProject:
@@ -148,8 +147,8 @@ def read_taguette(path: Path, coder: str) -> QdaProject:
         if not any(cell.strip() for cell in row):
             continue
         document, tag = columns.get(row, "document"), columns.get(row, "tag")
-        content = row[columns.found["content"]] if columns.found["content"] is not None \
-            and columns.found["content"] < len(row) else ""  # type: ignore[operator]
+        at = columns.found["content"]
+        content = row[at] if at is not None and at < len(row) else ""
         if not document:
             raise CompendiumError(f"{path.name}:{number}: document: value is required")
         highlight = columns.get(row, "id") or f"row{number}"
@@ -217,8 +216,8 @@ def read_qualcoder(path: Path, coder: str) -> QdaProject:
                 (not coding_id and coded.strip().lower() in ("image", "a/v")):
             media += 1
             continue
-        for column, value in (("File/case", document), ("Codename", name)):
-            if not value:
+        for column, given in (("File/case", document), ("Codename", name)):
+            if not given:
                 raise CompendiumError(f"{path.name}:{number}: {column}: value is required")
         path_names = [row[i].strip() for i in reversed(categories) if i < len(row)
                       and row[i].strip()]

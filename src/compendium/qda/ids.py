@@ -8,7 +8,7 @@ own ids (:data:`~.model.IDS_NOTE_NAME`); the mapping (``mapping``,
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..dataset.datapackage import ID_PATTERN
 from .model import QdaProject, normalise_guid
@@ -17,7 +17,7 @@ from .safety import one_line
 _ID = re.compile(ID_PATTERN)
 
 
-def valid_id(value: Any) -> bool:
+def valid_id(value: object) -> TypeGuard[str]:
     """Whether ``value`` can be used as an id in the dataset as it is."""
     return isinstance(value, str) and bool(_ID.fullmatch(value))
 

@@ -154,15 +154,15 @@ def prepare_tables(source: Path, participants_csv: Path | None = None,
     design = read_design_file(design_file) if design_file is not None else None
     book = read_codebook(codebook_file) if codebook_file is not None else None
     project = read_export(source, coder)
-    if book is not None:
-        adopt_codebook(project, book, codebook_file.name)  # type: ignore[union-attr]
+    if book is not None and codebook_file is not None:
+        adopt_codebook(project, book, codebook_file.name)
     tables = build_tables(project)
     if participants_csv is not None:
         attributes = read_table(participants_csv, participants_csv.name)
         tables.participants = apply_attributes(tables.participants, attributes, tables.aliases,
                                                participants_csv.name)
     block = None
-    if design is not None:
+    if design is not None and design_file is not None:
         block, tables.participants = resolve_design(design, tables.codebook, tables.participants,
                                                     design_file.name)
     missing = missing_attributes(tables.participants)

@@ -92,7 +92,9 @@ def _name_paths(codes: list[QdaCode]) -> dict[str, tuple[str, ...]]:
     name = {c.key: c.name.casefold() for c in codes}
     paths = {}
     for code in codes:
-        parts, key, seen = [], code.key, set()
+        parts: list[str] = []
+        key: str | None = code.key
+        seen: set[str] = set()
         while key is not None and key in name and key not in seen:
             seen.add(key)
             parts.append(name[key])
@@ -193,8 +195,8 @@ def codebook_frame(project: QdaProject, applied: set[str],
     parent_of = {c.key: c.parent for c in codes}
 
     def top(key: str) -> str:
-        while parent_of.get(key) is not None:
-            key = parent_of[key]  # type: ignore[assignment]
+        while (parent := parent_of.get(key)) is not None:
+            key = parent
         return key
 
     needs_ungrouped = any(levels[top(c.key)] != "theme" for c in codes)
@@ -243,7 +245,8 @@ def nesting(codebook: pd.DataFrame) -> dict[str, str | None]:
             nest[code_id] = None
     # Break any loop the theme fallback could close by lifting one member to the top.
     for code_id in list(nest):
-        seen, current = set(), code_id
+        seen: set[str] = set()
+        current: str | None = code_id
         while current is not None and current not in seen:
             seen.add(current)
             current = nest[current]
@@ -454,8 +457,8 @@ def build_tables(project: QdaProject) -> Tables:
     order = (project.identifiers or {}).get("participant_columns")
     participants = participants_frame(people.participants, project.integer_variables,
                                       order if isinstance(order, list) else None)
-    transcripts = {paths[s.key]: s.text for s in project.sources
-                   if paths.get(s.key) and s.text is not None}
+    transcripts = {path: s.text for s in project.sources
+                   if (path := paths.get(s.key)) and s.text is not None}
     aliases: dict[str, str] = {}
     for person in people.participants:
         for name in person.names:

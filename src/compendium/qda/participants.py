@@ -190,7 +190,8 @@ def apply_attributes(participants: pd.DataFrame, attributes: pd.DataFrame,
                               f"{', '.join(map(str, attributes.columns))})")
     frame = participants.copy().set_index("participant_id", drop=False)
     known = set(frame.index)
-    unknown, seen = [], {}
+    unknown: list[str] = []
+    seen: dict[str, int] = {}
     for position, raw in enumerate(attributes["participant_id"], 2):
         text = "" if pd.isna(raw) else str(raw).strip()
         pid = text if text in known else aliases.get(text.lower())

@@ -522,11 +522,11 @@ def project_from_xml(root: Any, files: ProjectFiles) -> QdaProject:
     missing = [s for s in raw_sources if s.text is None and any(x.codings for x in s.selections)]
     if missing:
         first = missing[0]
-        lost = sum(len(x.codings) for s in missing for x in s.selections)
+        unplaced = sum(len(x.codings) for s in missing for x in s.selections)
         raise CompendiumError(
             f"{label}: the text of {len(missing)} coded source(s) is missing from the export "
             f"(the first: '{one_line(first.name, 60)}', "
-            f"{one_line(first.path or 'no plainTextPath', 60)}), so {lost} coding(s) cannot "
+            f"{one_line(first.path or 'no plainTextPath', 60)}), so {unplaced} coding(s) cannot "
             "be placed; export the project again with its sources included")
     kept: list[_RawSource] = []
     for source in raw_sources:

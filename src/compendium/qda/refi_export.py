@@ -193,7 +193,8 @@ def plan_sources(dataset: Dataset, guids: Guids, warnings: list[str]) -> list[_S
         mine = segments[(~located) & (segments["participant_id"] == pid)]
         if mine.empty:
             continue
-        parts, position = [], 0
+        parts: list[str] = []
+        position = 0
         source = _Source(guids("excerpts", pid), f"{pid} (excerpts)", "", None, [pid])
         for sid, text in zip(mine["segment_id"], mine["text"], strict=True):
             if parts:
@@ -207,7 +208,7 @@ def plan_sources(dataset: Dataset, guids: Guids, warnings: list[str]) -> list[_S
     rank = {pid: i for i, pid in enumerate(pids)}
     ordered = sorted(sources.values(), key=lambda s: (rank.get(s.owners[0], len(rank)),
                                                       s.path is None, s.path or ""))
-    per_owner = defaultdict(int)
+    per_owner: defaultdict[str, int] = defaultdict(int)
     for source in ordered:
         per_owner[source.owners[0]] += 1
     for source in ordered:
@@ -293,11 +294,12 @@ def build_project(dataset: Dataset, guids: Guids,
 
     columns = [c for c in participants.columns if c != "participant_id"]
     integer = {c: pd.api.types.is_integer_dtype(participants[c]) for c in columns}
-    variables = project.add("Variables") if columns else None
-    for column in columns:
-        variables.add("Variable", guid=guids("variable", column),  # type: ignore[union-attr]
-                      name=xml_text(column, f"participants.csv: column {column}"),
-                      typeOfVariable="Integer" if integer[column] else "Text")
+    if columns:
+        variables = project.add("Variables")
+        for column in columns:
+            variables.add("Variable", guid=guids("variable", column),
+                          name=xml_text(column, f"participants.csv: column {column}"),
+                          typeOfVariable="Integer" if integer[column] else "Text")
 
     sources = plan_sources(dataset, guids, warnings)
     by_segment: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -328,12 +330,14 @@ def build_project(dataset: Dataset, guids: Guids,
                             case.add("SelectionRef",
                                      targetGUID=guids("selection", sid, coder, code_id))
     texts = dict(zip(dataset.segments["segment_id"], dataset.segments["text"], strict=True))
-    holder = project.add("Sources") if sources else None
+    holder = Node("Sources")
+    if sources:  # only a project with sources has a Sources element
+        project.kids.append(holder)
     files: dict[str, bytes] = {}
     noted_sources, noted_segments = {}, {}
     n_codings = n_selections = 0
     for source in sources:
-        element = holder.add("TextSource", guid=source.guid,  # type: ignore[union-attr]
+        element = holder.add("TextSource", guid=source.guid,
                              name=xml_text(source.name, f"source {source.name}"),
                              plainTextPath=f"internal://{source.guid}.txt", **dated)
         files[f"sources/{source.guid}.txt"] = source.text.encode("utf-8")
