@@ -43,7 +43,7 @@ import pandas as pd
 
 from ..errors import CompendiumError, Problem
 from ..userfile import is_regular_file, parse_json, read_bytes
-from .datapackage import DESCRIPTOR, TABLES
+from .datapackage import DESCRIPTOR, INTERVIEW_GUIDE, TABLES
 from .tableio import (
     default_sources,
     is_inside,
@@ -709,8 +709,8 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
                      if p.is_file() and not p.name.startswith("."))
     if segments is not None and len(segments) and "participant_id" in segments:
         names.update(str(s) for s in default_sources(segments).unique())
-    if (folder / "interview_guide.md").is_file():
-        names.add("interview_guide.md")
+    if (folder / INTERVIEW_GUIDE).is_file():
+        names.add(INTERVIEW_GUIDE)
     texts, problems = {}, []
     for rel in sorted(names):
         path = folder / rel

@@ -37,7 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..dataset.datapackage import dataset_hash
+from ..dataset.datapackage import (
+    DESCRIPTOR,
+    TABLE_FILES,
+    dataset_hash,
+    read_descriptor,
+    resource_hashes,
+)
 from ..errors import CompendiumError
 from ..fileio import atomic_write, remove_tree, replace_dir, sha256_file, staging_dir
 from ..layout import Layout
@@ -45,7 +51,7 @@ from .pandoc import finish_pandoc, run_pandoc, start_pandoc
 from .paper import DOCX_EPOCH, assets, conditions, filter_metadata
 
 #: The dataset's four tables, whose rows a cause can name.
-TABLES = ("participants.csv", "codebook.csv", "segments.csv", "codings.csv")
+TABLES = TABLE_FILES
 #: Values that describe the build rather than a result: shown in the header, not as changes.
 BUILD_IDENTITY = ("build.commit",)
 AUTHOR = "compendium"
@@ -109,6 +115,11 @@ class Build:
                                                self.provenance.get("displays", [])}
         return [r.get("inputs", {}) for r in runs.values()]
 
+    @property
+    def synthetic(self) -> bool:
+        """Whether the build's runs recorded their dataset as synthetic."""
+        return bool((self.provenance.get("dataset") or {}).get("synthetic"))
+
     def dataset_folder(self, override: Path | None) -> Path | None:
         """The dataset the build was made from: given, or as its runs recorded it."""
         if override is not None:
@@ -128,20 +139,18 @@ def dataset_files(build: Build, folder: Path | None) -> dict[str, str]:
     for inputs in build.all_inputs():
         if inputs.get("dataset_files"):
             return dict(inputs["dataset_files"])
-    descriptor = folder / "datapackage.json" if folder else None
-    if descriptor is None or not descriptor.exists():
+    if folder is None or not (folder / DESCRIPTOR).exists():
         return {}
-    data = json.loads(descriptor.read_text(encoding="utf-8-sig"))
+    data = read_descriptor(folder)
     # only a folder that still holds the dataset the build was made from answers for it
     recorded = {i.get("dataset_sha256") for i in build.all_inputs()}
     if dataset_hash(data) not in recorded:
         return {}
-    return {r["path"]: str(r.get("hash", "")).removeprefix("sha256:")
-            for r in data.get("resources", []) if isinstance(r.get("path"), str)}
+    return resource_hashes(data)
 
 
 def _primary_key(folder: Path, name: str) -> list[str]:
-    data = json.loads((folder / "datapackage.json").read_text(encoding="utf-8-sig"))
+    data = read_descriptor(folder)
     for resource in data.get("resources", []):
         if resource.get("path") == name:
             key = resource.get("schema", {}).get("primaryKey") or []
@@ -509,7 +518,7 @@ def render_text(marked: str, new: Build, out: Path) -> None:
                "--lua-filter", str(assets() / "trackchanges.lua")]
     # the same metadata the paper's render gives its filter, so conditional blocks agree
     parse = [str(source.resolve()), "--from", "markdown", *filters,
-             *filter_metadata(*conditions(new.values)),
+             *filter_metadata(*conditions(new.values, new.synthetic)),
              "--resource-path", ".", "--to", "json"]
     if bib is not None and bib.exists():
         parse[1:1] = ["--citeproc", "--bibliography", str(bib.resolve())]

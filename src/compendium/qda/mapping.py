@@ -34,7 +34,14 @@ from typing import Any
 
 import pandas as pd
 
-from ..dataset.datapackage import ID_PATTERN, PERSPECTIVES, TABLE_SCHEMAS, TABLES
+from ..dataset.datapackage import (
+    DESCRIPTOR,
+    ID_PATTERN,
+    INTERVIEW_GUIDE,
+    PERSPECTIVES,
+    TABLE_FILES,
+    TABLE_SCHEMAS,
+)
 from ..errors import CompendiumError
 from .model import (
     IdMinter,
@@ -60,7 +67,7 @@ _PARTICIPANT_COLUMNS = [f["name"] for f in TABLE_SCHEMAS["participants"]["fields
 _INTEGER_COLUMNS = {f["name"] for f in TABLE_SCHEMAS["participants"]["fields"]
                     if f["type"] == "integer"}
 _ID = re.compile(ID_PATTERN)
-_RESERVED_PATHS = {f"{t}.csv" for t in TABLES} | {"datapackage.json", "interview_guide.md"}
+_RESERVED_PATHS = {*TABLE_FILES, DESCRIPTOR, INTERVIEW_GUIDE}
 TABLE_COLUMNS = {
     "codebook": ["code_id", "theme", "level", "parent_id", "name", "definition"],
     "segments": ["segment_id", "participant_id", "source", "start", "end", "text"],
