@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dataset import load_dataset, validate_dataset
+from .dataset.datapackage import DESCRIPTOR
 from .errors import CompendiumError
 from .qda.csv_formats import QUALCODER, TAGUETTE, read_rows
 from .qda.importer import import_dataset, read_export
@@ -462,7 +463,7 @@ def mutate_dataset(rng: random.Random, folder: Path) -> tuple[str, Path, bool]:
         name, fn = rng.choice([*_ENCODING_MUTATIONS.items(), *_NEUTRAL_CSV.items()])
         mutated = fn(rng, data)
     target.write_bytes(mutated)
-    refreeze = rel != "datapackage.json" and rng.random() < 0.5
+    refreeze = rel != DESCRIPTOR and rng.random() < 0.5
     if refreeze:
         from .dataset import freeze_dataset
 
@@ -605,7 +606,7 @@ def _unchanged(folder: Path) -> bool:
     """
     for path in DEMO.rglob("*"):
         twin = folder / path.relative_to(DEMO)
-        if path.is_file() and path.name != "datapackage.json" and \
+        if path.is_file() and path.name != DESCRIPTOR and \
                 (not twin.is_file() or twin.read_bytes() != path.read_bytes()):
             return False
     return True

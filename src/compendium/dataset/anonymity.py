@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CompendiumError, Problem
-from ..userfile import is_regular_file, parse_json, read_bytes
-from .datapackage import DESCRIPTOR, INTERVIEW_GUIDE, TABLES
+from ..userfile import is_regular_file, read_bytes
+from .datapackage import DESCRIPTOR, INTERVIEW_GUIDE, TABLES, read_descriptor
 from .tableio import (
     default_sources,
     is_inside,
@@ -725,11 +725,9 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
 
 def _descriptor_texts(folder: Path) -> dict[str, str]:
     try:
-        descriptor = parse_json(read_bytes(folder / DESCRIPTOR, DESCRIPTOR), DESCRIPTOR)
+        descriptor = read_descriptor(folder)
     except CompendiumError:
         return {}  # validation reports an unreadable descriptor
-    if not isinstance(descriptor, dict):
-        return {}
     return {key: descriptor[key] for key in ("title", "description")
             if isinstance(descriptor.get(key), str)}
 
