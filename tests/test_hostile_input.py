@@ -246,8 +246,8 @@ def test_every_csv_writer_in_the_package_is_accounted_for():
     found = {p.relative_to(ROOT / "src").as_posix()
              for p in (ROOT / "src" / "compendium").rglob("*.py")
              if writers.search(p.read_text(encoding="utf-8"))}
-    assert found <= {"compendium/tables.py", "compendium/dataset.py",
-                     "compendium/pseudonymise.py", "compendium/classroom.py",
+    assert found <= {"compendium/displays/tables.py", "compendium/dataset/core.py",
+                     "compendium/dataset/pseudonymise.py", "compendium/classroom/core.py",
                      "compendium/fuzz.py"}, found
 
 
