@@ -254,9 +254,11 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 .PHONY: test
 # On every core (pytest-xdist); each file's tests stay on one worker, so a
 # notebook's nbval cells run in order in one kernel, and the tests that build
-# the paper share one build (tests/conftest.py).
+# the paper share one build (tests/conftest.py). Files go to the workers in the
+# order tests/conftest.py gives them, the slowest first, so that the long builds
+# run side by side at the start rather than one after the other at the end.
 test: $(PROJECT_STAMP) $(VALIDATOR_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
-	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile
+	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile --no-loadscope-reorder
 
 .PHONY: lint
 lint: $(PROJECT_STAMP) ## check the code, tests and notebooks with ruff (configured in pyproject.toml)
@@ -273,8 +275,8 @@ bench: $(PROJECT_STAMP) ## time loading, validation and each analysis step on 1,
 	$(BIN)/python -m compendium.bench --interviews 1000 --segments-per-interview 1000
 
 .PHONY: bench-build
-bench-build: $(PROJECT_STAMP) ## time the build in a fresh copy: cold, no-op, paper edit, notebook edit, each run against the kernel floor (median of 3)
-	$(BIN)/python -m compendium.pipeline.benchbuild
+bench-build: $(PROJECT_STAMP) ## time the build in a fresh copy: cold (and its CPU seconds), no-op, paper edit, notebook edit, each run against the kernel floor (median of 3; BENCH_BUILD_ARGS=--cold-only)
+	$(BIN)/python -m compendium.pipeline.benchbuild $(BENCH_BUILD_ARGS)
 
 .PHONY: lock
 lock: ## re-resolve the dependencies and rewrite requirements.lock and environment.yml

@@ -21,6 +21,24 @@ SHARED = ROOT.parent / "shared"
 os.environ["COMPENDIUM_HEADLESS"] = "1"
 
 
+#: The test files that take longest, slowest first (measured with ``--durations``): whole
+#: builds of the paper, the browser, nbgrader. `make test` runs pytest-xdist with
+#: ``--dist loadfile --no-loadscope-reorder``, which hands files to the workers in
+#: collection order; its default order (most tests first) left these few-test files to
+#: the end, where the last of them ran on one worker while the other core sat idle.
+#: The browser test comes after the whole builds: its 30 s waits for the page to
+#: answer a click timed out beside a cold build on a heavily loaded machine.
+SLOWEST_FIRST = ("test_build.py", "test_any_dataset_builds.py", "test_design_builds.py",
+                 "test_design.py", "test_diff.py", "test_crate.py", "test_build_safety.py",
+                 "test_class_course.py", "test_warm_kernels.py", "test_coding_browser.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the slowest files first, each file's tests in their own order (a stable sort)."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOWEST_FIRST)))
+
+
 @pytest.fixture
 def demo_copy(tmp_path: Path) -> Path:
     """A writable copy of the demonstration dataset."""

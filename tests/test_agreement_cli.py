@@ -65,7 +65,7 @@ def test_krippendorff_2004_example_through_the_command_line(k2004: Path):
     per_code = table[table["coefficient"] == "u_alpha_c"].set_index("code_id")["value"]
     assert per_code["c"] == pytest.approx(0.7286, abs=5e-5)
     assert per_code["k"] == 1.0
-    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
+    pooled = table[table["code_id"] == "overall"].set_index("coefficient")
     assert set(pooled.index) == {"u_alpha_c", "u_alpha", "|u_alpha", "cu_alpha"}
     # Krippendorff (2004, p. 255) over both categories: 1 - (.0144 + 0) / (.0532 + .0490),
     # .8591 as DKPro Statistics reproduces it (Krippendorff2004Test.testAgreement).
@@ -91,7 +91,7 @@ def test_synthetic_unitized_csv_has_per_code_and_pooled_rows():
     code, out, err = run("agreement", "data/synthetic", "--measure", "unitized", "--format", "csv")
     assert code == 0, err
     table = pd.read_csv(io.StringIO(out))
-    assert (table["code_id"] == "all codes").sum() == 4
+    assert (table["code_id"] == "overall").sum() == 4
     assert table["coefficient"].isin(["|u_alpha", "u_alpha_c"]).sum() >= 2
 
 
@@ -133,7 +133,7 @@ def test_krippendorff_2019_fig_12_11_through_the_command_line(tmp_path: Path):
     code, out, err = run("agreement", str(dataset), "--measure", "unitized", "--format", "csv")
     assert code == 0, err
     table = pd.read_csv(io.StringIO(out))
-    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")["value"]
+    pooled = table[table["code_id"] == "overall"].set_index("coefficient")["value"]
     assert pooled["u_alpha"] == pytest.approx(0.510, abs=5e-4)
     # .4136 by the 2016 formulas, which Krippendorff prints as .413
     assert pooled["|u_alpha"] == pytest.approx(0.413, abs=1e-3)

@@ -10,12 +10,12 @@ import pytest
 
 from compendium.analysis import (
     AgreementDataError,
-    agreement_by_measure,
     coder_spans,
     self_overlaps,
     source_lengths,
 )
 from compendium.dataset import load_dataset
+from compendium.displays.measures import agreement_by_measure
 from compendium.qda.importer import import_dataset
 
 from .qda_helpers import (
@@ -77,7 +77,7 @@ def test_hand_made_two_coder_export_character(two_coders: Path):
     """
     ds, _, lengths = _tables(two_coders)
     assert lengths == {"transcripts/interview1.txt": 60}
-    table = agreement_by_measure(ds.segments, ds.codings, "character", lengths=lengths)
+    table = agreement_by_measure(ds.segments, ds.codings, "character", transcripts=ds.transcripts)
     rows = table.set_index("code_id")
     assert rows.loc["X", ["both", "only_a", "only_b", "neither"]].tolist() == [15, 5, 10, 30]
     assert rows.loc["X", "percent_agreement"] == pytest.approx(75.0)
@@ -99,7 +99,7 @@ def test_hand_made_two_coder_export_unitized(two_coders: Path):
     Y: identical units, alpha 1.
     """
     ds, spans, lengths = _tables(two_coders)
-    table = agreement_by_measure(ds.segments, ds.codings, "unitized", lengths=lengths)
+    table = agreement_by_measure(ds.segments, ds.codings, "unitized", transcripts=ds.transcripts)
     per_code = table[table["coefficient"] == "u_alpha_c"].set_index("code_id")
     do, de = 250 / (2 * 60**2), (2 / 60) * 42530 / 13600
     assert per_code.loc["X", "observed"] == pytest.approx(do)
@@ -107,7 +107,7 @@ def test_hand_made_two_coder_export_unitized(two_coders: Path):
     assert per_code.loc["X", "value"] == pytest.approx(1 - do / de)
     assert per_code.loc["Y", "value"] == 1.0
     # No coder gives one character two codes here, so the multi-valued family is defined.
-    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
+    pooled = table[table["code_id"] == "overall"].set_index("coefficient")
     assert pooled.loc[["u_alpha", "|u_alpha", "cu_alpha"], "value"].notna().all()
     assert self_overlaps(spans).empty
 
@@ -143,13 +143,13 @@ def test_real_exports(tmp_path: Path, fixture: str, participants: list[str]):
     # (The command line would first stop at the anonymisation gate: these public
     # exports quote web addresses. The analysis gives the agreement message.)
     with pytest.raises(AgreementDataError, match="agreement needs two coders; the dataset has one"):
-        agreement_by_measure(ds.segments, ds.codings, "unitized", lengths=lengths)
+        agreement_by_measure(ds.segments, ds.codings, "unitized", transcripts=ds.transcripts)
     twin = pd.concat([ds.codings, ds.codings.assign(coder="twin")], ignore_index=True)
-    character = agreement_by_measure(ds.segments, twin, "character", lengths=lengths)
+    character = agreement_by_measure(ds.segments, twin, "character", transcripts=ds.transcripts)
     assert (character["percent_agreement"] == 100).all()
     assert ((character["cohen_kappa"] == 1) | (character["undefined"] != "")).all()
-    unitized = agreement_by_measure(ds.segments, twin, "unitized", lengths=lengths)
-    per_code = unitized[unitized["code_id"] != "all codes"]
+    unitized = agreement_by_measure(ds.segments, twin, "unitized", transcripts=ds.transcripts)
+    per_code = unitized[unitized["code_id"] != "overall"]
     assert np.allclose(per_code["value"], 1.0)
     overlap = agreement_by_measure(ds.segments, twin, "overlap")
     assert (overlap["percent_agreement"] == 100).all()

@@ -11,8 +11,9 @@ import pytest
 
 from compendium.dataset import load_dataset
 from compendium.displays import narrative
+from compendium.displays.measures import REGISTRY
 from compendium.pipeline.rules import load_registry
-from compendium.steps.agreement import TABLE_IDS, agreement_run
+from compendium.steps.agreement import agreement_run
 
 from .conftest import DEMO, ROOT
 from .test_agreement_cli import canonical_dataset
@@ -23,11 +24,11 @@ def demo():
     return load_dataset(DEMO)
 
 
-@pytest.mark.parametrize("measure", ["segment", "character", "unitized", "overlap"])
+@pytest.mark.parametrize("measure", list(REGISTRY))
 def test_every_measure_on_the_demo(demo, measure):
     run = agreement_run(demo, demo.primary_coder, None, measure=measure)
     assert run.second_coder == "coder_b" and len(run.double_coded) >= 4
-    assert run.table_id == TABLE_IDS[measure]
+    assert run.table_id == REGISTRY[measure].artefact_id
     assert len(run.display) > 1 and run.display.iloc[-1]["Code"].startswith("All codes")
     assert len(run.display.columns) == len(run.widths)
     texts = [text if text is not None else str(value) for value, text in run.values.values()]
@@ -44,13 +45,13 @@ def test_registry_runs_every_measure_with_its_table():
     runs = [r for r in load_registry(ROOT / "notebooks" / "runs.toml")
             if r["notebook"] == "06-agreement.ipynb"]
     measures = {r["parameters"].get("measure", "segment"): r["artefacts"] for r in runs}
-    assert measures == {m: [TABLE_IDS[m]] for m in TABLE_IDS}
+    assert measures == {m.id: [m.artefact_id] for m in REGISTRY.values()}
 
 
 def test_single_coder_dataset_is_not_assessable(tmp_path: Path):
     ds = load_dataset(canonical_dataset(tmp_path / "one", [("coder_a", "P01", "c", 0, 10)],
                                         {"P01": 20}))
-    for measure in ("segment", "character", "unitized", "overlap"):
+    for measure in REGISTRY:
         run = agreement_run(ds, "coder_a", None, measure=measure)
         assert run.second_coder is None and run.table is None
         assert "cannot be assessed" in run.message
@@ -85,9 +86,9 @@ def test_sentences_for_undefined_values():
     assert narrative.statistic_text(0.5, "{:.2f}") == "0.50"
     table = pd.DataFrame([
         {"code_id": "x", "coefficient": "u_alpha_c", "value": np.nan, "undefined": "r"},
-        {"code_id": "all codes", "coefficient": "u_alpha_c", "value": np.nan,
+        {"code_id": "overall", "coefficient": "u_alpha_c", "value": np.nan,
          "undefined": "no code has an expected disagreement"},
-        {"code_id": "all codes", "coefficient": "u_alpha", "value": np.nan,
+        {"code_id": "overall", "coefficient": "u_alpha", "value": np.nan,
          "undefined": "coder a gave some text more than one code (spans overlap); only ..."},
     ])
     text = narrative.unitized_sentence(table)

@@ -103,7 +103,6 @@ def test_the_build_package_does_not_spell_build_paths():
 
 def test_start_run_trusts_the_build_validation_only_for_the_same_files(demo_copy, tmp_path,
                                                                        monkeypatch):
-    # load_dataset calls the validation of the module that defines it, not the facade's name
     from compendium.dataset import core as dataset_module
     from compendium.dataset import read_descriptor
     from compendium.dataset.datapackage import dataset_hash

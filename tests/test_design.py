@@ -27,7 +27,9 @@ from compendium.dataset.design_files import apply_design_file, describe_design, 
 from compendium.displays import figures, narrative, tables
 from compendium.errors import CompendiumError
 from compendium.qda.importer import import_dataset
-from compendium.steps import notebook_steps as steps
+from compendium.steps import dual_perspective as dual
+from compendium.steps import framework_and_cooccurrence as framework
+from compendium.steps import theme_matrix as matrices
 
 from .conftest import DEMO, ROOT, make, paper_text, pdf_text, quote_mark_problems
 
@@ -87,24 +89,24 @@ def test_other_labels_reach_every_display_and_sentence(tmp_path):
     coder = ds.primary_coder
     profile = tables.profile_table(ds.participants, ds.segments, ds.codings, coder, ds.design)
     assert set(profile["Perspective"]) == {"Students", "Tutors", ""}
-    matrix = steps.theme_matrix(ds, "outcomes", coder)
+    matrix = matrices.theme_matrix(ds, "outcomes", coder)
     shown = tables.matrix_display(matrix, ds.design)
     assert list(shown.columns) == ["Code", "Students", "Quote (students)", "Tutors",
                                    "Quote (tutors)"]
-    comparison = steps.comparison_for(ds, coder)
-    table = tables.comparison_display(comparison, steps.theme_names(ds), design=ds.design)
+    comparison = dual.comparison_for(ds, coder)
+    table = tables.comparison_display(comparison, dual.theme_names(ds), design=ds.design)
     assert "Students (interviewees)" in table.columns and "Tutors (interviewees)" in table.columns
-    sentences = [v for v, _ in steps.comparison_values(ds, comparison, "interviewee").values()
+    sentences = [v for v, _ in dual.comparison_values(ds, comparison, "interviewee").values()
                  if isinstance(v, str)]
     sentences += [narrative.top_code_sentence(matrix, "entrepreneur", ds.design),
                   narrative.sample_sentence(ds.participants, ds.design),
-                  *steps.comparison_captions(ds, "interviewee")]
+                  *dual.comparison_captions(ds, "interviewee")]
     text = " ".join(sentences)
     assert "students" in text and "tutors" in text
     assert "entrepreneur" not in text.lower() and "intermediar" not in text.lower()
     legend = figures.theme_bars(matrix, ds.synthetic, design=ds.design).axes[0].get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["Students", "Tutors"]
-    dots = steps.comparison_figure(ds, comparison).axes[0].get_legend()
+    dots = dual.comparison_figure(ds, comparison).axes[0].get_legend()
     assert [t.get_text() for t in dots.get_texts()] == ["Students", "Tutors"]
 
 
@@ -232,7 +234,7 @@ def test_taguette_export_imports_with_a_design_file(tmp_path):
     assert ds.unmapped["name"].tolist() == ["Logistics"]
     assert ds.design.label("intermediary") == "Business support"
     assert ds.design.count_noun("intermediary", 1) == "member of business-support staff"
-    matrix = steps.theme_matrix(ds, "motivations", ds.primary_coder)
+    matrix = matrices.theme_matrix(ds, "motivations", ds.primary_coder)
     cells = matrix.set_index(["code_id", "perspective"])["n_interviewees"]
     assert cells.loc[("Customers", "entrepreneur")] == 2  # Ann and Bilal
     assert cells.loc[("Customers", "intermediary")] == 1  # Fay
@@ -334,37 +336,37 @@ def test_a_theme_without_codes_gets_one_sentence(tmp_path):
     descriptor["compendium"]["design"]["themes"]["cluster_role"]["codes"] = []
     (copy / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     ds = load_dataset(copy, validate=False)
-    matrix = steps.theme_matrix(ds, "cluster_role", ds.primary_coder)
-    assert matrix.empty and list(matrix.columns) == steps.MATRIX_COLUMNS
-    values = steps.matrix_values(ds, "cluster_role", matrix)
+    matrix = matrices.theme_matrix(ds, "cluster_role", ds.primary_coder)
+    assert matrix.empty and list(matrix.columns) == matrices.MATRIX_COLUMNS
+    values = matrices.matrix_values(ds, "cluster_role", matrix)
     assert values["matrix.cluster_role.top_entrepreneur"][0] == (
         "The dataset's design declares the theme ‘The role of sector-specific cluster meetings’ "
         "without any codes, so this section has no matrix to show.")
     assert values["matrix.cluster_role.top_intermediary"][0] == ""
-    message = steps.theme_figure(ds, matrix, "cluster_role").axes[0].texts[0].get_text()
+    message = matrices.theme_figure(ds, matrix, "cluster_role").axes[0].texts[0].get_text()
     assert message.startswith("No codes of this dataset are placed under the theme")
     # the codes of the emptied theme are now outside every theme, and listed
     assert "ROLE-TRUST" in set(ds.unmapped["code_id"])
-    assert not set(steps.theme_codes(ds, "cluster_role"))
+    assert not set(framework.theme_codes(ds, "cluster_role"))
 
 
-def test_notebook_steps_filters(tmp_path):
+def test_steps_filters_of_notebooks_2_to_4(tmp_path):
     ds = load_dataset(DEMO)
     coder = ds.primary_coder
-    everyone = steps.comparison_for(ds, coder)
-    common = steps.comparison_for(ds, coder, min_interviewees=5)
+    everyone = dual.comparison_for(ds, coder)
+    common = dual.comparison_for(ds, coder, min_interviewees=5)
     raised = everyone["n_entrepreneur"] + everyone["n_intermediary"]
     assert common["code_id"].tolist() == everyone.loc[raised >= 5, "code_id"].tolist()
-    participants, segments, codings = steps.restrict(ds, "intermediary")
+    participants, segments, codings = framework.restrict(ds, "intermediary")
     assert set(participants["perspective"]) == {"intermediary"}
     assert set(segments["participant_id"]) <= set(participants["participant_id"])
     assert set(codings["segment_id"]) <= set(segments["segment_id"])
-    one_side = steps.theme_matrix(ds, "outcomes", coder, perspective="entrepreneur")
+    one_side = matrices.theme_matrix(ds, "outcomes", coder, perspective="entrepreneur")
     assert set(one_side["perspective"]) == {"entrepreneur"}
     with pytest.raises(ValueError, match="unknown perspective"):
-        steps.restrict(ds, "entrepreneurs")
+        framework.restrict(ds, "entrepreneurs")
     with pytest.raises(ValueError, match="unknown theme"):
-        steps.theme_matrix(ds, "barriers", coder)
+        matrices.theme_matrix(ds, "barriers", coder)
 
 
 def test_paper_from_a_hand_written_taguette_export_uses_the_declared_labels(tmp_path: Path):

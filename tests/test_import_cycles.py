@@ -82,3 +82,28 @@ def test_the_real_package_fails_when_a_cycle_is_put_back(tmp_path):
     found = cycles(import_graph(copy, "compendium"), KNOWN_EDGES)
     assert any({"compendium.dataset.core", "compendium.dataset.tableio"} <= set(group)
                for group in found)
+
+
+def test_imports_at_every_depth_are_found_and_an_edited_file_is_read_again(tmp_path):
+    """The graph reads import statements wherever they stand (function, class, try, with,
+    match, loop); a process keeps each file's imports only while the file is unchanged,
+    so an edit that keeps the file's size is seen too."""
+    import os
+
+    body = ("import pkg.a\n"
+            "class K:\n    def m(self):\n        from . import b\n"
+            "try:\n    pass\nexcept ImportError:\n    from .c import x\n"
+            "with open(__file__):\n    import pkg.d\n"
+            "match 1:\n    case 1:\n        from . import e\n"
+            "for _ in ():\n    if True:\n        import pkg.f\n")
+    files = {"__init__.py": "", "main.py": body}
+    files.update({f"{name}.py": "" for name in "abcdefg"})
+    root = _package(tmp_path, files)
+    graph = import_graph(root, "pkg")
+    assert graph["pkg.main"] == {"pkg", "pkg.a", "pkg.b", "pkg.c", "pkg.d", "pkg.e", "pkg.f"}
+    main = root / "main.py"
+    before = main.stat()
+    main.write_text(body.replace("pkg.f\n", "pkg.g\n"), encoding="utf-8")  # same size
+    os.utime(main, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+    assert main.stat().st_size == before.st_size
+    assert "pkg.g" in import_graph(root, "pkg")["pkg.main"]

@@ -21,13 +21,13 @@ REASON = "Longer than 500 lines because"
 #: module listed here that is already within the limit or already says why.
 KNOWN_OVER: frozenset[str] = frozenset({
     "analysis/unitized.py",
-    "classroom/core.py",
     "cli.py",
     "dataset/anonymity.py",
     "dataset/core.py",
     "dataset/synthetic.py",
     "fuzz.py",
     "pipeline/diff.py",
+    "pipeline/warm.py",
     "qda/mapping.py",
     "qda/refi.py",
     "qda/refi_export.py",

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from compendium.importgraph import imports_in_source, module_names
 from compendium.pipeline.rules import load_registry
 
 from .conftest import ROOT
@@ -114,3 +115,51 @@ def test_committed_notebooks_have_outputs_and_no_papermill_timings():
         assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
         assert "papermill" not in nb.metadata
         assert not any("execution" in c.metadata or "papermill" in c.metadata for c in nb.cells)
+
+
+#: The package's modules, which a notebook's imports are resolved against.
+MODULES = set(module_names(ROOT / "src" / "compendium", "compendium"))
+
+
+def steps_module_of(notebook: str) -> str:
+    """A notebook's steps module, from its file name: ``NN-some-words.ipynb`` ->
+    ``compendium.steps.some_words`` (src/compendium/README.md, "Which notebook calls which
+    steps module")."""
+    number, _, words = Path(notebook).stem.partition("-")
+    assert number.isdigit() and words, f"{notebook}: not named NN-words.ipynb"
+    return "compendium.steps." + words.replace("-", "_")
+
+
+def compendium_imports(nb: nbformat.NotebookNode) -> set[str]:
+    """The package's modules a notebook's cells import, each named once, most specifically
+    (``from compendium.steps import x`` names ``compendium.steps.x``, not also its package)."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    found = imports_in_source(code, MODULES)
+    return {m for m in found if not any(other.startswith(m + ".") for other in found)}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_imports_only_its_own_steps_module(path: Path):
+    own = steps_module_of(path.name)
+    assert own in MODULES, f"{path.name}: its steps module {own} does not exist"
+    assert compendium_imports(nbformat.read(path, as_version=4)) == {own}, \
+        f"{path.name} must import only {own} (which may re-export what the notebook calls)"
+
+
+def test_the_import_check_finds_other_modules():
+    def notebook(*sources: str) -> nbformat.NotebookNode:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+        return nb
+
+    assert steps_module_of("04-framework-and-cooccurrence.ipynb") == \
+        "compendium.steps.framework_and_cooccurrence"
+    own = "from compendium.steps import saturation as steps"
+    assert compendium_imports(notebook(own, "import pandas as pd")) == \
+        {"compendium.steps.saturation"}
+    assert compendium_imports(notebook(own, "from compendium import analysis")) == \
+        {"compendium.steps.saturation", "compendium.analysis"}
+    assert compendium_imports(notebook("from compendium.steps.theme_matrix import start_run",
+                                       "import compendium.displays.figures")) == \
+        {"compendium.steps.theme_matrix", "compendium.displays.figures"}
+    assert compendium_imports(notebook("import compendium")) == {"compendium"}

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from compendium.analysis import agreement_by_measure, choose_measure, coder_spans
+from compendium.analysis import choose_measure, coder_spans
 from compendium.dataset import load_dataset, validate_dataset
 from compendium.dataset.synthetic import _join_opener, generate_dataset, load_bank
+from compendium.displays.measures import agreement_by_measure
 
 from .conftest import DEMO
 

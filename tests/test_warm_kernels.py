@@ -1,5 +1,5 @@
-"""Warmed kernels (compendium.pipeline.warm): forked from a server with the libraries imported,
-and giving exactly what a fresh kernel gives."""
+"""Warmed kernels and runs (compendium.pipeline.warm): forked from servers with the libraries
+imported, and giving exactly what a fresh kernel and a fresh process give."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from compendium.pipeline.warm import SOCKET_ENV
+from compendium.pipeline.warm import RUN_SOCKET_ENV, SOCKET_ENV
 
 from .conftest import DEMO, ROOT, copy_build, digest_tree
 
@@ -56,7 +56,7 @@ def _run_probe(tmp_path: Path, warm: bool) -> tuple[str, str]:
     command = [sys.executable, "-c", PROBE, str(notebook), str(out)]
     if warm:
         command = [sys.executable, "-m", "compendium.pipeline.warm", "--", *command]
-    env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
     env["PROBE"] = f"run-{warm}"
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
@@ -102,10 +102,53 @@ def test_warm_runs_give_the_bytes_of_fresh_kernels(built: Path, tmp_path: Path, 
     the same run in a fresh kernel gives the same executed notebook and outputs, byte for byte."""
     build = copy_build(built, tmp_path / "build")
     shutil.rmtree(build / "runs" / run_id)
-    env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
     result = subprocess.run([str(COMPENDIUM), "run", run_id, "--data", str(DEMO),
                              "--build", str(build)], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert digest_tree(build / "runs" / run_id, build) == \
         digest_tree(built / "runs" / run_id, built)
+
+
+#: Under the wrapper: `compendium run` for a run the registry lacks, through run_forked;
+#: exit status 99 says no run server answered.
+FORKED_PROBE = """
+import sys
+from compendium.pipeline.warm import run_forked
+code = run_forked("compendium.cli", ["run", "no-such-run", "--registry", sys.argv[1]])
+sys.exit(99 if code is None else code)
+"""
+
+
+def test_a_command_runs_in_a_child_of_the_run_server_with_its_status_and_message(
+        tmp_path: Path):
+    """`compendium run` under the wrapper goes on in a process forked from the run server: its
+    one-line error reaches the caller's stderr and its exit status is the caller's; without
+    the server nothing is forked and the caller runs the command itself."""
+    registry = ROOT / "notebooks" / "runs.toml"
+    env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
+    probe = [sys.executable, "-c", FORKED_PROBE, str(registry)]
+    result = subprocess.run([sys.executable, "-m", "compendium.pipeline.warm", "--", *probe],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1] == \
+        f"compendium run: {registry}: no run with id 'no-such-run'"
+    alone = subprocess.run(probe, cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert alone.returncode == 99, alone.stderr[-3000:]
+
+
+@pytest.mark.parametrize("run_id", ("framework", "class-agreement"))
+def test_pages_from_the_warmed_step_are_those_of_a_fresh_process(built: Path, run_id: str):
+    """make paper renders the notebooks' pages in a process forked from the run server, whose
+    nbconvert has rendered a page already; a fresh process renders the same bytes."""
+    page = built / "paper" / "notebooks" / f"{run_id}.html"
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import sys; from pathlib import Path; "
+         "from compendium.pipeline.site import render_notebook; "
+         "sys.stdout.buffer.write(render_notebook(Path(sys.argv[1])).encode())",
+         str(built / "runs" / run_id / "notebook.ipynb")],
+        cwd=ROOT, capture_output=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert fresh.stdout == page.read_bytes()

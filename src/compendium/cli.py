@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import CompendiumError
 from .layout import BUILD_ROOT, PAPER_STEPS
+from .pipeline.warm import run_forked
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -257,23 +258,26 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from .analysis import agreement_by_measure, coder_spans, source_lengths
     from .dataset import load_dataset
-    from .displays.tables import agreement_cli_table
+    from .displays import measures, tables
 
     ds = load_dataset(args.dataset)
     # Every code the coders applied, whatever the design places under the study's themes:
     # agreement is a property of the coding, not of the paper's displays.
-    codings, codebook = ds.all_codings, ds.raw_codebook
-    lengths = None
-    if args.measure != "segment" and ds.transcripts:
-        spans = coder_spans(ds.segments, codings, args.coders)
-        lengths = source_lengths(spans, ds.transcripts)
-    table = agreement_by_measure(ds.segments, codings, args.measure, coders=args.coders,
-                                 threshold=args.threshold, lengths=lengths,
-                                 codebook=codebook if args.measure == "segment" else None)
-    print(agreement_cli_table(table, args.format), end="")
+    table = measures.agreement_by_measure(
+        ds.segments, ds.all_codings, args.measure, coders=args.coders, threshold=args.threshold,
+        transcripts=ds.transcripts, codebook=ds.raw_codebook)
+    print(tables.agreement_cli_table(table, args.format), end="")
     return 0
+
+
+class _MeasureHelp(str):
+    """``--measure``'s help from the registry, which (with pandas) loads only for the help."""
+
+    def __mod__(self, params: object) -> str:
+        from .displays.measures import REGISTRY
+
+        return "; ".join(f"{m.id}: {m.help}" for m in REGISTRY.values()) + " (default segment)"
 
 
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
@@ -412,18 +416,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace the files if they exist")
     p.set_defaults(handler=_export)
 
-    p = sub.add_parser("agreement", help="inter-coder agreement per code and pooled "
-                                         "(segment, character, unitized or overlap)")
+    p = sub.add_parser("agreement", help="inter-coder agreement per code and pooled, by measure")
     p.add_argument("dataset", help="dataset folder")
     p.add_argument("--coders", nargs="+", default=None, metavar="CODER",
                    help="coders to compare (default: all; the pairwise measures need two)")
-    p.add_argument("--measure", choices=["segment", "character", "unitized", "overlap"],
-                   default="segment",
-                   help="segment: kappa/alpha on shared segments; character: NVivo-style "
-                        "per-character kappa; unitized: Krippendorff's unitized alpha; "
-                        "overlap: MAXQDA-style segment overlap (default segment)")
-    p.add_argument("--threshold", type=float, default=0.9,
-                   help="overlap share for --measure overlap (default 0.9)")
+    p.add_argument("--measure", default="segment", metavar="MEASURE", help=_MeasureHelp("measure"))
+    p.add_argument("--threshold", type=float, default=0.9, help="overlap share (default 0.9)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table",
                    help="output format (default table)")
     p.set_defaults(handler=_agreement)
@@ -476,11 +474,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: This module by its import name (``__name__`` is ``__main__`` under ``python -m``).
+ENTRY_POINT = "compendium.cli"
+#: The commands make starts during a build that go on in a fork of the run server,
+#: when there is one (``compendium.pipeline.warm``).
+FORKED_COMMANDS = ("run", "paper")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``compendium``: each problem as one line, exit code 1, no traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if args.command in FORKED_COMMANDS:
+        # Under `make paper` a run server has papermill, nbconvert and the build's
+        # steps imported already (compendium.pipeline.warm): the command goes on in
+        # a process forked from it, instead of this one importing everything again.
+        forked = run_forked(ENTRY_POINT, list(sys.argv[1:] if argv is None else argv))
+        if forked is not None:
+            return forked
     try:
         return handler(args)
     except CompendiumError as err:

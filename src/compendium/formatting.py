@@ -14,9 +14,17 @@ percentages (one decimal), coefficients such as kappa and alpha (two decimals,
 three on the command line) and Fisher p-values (three decimals), each by
 Python's format of the float. Imports nothing of the package, so anything may
 use it.
+
+The module also holds the one name of an agreement table's pooled row
+(:data:`POOLED`), which the analysis writes and the displays name.
 """
 
 from __future__ import annotations
+
+#: The ``code_id`` of the row pooling every code, in every agreement measure's table.
+#: Here rather than in the analysis, so that a display can know it without importing
+#: the analysis (and every notebook run with it).
+POOLED = "overall"
 
 
 def percent_text(k: int, n: int, decimals: int = 0) -> str:

@@ -36,10 +36,38 @@ def _base(module: str, path: Path, level: int) -> str:
     return ".".join(parts[: len(parts) - (level - 1)] if level > 1 else parts)
 
 
+#: Each file's import statements, kept while the file is unchanged (same size, inode and
+#: modification time): a process that reads the graph again (the build's run server
+#: forks a process per run, each recording the code its run used) parses only what changed.
+_STATEMENTS: dict[Path, tuple[tuple[int, int, int], list[ast.stmt]]] = {}
+
+
+def _import_statements(path: Path) -> list[ast.stmt]:
+    """Every ``import`` and ``from ... import`` statement of the file, at any depth."""
+    info = path.stat()
+    key = (info.st_size, info.st_ino, info.st_mtime_ns)
+    cached = _STATEMENTS.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    found: list[ast.stmt] = []
+    # Imports are statements: only statements (and the clauses holding them) are
+    # visited, not the expressions that make up most of a module's tree.
+    todo: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"), str(path))]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+            continue
+        todo.extend(child for child in ast.iter_child_nodes(node)
+                    if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)))
+    _STATEMENTS[path] = (key, found)
+    return found
+
+
 def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
     """The modules of ``known`` that ``module`` imports, anywhere in its source."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in _import_statements(path):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from compendium.analysis import (
     AgreementDataError,
-    agreement_by_measure,
     alpha_family,
     alpha_u_category,
     character_agreement,
@@ -29,6 +28,7 @@ from compendium.analysis import (
     unitized_per_code,
     unitized_table,
 )
+from compendium.displays.measures import agreement_by_measure
 
 from .text_agreement_helpers import tables_from_spans
 
@@ -230,7 +230,7 @@ def test_multivalued_defined_without_self_overlap():
     spans = spans_of([("A", SRC, "x", 0, 10), ("A", SRC, "y", 12, 20),
                       ("B", SRC, "x", 1, 10), ("B", SRC, "y", 12, 18)])
     table = unitized_table(spans, None, {SRC: 30})
-    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
+    pooled = table[table["code_id"] == "overall"].set_index("coefficient")
     assert set(pooled.index) == {"u_alpha_c", "u_alpha", "|u_alpha", "cu_alpha"}
     assert pooled["value"].notna().all()
     assert (pooled["undefined"] == "").all()

@@ -6,15 +6,24 @@ spans coincide). When each coder marked their own spans, every boundary
 difference would count twice as a disagreement there, so the text-based
 measures apply: Krippendorff's unitized alpha and the character-level kappa
 of NVivo, with MAXQDA's segment overlap beside them.
+
+Every measure's compute function takes one :class:`MeasureInputs` (checked
+by :func:`measure_inputs`) and returns its per-code table whose last rows
+are :data:`POOLED`; the registry of measures that names them, with their
+columns, captions and sentences, is :mod:`compendium.displays.measures`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..formatting import POOLED
 from .agreement import agreement_counts, agreement_table_from_counts, double_coded_participants
 from .character import character_agreement
 from .overlap import DEFAULT_THRESHOLD, overlap_agreement
@@ -24,12 +33,9 @@ from .spans import (
     coder_spans,
     merge_overlapping,
     shared_sources,
+    source_lengths,
 )
 from .unitized import pooled_category_alpha, unitized_multivalued, unitized_per_code
-
-MEASURES = ("segment", "character", "unitized", "overlap")
-#: Measures comparing exactly two coders (the unitized family takes any number).
-PAIRWISE = ("segment", "character", "overlap")
 
 
 def boundary_differences(spans: pd.DataFrame, coder_a: str, coder_b: str) -> int:
@@ -120,69 +126,112 @@ def second_coder_for(codings: pd.DataFrame, segments: pd.DataFrame, coder: str,
     others = sorted(c for c in pd.unique(codings["coder"]).astype(str) if c != coder)
     if second_coder is None and others:
         overlap = {c: len(double_coded_participants(codings, segments, coder, c)) for c in others}
-        second_coder = max(others, key=overlap.get)
+        second_coder = max(others, key=lambda c: overlap[c])
     if second_coder is None:
         return None, []
     return second_coder, double_coded_participants(codings, segments, coder, second_coder)
 
 
-def agreement_by_measure(segments: pd.DataFrame, codings: pd.DataFrame, measure: str,
-                         coders: Iterable[str] | None = None,
-                         threshold: float = DEFAULT_THRESHOLD,
-                         lengths: Mapping[str, int] | None = None,
-                         codebook: pd.DataFrame | None = None,
-                         unit: str = "segment") -> pd.DataFrame:
-    """The per-code and pooled agreement table of one measure.
+@dataclass
+class MeasureInputs:
+    """What every agreement measure's compute function receives.
+
+    A measure reads the fields it needs: the segment measure the codebook and
+    the unit, the text-based ones ``spans`` and ``lengths`` (worked out once,
+    on first use, for the coders compared), the overlap measure the threshold.
 
     Parameters
     ----------
     segments, codings:
         The canonical tables.
-    measure:
-        One of :data:`MEASURES`. ``segment``, ``character`` and ``overlap``
-        compare exactly two coders; ``unitized`` any number (all when None).
+    coders:
+        The coders compared, already checked (two for a pairwise measure).
     threshold:
-        The overlap share for ``overlap`` (default 0.9).
-    lengths:
-        Source lengths for the text-based measures (default: end of the last
-        span; pass the transcripts' lengths to count the uncoded tail).
+        The overlap share (MAXQDA's default 0.9).
+    transcripts:
+        Transcript texts by source, when the dataset has them: the text-based
+        measures then count each source's uncoded tail.
     codebook:
-        For ``segment``: list every code-level code of the codebook.
+        The codebook whose code-level codes a per-code table lists.
     unit:
-        For ``segment``: "segment" or "interviewee" (:func:`agreement_units`).
+        "segment" or "interviewee", for measures that decide per unit.
+    """
+
+    segments: pd.DataFrame
+    codings: pd.DataFrame
+    coders: list[str]
+    threshold: float = DEFAULT_THRESHOLD
+    transcripts: Mapping[str, str] | None = None
+    codebook: pd.DataFrame | None = None
+    unit: str = "segment"
+
+    @cached_property
+    def spans(self) -> pd.DataFrame:
+        """Each compared coder's own spans (:func:`coder_spans`)."""
+        return coder_spans(self.segments, self.codings, self.coders)
+
+    @cached_property
+    def lengths(self) -> dict[str, int] | None:
+        """Source lengths from the transcripts (None without them: end of the last span)."""
+        return source_lengths(self.spans, self.transcripts) if self.transcripts else None
+
+
+def measure_inputs(segments: pd.DataFrame, codings: pd.DataFrame, pairwise: bool,
+                   coders: Iterable[str] | None = None, **options: Any) -> MeasureInputs:
+    """Check the coders a measure compares and gather its inputs.
+
+    Parameters
+    ----------
+    segments, codings:
+        The canonical tables.
+    pairwise:
+        Whether the measure compares exactly two coders.
+    coders:
+        The coders to compare (None: all, which must then be two for a
+        pairwise measure).
+    **options:
+        The other fields of :class:`MeasureInputs`.
 
     Returns
     -------
-    ``segment``: :func:`agreement_table`; ``character``:
-    :func:`character_agreement`; ``overlap``: :func:`overlap_agreement`;
-    ``unitized``: :func:`unitized_table`.
+    MeasureInputs; :class:`AgreementDataError` when the coders do not fit.
     """
-    if measure not in MEASURES:
-        raise AgreementDataError(f"unknown measure {measure!r}; use one of "
-                                 + ", ".join(MEASURES))
-    exactly = 2 if measure in PAIRWISE else None
+    exactly = 2 if pairwise else None
     chosen = check_coders(codings, coders, exactly=exactly) if coders is not None else \
         check_coders(codings, None)
-    if measure in PAIRWISE and coders is None:
-        if len(chosen) != 2:
-            raise AgreementDataError(
-                f"the dataset has {len(chosen)} coders ({', '.join(chosen)}); this measure "
-                "compares two, so name them with --coders")
-    if measure == "segment":
-        # Counts, not the units x codes grid: the same table in memory that grows with
-        # the codings (tests check it equals agreement_table(agreement_units(...))).
-        counts = agreement_counts(codings, segments, chosen[0], chosen[1], unit=unit,
-                                  codebook=codebook)
-        if not counts.attrs["n_units"] or not len(counts):
-            raise AgreementDataError(f"coders {chosen[0]!r} and {chosen[1]!r} share no "
-                                     "interview; agreement needs text both of them coded")
-        return agreement_table_from_counts(counts)
-    spans = coder_spans(segments, codings, chosen)
-    if measure == "character":
-        return character_agreement(spans, chosen[0], chosen[1], lengths)
-    if measure == "overlap":
-        return overlap_agreement(spans, chosen[0], chosen[1], threshold)
-    return unitized_table(spans, chosen, lengths)
+    if pairwise and coders is None and len(chosen) != 2:
+        raise AgreementDataError(
+            f"the dataset has {len(chosen)} coders ({', '.join(chosen)}); this measure "
+            "compares two, so name them with --coders")
+    return MeasureInputs(segments, codings, list(chosen), **options)
+
+
+def segment_measure(inputs: MeasureInputs) -> pd.DataFrame:
+    """Segment-level agreement of two coders (:func:`agreement_table`), per code and pooled."""
+    a, b = inputs.coders
+    # Counts, not the units x codes grid: the same table in memory that grows with
+    # the codings (tests check it equals agreement_table(agreement_units(...))).
+    counts = agreement_counts(inputs.codings, inputs.segments, a, b, unit=inputs.unit,
+                              codebook=inputs.codebook)
+    if not counts.attrs["n_units"] or not len(counts):
+        raise AgreementDataError(f"coders {a!r} and {b!r} share no "
+                                 "interview; agreement needs text both of them coded")
+    return agreement_table_from_counts(counts)
+
+
+def character_measure(inputs: MeasureInputs) -> pd.DataFrame:
+    """Character-level agreement of two coders (:func:`character_agreement`)."""
+    return character_agreement(inputs.spans, inputs.coders[0], inputs.coders[1], inputs.lengths)
+
+
+def overlap_measure(inputs: MeasureInputs) -> pd.DataFrame:
+    """Segment overlap of two coders at the threshold (:func:`overlap_agreement`)."""
+    return overlap_agreement(inputs.spans, inputs.coders[0], inputs.coders[1], inputs.threshold)
+
+
+def unitized_measure(inputs: MeasureInputs) -> pd.DataFrame:
+    """Unitized alphas of any number of coders (:func:`unitized_table`)."""
+    return unitized_table(inputs.spans, inputs.coders, inputs.lengths)
 
 
 def unitized_table(spans: pd.DataFrame, coders: Iterable[str] | None = None,
@@ -191,10 +240,10 @@ def unitized_table(spans: pd.DataFrame, coders: Iterable[str] | None = None,
 
     Returns
     -------
-    DataFrame: code_id ("all codes" for the pooled rows), coefficient,
+    DataFrame: code_id (:data:`POOLED` for the pooled rows), coefficient,
     value, observed, expected, n_units, coded_chars, undefined. Per code:
     ``|u_alpha`` (Krippendorff et al. 2016, this code against the rest) and
-    ``u_alpha_c`` (Krippendorff 2004). Pooled ("all codes"): ``u_alpha_c``
+    ``u_alpha_c`` (Krippendorff 2004). Pooled: ``u_alpha_c``
     (Krippendorff 2004, 1 - sum Do_c / sum De_c, valid with overlapping
     codes), and the multi-valued ``u_alpha``, ``|u_alpha`` and ``cu_alpha``
     (Krippendorff et al. 2016), defined only where no coder's spans overlap.
@@ -213,13 +262,13 @@ def unitized_table(spans: pd.DataFrame, coders: Iterable[str] | None = None,
     totals = {"n_units": int(per_code["n_units"].sum()),
               "coded_chars": int(per_code["coded_chars"].sum())}
     both = pooled_category_alpha(per_code)
-    rows.append({"code_id": "all codes", "coefficient": "u_alpha_c", "value": both.value,
+    rows.append({"code_id": POOLED, "coefficient": "u_alpha_c", "value": both.value,
                  "observed": both.observed, "expected": both.expected, **totals,
                  "undefined": both.undefined})
     pooled = unitized_multivalued(spans, coders, lengths)
     names = {"u_alpha": "u_alpha", "binary_u_alpha": "|u_alpha", "cu_alpha": "cu_alpha"}
     for r in pooled.itertuples(index=False):
-        rows.append({"code_id": "all codes", "coefficient": names[r.measure], "value": r.value,
+        rows.append({"code_id": POOLED, "coefficient": names[r.measure], "value": r.value,
                      "observed": r.observed, "expected": r.expected,
                      **totals, "undefined": r.undefined})
     columns = ["code_id", "coefficient", "value", "observed", "expected", "n_units",

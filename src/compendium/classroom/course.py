@@ -40,7 +40,10 @@ from .. import analysis
 from ..dataset import load_dataset
 from ..errors import CompendiumError
 from ..fileio import remove_tree, replace_dir, staging_dir
-from . import core as classroom
+from .class_view import ClassView, StudentFileSkipped, class_view
+from .exercise import codebook_by_theme, default_participant, segments_to_code
+from .files import SAVE_FOLDER
+from .spans import ClassSpans, load_class_spans, transcript_to_code
 
 #: The assignment's name in the course, and the notebook it holds.
 ASSIGNMENT = "coding-exercise"
@@ -105,7 +108,7 @@ def exercise_notebook(notebook: str | Path, settings: ClassSettings) -> nbformat
         raise CompendiumError(f"{notebook}: no cell tagged 'parameters'")
     values = {"data": DATA_FOLDER, "output_dir": "scratch", "participant": settings.participant,
               "n_segments": settings.n_segments, "theme": settings.theme,
-              "coder": settings.coder, "save_to": classroom.SAVE_FOLDER}
+              "coder": settings.coder, "save_to": SAVE_FOLDER}
     for name, value in values.items():
         cell.source = _set_parameter(cell.source, name, value)
     for c in nb.cells:
@@ -145,10 +148,10 @@ def init_course(course: str | Path, data: str | Path, notebook: str | Path,
         raise CompendiumError(f"{course}: exists; choose a new folder for the course")
     dataset = load_dataset(data)  # stops on any problem, before anything is written
     # Refuses an interview with nothing to code, also before anything is written.
-    classroom.segments_to_code(dataset, settings.participant, settings.n_segments,
+    segments_to_code(dataset, settings.participant, settings.n_segments,
                                settings.coder or dataset.primary_coder)
     settings = ClassSettings(**{**settings.__dict__, "participant": settings.participant
-                                or classroom.default_participant(
+                                or default_participant(
                                     dataset, settings.coder or dataset.primary_coder)})
     course.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_dir(course)
@@ -206,14 +209,14 @@ def class_of_course(course: str | Path):
     settings = read_settings(course)
     dataset = load_dataset(course / "source" / settings.assignment / DATA_FOLDER)
     coder = settings.coder or dataset.primary_coder
-    segments = classroom.segments_to_code(dataset, settings.participant, settings.n_segments,
+    segments = segments_to_code(dataset, settings.participant, settings.n_segments,
                                           coder)
-    themes = classroom.codebook_by_theme(dataset.codebook, settings.theme)
-    transcript = classroom.transcript_to_code(dataset, settings.participant, coder)
+    themes = codebook_by_theme(dataset.codebook, settings.theme)
+    transcript = transcript_to_code(dataset, settings.participant, coder)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", classroom.StudentFileSkipped)  # listed in the view
-        view = classroom.class_view(dataset, course, segments, themes, coder)
-        drawn = classroom.load_class_spans(course, transcript, themes)
+        warnings.simplefilter("ignore", StudentFileSkipped)  # listed in the view
+        view = class_view(dataset, course, segments, themes, coder)
+        drawn = load_class_spans(course, transcript, themes)
     return dataset, coder, view, drawn
 
 
@@ -222,7 +225,7 @@ def class_of_course(course: str | Path):
 MIN_APART_CHARS = 20
 
 
-def span_feedback(drawn: classroom.ClassSpans, dataset, coder: str,
+def span_feedback(drawn: ClassSpans, dataset, coder: str,
                   student: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Span mode: a student's character-level agreement per code, and where they stood apart.
 
@@ -290,7 +293,7 @@ def span_feedback_markdown(per_code: pd.DataFrame, apart: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def feedback_for(view: classroom.ClassView, shipped: pd.DataFrame, coder: str,
+def feedback_for(view: ClassView, shipped: pd.DataFrame, coder: str,
                  student: str) -> StudentFeedback:
     """A student's agreement per code with ``coder`` and the others, and where they stood apart.
 

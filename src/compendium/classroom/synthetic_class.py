@@ -27,14 +27,8 @@ import pandas as pd
 
 from ..dataset import Dataset, load_dataset
 from ..errors import CompendiumError
-from .core import (
-    SPAN_COLUMNS,
-    SPAN_FOLDER,
-    codebook_by_theme,
-    codings_csv,
-    segments_to_code,
-    spans_csv,
-)
+from .exercise import codebook_by_theme, segments_to_code
+from .files import SPAN_COLUMNS, SPAN_FOLDER, codings_csv, spans_csv
 
 #: The generator's defaults: the class notebook 8 ships with.
 DEFAULT_SEED = 2013

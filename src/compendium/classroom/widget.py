@@ -17,7 +17,9 @@ from IPython.display import display
 
 from ..dataset import Dataset
 from ..displays import tables
-from .core import Code, CodingSession, SpanSession
+from .exercise import Code
+from .session import CodingSession
+from .spans import SpanSession
 
 _GREY = "color: #666;"
 

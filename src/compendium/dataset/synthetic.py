@@ -60,7 +60,7 @@ class Bank:
 @cache
 def load_bank() -> Bank:
     """The generator's text bank (``bank/*.toml``): codebook, statements, guide."""
-    folder = resources.files("compendium") / "dataset" / "bank"
+    folder = resources.files("compendium.dataset") / "bank"
     codebook = tomllib.loads((folder / "codebook.toml").read_text(encoding="utf-8"))
     statements = tomllib.loads((folder / "statements.toml").read_text(encoding="utf-8"))
     guide = tomllib.loads((folder / "guide.toml").read_text(encoding="utf-8"))

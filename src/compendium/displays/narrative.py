@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..dataset.design import Design, default_design
+from ..formatting import POOLED
 
 ORGANISATION_PHRASES = {"agency": ("agency", "agencies"), "hei": ("HEI", "HEIs"),
                         "ict_sme": ("ICT SME", "ICT SMEs")}
@@ -302,8 +303,8 @@ def unitized_sentence(table: pd.DataFrame | None) -> str:
     """The pooled unitized alpha in words, with the range over codes and the multi-valued note."""
     if table is None or not len(table):
         return "Unitized alpha could not be assessed, because no text was coded by two coders"
-    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
-    per_code = table[(table["code_id"] != "all codes") & (table["coefficient"] == "u_alpha_c")]
+    pooled = table[table["code_id"] == POOLED].set_index("coefficient")
+    per_code = table[(table["code_id"] != POOLED) & (table["coefficient"] == "u_alpha_c")]
     defined = per_code["value"].dropna()
     row = pooled.loc["u_alpha_c"]
     if pd.isna(row["value"]):

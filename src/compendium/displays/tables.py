@@ -9,11 +9,14 @@ relative column widths, so long quotes wrap in the PDF, HTML and DOCX alike.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..dataset.design import Design, default_design
+from ..formatting import POOLED
 
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -229,26 +232,89 @@ def comparison_display(comparison: pd.DataFrame, theme_names: dict[str, str],
     return out.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class Column:
+    """One column of an agreement measure's printed table.
+
+    Parameters
+    ----------
+    heading:
+        The column's heading as printed.
+    source:
+        The column of the measure's table it shows.
+    format:
+        How a cell is written: ``name`` (a code's name from the codebook, the
+        pooled row "All codes (pooled)"), ``int``, ``percent`` (one decimal),
+        ``coefficient`` (two decimals) or ``coefficient_or_blank``; undefined
+        values are "n/a" (blank for ``coefficient_or_blank``).
+    width:
+        The column's relative width in the paper.
+    """
+
+    heading: str
+    source: str
+    format: str
+    width: float
+
+
+def _two(x: float) -> str:
+    return "n/a" if pd.isna(x) else f"{x:.2f}"
+
+
+_CELL_FORMATS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "int": lambda column: column.astype(int),
+    # No decision to share: no percentage.
+    "percent": lambda column: column.map(lambda x: "n/a" if pd.isna(x) else f"{x:.1f}"),
+    "coefficient": lambda column: column.map(_two),
+    "coefficient_or_blank": lambda column: column.map(
+        lambda x: "" if pd.isna(x) else f"{x:.2f}"),
+}
+
+
+def measure_display(table: pd.DataFrame, codebook: pd.DataFrame, columns: Sequence[Column],
+                    codebook_order: bool = True) -> pd.DataFrame:
+    """An agreement measure's table as printed: one row per code, then the pooled row.
+
+    Parameters
+    ----------
+    table:
+        The measure's table (a ``code_id`` column, :data:`analysis.POOLED` last).
+    codebook:
+        Names the codes.
+    columns:
+        The printed columns, from the measure's registry entry.
+    codebook_order:
+        Put the codes in codebook order (codes missing from it after them);
+        False keeps the table's own order.
+    """
+    if codebook_order:
+        table = _codebook_order(table, codebook)
+    names = _code_names(codebook)
+    cells = {}
+    for column in columns:
+        values = table[column.source]
+        cells[column.heading] = (values.map(names).fillna(values) if column.format == "name"
+                                 else _CELL_FORMATS[column.format](values))
+    return pd.DataFrame(cells).reset_index(drop=True)
+
+
+#: The segment measure's columns (also the coding widget's agreement table).
+SEGMENT_COLUMNS = (
+    Column("Code", "code_id", "name", 2.6),
+    Column("Units", "n_units", "int", 0.7),
+    Column("Both", "both", "int", 0.6),
+    Column("Only A", "only_a", "int", 0.9),
+    Column("Only B", "only_b", "int", 0.9),
+    Column("Neither", "neither", "int", 0.9),
+    Column("Agreement %", "percent_agreement", "percent", 1.4),
+    Column("Cohen's κ", "cohen_kappa", "coefficient", 0.9),
+    Column("Krippendorff's α", "krippendorff_alpha", "coefficient", 1.4),
+)
+
+
 def agreement_display(agreement: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
-    """Agreement per code and overall, as printed (kappa and alpha to two decimals)."""
-    names = codebook.set_index("code_id")["name"].to_dict()
-    names["overall"] = "All codes (pooled)"
-
-    def two(x: float) -> str:
-        return "n/a" if pd.isna(x) else f"{x:.2f}"
-
-    return pd.DataFrame({
-        "Code": agreement["code_id"].map(names).fillna(agreement["code_id"]),
-        "Units": agreement["n_units"].astype(int),
-        "Both": agreement["both"].astype(int),
-        "Only A": agreement["only_a"].astype(int),
-        "Only B": agreement["only_b"].astype(int),
-        "Neither": agreement["neither"].astype(int),
-        "Agreement %": agreement["percent_agreement"].map(
-            lambda x: "n/a" if pd.isna(x) else f"{x:.1f}"),  # no double-coded unit: no share
-        "Cohen's κ": agreement["cohen_kappa"].map(two),
-        "Krippendorff's α": agreement["krippendorff_alpha"].map(two),
-    }).reset_index(drop=True)
+    """Segment agreement per code and overall, as printed (kappa and alpha to two decimals)."""
+    return measure_display(agreement, codebook, SEGMENT_COLUMNS, codebook_order=False)
 
 
 def agreement_cli_table(table: pd.DataFrame, fmt: str = "table") -> str:
@@ -273,39 +339,19 @@ def agreement_cli_table(table: pd.DataFrame, fmt: str = "table") -> str:
     return shown.to_string(index=False) + "\n"
 
 
-def _two(x: float) -> str:
-    return "n/a" if pd.isna(x) else f"{x:.2f}"
-
-
 def _code_names(codebook: pd.DataFrame) -> dict[str, str]:
     names = codebook.set_index("code_id")["name"].to_dict()
-    names.update({"overall": "All codes (pooled)", "all codes": "All codes (pooled)"})
+    names[POOLED] = "All codes (pooled)"
     return names
 
 
 def _codebook_order(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
     """Rows in codebook order, codes missing from the codebook after them, pooled rows last."""
     position = {c: i for i, c in enumerate(codebook["code_id"])}
-    pooled = table["code_id"].isin(["overall", "all codes"])
+    pooled = table["code_id"] == POOLED
     rank = table["code_id"].map(position).fillna(len(position)).where(~pooled, len(position) + 1)
     return table.assign(_rank=rank.to_numpy()).sort_values("_rank", kind="stable").drop(
         columns="_rank")
-
-
-def character_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
-    """Character-level agreement per code (codebook order) and pooled, as printed."""
-    names = _code_names(codebook)
-    table = _codebook_order(table, codebook)
-    return pd.DataFrame({
-        "Code": table["code_id"].map(names).fillna(table["code_id"]),
-        "Characters": table["n_chars"].astype(int),
-        "Both": table["both"].astype(int),
-        "Only A": table["only_a"].astype(int),
-        "Only B": table["only_b"].astype(int),
-        "Agreement %": table["percent_agreement"].map(lambda x: "n/a" if pd.isna(x)
-                                                      else f"{x:.1f}"),
-        "Cohen's κ": table["cohen_kappa"].map(_two),
-    }).reset_index(drop=True)
 
 
 def unitized_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
@@ -318,7 +364,7 @@ def unitized_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> p
     """
     names = _code_names(codebook)
     table = _codebook_order(table, codebook)
-    per_code = table[table["code_id"] != "all codes"]
+    per_code = table[table["code_id"] != POOLED]
     wide = per_code.pivot(index="code_id", columns="coefficient", values="value")
     counts = per_code.drop_duplicates("code_id").set_index("code_id")  # keeps codebook order
     rows = [{"Code": names.get(code, code), "Units": int(counts.loc[code, "n_units"]),
@@ -326,7 +372,7 @@ def unitized_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> p
              "uα_c (2004)": _two(wide.loc[code, "u_alpha_c"]),
              "|uα (2016)": _two(wide.loc[code, "|u_alpha"])}
             for code in counts.index]
-    pooled = table[table["code_id"] == "all codes"].set_index("coefficient")
+    pooled = table[table["code_id"] == POOLED].set_index("coefficient")
     labels = {"u_alpha_c": "All codes: uα (2004, pooled over codes)",
               "u_alpha": "All codes: uα (2016, multi-valued)",
               "|u_alpha": "All codes: |uα (2016, coded vs uncoded)",
@@ -341,22 +387,6 @@ def unitized_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> p
                          "|uα (2016)": "" if key == "u_alpha_c" else value})
     return pd.DataFrame(rows, columns=["Code", "Units", "Coded characters", "uα_c (2004)",
                                        "|uα (2016)"])
-
-
-def overlap_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
-    """Segment overlap agreement per code (codebook order) and pooled, as printed."""
-    names = _code_names(codebook)
-    table = _codebook_order(table, codebook)
-    return pd.DataFrame({
-        "Code": table["code_id"].map(names).fillna(table["code_id"]),
-        "Segments A": table["segments_a"].astype(int),
-        "Segments B": table["segments_b"].astype(int),
-        "Matched A": table["agree_a"].astype(int),
-        "Matched B": table["agree_b"].astype(int),
-        "Agreement %": table["percent_agreement"].map(lambda x: "n/a" if pd.isna(x)
-                                                      else f"{x:.1f}"),
-        "Brennan–Prediger κ": table["bp_kappa"].map(lambda x: "" if pd.isna(x) else f"{x:.2f}"),
-    }).reset_index(drop=True)
 
 
 def class_agreement_display(table: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:

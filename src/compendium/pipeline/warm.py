@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import gc
 import json
 import os
 import selectors
@@ -42,6 +43,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +54,18 @@ SOCKET_ENV = "COMPENDIUM_WARM_KERNELS"
 #: beyond what the same import inside the kernel would have had.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "pandas",
            "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.steps.notebook",
-           "compendium.steps.notebook_steps", "compendium.steps.agreement", "compendium.classroom",
-           "compendium.analysis")
+           "compendium.steps.sample_and_codebook", "compendium.steps.theme_matrix",
+           "compendium.steps.dual_perspective", "compendium.steps.framework_and_cooccurrence",
+           "compendium.steps.saturation", "compendium.steps.agreement",
+           "compendium.steps.class_agreement", "compendium.analysis")
+#: What the run server imports before it forks a run's own process (``compendium
+#: run``): papermill and the clients it drives, and the package's run step. The
+#: runs' kernels never come from this server, only from the kernel server.
+RUN_PRELOAD = ("papermill", "nbclient", "jupyter_client.manager", "nbformat", "nbconvert",
+               "compendium.cli", "compendium.pipeline.runs", "compendium.pipeline.steps",
+               "compendium.pipeline.paper", "compendium.pipeline.site")
+#: The environment variable naming the run server's socket.
+RUN_SOCKET_ENV = "COMPENDIUM_WARM_RUNS"
 #: The kernelspec command a forked kernel stands in for.
 LAUNCHER = ("-m", "ipykernel_launcher")
 #: ipykernel sets this backend when none is set; set first, so that importing
@@ -98,7 +110,7 @@ def _receive(sock: socket.socket, nfds: int = 0) -> tuple[dict[str, Any] | None,
 # The server
 
 
-def _preload() -> None:
+def _preload(modules: tuple[str, ...] = PRELOAD) -> None:
     import importlib
 
     # As ipykernel_launcher does: the folder the server started in is not a
@@ -111,7 +123,7 @@ def _preload() -> None:
     # imported here for kernels, so they are told so, as they are inside one.
     builtins.get_ipython = _KernelShell  # type: ignore[attr-defined]
     try:
-        for name in PRELOAD:
+        for name in modules:
             try:
                 importlib.import_module(name)
             except ImportError:  # a leaner environment: that kernel imports it itself
@@ -120,20 +132,46 @@ def _preload() -> None:
         del builtins.get_ipython  # type: ignore[attr-defined]
 
 
+def _preload_runs() -> None:
+    """What a run's own process spends its first second on, once: imports and the notebook schema.
+
+    The run process never shares anything with a kernel: it only drives one
+    (papermill), so nothing it has imported reaches the notebook's code.
+    """
+    import importlib
+
+    for name in RUN_PRELOAD:
+        importlib.import_module(name)
+    import nbformat
+
+    # nbformat compiles its JSON schema validator on first use (a quarter of a second);
+    # compiled here, every forked run finds it compiled. Likewise the package's
+    # import graph, which each run records the code it used from: a run parses
+    # again only the modules changed since (compendium.importgraph keeps each file's
+    # imports while it is unchanged).
+    nbformat.validate(nbformat.v4.new_notebook())
+    runs = importlib.import_module("compendium.pipeline.runs")
+    importlib.import_module("compendium.importgraph").import_graph(runs.PACKAGE_DIR, "compendium")
+    # nbconvert loads its templates, filters and highlighter on the first page it
+    # renders (half a second); the notebooks' pages step then finds them loaded.
+    from nbconvert import HTMLExporter
+
+    HTMLExporter(template_name="lab").from_notebook_node(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("*a* page"), nbformat.v4.new_code_cell("print(1)")]))
+
+
 class _KernelShell:
     """What ``get_ipython()`` answers in a kernel, as far as an import asks: it has a kernel."""
 
     kernel = True
 
 
-def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> None:
-    """In the forked child: take on the run's process state and run the kernel; never returns."""
+def _in_child(request: dict[str, Any], fds: list[int], run: Callable[[], int]) -> None:
+    """In a forked child: take on the caller's streams, folder and environment, then exit
+    with what ``run`` returns, as an interpreter would; never returns."""
     code = 1
     try:
-        os.setsid()  # its own session and process group, as jupyter_client gives a kernel
         signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(fds[0], 1)
@@ -143,22 +181,10 @@ def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> 
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ["JPY_PARENT_PID"] = str(server_pid)  # the poller watches its real parent
-        import numpy as np
-
-        np.random.seed()  # numpy's global state is not reseeded by a fork; a fresh process's is new
-        sys.argv = ["ipykernel_launcher", *request["argv"][len(LAUNCHER) + 1:]]
-        from ipykernel import kernelapp
-
-        # Two of its settings read the environment when the module was imported
-        # (in the server); they are given as the run's environment has them.
-        kernelapp.IPKernelApp.launch_instance(
-            parent_handle=server_pid,
-            interrupt=int(os.environ.get("JPY_INTERRUPT_EVENT") or 0))
-        code = 0
+        code = run()
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    except BaseException:  # noqa: BLE001 - reported on the kernel's stderr, as a fresh one would
+    except BaseException:  # noqa: BLE001 - reported on its stderr, as an uncaught error would be
         import traceback
 
         traceback.print_exc()
@@ -171,7 +197,66 @@ def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> 
             os._exit(code)
 
 
-def serve(listener: socket.socket, folder: Path, parent: int) -> None:
+def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> None:
+    """In the forked child: take on the run's process state and run the kernel; never returns."""
+    os.setsid()  # its own session and process group, as jupyter_client gives a kernel
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+    def kernel() -> int:
+        os.environ["JPY_PARENT_PID"] = str(server_pid)  # the poller watches its real parent
+        import numpy as np
+
+        np.random.seed()  # numpy's global state is not reseeded by a fork; a fresh process's is new
+        sys.argv = ["ipykernel_launcher", *request["argv"][len(LAUNCHER) + 1:]]
+        from ipykernel import kernelapp
+
+        # Two of its settings read the environment when the module was imported
+        # (in the server); they are given as the run's environment has them.
+        kernelapp.IPKernelApp.launch_instance(
+            parent_handle=server_pid,
+            interrupt=int(os.environ.get("JPY_INTERRUPT_EVENT") or 0))
+        return 0
+
+    _in_child(request, fds, kernel)
+
+
+def _become_command(request: dict[str, Any], fds: list[int]) -> None:
+    """In a child of the run server: run ``MODULE.main(ARGV)`` as its caller; never returns.
+
+    It stays in the caller's process group (make's), so that what stops the
+    build (Ctrl-C, a kill of the group) stops the run as it would stop a
+    ``compendium run`` process; and it dies with the server.
+    """
+    _die_with_parent()
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def command() -> int:
+        os.environ.pop(RUN_SOCKET_ENV, None)  # it runs the command itself, not another fork
+        sys.argv = [request["module"], *request["argv"]]
+        import importlib
+
+        # The caller names its entry point, so that this module (below the command
+        # line in the package's floors) need not know it; the server imported it.
+        return importlib.import_module(request["module"]).main(request["argv"])
+
+    _in_child(request, fds, command)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the server ends (elsewhere: the server's own kill)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def serve(listener: socket.socket, folder: Path, parent: int, runs: bool = False) -> None:
     """Import :data:`PRELOAD`, then fork a kernel for each request until told to stop.
 
     Each connection asks for one kernel (the run's environment, working folder,
@@ -180,6 +265,10 @@ def serve(listener: socket.socket, folder: Path, parent: int) -> None:
     run died: the kernel is killed. The server stops on SIGTERM, SIGINT or when
     ``parent`` is no longer its parent, killing the kernels it still has and
     removing ``folder`` (which holds the socket).
+
+    With ``runs``, it is the run server instead: it imports :data:`RUN_PRELOAD`
+    and each child it forks runs one ``compendium`` command (``compendium run
+    ID ...``) in place of the process make started, which waits for it.
     """
     me = os.getpid()
     kernels: dict[int, socket.socket] = {}
@@ -196,7 +285,11 @@ def serve(listener: socket.socket, folder: Path, parent: int) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the loop to reap
     try:
-        _preload()
+        _preload_runs() if runs else _preload()
+        # What the imports made stays as it is in every child: frozen, the collector
+        # never walks it, so a child does not copy those pages just to mark them.
+        gc.collect()
+        gc.freeze()
         selector = selectors.DefaultSelector()
         selector.register(listener, selectors.EVENT_READ, "accept")
         selector.register(wake_r, selectors.EVENT_READ, "wake")
@@ -215,10 +308,16 @@ def serve(listener: socket.socket, folder: Path, parent: int) -> None:
                         continue
                     pid = os.fork()
                     if pid == 0:
-                        listener.close()
-                        for other in kernels.values():
-                            other.close()
-                        _become_kernel(request, fds, me)
+                        try:  # a child never goes back to serving, whatever happens
+                            listener.close()
+                            for other in kernels.values():
+                                other.close()
+                            if runs:
+                                conn.close()  # the command's end of it is its caller's
+                                _become_command(request, fds)
+                            _become_kernel(request, fds, me)
+                        finally:
+                            os._exit(1)
                     for fd in fds:
                         os.close(fd)
                     _send(conn, {"pid": pid})
@@ -266,38 +365,49 @@ def _reap(kernels: dict[int, socket.socket], selector: selectors.BaseSelector) -
 
 
 def run_with_server(command: list[str]) -> int:
-    """Run ``command`` with a kernel fork server beside it; its exit status.
+    """Run ``command`` with a kernel fork server and a run fork server beside it; its exit status.
 
-    The socket sits in a private temporary folder (a short path, as sockets
-    need), which the server removes when it stops.
+    The sockets sit in a private temporary folder (a short path, as sockets
+    need), which the servers remove when they stop. The two servers import at
+    the same time, on two cores, while make validates the dataset.
     """
     folder = Path(tempfile.mkdtemp(prefix="compendium-warm-"))
-    path = folder / "kernels.sock"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(64)
     parent = os.getpid()
-    server = os.fork()
-    if server == 0:
-        code = 0
-        try:
-            serve(listener, folder, parent)
-        except BaseException:  # noqa: BLE001 - the runs fall back to fresh kernels
-            code = 1
-        finally:
-            os._exit(code)
-    listener.close()
-    env = dict(os.environ, **{SOCKET_ENV: str(path)})
+    env = dict(os.environ)
+    servers = []
+    for name, variable, runs in (("kernels.sock", SOCKET_ENV, False),
+                                 ("runs.sock", RUN_SOCKET_ENV, True)):
+        path = folder / name
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        listener.listen(64)
+        server = os.fork()
+        if server == 0:
+            code = 0
+            try:
+                serve(listener, folder, parent, runs=runs)
+            except BaseException:  # noqa: BLE001 - the runs fall back to fresh processes
+                code = 1
+            finally:
+                os._exit(code)
+        listener.close()
+        servers.append(server)
+        env[variable] = str(path)
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return 130
     finally:
-        try:
-            os.kill(server, signal.SIGTERM)
-            os.waitpid(server, 0)
-        except OSError:
-            pass
+        for server in servers:
+            try:
+                os.kill(server, signal.SIGTERM)
+            except OSError:
+                pass
+        for server in servers:
+            try:
+                os.waitpid(server, 0)
+            except OSError:
+                pass
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -373,16 +483,24 @@ def fork_kernel(cmd: list[str], env: dict[str, str], cwd: str,
     Only the kernelspec's own command (this interpreter, ``-m
     ipykernel_launcher``) is forked; anything else starts as before.
     """
-    path = os.environ.get(SOCKET_ENV)
-    if not path or len(cmd) < 3 or tuple(cmd[1:3]) != LAUNCHER \
+    if len(cmd) < 3 or tuple(cmd[1:3]) != LAUNCHER \
             or os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
+        return None
+    return _request(os.environ.get(SOCKET_ENV),
+                    {"argv": list(cmd), "env": dict(env), "cwd": str(cwd)}, stdout, stderr)
+
+
+def _request(path: str | None, message: dict[str, Any], stdout: Any = None,
+             stderr: Any = None) -> ForkedKernel | None:
+    """Ask the server at ``path`` to fork a child for ``message``; None when there is none."""
+    if not path:
         return None
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
         fds = [stream.fileno() if stream is not None else default
                for stream, default in ((stdout, 1), (stderr, 2))]
-        _send(conn, {"argv": list(cmd), "env": dict(env), "cwd": str(cwd)}, fds)
+        _send(conn, message, fds)
         reply, _ = _receive(conn)
     except OSError:
         conn.close()
@@ -391,6 +509,34 @@ def fork_kernel(cmd: list[str], env: dict[str, str], cwd: str,
         conn.close()
         return None
     return ForkedKernel(conn, int(reply["pid"]))
+
+
+def run_forked(module: str, argv: list[str]) -> int | None:
+    """Run ``MODULE.main(ARGV)`` in a child of the run server and wait for it; its exit status.
+
+    ``module`` is the command line's module (``compendium.cli``, which the
+    server imported). None when no run server is there to ask (the caller then
+    runs the command itself). The child has this process's environment, working
+    folder and standard streams; signals this process gets (Ctrl-C, make's
+    SIGTERM) are passed on to it, and if this process dies the server kills the child.
+    """
+    process = _request(os.environ.get(RUN_SOCKET_ENV),
+                       {"module": module, "argv": list(argv), "env": dict(os.environ),
+                        "cwd": os.getcwd()})
+    if process is None:
+        return None
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(process.pid, signum)
+        except OSError:
+            pass
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
+    code = process.wait()
+    # A status below zero is a signal's; the shell's way of saying so is 128 + its number.
+    return code if code >= 0 else 128 - code
 
 
 def warm_kernel_manager() -> type:
