@@ -20,11 +20,10 @@ from compendium.dataset.design import (
     default_design,
     default_noun,
     design_from_descriptor,
-    read_design_file,
     singular_of,
     unmapped_codes,
 )
-from compendium.dataset.design_io import apply_design_file, describe_design
+from compendium.dataset.design_files import apply_design_file, describe_design, read_design_file
 from compendium.displays import figures, narrative, tables
 from compendium.errors import CompendiumError
 from compendium.qda.importer import import_dataset
@@ -173,7 +172,7 @@ def test_a_sole_branch_becomes_the_theme_and_several_roots_become_subthemes():
 
 
 def test_a_code_in_two_themes_is_a_problem():
-    from compendium.dataset.design import design_problems
+    from compendium.dataset.design_check import design_problems
 
     descriptor = {"compendium": {"design": {"themes": {
         "motivations": {"label": "Why", "codes": ["WHY"]},

@@ -14,12 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from compendium.dataset.design import (
-    STUDY,
-    design_from_descriptor,
-    design_problems,
-    read_design_file,
-)
+from compendium.dataset.design import STUDY, design_from_descriptor
+from compendium.dataset.design_check import design_problems
+from compendium.dataset.design_files import read_design_file
 from compendium.displays import narrative, tables
 
 from .conftest import pdf_text, quote_mark_problems

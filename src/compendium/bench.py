@@ -92,11 +92,12 @@ def run(interviews: int, per_interview: int, seed: int, transcripts: bool, cache
 
     from . import analysis
     from .dataset import load_dataset, validate_dataset
+    from .dataset.datapackage import DESCRIPTOR
     from .dataset.synthetic import generate_dataset
 
     rows: list[Measurement] = []
     folder = dataset_folder(cache, interviews, per_interview, seed, transcripts)
-    if not (folder / "datapackage.json").exists():
+    if not (folder / DESCRIPTOR).exists():
         _, m = measure("generate dataset (once, cached)",
                        lambda: generate_dataset(folder, seed=seed, interviews=interviews,
                                                 segments_per_interview=per_interview,

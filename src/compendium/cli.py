@@ -231,7 +231,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _design(args: argparse.Namespace) -> int:
-    from .dataset.design_io import apply_design_file, describe_design
+    from .dataset.design_files import apply_design_file, describe_design
 
     if args.apply:
         apply_design_file(args.dataset, args.apply)

@@ -13,7 +13,8 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 #: Read files in blocks of this size when hashing, so large transcripts stay cheap.
@@ -25,20 +26,51 @@ def atomic_write(path: str | Path, data: str | bytes, *, mode: int = 0o644) -> P
 
     Text is written as UTF-8 with the line endings it holds. The temporary file
     starts with a dot, so globs for outputs never pick it up; it is removed if
-    the write fails.
+    the write fails (see :func:`staged_file`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, mode)  # mkstemp makes owner-only files; outputs are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with staged_file(path, mode=mode) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path
+
+
+@contextmanager
+def staged_file(final: str | Path, *, mode: int = 0o644,
+                exclusive: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``final`` to write; renamed onto ``final`` when the block ends.
+
+    The one way a writer that cannot hand its bytes to :func:`atomic_write`
+    (a zip archive, a file another program writes) stages a file: the
+    temporary name starts with a dot and is removed if the block raises. With
+    ``exclusive``, an existing ``final`` is never replaced: ``FileExistsError``
+    is raised instead (a hard link refuses an existing name; a file system
+    without hard links falls back to the rename).
+
+    Yields
+    ------
+    Path
+        The temporary file (created empty, readable only by its owner until
+        the block ends, then given ``mode``).
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, mode)  # mkstemp makes owner-only files; outputs are for everyone to read
+        if exclusive:
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links
+                os.replace(tmp, final)
+        else:
+            os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_if_changed(path: str | Path, data: str | bytes) -> bool:
@@ -65,6 +97,42 @@ def staging_dir(final: str | Path) -> Path:
     remove_tree(staging)
     staging.mkdir(parents=True)
     return staging
+
+
+@contextmanager
+def staged_folder(final: str | Path, *, start_from: str | Path | None = None,
+                  mode: int = 0o755) -> Iterator[Path]:
+    """A temporary folder beside ``final`` to fill; swapped in by :func:`replace_dir` at the end.
+
+    The folder's name is unique (``.<name>.<random>``), so two writers of
+    the same target never share one; ``start_from`` copies an existing folder
+    into it first (to change a few files of a dataset). If the block raises,
+    the folder is deleted and ``final`` is left as it was.
+
+    Yields
+    ------
+    Path
+        The staging folder, given ``mode`` before it is renamed into place.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        if start_from is not None:
+            staging.rmdir()
+            shutil.copytree(start_from, staging)
+        yield staging
+        os.chmod(staging, mode)
+        replace_dir(staging, final)
+    except BaseException:
+        remove_tree(staging)
+        raise
+
+
+def publish(staged: str | Path, final: str | Path) -> Path:
+    """Rename a finished file from a staging folder onto ``final`` (atomic, same file system)."""
+    os.replace(staged, final)
+    return Path(final)
 
 
 def replace_dir(staging: str | Path, final: str | Path) -> Path:

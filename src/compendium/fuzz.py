@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dataset import load_dataset, validate_dataset
+from .dataset.datapackage import DESCRIPTOR
 from .errors import CompendiumError
 from .fuzz_mutations import (
     DEMO,
@@ -325,7 +326,7 @@ def _unchanged(folder: Path) -> bool:
     """
     for path in DEMO.rglob("*"):
         twin = folder / path.relative_to(DEMO)
-        if path.is_file() and path.name != "datapackage.json" and \
+        if path.is_file() and path.name != DESCRIPTOR and \
                 (not twin.is_file() or twin.read_bytes() != path.read_bytes()):
             return False
     return True

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .dataset.datapackage import DESCRIPTOR
 from .errors import CompendiumError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -311,7 +312,7 @@ def mutate_dataset(rng: random.Random, folder: Path) -> tuple[str, Path, bool]:
         name, fn = rng.choice([*_ENCODING_MUTATIONS.items(), *_NEUTRAL_CSV.items()])
         mutated = fn(rng, data)
     target.write_bytes(mutated)
-    refreeze = rel != "datapackage.json" and rng.random() < 0.5
+    refreeze = rel != DESCRIPTOR and rng.random() < 0.5
     if refreeze:
         from .dataset import freeze_dataset
 

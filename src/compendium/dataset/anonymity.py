@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CompendiumError, Problem
-from ..userfile import is_regular_file, parse_json, read_bytes
-from .datapackage import DESCRIPTOR, TABLES
+from ..userfile import is_regular_file
+from .datapackage import DESCRIPTOR, INTERVIEW_GUIDE, TABLES, read_descriptor
 from .identifiers import NO_IDENTIFIERS, IdentifierList, normal_term, resolve_identifiers
 
 # Term, read_identifiers, repository_root and PATTERN_KINDS are re-exported:
@@ -218,8 +218,8 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
                      if p.is_file() and not p.name.startswith("."))
     if segments is not None and len(segments) and "participant_id" in segments:
         names.update(str(s) for s in default_sources(segments).unique())
-    if (folder / "interview_guide.md").is_file():
-        names.add("interview_guide.md")
+    if (folder / INTERVIEW_GUIDE).is_file():
+        names.add(INTERVIEW_GUIDE)
     texts, problems = {}, []
     for rel in sorted(names):
         path = folder / rel
@@ -234,11 +234,9 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
 
 def _descriptor_texts(folder: Path) -> dict[str, str]:
     try:
-        descriptor = parse_json(read_bytes(folder / DESCRIPTOR, DESCRIPTOR), DESCRIPTOR)
+        descriptor = read_descriptor(folder)
     except CompendiumError:
         return {}  # validation reports an unreadable descriptor
-    if not isinstance(descriptor, dict):
-        return {}
     return {key: descriptor[key] for key in ("title", "description")
             if isinstance(descriptor.get(key), str)}
 

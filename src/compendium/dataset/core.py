@@ -11,10 +11,7 @@ segments validates in seconds; the descriptor itself is checked with the
 from __future__ import annotations
 
 import operator
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,18 +21,24 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CompendiumError, Problem, ValidationError
-from ..fileio import replace_dir, sha256_file
-from ..userfile import parse_json, read_bytes, regular_file_problem
+from ..fileio import staged_folder
+from ..userfile import regular_file_problem
 from .datapackage import (
     DESCRIPTOR,
+    INTERVIEW_GUIDE,
     TABLE_SCHEMAS,
     TABLES,
     build_descriptor,
     dataset_hash,
     descriptor_shape_problems,
+    file_matches_hash,
+    is_synthetic,
+    read_descriptor,
+    table_file,
     write_descriptor,
 )
-from .design import Design, analysis_tables, design_from_descriptor, design_problems, unmapped_codes
+from .design import Design, analysis_tables, design_from_descriptor, unmapped_codes
+from .design_check import design_problems
 from .tableio import (
     default_sources,
     is_inside,
@@ -86,7 +89,7 @@ class Dataset:
     @property
     def synthetic(self) -> bool:
         """Whether the descriptor declares the data synthetic."""
-        return bool(self.descriptor.get("compendium", {}).get("synthetic", False))
+        return is_synthetic(self.descriptor)
 
     @property
     def primary_coder(self) -> str:
@@ -119,26 +122,13 @@ class Dataset:
 
     @property
     def interview_guide(self) -> str | None:
-        """The interview guide (``interview_guide.md``) as text, or None without one."""
-        guide = self.path / "interview_guide.md"
+        """The interview guide (the file ``INTERVIEW_GUIDE``) as text, or None without one."""
+        guide = self.path / INTERVIEW_GUIDE
         return read_transcript_text(guide, guide.name) if guide.exists() else None
 
 
 # --------------------------------------------------------------------------
 # Reading
-
-
-def read_descriptor(folder: Path) -> dict[str, Any]:
-    """The dataset's datapackage.json as a dict; a CompendiumError says why it cannot be read."""
-    path = folder / DESCRIPTOR
-    if not folder.is_dir():
-        raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
-    if not path.exists() and not path.is_symlink():
-        raise CompendiumError(f"{path}: missing; a dataset folder needs a datapackage.json")
-    descriptor = parse_json(read_bytes(path, str(path)), str(path))
-    if not isinstance(descriptor, dict):
-        raise CompendiumError(f"{path}: must hold a JSON object")
-    return descriptor
 
 
 def load_dataset(folder: str | Path, *, validate: bool = True,
@@ -301,7 +291,7 @@ def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]
             problems.append(Problem(rel, None, None,
                                     "no sha256 in datapackage.json; run `compendium freeze "
                                     f"{folder}` to record it"))
-        elif recorded.removeprefix("sha256:") != sha256_file(path):
+        elif not file_matches_hash(path, resource):
             problems.append(Problem(rel, None, None,
                                     "changed since the dataset was frozen (sha256 differs from "
                                     "datapackage.json); if the edit was deliberate, run "
@@ -705,9 +695,7 @@ def write_dataset(
     dest = Path(dest)
     if dest.exists() and not overwrite:
         raise CompendiumError(f"{dest}: already exists; choose a new folder")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
+    with staged_folder(dest) as staging:
         frames = {"participants": participants, "codebook": codebook,
                   "segments": segments, "codings": codings}
         columns, inferred = {}, {}
@@ -716,7 +704,7 @@ def write_dataset(
             columns[table] = list(frame.columns)
             inferred[table] = {c: "integer" for c in frame.columns
                                if pd.api.types.is_integer_dtype(frame[c])}
-            write_csv(frame, staging / f"{table}.csv")
+            write_csv(frame, staging / table_file(table))
         for rel, text in sorted({**(transcripts or {}), **(files or {})}.items()):
             target = staging / rel
             if not is_inside(staging, target):
@@ -726,8 +714,8 @@ def write_dataset(
             with open(target, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
         if interview_guide is not None:
-            (staging / "interview_guide.md").write_text(interview_guide, encoding="utf-8",
-                                                        newline="\n")
+            (staging / INTERVIEW_GUIDE).write_text(interview_guide, encoding="utf-8",
+                                                   newline="\n")
         descriptor = build_descriptor(
             staging, name=name, title=title, description=description, synthetic=synthetic,
             primary_coder=primary_coder, table_columns=columns, inferred_types=inferred,
@@ -740,11 +728,6 @@ def write_dataset(
             problems = validate_dataset(staging, anonymity=False)
             if problems:
                 raise ValidationError(str(dest), problems)
-        os.chmod(staging, 0o755)
-        replace_dir(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return dest
 
 

@@ -3,6 +3,13 @@
 The four tables have fixed Table Schemas (below); extra participant attributes
 are declared when a dataset is written. Every file of the dataset is a
 resource carrying its sha256, so any change after freezing is detected.
+
+This module is the one reader of the descriptor (:func:`read_descriptor`, through
+:mod:`compendium.userfile`, so a byte-order mark or UTF-16 is read alike by
+validation, the notebooks and every build step), the one place a resource's
+recorded hash is compared with its file (:func:`file_matches_hash`), and where
+the names of the files a dataset folder may hold are spelled
+(:data:`DESCRIPTOR`, :func:`table_file`, :data:`INTERVIEW_GUIDE`).
 """
 
 from __future__ import annotations
@@ -11,9 +18,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import CompendiumError
 from ..fileio import atomic_write, sha256_file, sha256_text
+from ..userfile import parse_json, read_bytes
 
+#: The descriptor's file name in a dataset folder.
 DESCRIPTOR = "datapackage.json"
+#: The interview guide's file name in a dataset folder (optional; the paper may print it).
+INTERVIEW_GUIDE = "interview_guide.md"
 TABLES = ("participants", "codebook", "segments", "codings")
 PERSPECTIVES = ("entrepreneur", "intermediary")
 LEVELS = ("theme", "subtheme", "code")
@@ -220,16 +232,65 @@ def _is_json_type(value: Any, kind: str) -> bool:
     return isinstance(value, _JSON_CLASSES[kind])
 
 
+def table_file(table: str) -> str:
+    """The file name of one of the four tables (``TABLES``) in a dataset folder."""
+    return f"{table}.csv"
+
+
+#: The file names of the four tables, in ``TABLES`` order.
+TABLE_FILES = tuple(table_file(t) for t in TABLES)
+
+
+def read_descriptor(folder: Path) -> dict[str, Any]:
+    """The dataset's descriptor as a dict; a CompendiumError says why it cannot be read.
+
+    Every reader of ``datapackage.json`` calls this, so what one accepts (a BOM,
+    UTF-16) no other refuses, and a folder, a named pipe or bad JSON is one line.
+    """
+    path = folder / DESCRIPTOR
+    if not folder.is_dir():
+        raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
+    if not path.exists() and not path.is_symlink():
+        raise CompendiumError(f"{path}: missing; a dataset folder needs a {DESCRIPTOR}")
+    descriptor = parse_json(read_bytes(path, str(path)), str(path))
+    if not isinstance(descriptor, dict):
+        raise CompendiumError(f"{path}: must hold a JSON object")
+    return descriptor
+
+
+def is_synthetic(descriptor: dict[str, Any]) -> bool:
+    """Whether the descriptor declares the data synthetic (``compendium.synthetic``)."""
+    meta = descriptor.get("compendium")
+    return bool(meta.get("synthetic", False)) if isinstance(meta, dict) else False
+
+
+def recorded_sha256(resource: dict[str, Any]) -> str:
+    """The sha256 the descriptor records for a resource, without its ``sha256:`` prefix."""
+    return str(resource.get("hash", "")).removeprefix("sha256:")
+
+
+def resource_hashes(descriptor: dict[str, Any]) -> dict[str, str]:
+    """Each resource's path and recorded sha256, as the runs and the diff record them."""
+    return {r["path"]: recorded_sha256(r) for r in descriptor.get("resources", [])
+            if isinstance(r, dict) and isinstance(r.get("path"), str)}
+
+
+def file_matches_hash(path: Path, resource: dict[str, Any]) -> bool:
+    """Whether ``path`` is a file whose sha256 is the one recorded for ``resource``.
+
+    The one hash check: validation and a notebook trusting the build's
+    validation both ask it.
+    """
+    return path.is_file() and sha256_file(path) == recorded_sha256(resource)
+
+
 def dataset_hash(descriptor: dict[str, Any]) -> str:
     """One sha256 for the whole dataset, from its resources' paths and hashes.
 
     Two datasets with the same files have the same hash whatever the order of
     the resources in their descriptors, so two papers can be compared by it.
     """
-    lines = sorted(
-        f"{r['path']}\t{str(r.get('hash', '')).removeprefix('sha256:')}"
-        for r in descriptor.get("resources", [])
-    )
+    lines = sorted(f"{r['path']}\t{recorded_sha256(r)}" for r in descriptor.get("resources", []))
     return sha256_text("\n".join(lines))
 
 
@@ -277,10 +338,10 @@ def build_descriptor(
     """
     resources: list[dict[str, Any]] = []
     for table in TABLES:
-        path = folder / f"{table}.csv"
+        path = folder / table_file(table)
         resources.append({
             "name": table,
-            "path": f"{table}.csv",
+            "path": table_file(table),
             "profile": "tabular-data-resource",
             "format": "csv",
             "mediatype": "text/csv",
@@ -293,7 +354,7 @@ def build_descriptor(
     others = sorted(
         p for p in folder.rglob("*")
         if p.is_file() and p.name != DESCRIPTOR and p.relative_to(folder).as_posix()
-        not in {f"{t}.csv" for t in TABLES}
+        not in TABLE_FILES
     )
     for path in others:
         rel = path.relative_to(folder).as_posix()

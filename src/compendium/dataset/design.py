@@ -25,27 +25,24 @@ sentence takes its labels from here, and the analysis sees only the codes the
 design places under a theme (:func:`analysis_tables`); codes outside every
 theme are listed, with their codings, by :func:`unmapped_codes`.
 
-A design file in TOML (``compendium import --design``, ``compendium design
---apply``) says the same with the export's own *names*; :func:`resolve_design`
-turns it into the block above, refusing anything it cannot match.
+This module holds the design's model and which codes each theme holds. The
+block is checked by :mod:`compendium.dataset.design_check`; a design file in
+TOML (``compendium import --design``, ``compendium design --apply``), which
+says the same with the export's own *names*, is read and resolved into the
+block by :mod:`compendium.dataset.design_files`.
 
-This module imports only :mod:`compendium.datapackage` and
-:mod:`compendium.errors`.
+This module imports only :mod:`compendium.dataset.datapackage`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..errors import CompendiumError, Problem
-from .datapackage import DESCRIPTOR, PERSPECTIVES
+from .datapackage import PERSPECTIVES
 
 #: The study's three themes, in the order of the paper.
 THEMES: tuple[str, str, str] = ("motivations", "outcomes", "cluster_role")
@@ -67,56 +64,6 @@ DEFAULT_THEME_LABELS: dict[str, str] = {
     "outcomes": "Outcomes of the meetings",
     "cluster_role": "The role of sector-specific cluster meetings",
 }
-
-#: Where the design sits in the descriptor, for messages.
-DESIGN_FIELD = "compendium.design"
-
-#: JSON Schema of the design block; :func:`design_problems` checks it.
-DESIGN_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "study": {"type": "string", "minLength": 1},
-        "perspectives": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": list(PERSPECTIVES),
-            "properties": {
-                "attribute": {"type": "string", "minLength": 1},
-                **{key: {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["label"],
-                    "properties": {
-                        "label": {"type": "string", "minLength": 1},
-                        "short_label": {"type": "string", "minLength": 1},
-                        "noun": {"type": "string", "minLength": 1},
-                        "singular": {"type": "string", "minLength": 1},
-                        "description": {"type": "string"},
-                        "values": {"type": "array", "items": {"type": "string"}},
-                    },
-                } for key in PERSPECTIVES},
-            },
-        },
-        "themes": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {key: {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["label", "codes"],
-                "properties": {
-                    "label": {"type": "string", "minLength": 1},
-                    "short_label": {"type": "string", "minLength": 1},
-                    "codes": {"type": "array", "items": {"type": "string"}},
-                    "names": {"type": "array", "items": {"type": "string"}},
-                },
-            } for key in THEMES},
-        },
-    },
-}
-
 
 @dataclass(frozen=True)
 class Perspective:
@@ -276,7 +223,8 @@ def design_from_descriptor(descriptor: dict[str, Any],
                            codebook: pd.DataFrame | None = None) -> Design:
     """The design declared in a descriptor, or :func:`default_design` when there is none.
 
-    The block is assumed valid (see :func:`design_problems`); the themes it
+    The block is assumed valid (checked by
+    :func:`compendium.dataset.design_check.design_problems`); the themes it
     leaves out are undeclared and empty.
     """
     block = (descriptor.get("compendium") or {}).get("design")
@@ -310,7 +258,7 @@ def design_from_descriptor(descriptor: dict[str, Any],
 # Theme membership
 
 
-def _children(codebook: pd.DataFrame) -> dict[str, list[str]]:
+def code_children(codebook: pd.DataFrame) -> dict[str, list[str]]:
     """code_id -> the ids nested directly under it (by parent_id, else by theme)."""
     children: dict[str, list[str]] = {}
     ids = set(codebook["code_id"])
@@ -323,7 +271,8 @@ def _children(codebook: pd.DataFrame) -> dict[str, list[str]]:
     return children
 
 
-def _descendants(root: str, children: dict[str, list[str]]) -> list[str]:
+def descendants(root: str, children: dict[str, list[str]]) -> list[str]:
+    """``root`` and every entry nested beneath it, depth first in codebook order."""
     out, stack, seen = [], [root], set()
     while stack:
         node = stack.pop()
@@ -340,13 +289,13 @@ def theme_membership(codebook: pd.DataFrame, design: Design) -> dict[str, tuple[
 
     A root is an entry the design names; it brings itself and every entry
     nested beneath it. An entry reached from two themes keeps the first
-    (:func:`design_problems` reports the clash).
+    (:func:`compendium.dataset.design_check.design_problems` reports the clash).
     """
-    children = _children(codebook)
+    children = code_children(codebook)
     member: dict[str, tuple[str, str]] = {}
     for key in THEMES:
         for root in design.themes[key].codes:
-            for code_id in _descendants(root, children):
+            for code_id in descendants(root, children):
                 member.setdefault(code_id, (key, root))
     return member
 
@@ -442,288 +391,3 @@ def design_summary(codebook: pd.DataFrame, codings: pd.DataFrame, design: Design
                      "n_codings": int(sum(int(counts.get(c, 0)) for c in codes)),
                      "declared": design.themes[key].declared})
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------
-# Validation of a declared block
-
-
-def design_problems(descriptor: dict[str, Any], codebook: pd.DataFrame | None) -> list[Problem]:
-    """Every problem with the descriptor's design block (none when there is no block)."""
-    block = (descriptor.get("compendium") or {}).get("design")
-    if block is None:
-        return []
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(DESIGN_SCHEMA)
-    problems = []
-    for error in sorted(validator.iter_errors(block), key=lambda e: list(e.absolute_path)):
-        where = ".".join([DESIGN_FIELD, *map(str, error.absolute_path)])
-        problems.append(Problem(DESCRIPTOR, None, where, error.message))
-    if problems or codebook is None:
-        return problems
-    ids = list(codebook["code_id"].dropna())
-    known = set(ids)
-    owner: dict[str, str] = {}
-    design = design_from_descriptor(descriptor, codebook)
-    children = _children(codebook)
-    for key in THEMES:
-        for root in design.themes[key].codes:
-            where = f"{DESIGN_FIELD}.themes.{key}.codes"
-            if root not in known:
-                problems.append(Problem(DESCRIPTOR, None, where,
-                                        f"'{root}' is not a code_id in codebook.csv"
-                                        f"{_closest(root, ids)}"))
-                continue
-            for code_id in _descendants(root, children):
-                if code_id in owner and owner[code_id] != key:
-                    problems.append(Problem(DESCRIPTOR, None, where,
-                                            f"'{code_id}' is placed under both "
-                                            f"{owner[code_id]} and {key}; a code belongs to one "
-                                            "theme"))
-                owner.setdefault(code_id, key)
-        if key in known and owner.get(key) not in (None, key):
-            problems.append(Problem(DESCRIPTOR, None, f"{DESIGN_FIELD}.themes.{key}.codes",
-                                    f"codebook entry '{key}' has the theme's own id but is "
-                                    f"placed under {owner[key]}; rename it or map it to {key}"))
-    return problems
-
-
-def _closest(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
-    if not close:
-        lowered = {c.lower(): c for c in candidates}
-        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), 3,
-                                                               0.5)]
-    return f" (closest: {', '.join(repr(c) for c in close)})" if close else ""
-
-
-# --------------------------------------------------------------------------
-# Design files (TOML)
-
-
-def read_design_file(path: str | Path) -> dict[str, Any]:
-    """Parse a design file, refusing malformed TOML and unknown sections in one line each."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CompendiumError(f"{path}: no such design file") from None
-    except IsADirectoryError:
-        raise CompendiumError(f"{path}: is a folder, not a design file") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise CompendiumError(f"{path}: not valid UTF-8; save the design file as UTF-8") from None
-    except tomllib.TOMLDecodeError as err:
-        raise CompendiumError(f"{path}: not valid TOML ({err})") from None
-    unknown = sorted(set(data) - {"study", "perspectives", "themes"})
-    if unknown:
-        raise CompendiumError(f"{path}: unknown section(s) {', '.join(unknown)}; a design file "
-                              "has [perspectives] and [themes] (and optionally study = \"...\")")
-    if "study" in data and not (isinstance(data["study"], str) and data["study"].strip()):
-        raise CompendiumError(f"{path}: study: must be non-empty text naming the study")
-    for section in ("perspectives", "themes"):
-        if section in data and not isinstance(data[section], dict):
-            raise CompendiumError(f"{path}: {section}: must be a table ([{section}])")
-    themes = data.get("themes", {})
-    outside = sorted(set(themes) - set(THEMES))
-    if outside:
-        raise CompendiumError(f"{path}: [themes]: '{outside[0]}' is not one of the study's "
-                              f"themes ({', '.join(THEMES)})")
-    for key, spec in themes.items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("codes", []), list) or \
-                not all(isinstance(c, str) for c in spec.get("codes", [])):
-            raise CompendiumError(f"{path}: themes.{key}: write it as "
-                                  f'{{ label = "...", codes = ["code or branch name", ...] }}')
-        for field in ("label", "short_label"):
-            if field in spec and not (isinstance(spec[field], str) and spec[field].strip()):
-                raise CompendiumError(f"{path}: themes.{key}.{field}: must be non-empty text")
-        extra = sorted(set(spec) - {"label", "short_label", "codes"})
-        if extra:
-            raise CompendiumError(f"{path}: themes.{key}: unknown key '{extra[0]}' "
-                                  "(use label, short_label and codes)")
-    perspectives = data.get("perspectives", {})
-    extra = sorted(set(perspectives) - {"attribute", *PERSPECTIVES})
-    if extra:
-        raise CompendiumError(f"{path}: [perspectives]: '{extra[0]}' is not one of attribute, "
-                              f"{', '.join(PERSPECTIVES)}")
-    if perspectives and "attribute" in perspectives and \
-            not (isinstance(perspectives["attribute"], str) and perspectives["attribute"].strip()):
-        raise CompendiumError(f"{path}: perspectives.attribute: must name a participant "
-                              "attribute")
-    for key in PERSPECTIVES:
-        spec = perspectives.get(key)
-        if spec is None:
-            if perspectives:
-                raise CompendiumError(f"{path}: [perspectives]: '{key}' is missing; declare both "
-                                      f"{' and '.join(PERSPECTIVES)}")
-            continue
-        if not isinstance(spec, dict) or not isinstance(spec.get("label"), str) or \
-                not spec["label"].strip():
-            raise CompendiumError(f"{path}: perspectives.{key}: write it as "
-                                  f'{{ label = "...", values = ["...", ...] }}')
-        values = spec.get("values", [])
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise CompendiumError(f"{path}: perspectives.{key}.values: must be a list of text")
-        if "short_label" in spec and not (isinstance(spec["short_label"], str)
-                                          and spec["short_label"].strip()):
-            raise CompendiumError(f"{path}: perspectives.{key}.short_label: must be non-empty "
-                                  "text")
-        bad = sorted(set(spec) - {"label", "short_label", "noun", "singular", "description",
-                                  "values"})
-        if bad:
-            raise CompendiumError(f"{path}: perspectives.{key}: unknown key '{bad[0]}' (use "
-                                  "label, short_label, noun, singular, description and values)")
-    if perspectives and any(perspectives[k].get("values") for k in PERSPECTIVES) and \
-            "attribute" not in perspectives:
-        raise CompendiumError(f"{path}: [perspectives]: values are given but no attribute says "
-                              "which participant attribute holds them")
-    return data
-
-
-def _match(name: str, candidates: dict[str, list[str]], what: str, source: str,
-           suggestions: list[str]) -> list[str]:
-    """Ids whose name is ``name``: exact first, then ignoring case; refuse no match.
-
-    The refusal names the closest of ``suggestions`` (the codebook's names).
-    """
-    if name in candidates:
-        return candidates[name]
-    folded = [ids for known, ids in candidates.items() if known.casefold() == name.casefold()]
-    if folded:
-        return [i for ids in folded for i in ids]
-    raise CompendiumError(f"{source}: {what}: '{name}' matches no code or branch in the "
-                          f"codebook{_closest(name, suggestions)}")
-
-
-def _paths(codebook: pd.DataFrame) -> dict[str, list[str]]:
-    """Name, 'Parent/Child' path and code_id of every entry -> the ids they name."""
-    entries = zip(codebook["name"], codebook["parent_id"], strict=True)
-    by_id = dict(zip(codebook["code_id"], entries, strict=True))
-    names: dict[str, list[str]] = {}
-    for code_id, (name, parent) in by_id.items():
-        names.setdefault(str(name), []).append(code_id)
-        path, seen = [str(name)], {code_id}
-        while isinstance(parent, str) and parent in by_id and parent not in seen:
-            seen.add(parent)
-            path.insert(0, str(by_id[parent][0]))
-            parent = by_id[parent][1]
-        if len(path) > 1:
-            names.setdefault("/".join(path), []).append(code_id)
-    for code_id in by_id:
-        names.setdefault(code_id, [code_id])
-    return names
-
-
-def resolve_design(data: dict[str, Any], codebook: pd.DataFrame, participants: pd.DataFrame,
-                   source: str) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Turn a parsed design file into a descriptor block and updated participants.
-
-    Theme entries are matched by name (exactly, then ignoring case), by a
-    ``Parent/Child`` path, or by code_id; a name shared by several entries is
-    refused, naming them. With ``[perspectives] attribute``, each participant's
-    value of that attribute (a participants column, matched the same way)
-    decides its perspective; a participant whose value is in neither list is
-    named in the error.
-
-    Returns
-    -------
-    (block, participants)
-        The ``compendium.design`` block and the participants table with its
-        ``perspective`` column set.
-    """
-    block: dict[str, Any] = {}
-    if data.get("study"):
-        block["study"] = data["study"].strip()
-    participants = participants.copy()
-    spec_p = data.get("perspectives") or {}
-    if spec_p:
-        block["perspectives"] = {}
-        attribute = spec_p.get("attribute")
-        if attribute is not None:
-            column = _attribute_column(attribute, participants, source)
-            participants["perspective"] = _perspective_of(participants, column, spec_p, source)
-            block["perspectives"]["attribute"] = column
-        for key in PERSPECTIVES:
-            spec = spec_p[key]
-            entry = {"label": spec["label"].strip(),
-                     "noun": (spec.get("noun") or default_noun(spec["label"])).strip()}
-            if spec.get("short_label"):
-                entry["short_label"] = spec["short_label"].strip()
-            if spec.get("singular"):
-                entry["singular"] = spec["singular"].strip()
-            if spec.get("description"):
-                entry["description"] = spec["description"].strip()
-            if spec.get("values"):
-                entry["values"] = list(spec["values"])
-            block["perspectives"][key] = entry
-    spec_t = data.get("themes") or {}
-    if spec_t:
-        names = _paths(codebook)
-        suggestions = list(dict.fromkeys(codebook["name"].astype(str)))
-        block["themes"] = {}
-        for key in THEMES:
-            if key not in spec_t:
-                continue
-            spec = spec_t[key]
-            codes: list[str] = []
-            for name in spec.get("codes", []):
-                ids = _match(name, names, f"themes.{key}", source, suggestions)
-                if len(ids) > 1:
-                    raise CompendiumError(
-                        f"{source}: themes.{key}: '{name}' names {len(ids)} codebook entries "
-                        f"({', '.join(ids[:5])}); write it as a 'Parent/Child' path or a code_id")
-                codes += [i for i in ids if i not in codes]
-            label = spec.get("label") or DEFAULT_THEME_LABELS[key]
-            block["themes"][key] = {"label": label.strip(), "codes": codes,
-                                    "names": list(spec.get("codes", []))}
-            if spec.get("short_label"):
-                block["themes"][key]["short_label"] = spec["short_label"].strip()
-    probe = {"compendium": {"design": block}}
-    problems = design_problems(probe, codebook)
-    if problems:
-        first = problems[0]
-        raise CompendiumError(f"{source}: {first.message}")
-    return block, participants
-
-
-def _attribute_column(attribute: str, participants: pd.DataFrame, source: str) -> str:
-    columns = [c for c in participants.columns if c != "participant_id"]
-    if attribute in columns:
-        return attribute
-    norm = re.sub(r"[\s_-]+", " ", attribute.strip()).casefold()
-    for column in columns:
-        if re.sub(r"[\s_-]+", " ", column.strip()).casefold() == norm:
-            return column
-    raise CompendiumError(
-        f"{source}: perspectives.attribute: '{attribute}' is not an attribute of the "
-        f"participants{_closest(attribute, columns)}; the attributes are "
-        f"{', '.join(columns) or '(none)'} (supply it with --participants FILE.csv)")
-
-
-def _perspective_of(participants: pd.DataFrame, column: str, spec: dict[str, Any],
-                    source: str) -> list[str]:
-    lookup: dict[str, str] = {}
-    for key in PERSPECTIVES:
-        for value in spec[key].get("values", []):
-            folded = value.strip().casefold()
-            if lookup.get(folded, key) != key:
-                raise CompendiumError(f"{source}: perspectives: the value '{value}' is listed "
-                                      "for both perspectives")
-            lookup[folded] = key
-    out: list[str] = []
-    unmapped: list[str] = []
-    for pid, value in zip(participants["participant_id"], participants[column], strict=True):
-        text = "" if value is None or (isinstance(value, float) and pd.isna(value)) \
-            else str(value).strip()
-        key = lookup.get(text.casefold(), "")  # every perspective key is non-empty
-        if not key:
-            unmapped.append(f"{pid} ('{text}')" if text else f"{pid} (no value)")
-        out.append(key)
-    if unmapped:
-        shown = ", ".join(unmapped[:8]) + (f" and {len(unmapped) - 8} more"
-                                           if len(unmapped) > 8 else "")
-        raise CompendiumError(f"{source}: perspectives: {len(unmapped)} participant(s) have a "
-                              f"{column} in neither list: {shown}")
-    return out

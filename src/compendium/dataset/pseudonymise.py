@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CompendiumError, Problem, ValidationError
+from ..fileio import staged_file
 from .anonymity import (
     ALLOWLIST,
     NO_IDENTIFIERS,
@@ -58,7 +59,7 @@ from .anonymity import (
     repository_root,
     resolve_overlaps,
 )
-from .datapackage import TABLES
+from .datapackage import INTERVIEW_GUIDE, TABLES
 
 #: Placeholder labels per kind of listed term.
 LABELS = {"person": "Person", "firm": "Firm", "place": "Place", "event": "Event",
@@ -361,7 +362,7 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
     texts, unreadable = read_texts(source, ds.segments)
     if unreadable:
         raise ValidationError(str(source), unreadable)
-    guide = texts.pop("interview_guide.md", None)
+    guide = texts.pop(INTERVIEW_GUIDE, None)
     allowlist = None
     if (source / ALLOWLIST).is_file():
         allowlist = (source / ALLOWLIST).read_bytes().decode("utf-8-sig", errors="replace")
@@ -427,31 +428,25 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
                    "identifiers and pattern hits are replaced by placeholders; the key is kept "
                    "outside the repository.").strip()
 
-    staging_key = key_path.with_name(f".{key_path.name}.{os.getpid()}.tmp")
-    fd = os.open(staging_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(_key_csv(replace.key_rows()))
-        from .core import write_dataset
+    from .core import write_dataset
 
-        write_dataset(dest, participants=frames["participants"], codebook=frames["codebook"],
-                      segments=frames["segments"], codings=frames["codings"],
-                      transcripts=new_texts,
-                      interview_guide=None if guide is None else str(replace(guide)),
-                      files=files, name=name, title=str(replace(ds.title)),
-                      description=description, synthetic=ds.synthetic,
-                      primary_coder=None if primary is None else str(replace(primary,
-                                                                            as_id=True)),
-                      extra=extra)
-        try:
-            os.link(staging_key, key_path)  # fails rather than overwrite a key made meanwhile
-        except FileExistsError:
-            shutil.rmtree(dest, ignore_errors=True)
-            raise CompendiumError(f"{key_path}: appeared while writing; nothing kept") from None
-        except OSError:
-            os.replace(staging_key, key_path)
-    finally:
-        staging_key.unlink(missing_ok=True)
+    # The key is staged owner-only and linked into place last: it fails rather
+    # than overwrite a key made meanwhile, and the dataset is then removed too.
+    try:
+        with staged_file(key_path, mode=0o600, exclusive=True) as staging_key:
+            staging_key.write_bytes(_key_csv(replace.key_rows()).encode("utf-8"))
+            write_dataset(dest, participants=frames["participants"],
+                          codebook=frames["codebook"], segments=frames["segments"],
+                          codings=frames["codings"], transcripts=new_texts,
+                          interview_guide=None if guide is None else str(replace(guide)),
+                          files=files, name=name, title=str(replace(ds.title)),
+                          description=description, synthetic=ds.synthetic,
+                          primary_coder=None if primary is None
+                          else str(replace(primary, as_id=True)),
+                          extra=extra)
+    except FileExistsError:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise CompendiumError(f"{key_path}: appeared while writing; nothing kept") from None
     remaining = check_anonymity(dest, terms)
     return PseudonymisationReport(source=source, dest=dest, key=key_path,
                                   replacements=replace.count,

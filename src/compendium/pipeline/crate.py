@@ -35,8 +35,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..dataset.datapackage import (
+    DESCRIPTOR,
+    file_matches_hash,
+    is_synthetic,
+    read_descriptor,
+)
 from ..errors import CompendiumError
-from ..fileio import remove_tree, replace_dir, sha256_file, staging_dir
+from ..fileio import remove_tree, replace_dir, sha256_file, staged_file, staging_dir
 from ..layout import FORMATS, Layout
 from .rules import load_registry
 from .runs import load_runs
@@ -176,7 +182,7 @@ def _dataset_files(crate, data: Path, descriptor: dict[str, Any],
                    transcripts: bool) -> tuple[Any, list]:
     """The dataset folder and its files; transcripts only when allowed."""
     prefix = f"data/{descriptor.get('name', data.name)}/"
-    files = [_add_file(crate, data / "datapackage.json", prefix + "datapackage.json",
+    files = [_add_file(crate, data / DESCRIPTOR, prefix + DESCRIPTOR,
                        name="Frictionless Data Package descriptor",
                        conformsTo={"@id": "https://specs.frictionlessdata.io/data-package/"})]
     for resource in descriptor.get("resources", []):
@@ -184,12 +190,12 @@ def _dataset_files(crate, data: Path, descriptor: dict[str, Any],
         if rel.startswith("transcripts/") and not transcripts:
             continue
         props = {"encodingFormat": resource.get("mediatype", media_type(rel))}
-        digest = str(resource.get("hash", ""))
-        if digest.startswith("sha256:") and digest[7:] != sha256_file(data / rel):
-            raise CompendiumError(f"{data / rel}: its sha256 differs from datapackage.json; "
+        recorded = str(resource.get("hash", "")).startswith("sha256:")
+        if recorded and not file_matches_hash(data / rel, resource):
+            raise CompendiumError(f"{data / rel}: its sha256 differs from {DESCRIPTOR}; "
                                   f"run `compendium validate {data}`")
         files.append(_add_file(crate, data / rel, prefix + rel, **props))
-    synthetic = bool(descriptor.get("compendium", {}).get("synthetic"))
+    synthetic = is_synthetic(descriptor)
     description = str(descriptor.get("description", ""))
     if synthetic and not description.upper().startswith("SYNTHETIC"):
         description = "SYNTHETIC demonstration data. " + description
@@ -231,8 +237,8 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
     repo = registry.parent.parent
     manifests = load_runs(build, registry)
     runs = {run["id"]: run for run in load_registry(registry)}
-    descriptor = json.loads((data / "datapackage.json").read_text(encoding="utf-8-sig"))
-    synthetic = bool(descriptor.get("compendium", {}).get("synthetic"))
+    descriptor = read_descriptor(data)
+    synthetic = is_synthetic(descriptor)
     commit = paths.commit.read_text(encoding="utf-8").strip() if paths.commit.exists() \
         else "unknown"
     when = build_time(repo, commit)
@@ -391,13 +397,12 @@ def zip_crate(build: Path) -> Path:
     paths = Layout(build)
     if not paths.crate_metadata.exists():
         raise CompendiumError(f"{paths.crate_metadata}: missing; run `make paper` first")
-    staged = paths.crate_zip.with_name(f".{paths.crate_zip.name}.tmp")
-    with zipfile.ZipFile(staged, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with staged_file(paths.crate_zip) as staged, \
+            zipfile.ZipFile(staged, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(p for p in paths.crate.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(path.relative_to(paths.crate).as_posix(),
                                    date_time=(2010, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
-    os.replace(staged, paths.crate_zip)
     return paths.crate_zip

@@ -20,13 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..dataset.datapackage import dataset_hash
+from ..dataset.datapackage import (
+    DESCRIPTOR,
+    TABLE_FILES,
+    dataset_hash,
+    read_descriptor,
+    resource_hashes,
+)
 from ..errors import CompendiumError
 from ..fileio import sha256_file
 from ..layout import Layout
 
 #: The dataset's four tables, whose rows a cause can name.
-TABLES = ("participants.csv", "codebook.csv", "segments.csv", "codings.csv")
+TABLES = TABLE_FILES
 #: Values that describe the build rather than a result: shown in the header, not as changes.
 BUILD_IDENTITY = ("build.commit",)
 
@@ -80,6 +86,11 @@ class Build:
                                                self.provenance.get("displays", [])}
         return [r.get("inputs", {}) for r in runs.values()]
 
+    @property
+    def synthetic(self) -> bool:
+        """Whether the build's runs recorded their dataset as synthetic."""
+        return bool((self.provenance.get("dataset") or {}).get("synthetic"))
+
     def dataset_folder(self, override: Path | None) -> Path | None:
         """The dataset the build was made from: given, or as its runs recorded it."""
         if override is not None:
@@ -99,20 +110,18 @@ def dataset_files(build: Build, folder: Path | None) -> dict[str, str]:
     for inputs in build.all_inputs():
         if inputs.get("dataset_files"):
             return dict(inputs["dataset_files"])
-    descriptor = folder / "datapackage.json" if folder else None
-    if descriptor is None or not descriptor.exists():
+    if folder is None or not (folder / DESCRIPTOR).exists():
         return {}
-    data = json.loads(descriptor.read_text(encoding="utf-8-sig"))
+    data = read_descriptor(folder)
     # only a folder that still holds the dataset the build was made from answers for it
     recorded = {i.get("dataset_sha256") for i in build.all_inputs()}
     if dataset_hash(data) not in recorded:
         return {}
-    return {r["path"]: str(r.get("hash", "")).removeprefix("sha256:")
-            for r in data.get("resources", []) if isinstance(r.get("path"), str)}
+    return resource_hashes(data)
 
 
 def _primary_key(folder: Path, name: str) -> list[str]:
-    data = json.loads((folder / "datapackage.json").read_text(encoding="utf-8-sig"))
+    data = read_descriptor(folder)
     for resource in data.get("resources", []):
         if resource.get("path") == name:
             key = resource.get("schema", {}).get("primaryKey") or []

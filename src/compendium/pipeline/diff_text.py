@@ -162,7 +162,7 @@ def render_text(marked: str, new: Build, out: Path) -> None:
                "--lua-filter", str(assets() / "trackchanges.lua")]
     # the same metadata the paper's render gives its filter, so conditional blocks agree
     parse = [str(source.resolve()), "--from", "markdown", *filters,
-             *filter_metadata(*conditions(new.values)),
+             *filter_metadata(*conditions(new.values, new.synthetic)),
              "--resource-path", ".", "--to", "json"]
     if bib is not None and bib.exists():
         parse[1:1] = ["--citeproc", "--bibliography", str(bib.resolve())]

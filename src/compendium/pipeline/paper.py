@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
-from ..fileio import atomic_write, remove_tree, sha256_file, staging_dir
+from ..fileio import atomic_write, publish, remove_tree, sha256_file, staging_dir
 from ..layout import FORMATS, Layout
 from .pandoc import finish_pandoc, pandoc_version, run_pandoc, start_pandoc
 from .runs import REPOSITORY, load_runs
@@ -76,9 +76,8 @@ def package_versions() -> str:
 
 def collect_values(build: Path, registry: Path, data: Path) -> dict[str, dict[str, Any]]:
     """Every value the paper may print: the runs' values and the build's own."""
-    # The descriptor alone, read without the dataset layer (and pandas): the
-    # build validated the dataset before any run.
-    from ..dataset.datapackage import DESCRIPTOR, dataset_hash
+    # The descriptor alone: the build validated the dataset before any run.
+    from ..dataset.datapackage import dataset_hash, is_synthetic, read_descriptor
 
     values: dict[str, dict[str, Any]] = {}
     for manifest in load_runs(build, registry):
@@ -88,9 +87,9 @@ def collect_values(build: Path, registry: Path, data: Path) -> dict[str, dict[st
                 raise CompendiumError(f"value '{key}' is made by both run '{values[key]['run']}' "
                                       f"and run '{run_id}'; give one of them another name")
             values[key] = {**entry, "run": run_id}
-    descriptor = json.loads((data / DESCRIPTOR).read_text(encoding="utf-8-sig"))
+    descriptor = read_descriptor(data)
     digest = dataset_hash(descriptor)
-    synthetic = bool(descriptor.get("compendium", {}).get("synthetic"))
+    synthetic = is_synthetic(descriptor)
     build_values = {
         "dataset.name": descriptor.get("name", data.name),
         "dataset.title": descriptor.get("title", data.name),
@@ -192,10 +191,13 @@ def place_artefact(kind: str, artefact_id: str, index: dict, build: Path, source
 
 def interview_guide_block(data: Path) -> str:
     """The dataset's interview guide as an appendix section, or a sentence saying there is none."""
-    guide = data / "interview_guide.md"
+    from ..dataset.datapackage import INTERVIEW_GUIDE
+    from ..dataset.tableio import read_transcript_text
+
+    guide = data / INTERVIEW_GUIDE
     if not guide.exists():
         return "The dataset does not include an interview guide.\n"
-    lines = guide.read_text(encoding="utf-8").splitlines()
+    lines = read_transcript_text(guide, str(guide)).splitlines()
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
     # The guide's own sections sit under the appendix heading, one level down,
@@ -227,13 +229,14 @@ def assemble(paper_md: Path, values: dict, manifests: list[dict], build: Path,
 # Rendering
 
 
-def conditions(values: dict) -> tuple[bool, str, tuple[str, ...]]:
-    """What the filter's conditional blocks follow, read from the runs' recorded values.
+def conditions(values: dict, synthetic: bool) -> tuple[bool, str, tuple[str, ...]]:
+    """What the filter's conditional blocks follow: ``synthetic`` and the runs' recorded values.
 
-    Whether the data are synthetic, the study the dataset's design names, and
-    the keys of the values recorded as true (for ``::: if-value`` blocks).
+    Whether the data are synthetic is given as a value (the descriptor's flag,
+    or what the runs recorded), never worked out from a printed text; the study
+    the dataset's design names and the keys of the values recorded as true (for
+    ``::: if-value`` blocks) come from ``values``.
     """
-    synthetic = values.get("dataset.kind", {}).get("text") == "synthetic"
     study = values.get("design.study", {}).get("text") or ""
     true_values = tuple(sorted(k for k, v in values.items() if v.get("value") is True))
     return synthetic, study, true_values
@@ -338,7 +341,7 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
         targets = []
         for fmt in formats:
             target = paths.rendered_paper(fmt)
-            os.replace(staged[fmt], target)
+            publish(staged[fmt], target)
             targets.append(target)
     finally:
         remove_tree(tmp)
@@ -353,7 +356,7 @@ def _compile_pdf(build: Path, typ: Path, tmp: Path) -> Path:
     # Typst resolves image paths against the .typ file; keep it beside the
     # assembled Markdown so '../runs/...' points into the build folder.
     typ_final = Layout(build).paper / ".paper.typ"
-    os.replace(typ, typ_final)
+    publish(typ, typ_final)
     staged = tmp / "paper.pdf"
     try:
         typst.compile(str(typ_final), output=str(staged), root=str(build.resolve()),

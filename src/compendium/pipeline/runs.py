@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..dataset.datapackage import read_descriptor, resource_hashes
 from ..errors import CompendiumError
 from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
 from ..layout import VALIDATED_HASH_ENV, Layout
@@ -63,9 +64,7 @@ def run_inputs(run: dict[str, Any], notebook: Path, data: Path, dataset_hash: st
     then say which file or folder changed, and read the rows of the dataset's
     tables that did.
     """
-    descriptor = json.loads((data / "datapackage.json").read_text(encoding="utf-8-sig"))
-    files = {r["path"]: str(r.get("hash", "")).removeprefix("sha256:")
-             for r in descriptor.get("resources", []) if isinstance(r.get("path"), str)}
+    files = resource_hashes(read_descriptor(data))
     lock = REPOSITORY / LOCK_FILE
     extra = {}
     for folder in run.get("inputs", []):

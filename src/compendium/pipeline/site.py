@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ..dataset.datapackage import is_synthetic, read_descriptor
 from ..errors import CompendiumError
 from ..fileio import atomic_write, replace_dir, sha256_file, sha256_text, staging_dir
 from ..layout import Layout
@@ -153,7 +154,7 @@ def provenance_page(record: dict[str, Any]) -> str:
 
 def data_page(data: Path) -> str:
     """The dataset's documentation: the project's format description and this dataset's files."""
-    descriptor = json.loads((data / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor = read_descriptor(data)
     readme = Path(__file__).resolve().parents[3] / "data" / "README.md"
     doc = ""
     if readme.exists():
@@ -168,7 +169,7 @@ def data_page(data: Path) -> str:
         f"<td><code>{html.escape(str(r.get('hash', '')).removeprefix('sha256:')[:16])}…"
         "</code></td></tr>"
         for r in descriptor.get("resources", []))
-    synthetic = descriptor.get("compendium", {}).get("synthetic")
+    synthetic = is_synthetic(descriptor)
     notice = ('<p class="notice"><strong>Synthetic data.</strong> '
               f'{html.escape(descriptor.get("description", ""))}</p>' if synthetic else
               f'<p>{html.escape(descriptor.get("description", ""))}</p>')

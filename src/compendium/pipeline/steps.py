@@ -74,6 +74,8 @@ def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
         record = paper.provenance(build, registry, paper_dir, values)
         return atomic_write(paths.provenance,
                             json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    synthetic, study, true_values = paper.conditions(values)
+    from ..dataset.datapackage import is_synthetic, read_descriptor
+
+    synthetic, study, true_values = paper.conditions(values, is_synthetic(read_descriptor(data)))
     paper.render(build, paper_dir, synthetic, study=study, true_values=true_values)
     return paths.rendered

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset import write_dataset
-from ..dataset.design import read_design_file, resolve_design
+from ..dataset.design_files import read_design_file, resolve_design
 from ..dataset.tableio import read_table
 from ..errors import CompendiumError, ValidationError
 from ..userfile import read_bytes, regular_file_problem

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..dataset.datapackage import TABLES
+from ..dataset.datapackage import DESCRIPTOR, INTERVIEW_GUIDE, TABLE_FILES
 from ..errors import CompendiumError
 from .ids import listing, noted_ids, valid_id
 from .model import (
@@ -58,7 +58,7 @@ UNGROUPED_NAME = "Ungrouped codes"
 UNGROUPED_DEFINITION = ("Codes that the imported project did not place under a theme "
                         "(added on import).")
 NO_DEFINITION = "(no definition in the export)"
-_RESERVED_PATHS = {f"{t}.csv" for t in TABLES} | {"datapackage.json", "interview_guide.md"}
+_RESERVED_PATHS = {*TABLE_FILES, DESCRIPTOR, INTERVIEW_GUIDE}
 TABLE_COLUMNS = {
     "codebook": ["code_id", "theme", "level", "parent_id", "name", "definition"],
     "segments": ["segment_id", "participant_id", "source", "start", "end", "text"],

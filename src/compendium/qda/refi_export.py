@@ -51,6 +51,7 @@ import pandas as pd
 
 from .. import __version__
 from ..dataset import Dataset, load_dataset
+from ..dataset.datapackage import INTERVIEW_GUIDE
 from ..errors import CompendiumError, ValidationError
 from ..fileio import atomic_write
 from .mapping import nesting
@@ -376,7 +377,7 @@ def build_project(dataset: Dataset, guids: Guids,
     note_texts = [(ids_guid, IDS_NOTE_NAME, json.dumps(identifiers, indent=1, ensure_ascii=True))]
     if guide is not None:
         note_texts.append((identifiers["interview_guide"], GUIDE_NOTE_NAME,
-                           xml_text(guide, "interview_guide.md")))
+                           xml_text(guide, INTERVIEW_GUIDE)))
     for guid, name, text in note_texts:
         # Both forms: the standard allows either, and some tools read only one of them.
         note = notes.add("Note", guid=guid, name=name, plainTextPath=f"internal://{guid}.txt",

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from IPython.display import Markdown, display
 
 from ..dataset import Dataset, load_dataset
+from ..dataset.datapackage import file_matches_hash
 from ..errors import CompendiumError
 from ..layout import VALIDATED_HASH_ENV
 from .artefacts import RunOutputs
@@ -92,12 +93,5 @@ def _load(data: str | Path) -> Dataset:
 
 def changed_files(dataset: Dataset) -> list[str]:
     """The dataset's files whose bytes no longer match the sha256 recorded in its descriptor."""
-    from ..fileio import sha256_file
-
-    changed = []
-    for resource in dataset.descriptor.get("resources", []):
-        path = dataset.path / resource["path"]
-        recorded = str(resource.get("hash", "")).removeprefix("sha256:")
-        if not path.is_file() or sha256_file(path) != recorded:
-            changed.append(resource["path"])
-    return changed
+    return [resource["path"] for resource in dataset.descriptor.get("resources", [])
+            if not file_matches_hash(dataset.path / resource["path"], resource)]

@@ -1,0 +1,110 @@
+"""One staging helper for every writer: files and folders appear by one rename in fileio.
+
+A writer that stages by hand (its own temporary name and ``os.replace``) is one
+more place where a crash can leave a half-written output or a stray temporary
+file; every writer goes through :mod:`compendium.fileio` instead.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from compendium.fileio import atomic_write, staged_file, staged_folder
+
+from .conftest import ROOT
+
+PACKAGE = ROOT / "src" / "compendium"
+
+#: Writers that still stage by hand: the synthetic class's, left to the classroom's
+#: owner (issue 19). The lead empties this list.
+KNOWN_BY_HAND: frozenset[str] = frozenset({"classroom/synthetic_class.py"})
+
+
+def renames_by_hand(source: str) -> list[int]:
+    """Lines that rename or stage a file themselves: ``os.replace``/``os.rename``,
+    ``tempfile.mkstemp`` and ``Path.rename(target)`` (a DataFrame's ``rename(columns=...)``
+    is not one). Scratch folders (``mkdtemp`` for a worktree or a fuzz case) are not
+    outputs and are not counted."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        owner = node.func.value.id if isinstance(node.func.value, ast.Name) else ""
+        name = node.func.attr
+        if (owner == "os" and name in ("replace", "rename")) or \
+                (owner == "tempfile" and name == "mkstemp") or \
+                (name == "rename" and len(node.args) == 1 and not node.keywords):
+            found.append(node.lineno)
+    return found
+
+
+def by_hand(package: Path = PACKAGE) -> dict[str, list[int]]:
+    """Modules other than fileio.py that stage or rename by hand, with the lines."""
+    out = {}
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        lines = renames_by_hand(path.read_text(encoding="utf-8"))
+        if lines and rel != "fileio.py":
+            out[rel] = lines
+    return out
+
+
+def test_every_writer_stages_through_fileio():
+    found = {rel: lines for rel, lines in by_hand().items() if rel not in KNOWN_BY_HAND}
+    assert found == {}, f"stage with fileio.staged_file / staged_folder / atomic_write: {found}"
+
+
+def test_the_known_list_holds_only_writers_still_by_hand():
+    assert sorted(KNOWN_BY_HAND - set(by_hand())) == []
+
+
+def test_the_check_sees_renames_and_not_dataframes():
+    source = ("import os, tempfile\nos.replace(a, b)\nfd, t = tempfile.mkstemp()\n"
+              "path.rename(other)\nframe.rename(columns={'a': 'b'})\n")
+    assert renames_by_hand(source) == [2, 3, 4]
+
+
+def test_staged_file_appears_whole_or_not_at_all(tmp_path: Path):
+    target = tmp_path / "out.zip"
+    with pytest.raises(RuntimeError), staged_file(target) as staged:
+        staged.write_bytes(b"half")
+        raise RuntimeError("killed half-way")
+    assert list(tmp_path.iterdir()) == []
+    with staged_file(target) as staged:
+        assert staged.parent == tmp_path and staged.name.startswith(".")
+        staged.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole"
+    assert oct(target.stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zip"]
+
+
+def test_an_exclusive_staged_file_never_replaces_one(tmp_path: Path):
+    key = tmp_path / "key.csv"
+    atomic_write(key, "made meanwhile\n")
+    with pytest.raises(FileExistsError), staged_file(key, mode=0o600, exclusive=True) as staged:
+        staged.write_text("mine\n", encoding="utf-8")
+    assert key.read_text(encoding="utf-8") == "made meanwhile\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.csv"]
+    fresh = tmp_path / "fresh.csv"
+    with staged_file(fresh, mode=0o600, exclusive=True) as staged:
+        staged.write_text("mine\n", encoding="utf-8")
+    assert oct(fresh.stat().st_mode & 0o777) == "0o600"
+
+
+def test_staged_folder_swaps_in_or_leaves_the_old(tmp_path: Path):
+    final = tmp_path / "dataset"
+    final.mkdir()
+    (final / "a.txt").write_text("old", encoding="utf-8")
+    with pytest.raises(ValueError), staged_folder(final, start_from=final) as staging:
+        assert (staging / "a.txt").read_text(encoding="utf-8") == "old"
+        (staging / "a.txt").write_text("half", encoding="utf-8")
+        raise ValueError("invalid")
+    assert (final / "a.txt").read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
+    with staged_folder(final, start_from=final) as staging:
+        (staging / "b.txt").write_text("new", encoding="utf-8")
+    assert sorted(p.name for p in final.iterdir()) == ["a.txt", "b.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
