@@ -211,7 +211,7 @@ _IDS = st.lists(st.sampled_from(["a", "b", "E001-001", "é", " ", None]), max_si
 def test_one_factorisation_answers_membership_both_ways(left, right):
     # _among_each_other replaces two isin calls over a million segment ids; it must
     # say what Series.isin says in each direction, a missing id matching a missing id.
-    from compendium.dataset.core import _among_each_other
+    from compendium.dataset.validation import _among_each_other
 
     a, b = pd.Series(left, dtype="str"), pd.Series(right, dtype="str")
     in_b, in_a = _among_each_other(a, b)
@@ -225,7 +225,7 @@ def test_one_factorisation_answers_membership_both_ways(left, right):
 def test_texts_differ_from_their_slices_exactly_where_a_pairwise_comparison_says(pairs):
     # The joined comparison of _differ must agree with comparing each text with its
     # slice, also when a slice holds a NUL or a text is missing.
-    from compendium.dataset.core import _differ
+    from compendium.dataset.validation import _differ
 
     slices = [s for s, _ in pairs]
     texts = np.array([np.nan if t is None else t for _, t in pairs], dtype=object)
@@ -239,10 +239,11 @@ _NUMBER_TEXTS = st.sampled_from(["0", "1", "3", "12", " 2", "02", "x", "", "1.0"
 @given(st.lists(st.tuples(_NUMBER_TEXTS, _NUMBER_TEXTS), min_size=1, max_size=6))
 def test_offsets_read_once_are_the_offsets_read_again(pairs):
     # _check_fields leaves start and end for _check_offsets only when it read them
-    # as _column_numbers would; either way the offset problems are the same.
+    # as column_numbers would; either way the offset problems are the same.
     import tempfile
 
-    from compendium.dataset.core import _check_fields, _check_offsets, _column_numbers
+    from compendium.dataset.textcolumns import column_numbers
+    from compendium.dataset.validation import _check_fields, _check_offsets
 
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "transcripts").mkdir()
@@ -255,5 +256,5 @@ def test_offsets_read_once_are_the_offsets_read_again(pairs):
         numbers: dict[str, np.ndarray] = {}
         _check_fields("segments", frame, numbers)
         for name, parsed in numbers.items():
-            assert np.array_equal(parsed, _column_numbers(frame[name]), equal_nan=True)
+            assert np.array_equal(parsed, column_numbers(frame[name]), equal_nan=True)
         assert _check_offsets(Path(folder), frame, numbers) == _check_offsets(Path(folder), frame)

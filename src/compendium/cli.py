@@ -129,27 +129,10 @@ def _class_init(args: argparse.Namespace) -> int:
 
 
 def _class_report(args: argparse.Namespace) -> int:
-    import warnings
+    from .classroom.class_view import class_report
 
-    from . import classroom
-    from .dataset import load_dataset
-
-    dataset = load_dataset(args.data)
-    coder = args.coder or dataset.primary_coder
-    segments = classroom.segments_to_code(dataset, args.participant, args.segments, coder)
-    themes = classroom.codebook_by_theme(dataset.codebook, args.theme)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", classroom.StudentFileSkipped)  # printed below
-        view = classroom.class_view(dataset, args.folder, segments, themes, coder)
-    for problem in view.loaded.problems:
-        print(f"{problem} (skipped)", file=sys.stderr)
-    if view.reason:
-        print(f"{args.folder}: {view.reason}", file=sys.stderr)
-        return 1
-    table = classroom.class_agreement(view.decisions)
-    print(f"{len(view.students)} students: {', '.join(view.students)}")
-    print(table.round(3).to_string(index=False))
-    return 0
+    return class_report(args.data, args.folder, participant=args.participant,
+                        n_segments=args.segments, theme=args.theme, coder=args.coder)
 
 
 def _run(args: argparse.Namespace) -> int:

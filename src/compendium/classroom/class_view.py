@@ -280,3 +280,39 @@ def class_summary(view: ClassView, agreement: pd.DataFrame, synthetic: bool) -> 
             f"{len(view.segments)} segments with the codebook; pooled over all codes, their "
             f"Fleiss' kappa was {two(row['fleiss_kappa'])} and Krippendorff's alpha "
             f"{two(row['krippendorff_alpha'])}")
+
+
+def class_report(data: str | Path, folder: str | Path, *, participant: str | None = None,
+                 n_segments: int = 8, theme: str | None = None,
+                 coder: str | None = None) -> int:
+    """``compendium class report``: pool a class's folder and print its agreement.
+
+    Prints the students and the class's agreement per code to standard output; each
+    skipped file, and the reason no class could be pooled, to standard error.
+
+    Returns
+    -------
+    int
+        The command's exit status: 1 when no class could be pooled, else 0.
+    """
+    import sys
+
+    from ..dataset import load_dataset
+    from .exercise import codebook_by_theme, segments_to_code
+
+    dataset = load_dataset(data)
+    coder = coder or dataset.primary_coder
+    segments = segments_to_code(dataset, participant, n_segments, coder)
+    themes = codebook_by_theme(dataset.codebook, theme)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StudentFileSkipped)  # printed below
+        view = class_view(dataset, folder, segments, themes, coder)
+    for problem in view.loaded.problems:
+        print(f"{problem} (skipped)", file=sys.stderr)
+    if view.reason:
+        print(f"{folder}: {view.reason}", file=sys.stderr)
+        return 1
+    table = class_agreement(view.decisions)
+    print(f"{len(view.students)} students: {', '.join(view.students)}")
+    print(table.round(3).to_string(index=False))
+    return 0

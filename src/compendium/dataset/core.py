@@ -1,23 +1,17 @@
-"""Loading, validating and writing a dataset folder.
+"""Loading and writing a dataset folder: ``Dataset``, ``load_dataset``, ``write_dataset``
+and ``freeze_dataset``.
 
-A dataset is a Frictionless Data Package (see ``data/README.md``). Validation
-is complete rather than fail-fast: every problem is collected and reported as
-``FILE:ROW: column: message`` so a researcher can fix a whole export at once.
-The checks are vectorised with pandas so that a dataset of a million coded
-segments validates in seconds; the descriptor itself is checked with the
-``frictionless`` library.
+A dataset is a Frictionless Data Package (see ``data/README.md``). Loading refuses an
+invalid folder with every problem at once; the checks themselves live in
+:mod:`compendium.dataset.validation`.
 """
 
 from __future__ import annotations
 
-import operator
-import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import CompendiumError, Problem, ValidationError
@@ -31,25 +25,20 @@ from .datapackage import (
     build_descriptor,
     dataset_hash,
     descriptor_shape_problems,
-    file_matches_hash,
     is_synthetic,
     read_descriptor,
     table_file,
     write_descriptor,
 )
 from .design import Design, analysis_tables, design_from_descriptor, unmapped_codes
-from .design_check import design_problems
 from .tableio import (
     default_sources,
     is_inside,
-    problem_order,
-    read_problem,
     read_table,
     read_transcript_text,
+    typed_table,
 )
-
-#: Largest CSV field accepted, in characters; larger ones are refused as hostile.
-MAX_FIELD_CHARS = 1_000_000
+from .validation import validate_dataset
 
 
 @dataclass(frozen=True)
@@ -149,35 +138,13 @@ def load_dataset(folder: str | Path, *, validate: bool = True,
     if shape:
         raise ValidationError(str(folder), [Problem(DESCRIPTOR, None, where, message)
                                             for where, message in shape])
-    tables = {t: _typed(t, read_table(folder / f"{t}.csv", f"{t}.csv")) for t in TABLES}
+    tables = {t: typed_table(t, read_table(folder / f"{t}.csv", f"{t}.csv")) for t in TABLES}
     transcripts = _read_transcripts(folder, tables["segments"])
     design = design_from_descriptor(descriptor, tables["codebook"])
     raw_codebook, raw_codings = tables["codebook"], tables["codings"]
     tables["codebook"], tables["codings"] = analysis_tables(raw_codebook, raw_codings, design)
     return Dataset(path=folder, descriptor=descriptor, transcripts=transcripts,
                    raw_codebook=raw_codebook, raw_codings=raw_codings, design=design, **tables)
-
-
-def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Apply the schema's integer types and the documented defaults."""
-    schema = TABLE_SCHEMAS[table]
-    for spec in schema["fields"]:
-        name = spec["name"]
-        if name in frame and spec["type"] == "integer":
-            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
-    if table == "codebook":
-        if "level" not in frame:
-            frame["level"] = "code"
-        frame["level"] = frame["level"].fillna("code")
-        if "parent_id" not in frame:
-            frame["parent_id"] = pd.NA
-    if table == "segments":
-        for optional in ("source", "start", "end"):
-            if optional not in frame:
-                frame[optional] = pd.NA
-        frame["start"] = frame["start"].astype("Int64")
-        frame["end"] = frame["end"].astype("Int64")
-    return frame
 
 
 def _read_transcripts(folder: Path, segments: pd.DataFrame) -> dict[str, str]:
@@ -188,478 +155,6 @@ def _read_transcripts(folder: Path, segments: pd.DataFrame) -> dict[str, str]:
         if is_inside(folder, path) and regular_file_problem(path) is None:
             transcripts[rel] = read_transcript_text(path, rel)
     return transcripts
-
-
-# --------------------------------------------------------------------------
-# Validation
-
-
-def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *,
-                     anonymity: bool = True) -> list[Problem]:
-    """Every problem in the dataset at ``folder``; an empty list means valid.
-
-    With ``anonymity`` (the default) the anonymisation gate of
-    :mod:`compendium.anonymity` runs too, so a dataset holding a direct identifier
-    is not valid. ``identifiers`` is the identifiers list to check against (a path
-    or a parsed list); ``None`` uses ``identifiers.txt`` at the repository root
-    when there is one (see :func:`compendium.anonymity.default_identifiers_path`).
-    """
-    folder = Path(folder)
-    try:
-        descriptor = read_descriptor(folder)
-    except CompendiumError as err:
-        return [Problem(DESCRIPTOR, None, None, str(err).split(": ", 1)[-1])]
-    shape = descriptor_shape_problems(descriptor)
-    if shape:  # nothing else may read a descriptor of the wrong shape
-        return [Problem(DESCRIPTOR, None, where, message) for where, message in shape]
-    problems = _check_descriptor(folder, descriptor)
-    tables: dict[str, pd.DataFrame] = {}
-    read: dict[str, pd.DataFrame] = {}
-    # integer columns as _check_fields read them, for _check_offsets to reuse
-    numbers: dict[str, dict[str, np.ndarray]] = {}
-    for table in TABLES:
-        label = f"{table}.csv"
-        try:
-            frame = read_table(folder / label, label)
-        except CompendiumError as err:
-            problems.append(read_problem(label, err))
-            continue
-        read[table] = frame
-        table_problems = _check_columns(table, frame, descriptor)
-        problems += table_problems
-        if not any(p.row is None for p in table_problems):
-            problems += _check_fields(table, frame, numbers.setdefault(table, {}))
-            tables[table] = frame
-    if len(tables) == len(TABLES):
-        problems += _check_references(tables)
-        problems += _check_offsets(folder, tables["segments"], numbers["segments"])
-        problems += _check_coders(descriptor, tables["codings"])
-        problems += design_problems(descriptor, _typed("codebook", tables["codebook"].copy()))
-    else:
-        problems += design_problems(descriptor, None)
-    if anonymity:
-        from .anonymity import gate_problems
-
-        problems += gate_problems(folder, read, identifiers)
-    return sorted(set(problems), key=problem_order)
-def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]:
-    problems: list[Problem] = []
-    try:
-        from frictionless import Package
-
-        # The four tables carry the schemas worth checking; transcripts are plain
-        # files whose path and hash are checked below, and listing a thousand of
-        # them would make frictionless's schema validation slow.
-        tabular = dict(descriptor)
-        if isinstance(descriptor.get("resources"), list):
-            tabular["resources"] = [r for r in descriptor["resources"]
-                                    if not isinstance(r, dict) or "schema" in r]
-        report = Package.validate_descriptor(tabular)
-        for error in report.flatten(["message"])[:20]:
-            problems.append(Problem(DESCRIPTOR, None, None, error[0]))
-    except Exception as err:  # frictionless raises its own types for odd descriptors
-        problems.append(Problem(DESCRIPTOR, None, None, f"not a valid data package: {err}"))
-    meta = descriptor.get("compendium")
-    if not isinstance(meta, dict) or not isinstance(meta.get("synthetic"), bool):
-        problems.append(Problem(DESCRIPTOR, None, "compendium.synthetic",
-                                "must be true or false: say whether the data are synthetic"))
-    resources = descriptor.get("resources")
-    if not isinstance(resources, list):
-        return problems + [Problem(DESCRIPTOR, None, "resources", "must be a list")]
-    paths = {r.get("path") for r in resources if isinstance(r, dict)}
-    for table in TABLES:
-        if f"{table}.csv" not in paths:
-            problems.append(Problem(DESCRIPTOR, None, "resources",
-                                    f"no resource for {table}.csv"))
-    for resource in resources:
-        if not isinstance(resource, dict) or not isinstance(resource.get("path"), str):
-            problems.append(Problem(DESCRIPTOR, None, "resources", "resource without a path"))
-            continue
-        rel = resource["path"]
-        path = folder / rel
-        if not is_inside(folder, path) or Path(rel).is_absolute():
-            problems.append(Problem(DESCRIPTOR, None, "resources",
-                                    f"path '{rel}' points outside the dataset folder"))
-            continue
-        problem = regular_file_problem(path)
-        if problem:
-            problems.append(Problem(rel, None, None, "listed in datapackage.json but missing"
-                                    if problem == "no such file" else problem))
-            continue
-        recorded = str(resource.get("hash", ""))
-        if not recorded.startswith("sha256:"):
-            problems.append(Problem(rel, None, None,
-                                    "no sha256 in datapackage.json; run `compendium freeze "
-                                    f"{folder}` to record it"))
-        elif not file_matches_hash(path, resource):
-            problems.append(Problem(rel, None, None,
-                                    "changed since the dataset was frozen (sha256 differs from "
-                                    "datapackage.json); if the edit was deliberate, run "
-                                    f"`compendium freeze {folder}`"))
-    listed = {str(folder / p) for p in paths if isinstance(p, str)}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name != DESCRIPTOR and str(path) not in listed \
-                and not path.name.startswith("."):
-            rel = path.relative_to(folder).as_posix()
-            problems.append(Problem(rel, None, None,
-                                    "not listed in datapackage.json; run `compendium freeze "
-                                    f"{folder}` to add it"))
-    return problems
-
-
-def _check_columns(table: str, frame: pd.DataFrame, descriptor: dict) -> list[Problem]:
-    label = f"{table}.csv"
-    problems = []
-    known = {f["name"] for f in TABLE_SCHEMAS[table]["fields"]}
-    declared = set()
-    for resource in descriptor.get("resources", []) or []:
-        if isinstance(resource, dict) and resource.get("path") == label:
-            fields = (resource.get("schema") or {}).get("fields") or []
-            declared = {f.get("name") for f in fields if isinstance(f, dict)}
-    for column in TABLE_SCHEMAS[table]["fields"]:
-        if column["constraints"].get("required") and column["name"] not in frame.columns:
-            problems.append(Problem(label, None, column["name"], "required column is missing"))
-    for column in frame.columns:
-        if column not in known and column not in declared:
-            problems.append(Problem(label, None, column,
-                                    "column not declared in the table's schema in "
-                                    "datapackage.json"))
-    if len(frame) == 0:
-        problems.append(Problem(label, None, None, "has a header but no rows"))
-    return problems
-
-
-def _rows(index: Iterable[int]) -> list[int]:
-    """CSV row numbers (header is row 1) for positional indices."""
-    return [int(i) + 2 for i in index]
-
-
-def _check_fields(table: str, frame: pd.DataFrame,
-                  numbers_out: dict[str, np.ndarray] | None = None) -> list[Problem]:
-    """Types, required values, enums, minimums, patterns, uniqueness and size.
-
-    An integer column whose every given value is plain digits is left in
-    ``numbers_out`` as :func:`_column_numbers` would read it, so that later checks
-    do not convert a million numbers again.
-    """
-    label = f"{table}.csv"
-    problems: list[Problem] = []
-    frame = frame.reset_index(drop=True)
-    for spec in TABLE_SCHEMAS[table]["fields"]:
-        name = spec["name"]
-        if name not in frame:
-            continue
-        column = frame[name]
-        constraints = spec["constraints"]
-        # Plain Python strings in a numpy array: str methods mapped over them are
-        # several times faster than pandas' .str accessor on a million cells.
-        cells = column.to_numpy(dtype=object)
-        filled = np.flatnonzero(~column.isna().to_numpy())
-        texts = cells[filled]
-        lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-        # blank: strip() would leave nothing
-        blank = (lengths == 0) | np.fromiter(map(str.isspace, texts), bool, len(texts))
-        if constraints.get("required"):
-            missing = np.ones(len(cells), dtype=bool)
-            missing[filled[~blank]] = False
-            for row in _rows(np.flatnonzero(missing)):
-                problems.append(Problem(label, row, name, "value is required"))
-        positions, values, lengths = filled[~blank], texts[~blank], lengths[~blank]
-        for row in _rows(positions[lengths > MAX_FIELD_CHARS]):
-            problems.append(Problem(label, row, name,
-                                    f"value longer than {MAX_FIELD_CHARS:,} characters"))
-        if spec["type"] == "integer":
-            plain = _plain_numbers(values)
-            numbers = plain if plain is not None else _numbers(values, strip=True)
-            if plain is not None and numbers_out is not None and len(values) == len(texts):
-                # no blank value, so the values are the filled cells, whole
-                numbers_out[name] = np.full(len(cells), np.nan)
-                numbers_out[name][positions] = plain
-            bad = np.isnan(numbers) | (numbers != np.floor(numbers))
-            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
-                problems.append(Problem(
-                    label, row, name, f"'{_short(value)}' is not a whole number"))
-            if "minimum" in constraints:
-                low = (~bad) & (numbers < constraints["minimum"])
-                for row, value in zip(_rows(positions[low]), values[low], strict=True):
-                    problems.append(Problem(
-                        label, row, name, f"{value} is below the minimum {constraints['minimum']}"))
-        if "enum" in constraints:
-            allowed = constraints["enum"]
-            bad = ~pd.Series(values, dtype=object).isin(allowed).to_numpy()
-            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
-                problems.append(Problem(label, row, name,
-                                        f"'{_short(value)}' is not one of {', '.join(allowed)}"))
-        if "pattern" in constraints:
-            bad = ~_fullmatch(constraints["pattern"].strip("^$"), values)
-            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
-                problems.append(Problem(label, row, name,
-                                        f"'{_short(value)}' is not a valid id (letters, digits, "
-                                        "'.', '-', '_'; starting with a letter or digit)"))
-        if constraints.get("unique"):
-            dup = pd.Series(values, dtype=object).duplicated(keep="first").to_numpy()
-            for row, value in zip(_rows(positions[dup]), values[dup], strict=True):
-                problems.append(Problem(label, row, name, f"duplicate id '{_short(value)}'"))
-    key = TABLE_SCHEMAS[table]["primaryKey"]
-    if len(key) > 1 and set(key) <= set(frame.columns):
-        dup = frame.duplicated(subset=key, keep="first")
-        for row in _rows(np.flatnonzero(dup.to_numpy())):
-            problems.append(Problem(label, row, None,
-                                    f"duplicate row: the same ({', '.join(key)}) appears earlier"))
-    return problems
-
-
-#: Digit strings this short are exact in a float64 and an int64.
-_PLAIN_DIGITS = 15
-
-
-def _numbers(texts: np.ndarray, strip: bool = False) -> np.ndarray:
-    """``pd.to_numeric(texts, errors="coerce")`` as float64 (NaN where not a number);
-    with ``strip``, of the texts with surrounding whitespace removed.
-
-    Columns of plain digits, the usual case, are converted directly; anything
-    else goes through pandas, so every odd form is read exactly as before.
-    """
-    if not len(texts):
-        return np.zeros(0)
-    plain = _plain_numbers(texts)
-    if plain is not None:
-        return plain
-    if strip:
-        texts = np.fromiter(map(str.strip, texts), object, len(texts))
-    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _plain_numbers(texts: np.ndarray) -> np.ndarray | None:
-    """The texts as float64 when every one is plain ASCII digits (at most
-    :data:`_PLAIN_DIGITS`), else None; what :func:`_numbers` gives such texts either way."""
-    if not len(texts):
-        return None
-    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-    joined = "".join(texts)
-    if lengths.min() >= 1 and lengths.max() <= _PLAIN_DIGITS and joined.isascii() \
-            and joined.isdigit():
-        return np.fromiter(map(int, texts), np.int64, len(texts)).astype(np.float64)
-    return None
-
-
-def _column_numbers(column: pd.Series) -> np.ndarray:
-    """``pd.to_numeric(column, errors="coerce")`` as float64, NaN where missing or not a number."""
-    out = np.full(len(column), np.nan)
-    filled = np.flatnonzero(~column.isna().to_numpy())
-    out[filled] = _numbers(column.to_numpy(dtype=object)[filled])
-    return out
-
-
-def _fullmatch(pattern: str, texts: np.ndarray) -> np.ndarray:
-    """Whether each of ``texts`` matches ``pattern`` whole.
-
-    When every text matches, one match of the pattern repeated over all texts
-    joined by NUL (which no table holds: read_table refuses it) says so at once.
-    The schema's patterns are id patterns, which cannot match a NUL themselves.
-    """
-    if not len(texts):
-        return np.zeros(0, dtype=bool)
-    joined = "\x00".join(texts)
-    if joined.count("\x00") == len(texts) - 1 and \
-            re.fullmatch(f"(?:{pattern})(?:\x00(?:{pattern}))*", joined):
-        return np.ones(len(texts), dtype=bool)
-    compiled = re.compile(pattern)
-    return np.fromiter((compiled.fullmatch(t) is not None for t in texts), bool, len(texts))
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = str(value).replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
-    problems: list[Problem] = []
-    participants, codebook = tables["participants"], tables["codebook"]
-    segments, codings = tables["segments"], tables["codings"]
-
-    def dangling(frame: pd.DataFrame, column: str, valid: pd.Series) -> pd.Series:
-        """Rows whose value in ``column`` is given but not among ``valid``."""
-        values = frame[column]
-        return values.notna() & ~_among(values, valid.dropna())
-
-    bad = dangling(segments, "participant_id", participants["participant_id"])
-    for row, value in zip(_rows(np.flatnonzero(bad)), segments["participant_id"][bad], strict=True):
-        problems.append(Problem("segments.csv", row, "participant_id",
-                                f"'{_short(value)}' is not in participants.csv"))
-    # One factorisation of both tables' segment ids answers both directions: a
-    # coding's segment missing from segments.csv, and a segment without a coding.
-    in_segments, in_codings = _among_each_other(codings["segment_id"], segments["segment_id"])
-    bad = codings["segment_id"].notna() & ~in_segments
-    for row, value in zip(_rows(np.flatnonzero(bad)), codings["segment_id"][bad], strict=True):
-        problems.append(Problem("codings.csv", row, "segment_id",
-                                f"'{_short(value)}' is not in segments.csv"))
-    bad = dangling(codings, "code_id", codebook["code_id"])
-    for row, value in zip(_rows(np.flatnonzero(bad)), codings["code_id"][bad], strict=True):
-        problems.append(Problem("codings.csv", row, "code_id",
-                                f"'{_short(value)}' is not in codebook.csv"))
-    if "level" in codebook:
-        levels = codebook.set_index("code_id")["level"].fillna("code")
-        levels = levels[~levels.index.duplicated()]
-        applied = codings["code_id"].map(levels)
-        not_code = applied.notna() & (applied != "code")
-        for row, value, level in zip(_rows(np.flatnonzero(not_code)),
-                                     codings["code_id"][not_code], applied[not_code], strict=True):
-            problems.append(Problem("codings.csv", row, "code_id",
-                                    f"'{_short(value)}' is a {level} in codebook.csv, "
-                                    "not a code that can be applied"))
-        themes = set(codebook.loc[codebook["level"] == "theme", "code_id"])
-        if themes:
-            bad = codebook["theme"].notna() & ~codebook["theme"].isin(themes)
-            for row, value in zip(_rows(np.flatnonzero(bad)), codebook["theme"][bad], strict=True):
-                problems.append(Problem("codebook.csv", row, "theme",
-                                        f"'{_short(value)}' is not a theme-level entry"))
-    if "parent_id" in codebook:
-        bad = dangling(codebook, "parent_id", codebook["code_id"])
-        for row, value in zip(_rows(np.flatnonzero(bad)), codebook["parent_id"][bad], strict=True):
-            problems.append(Problem("codebook.csv", row, "parent_id",
-                                    f"'{_short(value)}' is not a code_id in codebook.csv"))
-        problems += _check_cycles(codebook)
-    uncoded = ~in_codings
-    for row, value in zip(_rows(np.flatnonzero(uncoded)), segments["segment_id"][uncoded],
-        strict=True):
-        problems.append(Problem("segments.csv", row, "segment_id",
-                                f"segment '{_short(value)}' has no coding in codings.csv"))
-    return problems
-
-
-def _among(values: pd.Series, valid: pd.Series) -> pd.Series:
-    """``values.isin(set(valid))`` (a missing value is among ``valid`` when one is missing
-    there), by one factorisation of both instead of a Python set of a million strings."""
-    return _among_each_other(values, valid)[0]
-
-
-def _among_each_other(left: pd.Series, right: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``(_among(left, right), _among(right, left))`` from one factorisation of both."""
-    both = np.concatenate([left.to_numpy(dtype=object), right.to_numpy(dtype=object)])
-    codes, uniques = pd.factorize(both)
-    codes = np.where(codes < 0, len(uniques), codes)  # missing: one extra slot
-    in_left = np.zeros(len(uniques) + 1, dtype=bool)
-    in_left[codes[: len(left)]] = True
-    in_right = np.zeros(len(uniques) + 1, dtype=bool)
-    in_right[codes[len(left):]] = True
-    return (pd.Series(in_right[codes[: len(left)]], index=left.index),
-            pd.Series(in_left[codes[len(left):]], index=right.index))
-
-
-def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
-    parent = dict(zip(codebook["code_id"], codebook["parent_id"], strict=True))
-    problems = []
-    for position, code in enumerate(codebook["code_id"]):
-        seen, current = set(), code
-        while isinstance(current, str) and current in parent:
-            if current in seen:
-                problems.append(Problem("codebook.csv", position + 2, "parent_id",
-                                        f"'{code}' is its own ancestor (cycle in parent_id)"))
-                break
-            seen.add(current)
-            current = parent[current]
-    return problems
-
-
-def _check_offsets(folder: Path, segments: pd.DataFrame,
-                   numbers: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
-    """Offsets given together, in order, inside their transcript and matching its text;
-    ``numbers`` holds start and end already read by :func:`_check_fields`, where it did."""
-    problems: list[Problem] = []
-    label = "segments.csv"
-    frame = segments.reset_index(drop=True)
-    has_start = frame["start"].notna() if "start" in frame else pd.Series(False, index=frame.index)
-    has_end = frame["end"].notna() if "end" in frame else pd.Series(False, index=frame.index)
-    half = has_start ^ has_end
-    for row in _rows(np.flatnonzero(half)):
-        problems.append(Problem(label, row, "start" if has_end.iloc[row - 2] else "end",
-                                "start and end must be given together"))
-    located = has_start & has_end
-    if not located.any():
-        return problems
-    numbers = numbers or {}
-    start = pd.Series(numbers["start"] if "start" in numbers else _column_numbers(frame["start"]),
-                      index=frame.index)
-    end = pd.Series(numbers["end"] if "end" in numbers else _column_numbers(frame["end"]),
-                    index=frame.index)
-    numeric = located & start.notna() & end.notna()
-    reversed_ = numeric & (end <= start)
-    for row, s, e in zip(_rows(np.flatnonzero(reversed_)), start[reversed_], end[reversed_],
-        strict=True):
-        problems.append(Problem(label, row, "end", f"end {int(e)} is not after start {int(s)}"))
-    ok = (numeric & ~reversed_ & (start >= 0)).to_numpy(dtype=bool)
-    located_rows = np.flatnonzero(ok)
-    starts = start[ok].astype(int).to_numpy()
-    ends = end[ok].astype(int).to_numpy()
-    texts = frame["text"].to_numpy(dtype=object)[located_rows]
-    # One transcript at a time, in sorted order, rows in file order: positions
-    # into the located rows, grouped by source without a pandas groupby per group.
-    groups, sources = pd.factorize(default_sources(frame).to_numpy(dtype=object)[located_rows],
-                                   sort=True)
-    order = np.argsort(groups, kind="stable")
-    bounds = np.searchsorted(groups[order], np.arange(len(sources) + 1))
-    for number, rel in enumerate(sources):
-        members = order[bounds[number]:bounds[number + 1]]
-        rows = located_rows[members]
-        path = folder / rel
-        if not is_inside(folder, path):
-            for row in _rows(rows[:1]):
-                problems.append(Problem(label, row, "source",
-                                        f"'{rel}' points outside the dataset folder"))
-            continue
-        if not path.exists() and not path.is_symlink():
-            for row in _rows(rows):
-                problems.append(Problem(label, row, "source", f"transcript '{rel}' not found"))
-            continue
-        try:
-            transcript = read_transcript_text(path, rel)
-        except CompendiumError as err:
-            problems.append(read_problem(rel, err))
-            continue
-        s, e = starts[members], ends[members]
-        outside = e > len(transcript)
-        for row, value in zip(_rows(rows[outside]), e[outside], strict=True):
-            problems.append(Problem(label, row, "end", f"{value} is past the end of {rel} "
-                                                       f"({len(transcript)} characters)"))
-        within = ~outside
-        slices = list(map(transcript.__getitem__, map(slice, s[within].tolist(),
-                                                      e[within].tolist())))
-        mismatch = _differ(texts[members][within], slices)
-        for row, got in zip(_rows(rows[within][mismatch]),
-                            np.asarray(slices, dtype=object)[mismatch], strict=True):
-            problems.append(Problem(label, row, "text",
-                                    f"does not match {rel}[start:end], which reads "
-                                    f"'{_short(got, 50)}'"))
-    return problems
-
-
-def _differ(texts: np.ndarray, slices: list[str]) -> np.ndarray:
-    """Whether each of ``texts`` differs from the slice of its transcript beside it.
-
-    Usually none does, and one comparison of the two joined by NUL says so: when
-    the texts hold no NUL (read_table refuses it in a table), equal joins have
-    their NULs in the same places and therefore equal pieces. Otherwise each pair
-    is compared.
-    """
-    wanted = texts.tolist()
-    try:
-        joined = "\x00".join(wanted)
-        if joined.count("\x00") == len(wanted) - 1 and joined == "\x00".join(slices):
-            return np.zeros(len(slices), dtype=bool)
-    except TypeError:  # a missing text (NaN) is not a string; it differs from its slice
-        pass
-    return np.fromiter(map(operator.ne, wanted, slices), bool, len(slices))
-
-
-def _check_coders(descriptor: dict, codings: pd.DataFrame) -> list[Problem]:
-    meta = descriptor.get("compendium")
-    primary = meta.get("primary_coder") if isinstance(meta, dict) else None
-    if primary and primary not in set(codings["coder"].unique()):
-        return [Problem(DESCRIPTOR, None, "compendium.primary_coder",
-                        f"'{primary}' has no codings in codings.csv")]
-    return []
 
 
 # --------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 The block's shape is checked against a JSON Schema (:data:`DESIGN_SCHEMA`), then
 against the codebook: every code it names exists, and no code sits under two
-themes. Validation (:func:`compendium.dataset.core.validate_dataset`) and the
+themes. Validation (:func:`compendium.dataset.validation.validate_dataset`) and the
 resolution of a design file (:mod:`compendium.dataset.design_files`) report
 what :func:`design_problems` finds.
 """

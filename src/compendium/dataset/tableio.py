@@ -1,7 +1,7 @@
 """Reading a dataset's files: CSV tables, transcripts, and problems in report order.
 
 These are the readers that validation (:mod:`compendium.dataset`) and the
-anonymisation gate (:mod:`compendium.anonymity`) share, so both read a file the
+anonymisation gate (:mod:`compendium.dataset.anonymity`) share, so both read a file the
 same way and report a failure in the same ``FILE:ROW: message`` form. This
 module imports only :mod:`compendium.datapackage`, :mod:`compendium.errors` and
 :mod:`compendium.userfile`, through which every file is read.
@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import CompendiumError, Problem
 from ..userfile import decode, read_bytes
-from .datapackage import DESCRIPTOR, TABLES
+from .datapackage import DESCRIPTOR, TABLE_SCHEMAS, TABLES
 
 
 def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
@@ -113,3 +113,26 @@ def is_inside(folder: Path, path: Path) -> bool:
     except (ValueError, OSError, RuntimeError):  # outside, or a symlink loop on the way
         return False
     return True
+
+
+def typed_table(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (table ``table`` as read) with the schema's integer types and the
+    documented defaults for optional columns; changes and returns ``frame``."""
+    schema = TABLE_SCHEMAS[table]
+    for spec in schema["fields"]:
+        name = spec["name"]
+        if name in frame and spec["type"] == "integer":
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
+    if table == "codebook":
+        if "level" not in frame:
+            frame["level"] = "code"
+        frame["level"] = frame["level"].fillna("code")
+        if "parent_id" not in frame:
+            frame["parent_id"] = pd.NA
+    if table == "segments":
+        for optional in ("source", "start", "end"):
+            if optional not in frame:
+                frame[optional] = pd.NA
+        frame["start"] = frame["start"].astype("Int64")
+        frame["end"] = frame["end"].astype("Int64")
+    return frame

@@ -26,6 +26,11 @@ a run starts a fresh kernel as before.
 Only the standard library is imported at module level, so the wrapper costs a
 bare interpreter start; ``jupyter_client`` is imported where the kernel
 manager is defined, in the run's own process.
+
+Longer than 500 lines because the server (top) and its clients (the kernel
+manager and ``run_forked``, bottom) speak one private protocol over one socket and
+follow one set of rules for process groups, signals and inherited descriptors;
+read apart, a change to one side could break the other without a reader seeing it.
 """
 
 from __future__ import annotations
