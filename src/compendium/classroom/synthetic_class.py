@@ -17,9 +17,6 @@ real classes; the point is a plausible spread of agreement to read.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +24,7 @@ import pandas as pd
 
 from ..dataset import Dataset, load_dataset
 from ..errors import CompendiumError
+from ..fileio import staged_folder
 from .exercise import codebook_by_theme, segments_to_code
 from .files import SPAN_COLUMNS, SPAN_FOLDER, codings_csv, spans_csv
 
@@ -183,24 +181,10 @@ def write_class(data: str | Path, target: str | Path, *, seed: int = DEFAULT_SEE
     if target.exists() and not (target / METADATA_FILE).exists():
         raise CompendiumError(f"{target}: exists and is not a synthetic class folder; "
                               "choose another --to")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    staging.chmod(0o755)  # mkdtemp makes it private; the class is data to share
-    try:
+    with staged_folder(target) as staging:  # mode 0755: the class is data to share
         for name, text in files.items():
             (staging / name).parent.mkdir(exist_ok=True)
             (staging / name).write_text(text, encoding="utf-8", newline="\n")
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-        os.replace(staging, target)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 
