@@ -5,11 +5,33 @@ describes, reads, checks, writes or generates a dataset folder. Nothing here imp
 analysis, the displays, the steps or the build. The names below are the dataset's public
 interface, defined in :mod:`compendium.dataset.core` (loading and writing),
 :mod:`compendium.dataset.validation` and :mod:`compendium.dataset.datapackage`.
+
+They are imported on first use (PEP 562), so that a module that needs only the
+descriptor (``compendium.dataset.datapackage``, read by every paper step) does not
+pay for pandas through this package.
 """
 
-from .core import Dataset, freeze_dataset, load_dataset, write_csv, write_dataset
-from .datapackage import read_descriptor
-from .validation import MAX_FIELD_CHARS, validate_dataset
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the same names, for the type checker and the import graph
+    from .core import Dataset, freeze_dataset, load_dataset, write_csv, write_dataset
+    from .datapackage import read_descriptor
+    from .validation import MAX_FIELD_CHARS, validate_dataset
+
+#: Each public name and the module of this package that defines it.
+_HOMES = {
+    "Dataset": "core",
+    "freeze_dataset": "core",
+    "load_dataset": "core",
+    "write_csv": "core",
+    "write_dataset": "core",
+    "read_descriptor": "datapackage",
+    "MAX_FIELD_CHARS": "validation",
+    "validate_dataset": "validation",
+}
 
 __all__ = [
     "MAX_FIELD_CHARS",
@@ -21,3 +43,13 @@ __all__ = [
     "write_csv",
     "freeze_dataset",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use, and keep the name here."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
