@@ -152,3 +152,38 @@ def test_pages_from_the_warmed_step_are_those_of_a_fresh_process(built: Path, ru
         cwd=ROOT, capture_output=True, timeout=300)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
     assert fresh.stdout == page.read_bytes()
+
+
+def test_a_warmed_kernel_that_dies_starting_is_replaced_by_a_fresh_one(tmp_path: Path,
+                                                                       monkeypatch, capsys):
+    # jupyter_client's words when a kernel ends before its first reply; the run starts
+    # again in a fresh kernel and gives the notebook's outputs, saying so on stderr.
+    from jupyter_client.manager import AsyncKernelManager
+
+    from compendium.pipeline import runs
+
+    class DiesStarting(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            raise RuntimeError(runs.KERNEL_DIED_AT_START)
+
+    notebook = tmp_path / "nb.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, notebook)
+    monkeypatch.setenv(SOCKET_ENV, str(tmp_path / "no-server.sock"))
+    monkeypatch.setattr(runs, "warm_kernel_manager", lambda: DiesStarting)
+    out = tmp_path / "out.ipynb"
+    runs._execute(notebook, out, {}, tmp_path)
+    cell = nbformat.read(out, as_version=4).cells[0]
+    assert cell.outputs[0]["text"] == "42\n"
+    assert "died while starting; running it again in a fresh kernel" in capsys.readouterr().err
+
+    # Any other error is not retried.
+    class Fails(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            raise RuntimeError("something else")
+
+    monkeypatch.setattr(runs, "warm_kernel_manager", lambda: Fails)
+    with pytest.raises(RuntimeError, match="something else"):
+        runs._execute(notebook, tmp_path / "again.ipynb", {}, tmp_path)

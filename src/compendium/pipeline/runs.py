@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,10 @@ def _notebook_text(nb) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+#: What jupyter_client says when a kernel ends before its first reply.
+KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
+
+
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path,
              rename: tuple[str, str] | None = None) -> None:
     """Execute ``notebook`` into ``output`` with papermill, then strip run-to-run noise.
@@ -146,19 +151,32 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path
     os.environ["COMPENDIUM_HEADLESS"] = "1"
     # Under `make paper` a fork server has the libraries imported already
     # (compendium.pipeline.warm); without one, each run starts a fresh kernel.
-    warm = {"kernel_manager_class": warm_kernel_manager()} if os.environ.get(SOCKET_ENV) else {}
+    managers: list[dict[str, Any]] = [{}]
+    if os.environ.get(SOCKET_ENV):
+        managers.insert(0, {"kernel_manager_class": warm_kernel_manager()})
     saved = os.dup(2)
     try:
-        with open(log_path, "w") as log:
-            os.dup2(log.fileno(), 2)
-            try:
-                pm.execute_notebook(
-                    str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
-                    cwd=str(cwd), progress_bar=False, log_output=False,
-                    request_save_on_cell_execute=False, **warm,
-                )
-            finally:
-                os.dup2(saved, 2)
+        for attempt, manager in enumerate(managers, 1):
+            with open(log_path, "w") as log:
+                os.dup2(log.fileno(), 2)
+                try:
+                    pm.execute_notebook(
+                        str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
+                        cwd=str(cwd), progress_bar=False, log_output=False,
+                        request_save_on_cell_execute=False, **manager,
+                    )
+                    break
+                except RuntimeError as err:
+                    # A kernel that dies before it answers (jupyter_client's wording) ran
+                    # none of the notebook; a fresh kernel runs it again from the start,
+                    # with the same outputs (a warmed kernel's are a fresh one's, tested).
+                    if KERNEL_DIED_AT_START not in str(err) or attempt == len(managers):
+                        raise
+                finally:
+                    os.dup2(saved, 2)
+            print(f"{notebook}: the warmed kernel died while starting; running it again in "
+                  f"a fresh kernel. Its log:\n{log_path.read_text(errors='replace')}",
+                  file=sys.stderr)
     except PapermillExecutionError as err:
         raise CompendiumError(
             f"{notebook}: failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
