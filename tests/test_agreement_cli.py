@@ -137,3 +137,21 @@ def test_krippendorff_2019_fig_12_11_through_the_command_line(tmp_path: Path):
     assert pooled["u_alpha"] == pytest.approx(0.510, abs=5e-4)
     # .4136 by the 2016 formulas, which Krippendorff prints as .413
     assert pooled["|u_alpha"] == pytest.approx(0.413, abs=1e-3)
+
+
+def test_output_to_a_reader_that_stopped_ends_quietly():
+    # `compendium agreement ... | head -1`: once head has gone, writing raises
+    # BrokenPipeError, which is no internal error and prints nothing.
+    import subprocess
+    import sys
+
+    from .conftest import DEMO
+
+    command = Path(sys.executable).with_name("compendium")
+    proc = subprocess.Popen([str(command), "agreement", str(DEMO)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 1
+    assert err == ""

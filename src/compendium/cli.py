@@ -485,6 +485,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("compendium: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped reading (`| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor at exit
+        return 1
     except Exception as err:  # a bug, not a user error: still no traceback by default
         if os.environ.get("COMPENDIUM_DEBUG") == "1":
             raise

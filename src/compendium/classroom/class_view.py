@@ -9,6 +9,7 @@ the remaining students' decisions are laid out for
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ import pandas as pd
 
 from .. import analysis
 from ..analysis.multirater import multirater_table
-from ..dataset import Dataset
+from ..dataset import Dataset, load_dataset
 from ..errors import CompendiumError, Problem
-from .exercise import Segment, ThemeCodes
+from .exercise import Segment, ThemeCodes, codebook_by_theme, segments_to_code
 from .files import CODER_NAME, COLUMNS, read_student_csv, student_files
 
 
@@ -295,11 +296,6 @@ def class_report(data: str | Path, folder: str | Path, *, participant: str | Non
     int
         The command's exit status: 1 when no class could be pooled, else 0.
     """
-    import sys
-
-    from ..dataset import load_dataset
-    from .exercise import codebook_by_theme, segments_to_code
-
     dataset = load_dataset(data)
     coder = coder or dataset.primary_coder
     segments = segments_to_code(dataset, participant, n_segments, coder)
