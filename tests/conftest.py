@@ -7,9 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
+import sys
+from pathlib import Path, PurePosixPath
 
 import pytest
+
+from compendium.pipeline.warm import RUN_SOCKET_ENV, SOCKET_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "synthetic"
@@ -19,6 +22,8 @@ SHARED = ROOT.parent / "shared"
 # widgets and use their worked examples (compendium.classroom.is_headless).
 # Set before any kernel starts, so every kernel inherits it.
 os.environ["COMPENDIUM_HEADLESS"] = "1"
+
+_SERVERS = pytest.StashKey[subprocess.Popen]()
 
 
 #: The test files that take longest, slowest first (measured with ``--durations``): whole
@@ -31,6 +36,43 @@ os.environ["COMPENDIUM_HEADLESS"] = "1"
 SLOWEST_FIRST = ("test_build.py", "test_any_dataset_builds.py", "test_design_builds.py",
                  "test_design.py", "test_diff.py", "test_crate.py", "test_build_safety.py",
                  "test_class_course.py", "test_warm_kernels.py", "test_coding_browser.py")
+
+
+#: The command the test run's fork servers run beside them: it names their sockets and
+#: waits until the test run closes its standard input (or ends, however it ends).
+HOLD_SERVERS = (f"import os, sys; print(os.environ['{SOCKET_ENV}'], "
+                f"os.environ['{RUN_SOCKET_ENV}'], flush=True); sys.stdin.read()")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start one kernel server and one run server (compendium.pipeline.warm) for the test run.
+
+    A dozen tests build a paper and each `make paper` would start its own pair,
+    importing pandas, matplotlib, papermill and the rest again; with the sockets in
+    the environment every build (and every `compendium run`) of every worker forks
+    from these two instead, as `make paper` forks from its own. Tests of the
+    servers themselves, and of a user's build in a clone elsewhere, take the
+    variables out of their commands' environment.
+    """
+    if hasattr(config, "workerinput") or os.environ.get(SOCKET_ENV):
+        return  # an xdist worker inherits the controller's; a run inside a run keeps its own
+    wrapper = subprocess.Popen([sys.executable, "-m", "compendium.pipeline.warm", "--",
+                                sys.executable, "-c", HOLD_SERVERS],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert wrapper.stdout is not None
+    os.environ[SOCKET_ENV], os.environ[RUN_SOCKET_ENV] = wrapper.stdout.readline().split()
+    config.stash[_SERVERS] = wrapper
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the test run's servers: their command ends when its input closes."""
+    wrapper = config.stash.get(_SERVERS, None)
+    if wrapper is not None:
+        assert wrapper.stdin is not None
+        wrapper.stdin.close()
+        wrapper.wait(timeout=120)
+        for variable in (SOCKET_ENV, RUN_SOCKET_ENV):
+            os.environ.pop(variable, None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -91,27 +133,35 @@ NOT_COMPARED = (".lock", "paper/notebooks/.rendered", "crate/ro-crate-metadata.j
                 "site/crate/ro-crate-metadata.json")
 
 
-def digest_tree(folder: Path, *also: Path,
+def digest_tree(folder: Path, *also: Path, notebooks: Path = ROOT / "notebooks",
                 exclude: tuple[str, ...] = NOT_COMPARED) -> dict[str, str]:
-    """sha256 of every file under ``folder``, with the folder's own path written as BUILD.
+    """sha256 of every file under ``folder``, with the runs' folder's path written BUILD/runs/.
 
-    Executed notebooks record the build folder relative to the notebooks folder,
-    so two builds in different folders are compared with that path normalised;
-    ``also`` names other build folders whose path a copied build still holds.
-    ``exclude`` lists file names or paths relative to ``folder``.
+    Executed notebooks (and their pages) record the runs' folder relative to the
+    notebooks folder, so two builds in different folders are compared with that
+    path normalised; ``also`` names other build folders whose path a copied build
+    still holds, and ``notebooks`` the notebooks folder of the clone that built
+    ``folder``. Only the runs' folder is rewritten: a notebook's own default may
+    name ``../build/scratch``, which a clone's own ``../build`` must not swallow.
+    ``exclude`` lists file names, or paths (of files or folders) relative to ``folder``.
     """
-    notebooks = (ROOT / "notebooks").resolve()
-    relatives = [os.path.relpath(f.resolve(), notebooks).encode() for f in (folder, *also)]
+    notebooks = notebooks.resolve()
+    relatives = [os.path.relpath(f.resolve(), notebooks).encode() + b"/runs/"
+                 for f in (folder, *also)]
 
     def normalised(data: bytes) -> bytes:
         for relative in relatives:
-            data = data.replace(relative, b"BUILD")
+            data = data.replace(relative, b"BUILD/runs/")
         return data
 
+    def excluded(path: Path) -> bool:
+        rel = path.relative_to(folder)
+        return path.name in exclude or any(
+            PurePosixPath(*rel.parts[:i]).as_posix() in exclude
+            for i in range(1, len(rel.parts) + 1))
+
     return {p.relative_to(folder).as_posix(): hashlib.sha256(normalised(p.read_bytes())).hexdigest()
-            for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name not in exclude
-            and p.relative_to(folder).as_posix() not in exclude}
+            for p in sorted(folder.rglob("*")) if p.is_file() and not excluded(p)}
 
 
 def paper_text(build: Path) -> dict[str, str]:

@@ -1,17 +1,19 @@
-"""Whole papers from the datasets real projects bring (issue 18's end-to-end checks).
+"""A whole paper from a dataset changed as real projects change it (issue 18's end-to-end checks).
 
-Two builds, each from a copy of the demonstration dataset changed as a real
-project would be (the data stay synthetic and say so):
+One build, from a copy of the demonstration dataset (the data stay synthetic and
+say so) with three things real projects bring, each checked in the paper:
 
-- an interview nobody has coded yet, in a project with a single coder, listed
-  first: every run, the class exercise included, must cope, and the class
-  exercise, whose shipped class belongs to the demo data, says it has no class;
 - transcripts holding web addresses and an e-mail address: the gate refuses the
   dataset, ``compendium pseudonymise`` replaces them with placeholders and
-  recomputes the offsets, and the result passes the gate and builds.
+  recomputes the offsets, and the result passes the gate and builds;
+- a single coder: agreement is not assessable, and the paper says so;
+- an interview nobody has coded yet, listed first: every run, the class exercise
+  included, must cope, and the class exercise, whose shipped class belongs to the
+  demo data, says it has no class.
 
-Kept apart from tests/test_build.py so that the test run spreads the long builds
-over its workers.
+The three share one build because each is a property of the dataset that the
+others leave alone (a whole build costs a tenth of the test run). Kept apart from
+tests/test_build.py so that the test run spreads the long builds over its workers.
 """
 
 from __future__ import annotations
@@ -41,8 +43,31 @@ def _write(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         frame.to_csv(folder / f"{table}.csv", index=False, lineterminator="\n")
 
 
-def test_paper_builds_with_an_uncoded_interview_and_a_single_coder(tmp_path: Path):
-    data = Path(shutil.copytree(DEMO, tmp_path / "uncoded-study"))
+def _pseudonymised_study(tmp_path: Path) -> Path:
+    """The demo data with web addresses planted, refused by the gate, then pseudonymised."""
+    raw = Path(shutil.copytree(DEMO, tmp_path / "raw"))
+    plant(raw, 2, "My profile is at https://www.linkedin.com/in/jane-doe-4711 if you need it. ")
+    plant(raw, 5, "Write to jane.doe@example.org or see www.janedoe-studio.co.uk for more. ")
+    plant(raw, 9, "That was on https://www.linkedin.com/in/jane-doe-4711 as well. ")
+    freeze_dataset(raw)
+    refused = [p.message for p in validate_dataset(raw)]
+    assert "url 'https://www.linkedin.com/in/jane-doe-4711'" in refused, refused
+    study, key = tmp_path / "study", tmp_path / "secure" / "key.csv"
+    key.parent.mkdir()
+    done = subprocess.run([sys.executable, "-m", "compendium.cli", "pseudonymise", str(raw),
+                           "--to", str(study), "--key", str(key)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "remain" not in done.stderr, done.stderr
+    checked = subprocess.run([sys.executable, "-m", "compendium.cli", "validate", str(study)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr  # the gate passes, offsets hold
+    segments = _tables(study)["segments"]
+    assert segments["text"].str.contains(r"\[Web address 1\]", regex=True).sum() == 2
+    return study
+
+
+def _single_coder_with_an_uncoded_interview(data: Path) -> None:
+    """Keep one coder's codings (and their segments) and add an uncoded interview, listed first."""
     tables = _tables(data)
     codings = tables["codings"][tables["codings"]["coder"] == "coder_a"]
     tables["codings"] = codings
@@ -55,8 +80,14 @@ def test_paper_builds_with_an_uncoded_interview_and_a_single_coder(tmp_path: Pat
     _write(data, tables)
     freeze_dataset(data)
     assert validate_dataset(data) == []
+
+
+def test_paper_builds_from_a_pseudonymised_single_coder_study_with_an_uncoded_interview(
+        tmp_path: Path):
+    study = _pseudonymised_study(tmp_path)
+    _single_coder_with_an_uncoded_interview(study)
     build = tmp_path / "build"
-    result = make("paper", f"DATA={data}", f"BUILD={build}")
+    result = make("paper", f"DATA={study}", f"BUILD={build}")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     values = json.loads((build / "paper" / "values.json").read_text(encoding="utf-8"))
     text = {k: v["text"] for k, v in values.items()}
@@ -66,34 +97,9 @@ def test_paper_builds_with_an_uncoded_interview_and_a_single_coder(tmp_path: Pat
     assert ">nan<" not in texts["html"]  # an undefined share is written n/a
     shown = (build / "runs" / "class-agreement" / "notebook.ipynb").read_text(encoding="utf-8")
     assert "No class to pool:** no class has coded this dataset" in shown
-    # the paper says so in a sentence, and leaves the class's table out
-    for body in texts.values():
+    for fmt, body in texts.items():
+        assert "linkedin" not in body and "janedoe" not in body, fmt  # pseudonymised
+        # the paper says there is no class, and leaves the class's table out
         words = " ".join(body.split())  # lines wrapped anywhere in HTML and PDF
         assert "has no class to pool for this dataset: no class has coded this dataset" in words
         assert not re.search(r"Agreement of \d+ students on", words)  # no class table
-
-
-def test_paper_builds_after_pseudonymising_web_addresses(tmp_path: Path):
-    raw = Path(shutil.copytree(DEMO, tmp_path / "raw"))
-    plant(raw, 2, "My profile is at https://www.linkedin.com/in/jane-doe-4711 if you need it. ")
-    plant(raw, 5, "Write to jane.doe@example.org or see www.janedoe-studio.co.uk for more. ")
-    plant(raw, 9, "That was on https://www.linkedin.com/in/jane-doe-4711 as well. ")
-    freeze_dataset(raw)
-    refused = [p.message for p in validate_dataset(raw)]
-    assert "url 'https://www.linkedin.com/in/jane-doe-4711'" in refused, refused
-    study, key = tmp_path / "web-study", tmp_path / "secure" / "key.csv"
-    key.parent.mkdir()
-    done = subprocess.run([sys.executable, "-m", "compendium.cli", "pseudonymise", str(raw),
-                           "--to", str(study), "--key", str(key)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0 and "remain" not in done.stderr, done.stderr
-    checked = subprocess.run([sys.executable, "-m", "compendium.cli", "validate", str(study)],
-                             capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stderr  # the gate passes, offsets hold
-    segments = _tables(study)["segments"]
-    assert segments["text"].str.contains(r"\[Web address 1\]", regex=True).sum() == 2
-    build = tmp_path / "build"
-    result = make("paper", f"DATA={study}", f"BUILD={build}")
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    for fmt, body in paper_text(build).items():
-        assert "linkedin" not in body and "janedoe" not in body, fmt

@@ -1,5 +1,5 @@
 """A build that survives a crash: atomic writes, staged steps, SIGKILL at several points,
-two builds at once."""
+two builds at once; and a build in a clone elsewhere that gives the same bytes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,9 @@ from compendium.fileio import (
     write_if_changed,
 )
 from compendium.pipeline.rules import load_registry, rules_text
+from compendium.pipeline.warm import RUN_SOCKET_ENV, SOCKET_ENV
 
-from .conftest import DEMO, ROOT, copy_build, digest_tree, make
+from .conftest import DEMO, NOT_COMPARED, ROOT, copy_build, digest_tree
 
 REGISTRY = ROOT / "notebooks" / "runs.toml"
 
@@ -160,12 +162,15 @@ def test_an_unfinished_run_is_reported_in_one_line(tmp_path: Path):
 # ----------------------------------------------------------------- SIGKILL and concurrency
 
 
-def _start_make(build: Path, *flags: str, output: bool = False) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+def _start_make(build: Path, *flags: str, output: bool = False, cwd: Path = ROOT,
+                env: dict[str, str] | None = None, build_arg: bool = True) -> subprocess.Popen:
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     # Its own process group, so that one SIGKILL reaches make and every step it started,
     # as a CI timeout or the OOM killer would.
-    return subprocess.Popen(["make", "--no-print-directory", *flags, "paper", f"BUILD={build}"],
-                            cwd=ROOT, env=env,
+    return subprocess.Popen(["make", "--no-print-directory", *flags, "paper",
+                             *([f"BUILD={build}"] if build_arg else [])],
+                            cwd=cwd, env=env,
                             stdout=subprocess.PIPE if output else subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
@@ -205,21 +210,111 @@ def _no_unfinished_run_is_visible(build: Path) -> None:
             assert manifest["run"]["id"] == folder.name
 
 
-def test_a_build_killed_at_any_point_resumes_to_the_same_bytes(built: Path, tmp_path: Path):
-    """SIGKILL a cold build inside a notebook run, then inside the paper's rendering.
+def _normalised_digests(build: Path, repo: Path) -> dict[str, str]:
+    """sha256 of every file under paper/ and crate/ (DOCX members compared one by one).
 
-    After each kill, `make paper` goes on from where it was, and the finished build is
-    byte for byte the clean build (the shared reference build).
+    Executed notebooks record the build folder relative to the notebooks folder
+    (``../build/runs/...`` in a clone's own build), and the test's shared build sits
+    elsewhere; that one relative path is written BUILD, and the crate's checksums
+    of the files that hold it are compared after the same substitution.
     """
-    build = tmp_path / "build"
+    import hashlib
+
+    # the runs' folder only: a notebook's own default may name ../build/scratch
+    relative = os.path.relpath(build.resolve(), (repo / "notebooks").resolve()).encode()
+
+    def digest(data: bytes) -> str:
+        return hashlib.sha256(data.replace(relative + b"/runs/", b"BUILD/runs/")).hexdigest()
+
+    out = {}
+    for folder in ("paper", "crate"):
+        for path in sorted((build / folder).rglob("*")):
+            rel = path.relative_to(build).as_posix()
+            if not path.is_file() or rel in ("paper/notebooks/.rendered",):
+                continue
+            data = path.read_bytes()
+            if path.suffix == ".json" and path.name == layout.CRATE_METADATA:
+                graph = json.loads(data)
+                for entity in graph["@graph"]:
+                    # the executed notebooks and their pages, compared above normalised
+                    if entity["@id"].endswith("/notebook.ipynb") or \
+                            entity["@id"].startswith("paper/notebooks/"):
+                        entity.pop("sha256"), entity.pop("contentSize")
+                data = json.dumps(graph).encode()
+            if path.suffix == ".docx":
+                with zipfile.ZipFile(path) as archive:
+                    for name in archive.namelist():
+                        out[f"{rel}!{name}"] = digest(archive.read(name))
+            out[rel] = digest(data)
+    return out
+
+
+def _clone_elsewhere(repo: Path) -> Path:
+    """A clone of this repository at ``repo``: HEAD, with the working tree's files on top.
+
+    It is as clean or as dirty as this one (the paper prints the commit), and it
+    shares the environment (a link to ``.venv``).
+    """
+    from compendium.pipeline.benchbuild import fresh_copy
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    subprocess.run(["git", "clone", "--quiet", "--shared", "--no-checkout", str(ROOT), str(repo)],
+                   check=True)
+    subprocess.run(["git", "checkout", "--quiet", head], cwd=repo, check=True)
+    return fresh_copy(repo)
+
+
+@pytest.fixture(scope="module")
+def killed_elsewhere(tmp_path_factory) -> Path:
+    """A cold build in a clone elsewhere, SIGKILLed inside a notebook run, then inside the
+    paper's rendering, then finished by `make paper`; the clone (the build is its build/).
+
+    One build answers two questions (a cold build costs a tenth of the test run): a killed
+    build resumes to the clean build's bytes, and a clone elsewhere builds the same bytes.
+    Its make uses the clone's code and starts its own kernels, as a user's would.
+    """
+    repo = _clone_elsewhere(tmp_path_factory.mktemp("elsewhere") / "clone")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MAKE") and k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
+    env["PYTHONPATH"] = str(repo / "src")  # the copy's code, not the clone's
+    build = repo / "build"
     for point in (_inside_a_notebook_run, _inside_rendering):
-        process = _start_make(build)
+        process = _start_make(build, cwd=repo, env=env, build_arg=False)
         assert _kill_when(process, lambda p=point: p(build)), f"never reached {point.__name__}"
         _no_unfinished_run_is_visible(build)
-    result = make("paper", f"BUILD={build}")
+    result = subprocess.run(["make", "--no-print-directory", "paper"], cwd=repo, env=env,
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "internal error" not in result.stderr
-    assert digest_tree(build, built) == digest_tree(built)
+    return repo
+
+
+def test_a_build_killed_at_any_point_resumes_to_the_same_bytes(killed_elsewhere: Path,
+                                                               built: Path):
+    """After each kill, `make paper` goes on from where it was, and the finished build is
+    byte for byte the clean build (the shared reference build), runs and site included."""
+    repo = killed_elsewhere
+    resumed = digest_tree(repo / "build", notebooks=repo / "notebooks",
+                          exclude=(*NOT_COMPARED, ".rules"))
+    assert resumed == digest_tree(built)
+
+
+def test_two_folders_give_the_same_bytes(killed_elsewhere: Path, built: Path):
+    """A build in a copy of the repository elsewhere gives the same files, crate included,
+    and names no absolute path of either clone, nor the home folder."""
+    repo = killed_elsewhere
+    ours, theirs = _normalised_digests(repo / "build", repo), _normalised_digests(built, ROOT)
+    assert sorted(ours) == sorted(theirs)
+    assert [k for k in ours if ours[k] != theirs[k]] == []
+    needles = [str(ROOT).encode(), str(repo).encode(), str(Path.home()).encode()]
+    for path in [*(repo / "build" / "paper").rglob("*"), *(repo / "build" / "crate").rglob("*"),
+                 repo / "build" / layout.CODECHECK]:
+        if path.is_file():
+            blobs = [path.read_bytes()]
+            if path.suffix == ".docx":
+                blobs = [zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist()]
+            assert not [n for n in needles for b in blobs if n in b], path
 
 
 def test_two_builds_at_once_take_turns(built: Path, tmp_path: Path):

@@ -1,4 +1,5 @@
-"""The Workflow Run RO-Crate, the CODECHECK manifest and folder-independent bytes.
+"""The Workflow Run RO-Crate and the CODECHECK manifest (that a clone elsewhere builds the
+same bytes is checked in tests/test_build_safety.py, beside the killed build it shares).
 
 The crate is judged by roc-validator (crs4/rocrate-validator, PyPI ``roc-validator``),
 run offline from its own environment (``make validator-env``: it needs rich<14,
@@ -10,7 +11,6 @@ wheel ships, through the validator's own HTTP cache and ``--offline``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tomllib
@@ -210,74 +210,3 @@ def test_codecheck_manifest_follows_the_spec(built: Path, tmp_path: Path):
     (repo / "CITATION.cff").write_text(yaml.safe_dump(citation), encoding="utf-8")
     rules = sorted({p.split(": ")[1] for p in check_codecheck(write_codecheck(build, repo))})
     assert rules == ["CC-BUN-001", "CC-CFG-023", "CC-MET-001"]
-
-
-def _normalised_digests(build: Path, repo: Path) -> dict[str, str]:
-    """sha256 of every file under paper/ and crate/ (DOCX members compared one by one).
-
-    Executed notebooks record the build folder relative to the notebooks folder
-    (``../build/runs/...`` in a clone's own build), and the test's shared build sits
-    elsewhere; that one relative path is written BUILD, and the crate's checksums
-    of the files that hold it are compared after the same substitution.
-    """
-    import hashlib
-
-    # the runs' folder only: a notebook's own default may name ../build/scratch
-    relative = os.path.relpath(build.resolve(), (repo / "notebooks").resolve()).encode()
-
-    def digest(data: bytes) -> str:
-        return hashlib.sha256(data.replace(relative + b"/runs/", b"BUILD/runs/")).hexdigest()
-
-    out = {}
-    for folder in ("paper", "crate"):
-        for path in sorted((build / folder).rglob("*")):
-            rel = path.relative_to(build).as_posix()
-            if not path.is_file() or rel in ("paper/notebooks/.rendered",):
-                continue
-            data = path.read_bytes()
-            if path.suffix == ".json" and path.name == layout.CRATE_METADATA:
-                graph = json.loads(data)
-                for entity in graph["@graph"]:
-                    # the executed notebooks and their pages, compared above normalised
-                    if entity["@id"].endswith("/notebook.ipynb") or \
-                            entity["@id"].startswith("paper/notebooks/"):
-                        entity.pop("sha256"), entity.pop("contentSize")
-                data = json.dumps(graph).encode()
-            if path.suffix == ".docx":
-                with zipfile.ZipFile(path) as archive:
-                    for name in archive.namelist():
-                        out[f"{rel}!{name}"] = digest(archive.read(name))
-            out[rel] = digest(data)
-    return out
-
-
-def test_two_folders_give_the_same_bytes(built: Path, tmp_path: Path):
-    """A second cold build in a copy of the repository elsewhere gives the same files."""
-    from compendium.pipeline.benchbuild import fresh_copy
-
-    # A clone at this commit (the paper prints it), with the working tree's files on top,
-    # so that it is as clean or as dirty as this one.
-    repo = tmp_path / "elsewhere" / "clone"
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout.strip()
-    subprocess.run(["git", "clone", "--quiet", "--shared", "--no-checkout", str(ROOT), str(repo)],
-                   check=True)
-    subprocess.run(["git", "checkout", "--quiet", head], cwd=repo, check=True)
-    fresh_copy(repo)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    env["PYTHONPATH"] = str(repo / "src")  # the copy's code, not the clone's
-    result = subprocess.run(["make", "--no-print-directory", "paper"], cwd=repo, env=env,
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    ours, theirs = _normalised_digests(repo / "build", repo), _normalised_digests(built, ROOT)
-    assert sorted(ours) == sorted(theirs)
-    assert [k for k in ours if ours[k] != theirs[k]] == []
-    # no absolute path of either clone, nor of the home folder, in any of them
-    needles = [str(ROOT).encode(), str(repo).encode(), str(Path.home()).encode()]
-    for path in [*(repo / "build" / "paper").rglob("*"), *(repo / "build" / "crate").rglob("*"),
-                 repo / "build" / layout.CODECHECK]:
-        if path.is_file():
-            blobs = [path.read_bytes()]
-            if path.suffix == ".docx":
-                blobs = [zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist()]
-            assert not [n for n in needles for b in blobs if n in b], path

@@ -77,23 +77,53 @@ def test_a_warm_kernel_is_forked_with_the_libraries_imported_and_the_runs_own_st
     assert shown == f"False run-False {tmp_path}\n"
 
 
-def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: Path):
-    """SIGKILL the wrapper: the server notices its parent is gone, stops and removes its socket."""
+@pytest.mark.parametrize("group", [False, True], ids=["wrapper", "process-group"])
+def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: Path,
+                                                                     group: bool):
+    """SIGKILL the wrapper, or its whole process group as a CI timeout or a killed build
+    does: the servers notice their parent is gone, stop and remove their sockets' folder."""
     before = set(Path("/tmp").glob("compendium-warm-*"))
+    env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
     wrapper = subprocess.Popen([sys.executable, "-m", "compendium.pipeline.warm", "--",
-                                "sleep", "60"], start_new_session=True)
+                                "sleep", "60"], env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not set(Path("/tmp").glob("compendium-warm-*")) - before:
         time.sleep(0.05)
     created = set(Path("/tmp").glob("compendium-warm-*")) - before
     assert created, "the wrapper made no socket folder"
-    os.kill(wrapper.pid, signal.SIGKILL)
+    if group:
+        os.killpg(wrapper.pid, signal.SIGKILL)
+    else:
+        os.kill(wrapper.pid, signal.SIGKILL)
     wrapper.wait()
     deadline = time.monotonic() + 120  # the server may still be importing under load
     while time.monotonic() < deadline and any(p.exists() for p in created):
         time.sleep(0.2)
-    os.killpg(wrapper.pid, signal.SIGKILL)  # the `sleep` it started
+    if not group:
+        os.killpg(wrapper.pid, signal.SIGKILL)  # the `sleep` it started
     assert not any(p.exists() for p in created), "the server outlived its parent"
+
+
+def test_a_wrapper_inside_a_wrapper_uses_the_servers_it_finds(tmp_path: Path):
+    """A build inside a build (or a test run that started the servers once) starts no
+    second pair of servers: the inner command is given the outer servers' sockets."""
+    env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
+    show = f"import os; print(os.environ['{SOCKET_ENV}'], os.environ['{RUN_SOCKET_ENV}'])"
+    script = (f'{sys.executable} -c "{show}"; '
+              f'{sys.executable} -m compendium.pipeline.warm -- {sys.executable} -c "{show}"')
+    result = subprocess.run([sys.executable, "-m", "compendium.pipeline.warm", "--",
+                             "sh", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outer, inner = result.stdout.splitlines()
+    assert outer == inner and "compendium-warm-" in outer
+    # Sockets that no longer exist are not in reach: the inner wrapper starts its own.
+    env[SOCKET_ENV], env[RUN_SOCKET_ENV] = outer.split()
+    again = subprocess.run([sys.executable, "-m", "compendium.pipeline.warm", "--",
+                            sys.executable, "-c", show], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.strip() != outer and "compendium-warm-" in again.stdout
 
 
 @pytest.mark.parametrize("run_id", COMPARED_RUNS)

@@ -229,11 +229,17 @@ def _become_kernel(request: dict[str, Any], fds: list[int], server_pid: int) -> 
 def _become_command(request: dict[str, Any], fds: list[int]) -> None:
     """In a child of the run server: run ``MODULE.main(ARGV)`` as its caller; never returns.
 
-    It stays in the caller's process group (make's), so that what stops the
-    build (Ctrl-C, a kill of the group) stops the run as it would stop a
-    ``compendium run`` process; and it dies with the server.
+    It joins the caller's process group (make's), so that what stops the build
+    (Ctrl-C, a kill of the group) stops the run as it would stop a ``compendium
+    run`` process; a caller in another session (a test run's servers) cannot be
+    joined, and the server kills the child when its caller's connection closes.
+    It dies with the server.
     """
     _die_with_parent()
+    try:
+        os.setpgid(0, request["pgid"])
+    except (KeyError, OSError):  # a caller in another session: the server kills it instead
+        pass
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -370,13 +376,27 @@ def _reap(kernels: dict[int, socket.socket], selector: selectors.BaseSelector) -
             conn.close()
 
 
+def _servers_in_reach() -> bool:
+    """Whether the environment names a kernel server's and a run server's sockets that exist."""
+    paths = [os.environ.get(variable) for variable in (SOCKET_ENV, RUN_SOCKET_ENV)]
+    return all(path and Path(path).is_socket() for path in paths)
+
+
 def run_with_server(command: list[str]) -> int:
     """Run ``command`` with a kernel fork server and a run fork server beside it; its exit status.
 
     The sockets sit in a private temporary folder (a short path, as sockets
     need), which the servers remove when they stop. The two servers import at
-    the same time, on two cores, while make validates the dataset.
+    the same time, on two cores, while make validates the dataset. Where the
+    environment already names two live servers, ``command`` uses them instead.
     """
+    if _servers_in_reach():
+        # A build inside a build, or a test run that started the servers once for all
+        # its builds: the servers already forking for this process fork for COMMAND too.
+        try:
+            return subprocess.call(command)
+        except KeyboardInterrupt:
+            return 130
     folder = Path(tempfile.mkdtemp(prefix="compendium-warm-"))
     parent = os.getpid()
     env = dict(os.environ)
@@ -391,6 +411,11 @@ def run_with_server(command: list[str]) -> int:
         if server == 0:
             code = 0
             try:
+                # Out of the build's process group: a SIGKILL of the group (a CI timeout,
+                # a killed build) would kill a server before it could remove its folder;
+                # in a group of its own, it sees its parent gone within a second, stops
+                # its children and removes the folder.
+                os.setpgid(0, 0)
                 serve(listener, folder, parent, runs=runs)
             except BaseException:  # noqa: BLE001 - the runs fall back to fresh processes
                 code = 1
@@ -528,7 +553,7 @@ def run_forked(module: str, argv: list[str]) -> int | None:
     """
     process = _request(os.environ.get(RUN_SOCKET_ENV),
                        {"module": module, "argv": list(argv), "env": dict(os.environ),
-                        "cwd": os.getcwd()})
+                        "cwd": os.getcwd(), "pgid": os.getpgrp()})
     if process is None:
         return None
 
