@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -105,25 +106,39 @@ def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: P
 
 
 def test_a_wrapper_inside_a_wrapper_uses_the_servers_it_finds(tmp_path: Path):
-    """A build inside a build (or a test run that started the servers once) starts no
-    second pair of servers: the inner command is given the outer servers' sockets."""
-    env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
+    """A build inside a build (or inside this test run, whose conftest started one pair of
+    servers) starts no second pair: its command is given the sockets it found."""
+    assert os.environ.get(SOCKET_ENV) and os.environ.get(RUN_SOCKET_ENV)
     show = f"import os; print(os.environ['{SOCKET_ENV}'], os.environ['{RUN_SOCKET_ENV}'])"
-    script = (f'{sys.executable} -c "{show}"; '
-              f'{sys.executable} -m compendium.pipeline.warm -- {sys.executable} -c "{show}"')
+    before = set(Path("/tmp").glob("compendium-warm-*"))
     result = subprocess.run([sys.executable, "-m", "compendium.pipeline.warm", "--",
-                             "sh", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                             sys.executable, "-c", show], cwd=tmp_path, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    outer, inner = result.stdout.splitlines()
-    assert outer == inner and "compendium-warm-" in outer
-    # Sockets that no longer exist are not in reach: the inner wrapper starts its own.
-    env[SOCKET_ENV], env[RUN_SOCKET_ENV] = outer.split()
-    again = subprocess.run([sys.executable, "-m", "compendium.pipeline.warm", "--",
-                            sys.executable, "-c", show], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert again.stdout.strip() != outer and "compendium-warm-" in again.stdout
+    assert result.stdout.split() == [os.environ[SOCKET_ENV], os.environ[RUN_SOCKET_ENV]]
+    assert set(Path("/tmp").glob("compendium-warm-*")) <= before
+
+
+def test_only_sockets_that_answer_are_servers_in_reach(tmp_path: Path, monkeypatch):
+    from compendium.pipeline import warm
+
+    live, dead = tmp_path / "live.sock", tmp_path / "dead.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(live))
+    listener.listen(4)
+    gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    gone.bind(str(dead))  # a server killed before it removed its socket: the file stays
+    gone.close()
+    try:
+        for kernels, runs, expected in ((live, live, True), (live, dead, False),
+                                        (dead, live, False), (live, tmp_path / "none", False)):
+            monkeypatch.setenv(SOCKET_ENV, str(kernels))
+            monkeypatch.setenv(RUN_SOCKET_ENV, str(runs))
+            assert warm._servers_in_reach() is expected, (kernels.name, runs.name)
+        monkeypatch.delenv(RUN_SOCKET_ENV)
+        assert warm._servers_in_reach() is False
+    finally:
+        listener.close()
 
 
 @pytest.mark.parametrize("run_id", COMPARED_RUNS)

@@ -377,9 +377,21 @@ def _reap(kernels: dict[int, socket.socket], selector: selectors.BaseSelector) -
 
 
 def _servers_in_reach() -> bool:
-    """Whether the environment names a kernel server's and a run server's sockets that exist."""
-    paths = [os.environ.get(variable) for variable in (SOCKET_ENV, RUN_SOCKET_ENV)]
-    return all(path and Path(path).is_socket() for path in paths)
+    """Whether the environment names a kernel server's and a run server's sockets that answer.
+
+    A socket file whose server died (killed before it could remove it) refuses the
+    connection; a live server takes the empty connection and closes it.
+    """
+    for variable in (SOCKET_ENV, RUN_SOCKET_ENV):
+        path = os.environ.get(variable)
+        if not path:
+            return False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(path)
+            except OSError:
+                return False
+    return True
 
 
 def run_with_server(command: list[str]) -> int:
