@@ -90,27 +90,57 @@ def test_hand_checked_cases():
     assert runs_reaching("compendium.dataset.core") == every
 
 
-def _loaded_by(notebook: Path) -> set[str]:
-    """The package modules Python actually loads for a notebook's import lines."""
+#: One process loads each notebook's imports in a fork of its own, so that one notebook's
+#: modules never count for another; it imports the libraries first (they load no module of
+#: the package), which each fork then shares instead of importing them again.
+LOADED_BY = """
+import json, os, sys
+import numpy, pandas, scipy.stats, matplotlib.pyplot, seaborn
+assert not [m for m in sys.modules if m == "compendium" or m.startswith("compendium.")]
+result = {}
+for notebook, imports in json.loads(sys.argv[1]).items():
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        import importlib
+        for name in imports:
+            importlib.import_module(name)
+        loaded = sorted(m for m in sys.modules if m == "compendium" or m.startswith("compendium."))
+        os.write(write, json.dumps(loaded).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        result[notebook] = json.loads(pipe.read())
+    assert os.waitpid(pid, 0)[1] == 0, notebook
+print(json.dumps(result))
+"""
+
+
+@pytest.fixture(scope="module")
+def loaded_by() -> dict[str, set[str]]:
+    """The package modules Python actually loads for each notebook's import lines."""
     known = set(module_names(PACKAGE_DIR, PACKAGE))
-    imports = sorted(notebook_imports(notebook, known))
-    code = ("import importlib, json, sys\n"
-            f"for name in {imports!r}:\n    importlib.import_module(name)\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m == 'compendium' "
-            "or m.startswith('compendium.'))))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True,
+    imports = {notebook: sorted(notebook_imports(REGISTRY.parent / notebook, known))
+               for notebook in NOTEBOOKS}
+    out = subprocess.run([sys.executable, "-c", LOADED_BY, json.dumps(imports)], cwd=ROOT,
+                         capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg"})
-    return set(json.loads(out.stdout))
+    return {notebook: set(loaded) for notebook, loaded in json.loads(out.stdout).items()}
 
 
-@pytest.mark.parametrize("notebook", sorted({r["notebook"] for r in load_registry(REGISTRY)}))
-def test_the_walk_covers_every_module_a_notebook_loads(notebook: str):
+NOTEBOOKS = sorted({r["notebook"] for r in load_registry(REGISTRY)})
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_the_walk_covers_every_module_a_notebook_loads(notebook: str,
+                                                       loaded_by: dict[str, set[str]]):
     # A second opinion from Python itself: every module that importing the
     # notebook's imports loads must be among the run's dependencies (the walk
     # may list more: imports inside functions count too).
     path = REGISTRY.parent / notebook
-    missing = _loaded_by(path) - set(run_code_modules(PACKAGE_DIR, path))
+    assert "compendium.dataset.core" in loaded_by[notebook]  # the fork imported something
+    missing = loaded_by[notebook] - set(run_code_modules(PACKAGE_DIR, path))
     assert not missing, f"{notebook} loads modules its runs do not depend on: {sorted(missing)}"
 
 
