@@ -25,6 +25,15 @@ os.environ["COMPENDIUM_HEADLESS"] = "1"
 
 _SERVERS = pytest.StashKey[subprocess.Popen]()
 
+#: nbval runs the committed notebooks in this kernelspec (tests/kernels/): the kernelspec
+#: ``python3`` with jupyter_client's provisioner ``compendium-warm`` (pyproject.toml), so
+#: that its kernels too are forked from the test run's kernel server, with the libraries
+#: imported, instead of each importing them again; the notebooks' outputs are the same
+#: bytes (tests/test_warm_kernels.py), and nbval compares every one of them.
+NBVAL_KERNEL = "compendium-warm"
+os.environ["JUPYTER_PATH"] = os.pathsep.join(
+    filter(None, [str(ROOT / "tests"), os.environ.get("JUPYTER_PATH")]))
+
 
 #: The test files that take longest, slowest first (measured with ``--durations``): whole
 #: builds of the paper, the browser, nbgrader. `make test` runs pytest-xdist with
@@ -34,8 +43,9 @@ _SERVERS = pytest.StashKey[subprocess.Popen]()
 #: The browser test comes after the whole builds: its 30 s waits for the page to
 #: answer a click timed out beside a cold build on a heavily loaded machine.
 SLOWEST_FIRST = ("test_build.py", "test_any_dataset_builds.py", "test_design_builds.py",
-                 "test_design.py", "test_diff.py", "test_crate.py", "test_build_safety.py",
-                 "test_class_course.py", "test_warm_kernels.py", "test_coding_browser.py")
+                 "test_build_safety.py", "test_diff.py", "test_design.py",
+                 "test_class_course.py", "test_warm_kernels.py", "test_coding_browser.py",
+                 "test_crate.py")
 
 
 #: The command the test run's fork servers run beside them: it names their sockets and
@@ -54,6 +64,10 @@ def pytest_configure(config: pytest.Config) -> None:
     servers themselves, and of a user's build in a clone elsewhere, take the
     variables out of their commands' environment.
     """
+    option = config.option
+    if (getattr(option, "nbval", False) or getattr(option, "nbval_lax", False)) and not (
+            option.nbval_kernel_name or option.nbval_current_env or option.current_env):
+        option.nbval_kernel_name = NBVAL_KERNEL
     if hasattr(config, "workerinput") or os.environ.get(SOCKET_ENV):
         return  # an xdist worker inherits the controller's; a run inside a run keeps its own
     wrapper = subprocess.Popen([sys.executable, "-m", "compendium.pipeline.warm", "--",

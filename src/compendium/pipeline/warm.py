@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import functools
 import gc
 import json
 import os
@@ -582,9 +583,9 @@ def run_forked(module: str, argv: list[str]) -> int | None:
     return code if code >= 0 else 128 - code
 
 
-def warm_kernel_manager() -> type:
-    """The AsyncKernelManager class whose kernels come from the fork server when it runs."""
-    from jupyter_client.manager import AsyncKernelManager
+@functools.cache
+def _provisioner_class() -> type:
+    """The kernel provisioner whose kernels come from the fork server when it runs."""
     from jupyter_client.provisioning import LocalProvisioner
 
     class WarmProvisioner(LocalProvisioner):
@@ -601,6 +602,25 @@ def warm_kernel_manager() -> type:
             self.pid = self.pgid = process.pid  # the child leads its own process group
             self.cwd = kwargs.get("cwd", Path.cwd())
             return self.connection_info
+
+    return WarmProvisioner
+
+
+def __getattr__(name: str) -> type:
+    # ``WarmProvisioner`` is jupyter_client's entry point ``compendium-warm``
+    # (pyproject.toml), which a kernelspec names to have its kernels forked (the
+    # test run's nbval does); defined on first use, so that the wrapper imports
+    # only the standard library.
+    if name == "WarmProvisioner":
+        return _provisioner_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def warm_kernel_manager() -> type:
+    """The AsyncKernelManager class whose kernels come from the fork server when it runs."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    WarmProvisioner = _provisioner_class()
 
     class WarmKernelManager(AsyncKernelManager):
         """AsyncKernelManager with :class:`WarmProvisioner`."""
