@@ -239,6 +239,32 @@ def test_student_csv_problems_name_file_and_row(tmp_path, segments, themes, text
     assert str(problems[0]).startswith(expected), problems
 
 
+def test_a_named_pipe_handed_in_as_a_csv_is_refused_not_read(tmp_path, segments, themes):
+    # Read as a file, a named pipe waits for a writer that never comes: the whole class
+    # report would hang on one odd hand-in. Each reader names it and goes on.
+    import threading
+
+    from compendium.classroom.files import read_span_csv
+
+    def within_30_s(read, *args):
+        # in a daemon thread, so that a reader that does wait fails the test, not the run
+        result = []
+        reader = threading.Thread(target=lambda: result.append(read(*args)), daemon=True)
+        reader.start()
+        reader.join(timeout=30)
+        assert result, f"{read.__name__} waited on the named pipe"
+        return result[0]
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    codings = within_30_s(classroom.read_student_csv, tmp_path / "pipe.csv",
+                          [s.segment_id for s in segments],
+                          [c.code_id for t in themes for c in t.codes])
+    spans = within_30_s(read_span_csv, tmp_path / "pipe.csv", {"E01.txt": 10}, ["MOT-LEADS"])
+    for frame, problems in (codings, spans):
+        assert frame.empty
+        assert [str(p) for p in problems] == ["pipe.csv: is a named pipe, not a file"]
+
+
 def test_two_files_for_one_student_are_both_skipped(tmp_path, segments, themes):
     ids, codes = [segments[0].segment_id], [themes[0].codes[0].code_id]
     _write(tmp_path, "a.csv", [(ids[0], codes[0], "sam")])

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import userfile
 from ..errors import CompendiumError, Problem
 
 #: The columns of a student's CSV, in this order.
@@ -62,6 +63,20 @@ def codings_csv(codings: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
+def _read_text(path: Path) -> str:
+    """A student's file as text (UTF-8, a BOM dropped), read only if it is a regular file.
+
+    A class folder is whatever students handed in: a named pipe or a device
+    named ``*.csv`` is refused (userfile) rather than read, which would wait forever.
+    """
+    return userfile.read_bytes(path, path.name).decode("utf-8-sig")
+
+
+def _reason(err: CompendiumError, name: str) -> str:
+    """userfile's message without the file name it starts with (a Problem names the file)."""
+    return str(err).removeprefix(f"{name}: ")
+
+
 def read_student_csv(path: Path, segment_ids: Iterable[str], code_ids: Iterable[str],
                      ) -> tuple[pd.DataFrame, list[Problem]]:
     """Read and validate one student's CSV; return its codings and every problem found.
@@ -75,11 +90,11 @@ def read_student_csv(path: Path, segment_ids: Iterable[str], code_ids: Iterable[
     name = path.name
     empty = pd.DataFrame(columns=list(COLUMNS))
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _read_text(path)
     except UnicodeDecodeError as err:
         return empty, [Problem(name, None, None, f"not UTF-8 text ({err.reason})")]
-    except OSError as err:
-        return empty, [Problem(name, None, None, f"cannot be read ({err.strerror})")]
+    except CompendiumError as err:
+        return empty, [Problem(name, None, None, _reason(err, name))]
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         return empty, [Problem(name, None, None, "empty file; expected the header "
@@ -140,9 +155,11 @@ def read_span_csv(path: Path, lengths: Mapping[str, int], code_ids: Iterable[str
     path, code_ids, name = Path(path), set(code_ids), Path(path).name
     empty = pd.DataFrame(columns=list(SPAN_COLUMNS))
     try:
-        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    except (UnicodeDecodeError, OSError) as err:
+        rows = list(csv.reader(io.StringIO(_read_text(path))))
+    except UnicodeDecodeError as err:
         return empty, [Problem(name, None, None, f"cannot be read ({err})")]
+    except CompendiumError as err:
+        return empty, [Problem(name, None, None, _reason(err, name))]
     if not rows or tuple(c.strip() for c in rows[0]) != SPAN_COLUMNS:
         found = ",".join(rows[0]) if rows else "nothing"
         return empty, [Problem(name, 1, None, f"header is {found!r}; expected "
