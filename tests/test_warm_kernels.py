@@ -57,7 +57,10 @@ def _run_probe(tmp_path: Path, warm: bool) -> tuple[str, str]:
     command = [sys.executable, "-c", PROBE, str(notebook), str(out)]
     if warm:
         command = [sys.executable, "-m", "compendium.pipeline.warm", "--", *command]
-    env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
+    # Warm, the wrapper finds the test run's servers (tests/conftest.py) and uses them, as
+    # a build inside a build does; without, no server is named and none is started.
+    env = {k: v for k, v in os.environ.items()
+           if warm or k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
     env["PROBE"] = f"run-{warm}"
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
@@ -83,15 +86,15 @@ def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: P
                                                                      group: bool):
     """SIGKILL the wrapper, or its whole process group as a CI timeout or a killed build
     does: the servers notice their parent is gone, stop and remove their sockets' folder."""
-    before = set(Path("/tmp").glob("compendium-warm-*"))
     env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
-    wrapper = subprocess.Popen([sys.executable, "-m", "compendium.pipeline.warm", "--",
-                                "sleep", "60"], env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not set(Path("/tmp").glob("compendium-warm-*")) - before:
-        time.sleep(0.05)
-    created = set(Path("/tmp").glob("compendium-warm-*")) - before
-    assert created, "the wrapper made no socket folder"
+    # The command names the wrapper's own socket folder (other builds may make theirs
+    # meanwhile), then waits.
+    wrapper = subprocess.Popen([sys.executable, "-m", "compendium.pipeline.warm", "--", "sh",
+                                "-c", f'echo "${SOCKET_ENV}"; exec sleep 60'], env=env,
+                               stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert wrapper.stdout is not None
+    created = {Path(wrapper.stdout.readline().strip()).parent}
+    assert all(p.name.startswith("compendium-warm-") and p.is_dir() for p in created), created
     if group:
         os.killpg(wrapper.pid, signal.SIGKILL)
     else:
@@ -174,8 +177,9 @@ def test_a_command_runs_in_a_child_of_the_run_server_with_its_status_and_message
     registry = ROOT / "notebooks" / "runs.toml"
     env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
     probe = [sys.executable, "-c", FORKED_PROBE, str(registry)]
+    # the wrapper finds the test run's servers and uses them (a build inside a build)
     result = subprocess.run([sys.executable, "-m", "compendium.pipeline.warm", "--", *probe],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1] == \
         f"compendium run: {registry}: no run with id 'no-such-run'"
