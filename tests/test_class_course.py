@@ -162,3 +162,22 @@ def test_class_init_refuses_an_existing_folder_and_a_bad_dataset(tmp_path, capsy
     assert main(["class", "init", str(course), "--data", str(tmp_path / "nowhere")]) == 1
     assert "Traceback" not in capsys.readouterr().err
     assert not course.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_class_init_names_a_missing_or_broken_notebook_and_writes_nothing(tmp_path, capsys):
+    # Run from outside the repository, the default `notebooks/07-...` is not there: one line
+    # naming it (it was an internal error), and no course, staging folder or half a course.
+    from compendium.cli import main
+
+    course = tmp_path / "course"
+    missing = tmp_path / "no-notebook.ipynb"
+    assert main(["class", "init", str(course), "--data", str(DEMO), "--notebook",
+                 str(missing)]) == 1
+    assert capsys.readouterr().err == f"compendium class: {missing}: no such file\n"
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [', encoding="utf-8")
+    assert main(["class", "init", str(course), "--data", str(DEMO), "--notebook",
+                 str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"compendium class: {broken}: not a notebook (") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.ipynb"]

@@ -37,7 +37,7 @@ import pandas as pd
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from .. import analysis
+from .. import analysis, userfile
 from ..dataset import load_dataset
 from ..errors import CompendiumError
 from ..fileio import remove_tree, replace_dir, staging_dir
@@ -103,7 +103,13 @@ def _set_parameter(source: str, name: str, value: object) -> str:
 
 def exercise_notebook(notebook: str | Path, settings: ClassSettings) -> nbformat.NotebookNode:
     """Notebook 7 as the assignment: outputs cleared, parameters pointing inside the assignment."""
-    nb = nbformat.read(notebook, as_version=4)
+    notebook = Path(notebook)
+    text = userfile.read_text(notebook, str(notebook))  # one line when missing, not a traceback
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except (ValueError, nbformat.reader.NotJSONError) as err:
+        raise CompendiumError(f"{notebook}: not a notebook ({str(err).splitlines()[0]})") \
+            from None
     cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
     if cell is None:
         raise CompendiumError(f"{notebook}: no cell tagged 'parameters'")
@@ -154,12 +160,13 @@ def init_course(course: str | Path, data: str | Path, notebook: str | Path,
     settings = ClassSettings(**{**settings.__dict__, "participant": settings.participant
                                 or default_participant(
                                     dataset, settings.coder or dataset.primary_coder)})
+    assignment = exercise_notebook(notebook, settings)  # also read before anything is written
     course.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_dir(course)
     try:
         source = staging / "source" / settings.assignment
         source.mkdir(parents=True)
-        nbformat.write(exercise_notebook(notebook, settings), source / NOTEBOOK)
+        nbformat.write(assignment, source / NOTEBOOK)
         shutil.copytree(data, source / DATA_FOLDER)
         (staging / "nbgrader_config.py").write_text(CONFIG.format(course=course.name),
                                                     encoding="utf-8")
