@@ -232,6 +232,40 @@ def test_texts_differ_from_their_slices_exactly_where_a_pairwise_comparison_says
     assert _differ(texts, slices).tolist() == [t != s for s, t in zip(slices, texts, strict=True)]
 
 
+def test_whitespace_in_a_pattern_is_what_str_isspace_says():
+    # blank_texts finds a cell of whitespace by searching for \s after a NUL; that
+    # is exact only if \s and str.isspace agree on every character.
+    import sys
+
+    from compendium.dataset.textcolumns import _SPACE_AFTER_NUL
+
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        if ch.isspace() != bool(_SPACE_AFTER_NUL.fullmatch("\x00" + ch)):
+            raise AssertionError(f"U+{code:04X}: isspace and \\s disagree")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("a1 \t\n\x00\x1c\u00a0\u2003é-")),
+                        max_size=5), max_size=12),
+       st.sampled_from([0, 24, 10**6]))
+def test_blank_cells_are_those_a_plain_isspace_finds(texts, short):
+    # blank_texts searches a joined column of short cells instead of asking each
+    # cell; it must say what len(t) == 0 or t.isspace() says, NUL in a cell or not,
+    # whichever way it takes (short: 0 always per cell, 10**6 always joined).
+    from compendium.dataset import textcolumns
+
+    cells = np.array(texts, dtype=object)
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    original = textcolumns.SHORT_CELLS
+    try:
+        textcolumns.SHORT_CELLS = short
+        found = textcolumns.blank_texts(cells, lengths)
+    finally:
+        textcolumns.SHORT_CELLS = original
+    assert found.tolist() == [len(t) == 0 or t.isspace() for t in texts]
+
+
 _NUMBER_TEXTS = st.sampled_from(["0", "1", "3", "12", " 2", "02", "x", "", "1.0", "-1", "  "])
 
 

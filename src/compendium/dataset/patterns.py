@@ -205,9 +205,15 @@ class _Corpus:
 
     def __init__(self, texts: Sequence[str]):
         self.texts = texts
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        self.starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
-        self.ends = self.starts + lengths
+        # Two arrays, written in place: on a large corpus every temporary array of
+        # this size costs more in fresh memory than its arithmetic.
+        self.ends = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        self.starts = np.zeros(len(texts), np.int64)
+        if len(texts) > 1:
+            self.ends += 1  # each text and the NUL after it
+            np.cumsum(self.ends[:-1], out=self.starts[1:])
+            self.ends -= 1
+        self.ends += self.starts
         joined = "\x00".join(texts)
         low = joined.lower()
         if len(low) != len(joined):  # a few characters (such as 'İ') lower to two
@@ -300,7 +306,8 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
         # one character before for the left boundary, and the lead's width after
         begin = max(first - 1, 0)
         piece = low[begin:first + _DIGIT_CHUNK + width - 1]
-        data = np.frombuffer(piece.encode("utf-8", "surrogatepass"), np.uint8)
+        raw = piece.encode("utf-8", "surrogatepass")
+        data = np.frombuffer(raw, np.uint8)
         # bytes of the character before `first` (none at the very start)
         shift = len(low[begin:first].encode("utf-8", "surrogatepass"))
         continuation = None if piece.isascii() else np.flatnonzero((data & 0xC0) == 0x80)
@@ -308,18 +315,30 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
             n = len(data) - shift - len(ranges) + 1
             if n <= 0:
                 continue
-            # The first two ranges over the whole chunk; the rest, and the
-            # character before, only where those hold (a few places in a text).
-            # Two ranges, not one: in ids and numbers a digit is everywhere, and
-            # listing every place one range holds would cost more than a pass.
+            # A lead that starts with one character (all but the postcode's) is
+            # found by one equality pass and checked further only where that
+            # character is: the characters are rare, and an equality is the
+            # cheapest pass numpy makes. A lead that starts with a range tests its
+            # first two ranges over the whole chunk: in ids and numbers a digit is
+            # everywhere, and listing every place one range holds would cost more.
             lo, hi = ranges[0]
-            holds = (data[shift:shift + n] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))
-            if len(ranges) > 1:
-                lo, hi = ranges[1]
-                holds &= (data[shift + 1:shift + 1 + n] - np.uint8(ord(lo))) \
-                    <= np.uint8(ord(hi) - ord(lo))
-            hits = np.flatnonzero(holds) + shift
-            for k, (lo, hi) in enumerate(ranges[2:], 2):
+            window = data[shift:shift + n]
+            if lo == hi:
+                # bytes.find (memchr) says at memory speed whether the character is there
+                if raw.find(lo.encode("ascii"), shift, shift + n) < 0:
+                    hits = np.empty(0, np.int64)
+                else:
+                    hits = np.flatnonzero(window == np.uint8(ord(lo))) + shift
+                rest = 1
+            else:
+                holds = (window - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))
+                if len(ranges) > 1:
+                    lo, hi = ranges[1]
+                    holds &= (data[shift + 1:shift + 1 + n] - np.uint8(ord(lo))) \
+                        <= np.uint8(ord(hi) - ord(lo))
+                hits = np.flatnonzero(holds) + shift
+                rest = 2
+            for k, (lo, hi) in enumerate(ranges[rest:], rest):
                 hits = hits[(data[hits + k] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
             if refused:
                 table = np.zeros(256, bool)

@@ -39,7 +39,13 @@ from .tableio import (
     read_transcript_text,
     typed_table,
 )
-from .textcolumns import column_numbers, fullmatch_all, plain_numbers, whole_numbers
+from .textcolumns import (
+    blank_texts,
+    column_numbers,
+    fullmatch_all,
+    plain_numbers,
+    whole_numbers,
+)
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000
@@ -209,8 +215,7 @@ def _check_fields(table: str, frame: pd.DataFrame,
         filled = np.flatnonzero(~column.isna().to_numpy())
         texts = cells[filled]
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-        # blank: strip() would leave nothing
-        blank = (lengths == 0) | np.fromiter(map(str.isspace, texts), bool, len(texts))
+        blank = blank_texts(texts, lengths)  # strip() would leave nothing
         if constraints.get("required"):
             missing = np.ones(len(cells), dtype=bool)
             missing[filled[~blank]] = False
