@@ -70,33 +70,3 @@ def fullmatch_all(pattern: str, texts: np.ndarray) -> np.ndarray:
         return np.ones(len(texts), dtype=bool)
     compiled = re.compile(pattern)
     return np.fromiter((compiled.fullmatch(t) is not None for t in texts), bool, len(texts))
-
-
-#: A text's first character that ``str.isspace`` calls whitespace, after the NUL
-#: that joins it to the text before (``\s`` in a str pattern is ``str.isspace``).
-_SPACE_AFTER_NUL = re.compile("\x00\\s")
-#: Below this many characters a cell on average, a column is joined and searched
-#: once for cells starting with whitespace; above it, ``str.isspace`` per cell is cheaper.
-SHORT_CELLS = 24
-
-
-def blank_texts(texts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Whether each of ``texts`` (strings, with their ``lengths``) is empty or whitespace
-    only, as ``len(t) == 0 or t.isspace()`` says.
-
-    A text of whitespace only starts with whitespace, so a column of short cells
-    (ids, numbers) is joined by NUL and searched once for a whitespace character at
-    a cell's start; only those cells are asked ``str.isspace``.
-    """
-    blank = lengths == 0
-    if not len(texts):
-        return blank
-    if lengths.sum() > SHORT_CELLS * len(texts):
-        return blank | np.fromiter(map(str.isspace, texts), bool, len(texts))
-    starts = np.concatenate([[0], np.cumsum(lengths[:-1] + 1)])
-    places = [0] if texts[0][:1].isspace() else []
-    places += [m.start() + 1 for m in _SPACE_AFTER_NUL.finditer("\x00".join(texts))]
-    # a NUL inside a text gives that text as a candidate too: it is asked exactly
-    cells = np.unique(np.searchsorted(starts, places, side="right") - 1)
-    blank[cells] = np.fromiter((texts[c].isspace() for c in cells.tolist()), bool, len(cells))
-    return blank
