@@ -203,11 +203,12 @@ def _is_word(ch: str) -> bool:
 class _Corpus:
     """Many texts joined by NUL into one string, lower-cased once, with cell offsets."""
 
-    def __init__(self, texts: Sequence[str]):
+    def __init__(self, texts: Sequence[str], lengths: np.ndarray | None = None):
         self.texts = texts
         # Two arrays, written in place: on a large corpus every temporary array of
         # this size costs more in fresh memory than its arithmetic.
-        self.ends = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        self.ends = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) \
+            if lengths is None else lengths.astype(np.int64, copy=True)
         self.starts = np.zeros(len(texts), np.int64)
         if len(texts) > 1:
             self.ends += 1  # each text and the NUL after it
@@ -385,7 +386,31 @@ def find_identifiers(texts: Sequence[str], identifiers: IdentifierList = NO_IDEN
     found: dict[int, list[Hit]] = {}
     if not len(texts):
         return found
-    corpus = _Corpus(texts)
+    # A text's hits depend on that text alone (every pattern, prefilter and term
+    # search stops at the NUL between texts), so the texts are scanned a batch of
+    # about _BATCH characters at a time: the memory of one batch's corpus is
+    # reused by the next instead of a corpus as large as all of them.
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    total = np.cumsum(lengths)
+    cuts = np.searchsorted(total, np.arange(_BATCH, int(total[-1]), _BATCH), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [len(texts)]])).tolist()
+    del total
+    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+        batch = _Corpus(texts[first:last], lengths[first:last])
+        for cell, hits in _find_in(batch, identifiers, patterns).items():
+            found[first + cell] = hits
+    return found
+
+
+#: Characters of texts joined into one corpus at a time by :func:`find_identifiers`.
+_BATCH = 1 << 25
+
+
+def _find_in(corpus: _Corpus, identifiers: IdentifierList, patterns: bool
+             ) -> dict[int, list[Hit]]:
+    """:func:`find_identifiers` over the texts of one corpus."""
+    found: dict[int, list[Hit]] = {}
+    texts = corpus.texts
     if patterns:
         for kind, prefilters in _PREFILTERS.items():
             precise = _PRECISE[kind]
