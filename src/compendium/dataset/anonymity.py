@@ -162,7 +162,7 @@ def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList 
             present = values.notna().to_numpy()
             if not present.any():
                 continue
-            strings = _as_strings(values[present])
+            strings = _as_strings(values if present.all() else values[present])
             codes: np.ndarray | None
             if _mostly_distinct(strings):
                 # ids and quotes: finding the few repeats would cost more than

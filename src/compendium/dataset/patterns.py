@@ -390,20 +390,35 @@ def find_identifiers(texts: Sequence[str], identifiers: IdentifierList = NO_IDEN
     # search stops at the NUL between texts), so the texts are scanned a batch of
     # about _BATCH characters at a time: the memory of one batch's corpus is
     # reused by the next instead of a corpus as large as all of them.
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    total = np.cumsum(lengths)
-    cuts = np.searchsorted(total, np.arange(_BATCH, int(total[-1]), _BATCH), side="right")
-    bounds = np.unique(np.concatenate([[0], cuts, [len(texts)]])).tolist()
-    del total
-    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
-        batch = _Corpus(texts[first:last], lengths[first:last])
+    for first, last, lengths in _batches(texts):
+        batch = _Corpus(texts[first:last], lengths)
         for cell, hits in _find_in(batch, identifiers, patterns).items():
             found[first + cell] = hits
+        del batch  # before the next batch is built, so that it reuses the memory
     return found
 
 
-#: Characters of texts joined into one corpus at a time by :func:`find_identifiers`.
-_BATCH = 1 << 25
+#: Characters of texts joined into one corpus at a time by :func:`find_identifiers`
+#: (below glibc's largest mmap threshold, so a batch's memory is reused by the next).
+_BATCH = 1 << 24
+#: Texts measured at a time while batches are formed.
+_BLOCK = 1 << 16
+
+
+def _batches(texts: Sequence[str]) -> Iterable[tuple[int, int, np.ndarray]]:
+    """(first, last, lengths of texts[first:last]): whole blocks of texts until a batch
+    holds _BATCH characters (with its NULs), measured a block at a time so that no
+    array as long as all the texts is made."""
+    first, pending, chars = 0, [], 0
+    for begin in range(0, len(texts), _BLOCK):
+        block = texts[begin:begin + _BLOCK]
+        pending.append(np.fromiter(map(len, block), np.int64, len(block)))
+        chars += int(pending[-1].sum()) + len(block)
+        last = begin + len(block)
+        if chars >= _BATCH or last == len(texts):
+            yield first, last, np.concatenate(pending)
+            first, pending, chars = last, [], 0
+
 
 
 def _find_in(corpus: _Corpus, identifiers: IdentifierList, patterns: bool
