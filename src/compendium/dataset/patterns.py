@@ -6,8 +6,9 @@ the terms of an identifiers list are matched case-insensitively as whole words,
 with possessives and simple plurals. :func:`find_identifiers` is pure: the
 gate (``anonymity``) and pseudonymisation decide what to do with each hit.
 
-Finding is built for large datasets: the texts are joined into one string,
-cheap pre-filters (an ``@``, a digit pattern, a dot before a known top-level
+Finding is built for large datasets: the texts are joined into one string
+(about 16 million characters of texts at a time, so that memory is reused), cheap
+pre-filters (an ``@``, a digit pattern, a dot before a known top-level
 domain, a word of the identifiers list) pick the few texts worth a precise
 look, and only those are matched with the full patterns.
 """
