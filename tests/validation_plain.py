@@ -7,13 +7,18 @@ random small tables.
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from compendium.dataset.datapackage import TABLE_SCHEMAS
+from compendium.dataset.tableio import _parser_message
 from compendium.dataset.textcolumns import fullmatch_all, plain_numbers, whole_numbers
 from compendium.dataset.validation import MAX_FIELD_CHARS, _rows, _short
-from compendium.errors import Problem
+from compendium.errors import CompendiumError, Problem
+from compendium.userfile import read_bytes
 
 
 def check_fields_plain(table: str, frame: pd.DataFrame,
@@ -85,3 +90,42 @@ def check_fields_plain(table: str, frame: pd.DataFrame,
             problems.append(Problem(label, row, None,
                                     f"duplicate row: the same ({', '.join(key)}) appears earlier"))
     return problems
+
+
+def read_table_plain(path: Path, label: str | None = None) -> pd.DataFrame:
+    """``tableio.read_table`` as it was before it parsed a file as it streams (the
+    whole file read into memory, checked, and parsed from there)."""
+    label = label or path.name
+    if not path.exists() and not path.is_symlink():
+        raise CompendiumError(f"{label}: file not found")
+    raw = read_bytes(path, label)
+    if not raw or raw.isspace():  # without copying the file as raw.strip() would
+        raise CompendiumError(f"{label}: file is empty (expected a header row and data)")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CompendiumError(f"{label}: file is UTF-16 encoded; save it as UTF-8")
+    if not raw.isascii():  # ASCII is valid UTF-8; anything else is decoded once to check
+        try:
+            raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = raw[: err.start].count(b"\n") + 1
+            raise CompendiumError(
+                f"{label}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
+                "save the file as UTF-8"
+            ) from None
+    if b"\x00" in raw:  # in valid UTF-8 a zero byte is a NUL character and nothing else
+        raise CompendiumError(f"{label}: contains NUL characters; not a text CSV file")
+    try:
+        # The checked bytes go to the parser as they are, which decodes them itself.
+        frame = pd.read_csv(
+            io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""],
+            on_bad_lines="error", engine="c", encoding="utf-8-sig",
+        )
+    except pd.errors.ParserError as err:
+        raise CompendiumError(f"{label}: cannot parse CSV ({_parser_message(err)})") from None
+    except pd.errors.EmptyDataError:
+        raise CompendiumError(f"{label}: file is empty (expected a header row)") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = [c for c in frame.columns if c.rsplit(".", 1)[0] in frame.columns and "." in c]
+    if duplicated:
+        raise CompendiumError(f"{label}: duplicate column name(s) in header")
+    return frame
