@@ -291,6 +291,17 @@ def _digit_letter_starts(low: str) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _in_range(view: np.ndarray, lo: str, hi: str, scratch: np.ndarray,
+              out: np.ndarray) -> np.ndarray:
+    """Whether each byte of ``view`` lies in ``lo``-``hi`` (ASCII), written into ``out``
+    (and ``scratch``, for a range) at the length of ``view``; the part of ``out`` used."""
+    out = out[:len(view)]
+    if lo == hi:
+        return np.equal(view, np.uint8(ord(lo)), out=out)
+    difference = np.subtract(view, np.uint8(ord(lo)), out=scratch[:len(view)])
+    return np.less_equal(difference, np.uint8(ord(hi) - ord(lo)), out=out)
+
+
 def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str], ...]]]
                  ) -> dict[str, np.ndarray]:
     """For each of ``leads`` (name -> (characters not allowed before, character
@@ -312,34 +323,30 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
         data = np.frombuffer(raw, np.uint8)
         # bytes of the character before `first` (none at the very start)
         shift = len(low[begin:first].encode("utf-8", "surrogatepass"))
-        continuation = None if piece.isascii() else np.flatnonzero((data & 0xC0) == 0x80)
+        scratch = np.empty(len(data), np.uint8)
+        first_ok, second_ok = np.empty(len(data), bool), np.empty(len(data), bool)
+        continuation = None
+        if not piece.isascii():  # the bytes 10xxxxxx, which continue a character
+            np.bitwise_and(data, np.uint8(0xC0), out=scratch)
+            continuation = np.flatnonzero(np.equal(scratch, np.uint8(0x80), out=first_ok))
         for name, (refused, ranges) in leads.items():
             n = len(data) - shift - len(ranges) + 1
             if n <= 0:
                 continue
-            # A lead that starts with one character (all but the postcode's) is
-            # found by one equality pass and checked further only where that
-            # character is: the characters are rare, and an equality is the
-            # cheapest pass numpy makes. A lead that starts with a range tests its
-            # first two ranges over the whole chunk: in ids and numbers a digit is
-            # everywhere, and listing every place one range holds would cost more.
+            # The first two ranges over the whole chunk, into arrays made once a
+            # chunk (a temporary array of this size costs more in fresh memory
+            # than its arithmetic); the rest, and the character before, only
+            # where those hold. A lead that starts with one character is skipped
+            # when bytes.find (memchr) does not find it at all.
             lo, hi = ranges[0]
-            window = data[shift:shift + n]
-            if lo == hi:
-                # bytes.find (memchr) says at memory speed whether the character is there
-                if raw.find(lo.encode("ascii"), shift, shift + n) < 0:
-                    hits = np.empty(0, np.int64)
-                else:
-                    hits = np.flatnonzero(window == np.uint8(ord(lo))) + shift
-                rest = 1
-            else:
-                holds = (window - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))
-                if len(ranges) > 1:
-                    lo, hi = ranges[1]
-                    holds &= (data[shift + 1:shift + 1 + n] - np.uint8(ord(lo))) \
-                        <= np.uint8(ord(hi) - ord(lo))
-                hits = np.flatnonzero(holds) + shift
-                rest = 2
+            if lo == hi and raw.find(lo.encode("ascii"), shift, shift + n) < 0:
+                continue
+            holds = _in_range(data[shift:shift + n], lo, hi, scratch, first_ok)
+            if len(ranges) > 1:
+                np.logical_and(holds, _in_range(data[shift + 1:shift + 1 + n], *ranges[1],
+                                                scratch, second_ok), out=holds)
+            hits = np.flatnonzero(holds) + shift
+            rest = 2
             for k, (lo, hi) in enumerate(ranges[rest:], rest):
                 hits = hits[(data[hits + k] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
             if refused:
