@@ -338,3 +338,29 @@ def test_the_lead_places_are_those_a_plain_scan_finds(text, chunk):
     finally:
         patterns._DIGIT_CHUNK = original
     assert {name: hits.tolist() for name, hits in found.items()} == expected
+
+
+_BATCH_PIECES = st.sampled_from(["Smith", "smiths'", "Acme Ltd", "acme\nltd", "a.b@example.com",
+                                 "01524 123456", "LA1 4YW", "www.example.org", "İ", "x", " ",
+                                 "-", ".", "0", "@", "é"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_BATCH_PIECES, max_size=6).map("".join), min_size=1, max_size=8),
+       st.integers(min_value=1, max_value=40), st.integers(min_value=1, max_value=3))
+def test_texts_scanned_in_batches_have_the_hits_of_one_scan(texts, batch, block):
+    # find_identifiers joins about _BATCH characters of texts at a time, in whole
+    # blocks of texts; each text's hits (patterns and listed terms) must be those
+    # of one corpus of all.
+    from compendium.dataset import patterns
+    from compendium.dataset.identifiers import parse_identifiers
+
+    ids = parse_identifiers("person: Smith\nfirm: Acme Ltd\nplace: Morecambe")
+    whole = patterns.find_identifiers(texts, ids)
+    original = patterns._BATCH, patterns._BLOCK
+    try:
+        patterns._BATCH, patterns._BLOCK = batch, block
+        batched = patterns.find_identifiers(texts, ids)
+    finally:
+        patterns._BATCH, patterns._BLOCK = original
+    assert batched == whole

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from compendium.cli import main
@@ -286,6 +286,43 @@ def test_read_table_only_raises_compendium_errors(table_dir: Path, data: bytes):
         assert str(err).startswith("table.csv")
     else:
         assert isinstance(frame, pd.DataFrame)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(csv_bytes, st.tuples(st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe"]),
+                                          csv_bytes).map(b"".join)),
+       chunk=st.integers(min_value=1, max_value=9))
+@example(data=b" \n\t\n", chunk=2)  # blank: the parser would give a table of no rows
+@example(data=b"a\n\xc3a\xa9\n", chunk=1)  # a lead byte, ASCII, then a continuation byte
+def test_a_table_read_as_it_streams_is_the_table_read_whole(table_dir: Path, data: bytes,
+                                                             chunk: int):
+    # read_table checks a file a chunk at a time and parses it from the disk; the
+    # frame or the message must be those of reading the whole file first, also
+    # when a character of several bytes spans two chunks.
+    from compendium.dataset import tableio
+
+    from .validation_plain import read_table_plain
+
+    path = table_dir / "table.csv"
+    path.write_bytes(data)
+
+    def outcome(read):
+        try:
+            return read(path)
+        except CompendiumError as err:
+            return str(err)
+
+    expected = outcome(read_table_plain)
+    original = tableio._CHECK_CHUNK
+    try:
+        tableio._CHECK_CHUNK = chunk
+        found = outcome(read_table)
+    finally:
+        tableio._CHECK_CHUNK = original
+    if isinstance(expected, str):
+        assert found == expected
+    else:
+        pd.testing.assert_frame_equal(found, expected)
 
 
 @pytest.fixture(scope="module")

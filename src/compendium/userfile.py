@@ -6,8 +6,8 @@ named pipe (whose ``open`` would wait for a writer for ever), a symlink that
 points at itself, a file that vanishes between two looks, bytes that do not
 decode, JSON nested past the interpreter's recursion limit. Every reader of a
 user's file (tables, transcripts, the descriptor, exports) goes through
-:func:`read_bytes`, :func:`decode` and :func:`parse_json` here, which turn each
-of those causes into a :class:`~compendium.errors.CompendiumError` of one line
+:func:`read_bytes` (or :func:`open_regular`), :func:`decode` and :func:`parse_json`
+here, which turn each of those causes into a :class:`~compendium.errors.CompendiumError` of one line
 naming the file, never another exception and never a wait.
 
 This module imports only :mod:`compendium.errors`.
@@ -15,12 +15,14 @@ This module imports only :mod:`compendium.errors`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -58,14 +60,15 @@ def is_regular_file(path: Path) -> bool:
     return regular_file_problem(path) is None
 
 
-def read_bytes(path: Path, label: str | None = None, limit: int | None = None,
-               head: int | None = None) -> bytes:
-    """The bytes of a regular file, or a one-line CompendiumError saying why not.
+@contextlib.contextmanager
+def open_regular(path: Path, label: str | None = None, limit: int | None = None
+                 ) -> Iterator[BinaryIO]:
+    """A regular file opened for reading, or a one-line CompendiumError saying why not.
 
     The file is opened without blocking and checked with ``fstat`` on the open
     descriptor, so a named pipe or a device swapped in after a first look
-    cannot make the read wait. ``limit`` refuses larger files; ``head`` reads
-    only the first ``head`` bytes.
+    cannot make the read wait. ``limit`` refuses larger files. A failure to
+    read inside the ``with`` block is the same one-line error.
     """
     label = label or path.name
     problem = regular_file_problem(path)
@@ -82,16 +85,27 @@ def read_bytes(path: Path, label: str | None = None, limit: int | None = None,
         if limit is not None and info.st_size > limit:
             raise CompendiumError(f"{label}: {info.st_size:,} bytes, more than the limit of "
                                   f"{limit:,}")
-        wanted = head if head is not None else (limit + 1 if limit is not None else None)
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read() if wanted is None else handle.read(wanted)
-        if limit is not None and head is None and len(data) > limit:  # grew while read
-            raise CompendiumError(f"{label}: more than the limit of {limit:,} bytes")
-        return data
+            yield handle
     except OSError as err:
         raise CompendiumError(f"{label}: cannot be read ({_reason(err)})") from None
     finally:
         os.close(fd)
+
+
+def read_bytes(path: Path, label: str | None = None, limit: int | None = None,
+               head: int | None = None) -> bytes:
+    """The bytes of a regular file (opened by :func:`open_regular`), or a one-line
+    CompendiumError saying why not. ``limit`` refuses larger files; ``head`` reads
+    only the first ``head`` bytes.
+    """
+    label = label or path.name
+    with open_regular(path, label, limit) as handle:
+        wanted = head if head is not None else (limit + 1 if limit is not None else None)
+        data = handle.read() if wanted is None else handle.read(wanted)
+        if limit is not None and head is None and len(data) > limit:  # grew while read
+            raise CompendiumError(f"{label}: more than the limit of {limit:,} bytes")
+    return data
 
 
 def decode(data: bytes, label: str) -> str:

@@ -152,41 +152,50 @@ def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList 
     rows costs one look, and every row holding a hit is reported.
     """
     texts: list[str] = []
-    groups: list[tuple[int, str, str, np.ndarray, np.ndarray]] = []
+    # (first text, file, column, each present row's code or None when every row
+    # is its own text, which rows are present): positions are worked out only for
+    # a column with a hit, as a million-row array per column costs fresh memory
+    groups: list[tuple[int, str, str, np.ndarray | None, np.ndarray]] = []
     for label, frame in tables.items():
         for column in frame.columns:
             values = frame[column]
             present = values.notna().to_numpy()
             if not present.any():
                 continue
-            strings = _as_strings(values[present])
+            strings = _as_strings(values if present.all() else values[present])
+            codes: np.ndarray | None
             if _mostly_distinct(strings):
                 # ids and quotes: finding the few repeats would cost more than
                 # scanning them twice, and every row is reported either way
-                codes, uniques = np.arange(len(strings)), strings
+                codes, uniques = None, strings
             else:
                 codes, uniques = pd.factorize(strings)
-            groups.append((len(texts), label, str(column), codes, np.flatnonzero(present)))
+            groups.append((len(texts), label, str(column), codes, present))
             texts.extend(uniques.tolist())
     hits = find_identifiers(texts, identifiers)
     if not hits:
         return []
     offsets = np.array([g[0] for g in groups])
-    order_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    order_cache: dict[int, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
     problems = []
     for cell in sorted(hits):
         kept = _kept(hits[cell], allow)
         if not kept:
             continue
         g = int(np.searchsorted(offsets, cell, side="right") - 1)
-        first, label, column, codes, positions = groups[g]
+        first, label, column, codes, present = groups[g]
         if g not in order_cache:
-            order = np.argsort(codes, kind="stable")
-            order_cache[g] = (order, codes[order])
-        order, sorted_codes = order_cache[g]
+            positions = np.flatnonzero(present)
+            order = None if codes is None else np.argsort(codes, kind="stable")
+            order_cache[g] = (positions, order, None if codes is None else codes[order])
+        positions, order, sorted_codes = order_cache[g]
         code = cell - first
-        lo, hi = np.searchsorted(sorted_codes, [code, code + 1])
-        for row in sorted(positions[order[lo:hi]] + 2):
+        if order is None or sorted_codes is None:  # every present row its own text
+            rows = positions[code:code + 1] + 2
+        else:
+            lo, hi = np.searchsorted(sorted_codes, [code, code + 1])
+            rows = np.sort(positions[order[lo:hi]]) + 2
+        for row in rows.tolist():
             for hit in kept:
                 problems.append(Problem(label, int(row), column, hit.message))
     return problems

@@ -6,8 +6,9 @@ the terms of an identifiers list are matched case-insensitively as whole words,
 with possessives and simple plurals. :func:`find_identifiers` is pure: the
 gate (``anonymity``) and pseudonymisation decide what to do with each hit.
 
-Finding is built for large datasets: the texts are joined into one string,
-cheap pre-filters (an ``@``, a digit pattern, a dot before a known top-level
+Finding is built for large datasets: the texts are joined into one string
+(about 16 million characters of texts at a time, so that memory is reused), cheap
+pre-filters (an ``@``, a digit pattern, a dot before a known top-level
 domain, a word of the identifiers list) pick the few texts worth a precise
 look, and only those are matched with the full patterns.
 """
@@ -203,11 +204,18 @@ def _is_word(ch: str) -> bool:
 class _Corpus:
     """Many texts joined by NUL into one string, lower-cased once, with cell offsets."""
 
-    def __init__(self, texts: Sequence[str]):
+    def __init__(self, texts: Sequence[str], lengths: np.ndarray | None = None):
         self.texts = texts
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        self.starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
-        self.ends = self.starts + lengths
+        # Two arrays, written in place: on a large corpus every temporary array of
+        # this size costs more in fresh memory than its arithmetic.
+        self.ends = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) \
+            if lengths is None else lengths.astype(np.int64, copy=True)
+        self.starts = np.zeros(len(texts), np.int64)
+        if len(texts) > 1:
+            self.ends += 1  # each text and the NUL after it
+            np.cumsum(self.ends[:-1], out=self.starts[1:])
+            self.ends -= 1
+        self.ends += self.starts
         joined = "\x00".join(texts)
         low = joined.lower()
         if len(low) != len(joined):  # a few characters (such as 'İ') lower to two
@@ -283,6 +291,17 @@ def _digit_letter_starts(low: str) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _in_range(view: np.ndarray, lo: str, hi: str, scratch: np.ndarray,
+              out: np.ndarray) -> np.ndarray:
+    """Whether each byte of ``view`` lies in ``lo``-``hi`` (ASCII), written into ``out``
+    (and ``scratch``, for a range) at the length of ``view``; the part of ``out`` used."""
+    out = out[:len(view)]
+    if lo == hi:
+        return np.equal(view, np.uint8(ord(lo)), out=out)
+    difference = np.subtract(view, np.uint8(ord(lo)), out=scratch[:len(view)])
+    return np.less_equal(difference, np.uint8(ord(hi) - ord(lo)), out=out)
+
+
 def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str], ...]]]
                  ) -> dict[str, np.ndarray]:
     """For each of ``leads`` (name -> (characters not allowed before, character
@@ -300,26 +319,35 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
         # one character before for the left boundary, and the lead's width after
         begin = max(first - 1, 0)
         piece = low[begin:first + _DIGIT_CHUNK + width - 1]
-        data = np.frombuffer(piece.encode("utf-8", "surrogatepass"), np.uint8)
+        raw = piece.encode("utf-8", "surrogatepass")
+        data = np.frombuffer(raw, np.uint8)
         # bytes of the character before `first` (none at the very start)
         shift = len(low[begin:first].encode("utf-8", "surrogatepass"))
-        continuation = None if piece.isascii() else np.flatnonzero((data & 0xC0) == 0x80)
+        scratch = np.empty(len(data), np.uint8)
+        first_ok, second_ok = np.empty(len(data), bool), np.empty(len(data), bool)
+        continuation = None
+        if not piece.isascii():  # the bytes 10xxxxxx, which continue a character
+            np.bitwise_and(data, np.uint8(0xC0), out=scratch)
+            continuation = np.flatnonzero(np.equal(scratch, np.uint8(0x80), out=first_ok))
         for name, (refused, ranges) in leads.items():
             n = len(data) - shift - len(ranges) + 1
             if n <= 0:
                 continue
-            # The first two ranges over the whole chunk; the rest, and the
-            # character before, only where those hold (a few places in a text).
-            # Two ranges, not one: in ids and numbers a digit is everywhere, and
-            # listing every place one range holds would cost more than a pass.
+            # The first two ranges over the whole chunk, into arrays made once a
+            # chunk (a temporary array of this size costs more in fresh memory
+            # than its arithmetic); the rest, and the character before, only
+            # where those hold. A lead that starts with one character is skipped
+            # when bytes.find (memchr) does not find it at all.
             lo, hi = ranges[0]
-            holds = (data[shift:shift + n] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))
+            if lo == hi and raw.find(lo.encode("ascii"), shift, shift + n) < 0:
+                continue
+            holds = _in_range(data[shift:shift + n], lo, hi, scratch, first_ok)
             if len(ranges) > 1:
-                lo, hi = ranges[1]
-                holds &= (data[shift + 1:shift + 1 + n] - np.uint8(ord(lo))) \
-                    <= np.uint8(ord(hi) - ord(lo))
+                np.logical_and(holds, _in_range(data[shift + 1:shift + 1 + n], *ranges[1],
+                                                scratch, second_ok), out=holds)
             hits = np.flatnonzero(holds) + shift
-            for k, (lo, hi) in enumerate(ranges[2:], 2):
+            rest = 2
+            for k, (lo, hi) in enumerate(ranges[rest:], rest):
                 hits = hits[(data[hits + k] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
             if refused:
                 table = np.zeros(256, bool)
@@ -366,7 +394,46 @@ def find_identifiers(texts: Sequence[str], identifiers: IdentifierList = NO_IDEN
     found: dict[int, list[Hit]] = {}
     if not len(texts):
         return found
-    corpus = _Corpus(texts)
+    # A text's hits depend on that text alone (every pattern, prefilter and term
+    # search stops at the NUL between texts), so the texts are scanned a batch of
+    # about _BATCH characters at a time: the memory of one batch's corpus is
+    # reused by the next instead of a corpus as large as all of them.
+    for first, last, lengths in _batches(texts):
+        batch = _Corpus(texts[first:last], lengths)
+        for cell, hits in _find_in(batch, identifiers, patterns).items():
+            found[first + cell] = hits
+        del batch  # before the next batch is built, so that it reuses the memory
+    return found
+
+
+#: Characters of texts joined into one corpus at a time by :func:`find_identifiers`
+#: (below glibc's largest mmap threshold, so a batch's memory is reused by the next).
+_BATCH = 1 << 24
+#: Texts measured at a time while batches are formed.
+_BLOCK = 1 << 16
+
+
+def _batches(texts: Sequence[str]) -> Iterable[tuple[int, int, np.ndarray]]:
+    """(first, last, lengths of texts[first:last]): whole blocks of texts until a batch
+    holds _BATCH characters (with its NULs), measured a block at a time so that no
+    array as long as all the texts is made."""
+    first, pending, chars = 0, [], 0
+    for begin in range(0, len(texts), _BLOCK):
+        block = texts[begin:begin + _BLOCK]
+        pending.append(np.fromiter(map(len, block), np.int64, len(block)))
+        chars += int(pending[-1].sum()) + len(block)
+        last = begin + len(block)
+        if chars >= _BATCH or last == len(texts):
+            yield first, last, np.concatenate(pending)
+            first, pending, chars = last, [], 0
+
+
+
+def _find_in(corpus: _Corpus, identifiers: IdentifierList, patterns: bool
+             ) -> dict[int, list[Hit]]:
+    """:func:`find_identifiers` over the texts of one corpus."""
+    found: dict[int, list[Hit]] = {}
+    texts = corpus.texts
     if patterns:
         for kind, prefilters in _PREFILTERS.items():
             precise = _PRECISE[kind]

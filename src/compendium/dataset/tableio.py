@@ -9,13 +9,16 @@ module imports only :mod:`compendium.datapackage`, :mod:`compendium.errors` and
 
 from __future__ import annotations
 
+import codecs
 import io
+import os
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
 from ..errors import CompendiumError, Problem
-from ..userfile import decode, read_bytes
+from ..userfile import decode, open_regular, read_bytes
 from .datapackage import DESCRIPTOR, TABLE_SCHEMAS, TABLES
 
 
@@ -24,10 +27,29 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
 
     All columns are read as text (empty cells become missing) so that type
     checks can report the offending row instead of pandas guessing types.
+
+    A file that passes every check is parsed as it streams from the disk: one
+    pass checks it a few megabytes at a time, and the parser reads it again,
+    instead of a copy of the whole file in memory. Any other file (empty,
+    UTF-16, not UTF-8, holding NUL, failing to parse, or changed between the
+    two passes) is read whole and checked as before, so every message is the
+    same whichever way a file is read.
     """
     label = label or path.name
     if not path.exists() and not path.is_symlink():
         raise CompendiumError(f"{label}: file not found")
+    with open_regular(path, label) as handle:
+        before = os.fstat(handle.fileno())
+        if _passes_checks(handle):
+            handle.seek(0)
+            try:
+                frame = _parse(handle, label)
+            except CompendiumError:
+                pass  # read whole below, for the message as it always was
+            else:
+                after = os.fstat(handle.fileno())
+                if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+                    return _named(frame, label)
     raw = read_bytes(path, label)
     if not raw or raw.isspace():  # without copying the file as raw.strip() would
         raise CompendiumError(f"{label}: file is empty (expected a header row and data)")
@@ -44,16 +66,53 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
             ) from None
     if b"\x00" in raw:  # in valid UTF-8 a zero byte is a NUL character and nothing else
         raise CompendiumError(f"{label}: contains NUL characters; not a text CSV file")
+    # The checked bytes go to the parser as they are, which decodes them itself.
+    return _named(_parse(io.BytesIO(raw), label), label)
+
+
+#: Bytes read at a time by the check of a file parsed as it streams.
+_CHECK_CHUNK = 1 << 22
+
+
+def _passes_checks(handle: BinaryIO) -> bool:
+    """Whether the file at ``handle`` passes the checks :func:`read_table` makes of a
+    whole file: not empty or blank, no UTF-16 byte-order mark, valid UTF-8, no NUL."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    blank, first = True, True
+    while chunk := handle.read(_CHECK_CHUNK):
+        if first and chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return False
+        first = False
+        if b"\x00" in chunk:
+            return False
+        blank = blank and chunk.isspace()
+        if not chunk.isascii() or decoder.getstate()[0]:  # a character may span two chunks
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
     try:
-        # The checked bytes go to the parser as they are, which decodes them itself.
-        frame = pd.read_csv(
-            io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""],
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return not first and not blank
+
+
+def _parse(source: BinaryIO, label: str) -> pd.DataFrame:
+    """The CSV at ``source`` parsed as text, or a CompendiumError with the parser's message."""
+    try:
+        return pd.read_csv(
+            source, dtype=str, keep_default_na=False, na_values=[""],
             on_bad_lines="error", engine="c", encoding="utf-8-sig",
         )
     except pd.errors.ParserError as err:
         raise CompendiumError(f"{label}: cannot parse CSV ({_parser_message(err)})") from None
     except pd.errors.EmptyDataError:
         raise CompendiumError(f"{label}: file is empty (expected a header row)") from None
+
+
+def _named(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """``frame`` with its column names stripped; a header naming a column twice refused."""
     frame.columns = [str(c).strip() for c in frame.columns]
     duplicated = [c for c in frame.columns if c.rsplit(".", 1)[0] in frame.columns and "." in c]
     if duplicated:

@@ -206,18 +206,26 @@ def _check_fields(table: str, frame: pd.DataFrame,
         # Plain Python strings in a numpy array: str methods mapped over them are
         # several times faster than pandas' .str accessor on a million cells.
         cells = column.to_numpy(dtype=object)
-        filled = np.flatnonzero(~column.isna().to_numpy())
-        texts = cells[filled]
+        present = ~column.isna().to_numpy()
+        whole = bool(present.all())
+        texts = cells if whole else cells[present]
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
         # blank: strip() would leave nothing
         blank = (lengths == 0) | np.fromiter(map(str.isspace, texts), bool, len(texts))
-        if constraints.get("required"):
-            missing = np.ones(len(cells), dtype=bool)
-            missing[filled[~blank]] = False
+        whole = whole and not blank.any()
+        if constraints.get("required") and not whole:
+            missing = ~present
+            missing[present] = blank
             for row in _rows(np.flatnonzero(missing)):
                 problems.append(Problem(label, row, name, "value is required"))
-        positions, values, lengths = filled[~blank], texts[~blank], lengths[~blank]
-        for row in _rows(positions[lengths > MAX_FIELD_CHARS]):
+        # The values checked below and the row of each (None: every cell, in order).
+        # Usually every cell is given: no copy of a million cells is made then.
+        positions: np.ndarray | None = None
+        values = texts
+        if not whole:
+            kept = ~blank
+            positions, values, lengths = np.flatnonzero(present)[kept], texts[kept], lengths[kept]
+        for row in _rows(_at(positions, lengths > MAX_FIELD_CHARS)):
             problems.append(Problem(label, row, name,
                                     f"value longer than {MAX_FIELD_CHARS:,} characters"))
         if spec["type"] == "integer":
@@ -225,32 +233,33 @@ def _check_fields(table: str, frame: pd.DataFrame,
             numbers = plain if plain is not None else whole_numbers(values, strip=True)
             if plain is not None and numbers_out is not None and len(values) == len(texts):
                 # no blank value, so the values are the filled cells, whole
-                numbers_out[name] = np.full(len(cells), np.nan)
-                numbers_out[name][positions] = plain
+                numbers_out[name] = plain if positions is None else np.full(len(cells), np.nan)
+                if positions is not None:
+                    numbers_out[name][positions] = plain
             bad = np.isnan(numbers) | (numbers != np.floor(numbers))
-            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
+            for row, value in zip(_rows(_at(positions, bad)), values[bad], strict=True):
                 problems.append(Problem(
                     label, row, name, f"'{_short(value)}' is not a whole number"))
             if "minimum" in constraints:
                 low = (~bad) & (numbers < constraints["minimum"])
-                for row, value in zip(_rows(positions[low]), values[low], strict=True):
+                for row, value in zip(_rows(_at(positions, low)), values[low], strict=True):
                     problems.append(Problem(
                         label, row, name, f"{value} is below the minimum {constraints['minimum']}"))
         if "enum" in constraints:
             allowed = constraints["enum"]
             bad = ~pd.Series(values, dtype=object).isin(allowed).to_numpy()
-            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
+            for row, value in zip(_rows(_at(positions, bad)), values[bad], strict=True):
                 problems.append(Problem(label, row, name,
                                         f"'{_short(value)}' is not one of {', '.join(allowed)}"))
         if "pattern" in constraints:
             bad = ~fullmatch_all(constraints["pattern"].strip("^$"), values)
-            for row, value in zip(_rows(positions[bad]), values[bad], strict=True):
+            for row, value in zip(_rows(_at(positions, bad)), values[bad], strict=True):
                 problems.append(Problem(label, row, name,
                                         f"'{_short(value)}' is not a valid id (letters, digits, "
                                         "'.', '-', '_'; starting with a letter or digit)"))
         if constraints.get("unique"):
             dup = pd.Series(values, dtype=object).duplicated(keep="first").to_numpy()
-            for row, value in zip(_rows(positions[dup]), values[dup], strict=True):
+            for row, value in zip(_rows(_at(positions, dup)), values[dup], strict=True):
                 problems.append(Problem(label, row, name, f"duplicate id '{_short(value)}'"))
     key = TABLE_SCHEMAS[table]["primaryKey"]
     if len(key) > 1 and set(key) <= set(frame.columns):
@@ -259,6 +268,11 @@ def _check_fields(table: str, frame: pd.DataFrame,
             problems.append(Problem(label, row, None,
                                     f"duplicate row: the same ({', '.join(key)}) appears earlier"))
     return problems
+
+
+def _at(positions: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+    """The rows (positional) where ``mask`` holds, of values at ``positions`` (None: every row)."""
+    return np.flatnonzero(mask) if positions is None else positions[mask]
 
 
 def _short(value: object, limit: int = 60) -> str:
