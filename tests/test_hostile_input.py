@@ -74,9 +74,16 @@ CASES = [
      "codebook.csv: cannot parse CSV", False),
     ("latin-1-table", _encode("participants.csv", "latin-1", "E99,entrepreneur,caf\xe9,,,\n"),
      "participants.csv:16: not valid UTF-8 (byte 0xe9)", False),
+    ("latin-1-table-after-a-bom", lambda folder: (folder / "participants.csv").write_bytes(
+        b"\xef\xbb\xbf" + (folder / "participants.csv").read_bytes() + "E99,caf\xe9\n"
+        .encode("latin-1")), "participants.csv:16: not valid UTF-8 (byte 0xe9)", False),
     ("utf-16-table", _encode("codings.csv", "utf-16"),
      "codings.csv: file is UTF-16 encoded; save it as UTF-8", False),
     ("latin-1-transcript", _encode("transcripts/E02.txt", "latin-1", "Caf\xe9.\n"),
+     "transcripts/E02.txt:77: not valid UTF-8 (byte 0xe9)", False),
+    ("latin-1-transcript-after-a-bom", lambda folder: (folder / "transcripts/E02.txt")
+     .write_bytes(b"\xef\xbb\xbf" + (folder / "transcripts/E02.txt").read_bytes()
+                  + "Caf\xe9.\n".encode("latin-1")),
      "transcripts/E02.txt:77: not valid UTF-8 (byte 0xe9)", False),
     ("utf-16-transcript", _encode("transcripts/I01.txt", "utf-16"),
      "transcripts/I01.txt: not valid UTF-8 (a UTF-16 file)", False),

@@ -104,12 +104,13 @@ def read_table_plain(path: Path, label: str | None = None) -> pd.DataFrame:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CompendiumError(f"{label}: file is UTF-16 encoded; save it as UTF-8")
     if not raw.isascii():  # ASCII is valid UTF-8; anything else is decoded once to check
+        bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # positions count the BOM too
         try:
-            raw.decode("utf-8-sig")
+            raw[bom:].decode("utf-8")
         except UnicodeDecodeError as err:
-            line = raw[: err.start].count(b"\n") + 1
+            line = raw[: bom + err.start].count(b"\n") + 1
             raise CompendiumError(
-                f"{label}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
+                f"{label}:{line}: not valid UTF-8 (byte 0x{raw[bom + err.start]:02x}); "
                 "save the file as UTF-8"
             ) from None
     if b"\x00" in raw:  # in valid UTF-8 a zero byte is a NUL character and nothing else

@@ -125,8 +125,10 @@ def decode(data: bytes, label: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise CompendiumError(f"{label}:{line}: not valid UTF-8 (byte 0x{data[err.start]:02x}); "
+        # The codec's position counts from after a byte-order mark; the line from the start.
+        start = err.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data[:start].count(b"\n") + 1
+        raise CompendiumError(f"{label}:{line}: not valid UTF-8 (byte 0x{data[start]:02x}); "
                               "save the file as UTF-8") from None
 
 

@@ -56,12 +56,16 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CompendiumError(f"{label}: file is UTF-16 encoded; save it as UTF-8")
     if not raw.isascii():  # ASCII is valid UTF-8; anything else is decoded once to check
+        # Past a byte-order mark, decoded from a view (no copy of the file), so that the
+        # error's position counts from the start of the file, as the message's line does.
+        bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
         try:
-            raw.decode("utf-8-sig")
+            codecs.decode(memoryview(raw)[bom:], "utf-8")
         except UnicodeDecodeError as err:
-            line = raw[: err.start].count(b"\n") + 1
+            start = bom + err.start
+            line = raw[:start].count(b"\n") + 1
             raise CompendiumError(
-                f"{label}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
+                f"{label}:{line}: not valid UTF-8 (byte 0x{raw[start]:02x}); "
                 "save the file as UTF-8"
             ) from None
     if b"\x00" in raw:  # in valid UTF-8 a zero byte is a NUL character and nothing else
