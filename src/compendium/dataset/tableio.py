@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import CompendiumError, Problem
 from ..userfile import decode, read_bytes
 from .datapackage import DESCRIPTOR, TABLE_SCHEMAS, TABLES
+
+if TYPE_CHECKING:  # imported where a table is read: the paper's assembly reads only a text
+    import pandas as pd
 
 
 def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
@@ -25,6 +27,8 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
     All columns are read as text (empty cells become missing) so that type
     checks can report the offending row instead of pandas guessing types.
     """
+    import pandas as pd
+
     label = label or path.name
     if not path.exists() and not path.is_symlink():
         raise CompendiumError(f"{label}: file not found")
@@ -84,6 +88,8 @@ def problem_order(problem: Problem) -> tuple:
 
 def default_sources(segments: pd.DataFrame) -> pd.Series:
     """Each segment's transcript path: its ``source``, else ``transcripts/<participant_id>.txt``."""
+    import pandas as pd
+
     source = segments["source"] if "source" in segments else pd.Series(pd.NA, index=segments.index)
     missing = source.isna().to_numpy()
     if not missing.any():
@@ -118,6 +124,8 @@ def is_inside(folder: Path, path: Path) -> bool:
 def typed_table(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (table ``table`` as read) with the schema's integer types and the
     documented defaults for optional columns; changes and returns ``frame``."""
+    import pandas as pd
+
     schema = TABLE_SCHEMAS[table]
     for spec in schema["fields"]:
         name = spec["name"]
