@@ -109,14 +109,19 @@ def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
         "RUN_IDS := " + " ".join(r["id"] for r in runs),
         "RUN_MANIFESTS = " + " ".join(layout.run_target(r["id"]) for r in runs),
         "NOTEBOOKS := " + " ".join(sorted({f"notebooks/{r['notebook']}" for r in runs})),
-        "",
     ]
+    # A run's own inputs besides the dataset: a folder's files, found when make runs (so
+    # a file added later counts too), once for every run that reads the folder, through
+    # the Makefile's `listed` (the make you start finds them and hands them down).
+    folders = sorted({folder for run in runs for folder in run.get("inputs", [])})
+    listed = {folder: f"FILES_IN_{folder.strip('/')}" for folder in folders}
+    lines.append("RUN_INPUT_LISTS := " + " ".join(listed.values()))
+    lines += [f"{var} := $(call listed,{var},find {folder} -type f -not -name '.*' 2>/dev/null)"
+              for folder, var in listed.items()]
+    lines.append("")
     for run in runs:
         params = outdir / f"params-{run['id']}.json"
-        # A run's own inputs besides the dataset (a folder's files, found when make runs,
-        # so a file added later counts too).
-        extra = "".join(f" $(shell find {folder} -type f -not -name '.*' 2>/dev/null)"
-                        for folder in run.get("inputs", []))
+        extra = "".join(f" $({listed[folder]})" for folder in run.get("inputs", []))
         notebook = registry.parent / run["notebook"]
         code = " ".join(p.relative_to(package_dir.parent.parent).as_posix()
                         for p in run_code_files(package_dir, notebook, graph)) \
