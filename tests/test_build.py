@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -233,3 +234,31 @@ def test_a_runs_own_inputs_are_prerequisites_of_its_rule(tmp_path: Path):
                         'inputs = "data/class"\n', encoding="utf-8")
     with pytest.raises(SystemExit, match="'inputs' must be a list"):
         load_registry(registry)
+
+
+def test_a_render_after_an_edit_gives_the_pdf_of_a_render_from_nothing(built: Path,
+                                                                        tmp_path: Path):
+    """The render compiles the last render's Typst source while pandoc parses, so that Typst
+    has its fonts, figures and unchanged layout at hand (paper.render): the PDF of the
+    edited paper is the same bytes as when no earlier source was there."""
+    build = tmp_path / "build"
+    for part in ("runs", "paper", "commit.txt"):
+        copy = shutil.copytree if (built / part).is_dir() else shutil.copy2
+        copy(built / part, build / part)
+    assembled = build / "paper" / "paper.assembled.md"
+    text = assembled.read_text(encoding="utf-8")
+    assert "Introduction" in text
+    assembled.write_text(text.replace("Introduction", "Introduction and aims", 1),
+                         encoding="utf-8")
+    render = [sys.executable, "-m", "compendium.cli", "paper", "render", "--data", str(DEMO),
+              "--build", str(build), "--registry", str(REGISTRY), "--paper", str(ROOT / "paper")]
+    pdfs = []
+    for _ in range(2):
+        # the first render finds the shared build's source, the second none
+        assert (build / "paper" / ".paper.typ").exists() == (not pdfs)
+        result = subprocess.run(render, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        pdfs.append((build / "paper" / "paper.pdf").read_bytes())
+        (build / "paper" / ".paper.typ").unlink()
+    assert pdfs[0] == pdfs[1]
+    assert pdfs[0] != (built / "paper" / "paper.pdf").read_bytes()  # the edit is in it
