@@ -58,8 +58,10 @@ FLOCK = $(eval FLOCK := $$(shell command -v flock 2>/dev/null))$(FLOCK)
 # and a no-op build is mostly such starts.
 listed = $(if $(filter command line,$(origin $(1))),,$(shell $(2)))
 HANDED = DATA_FILES PACKAGE_FILES $(RUN_INPUT_LISTS)
-# Each handed variable as one shell word (a quote in a file name included).
-HAND_DOWN = $(foreach v,$(HANDED),'$(v)=$(subst ','\'',$($(v)))')
+# Each handed variable as one shell word (a quote in a file name included). A list
+# of more than 300 files is found again instead: one word of a command line, and
+# MAKEFLAGS, which carries them all, may not pass 128 KiB.
+HAND_DOWN = $(foreach v,$(HANDED),$(if $(word 301,$($(v))),,'$(v)=$(subst ','\'',$($(v)))'))
 
 # Everything a notebook run depends on besides its notebook, its parameters and the
 # package modules its notebook imports (each run's own list, in the generated rules):
