@@ -214,7 +214,10 @@ paper: $(RULES)/runs.mk $(PROJECT_STAMP) ## build the paper (PDF, HTML, DOCX) an
 	echo "site:  $(BUILD)/site/index.html (open it in a browser, or publish the folder as it is)"; \
 	echo "crate: $(BUILD)/crate/ (Workflow Run RO-Crate; make crate zips it) and $(BUILD)/codecheck.yml"
 
-paper-unlocked: $(PAPER_OUTPUTS)
+# The data page (needing only the validated dataset) is named first, so that make
+# starts it among the runs, not beside the values at the end, where it would keep
+# the render, the longest step from there to the site, waiting for a core.
+paper-unlocked: $(DATA_PAGE) $(PAPER_OUTPUTS)
 
 .PHONY: crate crate-unlocked
 crate: $(RULES)/runs.mk $(PROJECT_STAMP) ## zip build/crate/ (the Workflow Run RO-Crate) into build/crate.zip
