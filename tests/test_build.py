@@ -35,6 +35,20 @@ def test_registry_lists_the_theme_notebook_three_times():
     assert len(ids) == len(set(ids))
 
 
+def test_runs_that_draw_more_figures_are_started_first(tmp_path: Path):
+    registry = tmp_path / "runs.toml"
+    registry.write_text("".join(
+        f'[[runs]]\nid = "{run}"\nnotebook = "n.ipynb"\nartefacts = {artefacts}\n'
+        for run, artefacts in (("table", '["tbl-a"]'), ("one", '["tbl-b", "fig-b"]'),
+                               ("two", '["fig-c", "fig-d"]'), ("also-one", '["fig-e"]'))),
+        encoding="utf-8")
+    text = rules_text(load_registry(registry), registry, tmp_path)
+    manifests = next(line for line in text.splitlines() if line.startswith("RUN_MANIFESTS"))
+    # make starts the prerequisites' jobs in this order; ties keep the registry's order
+    assert manifests.split()[2:] == [f"$(BUILD)/runs/{run}/manifest.json"
+                                     for run in ("two", "one", "also-one", "table")]
+
+
 def test_rules_rewrite_parameters_only_when_they_change(tmp_path: Path):
     registry = tmp_path / "runs.toml"
     registry.write_text('[[runs]]\nid = "a"\nnotebook = "a.ipynb"\nparameters = {x = 1}\n'
