@@ -44,15 +44,29 @@ PAPER ?= paper
 # VALUES, ...), named once in src/compendium/layout.py.
 RULES := build/.rules
 ASSETS := $(wildcard src/compendium/build_assets/*)
-NPROC := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+# Found on first use and then kept (each $(shell) starts a shell): only the make you
+# start uses them, not the makes it re-enters under the lock.
+NPROC = $(eval NPROC := $$(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null \
+	|| echo 1))$(NPROC)
 # util-linux's flock serialises builds of one folder; where it is missing (macOS)
 # builds still stage every step, but two at once are not made to take turns.
-FLOCK := $(shell command -v flock 2>/dev/null)
+FLOCK = $(eval FLOCK := $$(shell command -v flock 2>/dev/null))$(FLOCK)
+
+# $(call listed,VAR,COMMAND): what COMMAND prints, found by the make you start and
+# handed to the makes it re-enters under the lock on their command line (HANDED),
+# where the assignment is then ignored and COMMAND not run: each is a shell started,
+# and a no-op build is mostly such starts.
+listed = $(if $(filter command line,$(origin $(1))),,$(shell $(2)))
+HANDED = DATA_FILES PACKAGE_FILES $(RUN_INPUT_LISTS)
+# Each handed variable as one shell word (a quote in a file name included). A list
+# of more than 300 files is found again instead: one word of a command line, and
+# MAKEFLAGS, which carries them all, may not pass 128 KiB.
+HAND_DOWN = $(foreach v,$(HANDED),$(if $(word 301,$($(v))),,'$(v)=$(subst ','\'',$($(v)))'))
 
 # Everything a notebook run depends on besides its notebook, its parameters and the
 # package modules its notebook imports (each run's own list, in the generated rules):
 # the validated dataset and the environment.
-DATA_FILES := $(shell find $(DATA) -type f -not -name '.*' 2>/dev/null)
+DATA_FILES := $(call listed,DATA_FILES,find $(DATA) -type f -not -name '.*' 2>/dev/null)
 # Package versions (the lock) count; re-installing the project itself does not.
 RUN_INPUTS = $(VALIDATED_STAMP) $(VENV_STAMP) | $(PROJECT_STAMP)
 # VALIDATION_CODE (the modules validation reaches) comes with the generated rules.
@@ -61,7 +75,8 @@ RUN_INPUTS = $(VALIDATED_STAMP) $(VENV_STAMP) | $(PROJECT_STAMP)
 IDENTIFIERS ?= $(wildcard identifiers.txt)
 # Every module and notebook: an edited import changes which runs a module feeds,
 # so the rules are written again (in well under a second) whenever one changes.
-PACKAGE_FILES := $(shell find src/compendium -name '*.py' -not -path '*/__pycache__/*')
+PACKAGE_FILES := $(call listed,PACKAGE_FILES,find src/compendium -name '*.py' \
+	-not -path '*/__pycache__/*')
 NOTEBOOK_FILES := $(wildcard notebooks/*.ipynb)
 
 -include $(RULES)/runs.mk
@@ -110,11 +125,14 @@ $(VALIDATED_STAMP): $(DATA_FILES) $(VALIDATION_CODE) $(IDENTIFIERS) $(VENV_STAMP
 	$(COMPENDIUM) validate $(DATA) --stamp $@ $(if $(IDENTIFIERS),--identifiers $(IDENTIFIERS))
 
 # The commit the paper is built from; rewritten (atomically) only when it
-# changes, so a no-op build stays a no-op.
-$(COMMIT_STAMP): FORCE
-	@mkdir -p $(BUILD)
-	@c=$$(git describe --always --dirty --abbrev=40 2>/dev/null || echo unknown); \
-	  if [ ! -f $@ ] || [ "$$(cat $@)" != "$$c" ]; then echo "$$c" > $@.tmp && mv -f $@.tmp $@; fi
+# changes, so a no-op build stays a no-op. `make paper` checks it under the lock
+# before it asks make whether anything is out of date, and tells the make it
+# re-enters so (COMMIT_CHECKED); a make started otherwise checks it as a step.
+COMMIT_CHECK = { [ -d $(BUILD) ] || mkdir -p $(BUILD); } && c=$$(git describe --always --dirty --abbrev=40 2>/dev/null \
+	|| echo unknown) && if [ ! -f $(COMMIT_STAMP) ] || [ "$$(< $(COMMIT_STAMP))" != "$$c" ]; then \
+	echo "$$c" > $(COMMIT_STAMP).tmp && mv -f $(COMMIT_STAMP).tmp $(COMMIT_STAMP); fi
+$(COMMIT_STAMP): $(if $(COMMIT_CHECKED),,FORCE)
+	@$(COMMIT_CHECK)
 
 .PHONY: FORCE
 FORCE:
@@ -131,12 +149,14 @@ PAPER_STEP = $(COMPENDIUM) paper $(1) --data $(DATA) --build $(BUILD) --registry
 $(VALUES): $(RUN_MANIFESTS) $(COMMIT_STAMP) src/compendium/pipeline/paper.py $(DATA)/datapackage.json
 	$(call PAPER_STEP,values)
 
-$(ASSEMBLED): $(VALUES) $(PAPER)/paper.md $(wildcard $(DATA)/interview_guide.md)
-	$(call PAPER_STEP,assemble)
-
 # PDF, HTML and DOCX from one pandoc parse; the stamp is written after all three.
-$(RENDERED): $(ASSEMBLED) $(PAPER)/references.bib $(ASSETS)
-	$(call PAPER_STEP,render)
+# The manuscript is assembled ($(ASSEMBLED), values and displays in place) in the
+# same process just before, one interpreter start less on the way to the PDF:
+# each step renames its own output into place, the render's stamp last, so a
+# build killed between the two redoes both.
+$(RENDERED): $(VALUES) $(PAPER)/paper.md $(wildcard $(DATA)/interview_guide.md) \
+		$(PAPER)/references.bib $(ASSETS)
+	$(call PAPER_STEP,assemble render)
 
 $(PROVENANCE): $(VALUES) $(PAPER)/paper.md $(PAPER)/references.bib
 	$(call PAPER_STEP,provenance)
@@ -171,22 +191,33 @@ PAPER_OUTPUTS = $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(CRATE_METADATA) $(
 # in one clone take turns, and the second finds the first's work current.
 # The environment is made first (the targets below depend on it), since the
 # fork server runs in it.
-# When a run is out of date, the runs get their kernels from a fork server that
-# has imported the libraries once (src/compendium/pipeline/warm.py), instead of
-# each kernel importing them again; a no-op build does not start it.
-WARM = $$($(MAKE) -q --no-print-directory runs-unlocked >/dev/null 2>&1 || \
+# Under the lock, the commit stamp is checked first; then `make -q` asks whether
+# anything is out of date at all, and a no-op build ends there (one make read
+# instead of two). Otherwise, when a run is out of date, the runs get their
+# kernels from a fork server that has imported the libraries once
+# (src/compendium/pipeline/warm.py), instead of each kernel importing them again.
+# With -n nothing is checked or written: the re-entered make shows every step.
+# The lock is taken on a descriptor of the recipe's shell, which make and the fork
+# servers inherit, and let go when the last of them ends.
+DRY_RUN = $(findstring n,$(firstword -$(MAKEFLAGS)))
+REENTER = $(MAKE) --no-print-directory $(if $(DRY_RUN),,COMMIT_CHECKED=1) $(HAND_DOWN)
+WARM = $$($(REENTER) -q runs-unlocked >/dev/null 2>&1 || \
 	echo "$(BIN)/python -m compendium.pipeline.warm --")
-LOCKED_MAKE = mkdir -p $(BUILD) && $(if $(FLOCK),$(FLOCK) $(BUILD_LOCK)) $(WARM) $(MAKE) --no-print-directory \
-	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(1)
+LOCKED_MAKE = { [ -d $(BUILD) ] || mkdir -p $(BUILD); } && $(if $(FLOCK),exec 9>>$(BUILD_LOCK) && $(FLOCK) 9 &&) \
+	$(if $(DRY_RUN),,$(COMMIT_CHECK) && { $(REENTER) -q $(1) >/dev/null 2>&1 ||) \
+	$(WARM) $(REENTER) $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(1)$(if $(DRY_RUN),,; })
 
 .PHONY: paper paper-unlocked
 paper: $(RULES)/runs.mk $(PROJECT_STAMP) ## build the paper (PDF, HTML, DOCX) and its provenance from DATA
 	+@$(call LOCKED_MAKE,paper-unlocked)
-	@echo "paper: $(PAPER_DIR)/paper.pdf, paper.html, paper.docx and provenance.json are up to date"
-	@echo "site:  $(BUILD)/site/index.html (open it in a browser, or publish the folder as it is)"
-	@echo "crate: $(BUILD)/crate/ (Workflow Run RO-Crate; make crate zips it) and $(BUILD)/codecheck.yml"
+	@echo "paper: $(PAPER_DIR)/paper.pdf, paper.html, paper.docx and provenance.json are up to date"; \
+	echo "site:  $(BUILD)/site/index.html (open it in a browser, or publish the folder as it is)"; \
+	echo "crate: $(BUILD)/crate/ (Workflow Run RO-Crate; make crate zips it) and $(BUILD)/codecheck.yml"
 
-paper-unlocked: $(PAPER_OUTPUTS)
+# The data page (needing only the validated dataset) is named first, so that make
+# starts it among the runs, not beside the values at the end, where it would keep
+# the render, the longest step from there to the site, waiting for a core.
+paper-unlocked: $(DATA_PAGE) $(PAPER_OUTPUTS)
 
 .PHONY: crate crate-unlocked
 crate: $(RULES)/runs.mk $(PROJECT_STAMP) ## zip build/crate/ (the Workflow Run RO-Crate) into build/crate.zip

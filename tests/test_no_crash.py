@@ -18,6 +18,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compendium.cli import main
 from compendium.dataset import validate_dataset
@@ -148,6 +150,30 @@ def test_descriptor_nested_a_thousand_deep(dataset: Path, capsys):
     assert json_depth(b'{"a": "[[[[", "b": [[1]]}') == 3  # brackets in strings do not count
     assert any("nested 1000 levels deep" in p for p in _problems(dataset))
     _one_line_refusal(["validate", str(dataset)], capsys)
+
+
+def _nesting(value) -> int:
+    """The depth of a parsed JSON value, counted the obvious (recursive) way."""
+    if isinstance(value, dict):
+        return 1 + max(map(_nesting, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_nesting, value), default=0)
+    return 0
+
+
+# Strings full of brackets and quotes, so that only the brackets outside them may count.
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:'),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(alphabet='[]{}"\\ab', max_size=4), inner, max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_JSON_VALUES, st.booleans())
+def test_json_depth_agrees_with_the_parsed_value(value, indent):
+    text = json.dumps(value, indent=1 if indent else None, ensure_ascii=False)
+    assert json_depth(text.encode("utf-8")) == _nesting(json.loads(text))
 
 
 def test_table_path_is_a_folder(dataset: Path, capsys):

@@ -190,8 +190,9 @@ def test_a_command_runs_in_a_child_of_the_run_server_with_its_status_and_message
 
 @pytest.mark.parametrize("run_id", ("framework", "class-agreement"))
 def test_pages_from_the_warmed_step_are_those_of_a_fresh_process(built: Path, run_id: str):
-    """make paper renders the notebooks' pages in a process forked from the run server, whose
-    nbconvert has rendered a page already; a fresh process renders the same bytes."""
+    """make paper renders the notebooks' pages in a process forked from the run server, with
+    one nbconvert exporter that has rendered a page there and the registry's earlier pages
+    here; a fresh process, whose exporter renders this page first, renders the same bytes."""
     page = built / "paper" / "notebooks" / f"{run_id}.html"
     fresh = subprocess.run(
         [sys.executable, "-c", "import sys; from pathlib import Path; "

@@ -144,10 +144,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _paper(args: argparse.Namespace) -> int:
-    from .pipeline.steps import build_paper_step
+    from .pipeline.steps import build_paper_steps
 
-    build_paper_step(args.step, data=Path(args.data), build=Path(args.build),
-                     registry=Path(args.registry), paper_dir=Path(args.paper))
+    build_paper_steps(args.step, data=Path(args.data), build=Path(args.build),
+                      registry=Path(args.registry), paper_dir=Path(args.paper))
     return 0
 
 
@@ -414,8 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_arguments(p)
     p.set_defaults(handler=_run)
 
-    p = sub.add_parser("paper", help="(build) one step of the paper build")
-    p.add_argument("step", choices=PAPER_STEPS)
+    p = sub.add_parser("paper", help="(build) steps of the paper build, in turn in one process")
+    p.add_argument("step", nargs="+", choices=PAPER_STEPS, metavar="STEP")
     _add_build_arguments(p)
     p.add_argument("--paper", default="paper", help="folder with paper.md and references.bib")
     p.set_defaults(handler=_paper)

@@ -16,6 +16,7 @@ This module imports only :mod:`compendium.errors`.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -24,14 +25,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import numpy as np
-
 from .errors import CompendiumError
 
 #: Deepest nesting of arrays and objects accepted in a JSON file (a descriptor needs 6).
 MAX_JSON_DEPTH = 64
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+#: Outside strings, only the brackets count for depth: every other byte is dropped,
+#: and an object's braces are counted as an array's brackets.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACES_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
 
 
 def _reason(err: OSError) -> str:
@@ -133,12 +136,15 @@ def decode(data: bytes, label: str) -> str:
 
 
 def json_depth(data: bytes) -> int:
-    """How deeply arrays and objects nest in JSON text (strings ignored), without recursion."""
-    bare = _JSON_STRING.sub(b'""', data)
-    steps = np.frombuffer(bare, dtype=np.uint8)
-    change = np.isin(steps, (ord("["), ord("{"))).astype(np.int64) \
-        - np.isin(steps, (ord("]"), ord("}"))).astype(np.int64)
-    return int(np.cumsum(change).max()) if len(change) else 0
+    """How deeply arrays and objects nest in JSON text (strings ignored), without recursion.
+
+    Pure Python rather than numpy: every paper step reads the dataset's descriptor
+    through here, and importing numpy would cost each of them more than the count
+    (under half a second for ten megabytes of brackets).
+    """
+    brackets = _JSON_STRING.sub(b'""', data).translate(_BRACES_AS_BRACKETS, _NOT_BRACKETS)
+    steps = itertools.accumulate(1 if byte == ord("[") else -1 for byte in brackets)
+    return max(0, max(steps, default=0))
 
 
 def parse_json(data: bytes, label: str, max_depth: int = MAX_JSON_DEPTH) -> Any:

@@ -242,12 +242,21 @@ local function page_layout(doc)
   return doc
 end
 
-return {
-  { Meta = read_meta },
-  { Div = keep_conditional },
-  { Div = notice_box, Figure = figure_classes, Pandoc = page_layout },
-  { Figure = number, Table = number },
-  { Cite = resolve, Image = png_for_docx },
-  { Quoted = typst_quoted },
-  { Str = typst_marks },
-}
+-- Only the passes that can change something in this format: a pass pandoc is
+-- given walks the whole document (the Str pass every word) even where each of
+-- its functions returns nil, and the writers of HTML and DOCX would pay for
+-- Typst's passes. Which passes run changes no output.
+local typst = FORMAT:match("typst") ~= nil
+local passes = pandoc.List({ { Meta = read_meta }, { Div = keep_conditional } })
+if typst then
+  passes:insert({ Div = notice_box, Figure = figure_classes, Pandoc = page_layout })
+elseif FORMAT ~= "json" then
+  passes:insert({ Figure = figure_classes })
+end
+passes:insert({ Figure = number, Table = number })
+passes:insert({ Cite = resolve, Image = FORMAT:match("docx") and png_for_docx or nil })
+if typst then
+  passes:insert({ Quoted = typst_quoted })
+  passes:insert({ Str = typst_marks })
+end
+return passes

@@ -13,13 +13,14 @@ import codecs
 import io
 import os
 from pathlib import Path
-from typing import BinaryIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import CompendiumError, Problem
 from ..userfile import decode, open_regular, read_bytes
 from .datapackage import DESCRIPTOR, TABLE_SCHEMAS, TABLES
+
+if TYPE_CHECKING:  # imported where a table is read: the paper's assembly reads only a text
+    import pandas as pd
 
 
 def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
@@ -35,6 +36,8 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
     two passes) is read whole and checked as before, so every message is the
     same whichever way a file is read.
     """
+    import pandas as pd
+
     label = label or path.name
     if not path.exists() and not path.is_symlink():
         raise CompendiumError(f"{label}: file not found")
@@ -104,6 +107,8 @@ def _passes_checks(handle: BinaryIO) -> bool:
 
 def _parse(source: BinaryIO, label: str) -> pd.DataFrame:
     """The CSV at ``source`` parsed as text, or a CompendiumError with the parser's message."""
+    import pandas as pd
+
     try:
         return pd.read_csv(
             source, dtype=str, keep_default_na=False, na_values=[""],
@@ -147,6 +152,8 @@ def problem_order(problem: Problem) -> tuple:
 
 def default_sources(segments: pd.DataFrame) -> pd.Series:
     """Each segment's transcript path: its ``source``, else ``transcripts/<participant_id>.txt``."""
+    import pandas as pd
+
     source = segments["source"] if "source" in segments else pd.Series(pd.NA, index=segments.index)
     missing = source.isna().to_numpy()
     if not missing.any():
@@ -181,6 +188,8 @@ def is_inside(folder: Path, path: Path) -> bool:
 def typed_table(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (table ``table`` as read) with the schema's integer types and the
     documented defaults for optional columns; changes and returns ``frame``."""
+    import pandas as pd
+
     schema = TABLE_SCHEMAS[table]
     for spec in schema["fields"]:
         name = spec["name"]

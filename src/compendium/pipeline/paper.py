@@ -32,7 +32,7 @@ from typing import Any
 from ..errors import CompendiumError
 from ..fileio import atomic_write, publish, remove_tree, sha256_file, staging_dir
 from ..layout import FORMATS, Layout
-from .pandoc import finish_pandoc, pandoc_version, run_pandoc, start_pandoc
+from .pandoc import finish_pandoc, pandoc_version, start_pandoc
 from .runs import REPOSITORY, load_runs
 
 VALUE = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
@@ -308,12 +308,19 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
     tmp = staging_dir(out_dir / "render").resolve()
     try:
         # pandoc runs inside out_dir, so every path handed to it must be absolute
-        tree = run_pandoc([paths.assembled.name,
-                           *_common_args(paper_dir, synthetic, study, true_values),
-                           "--to", "json"], cwd=out_dir)
+        parse = start_pandoc([paths.assembled.name,
+                              *_common_args(paper_dir, synthetic, study, true_values),
+                              "--to", "json", "--output", str(tmp / "parsed.json")], cwd=out_dir)
+        try:
+            if "pdf" in formats:
+                _warm_typst(build)
+            finish_pandoc(parse)
+        finally:
+            if parse.poll() is None:
+                parse.kill()
         # Citations are resolved by now; the bibliography's path is all that is left of
         # it, and the DOCX writer would keep it (an absolute path) in its properties.
-        document = json.loads(tree)
+        document = json.loads((tmp / "parsed.json").read_text(encoding="utf-8"))
         document["meta"].pop("bibliography", None)
         (tmp / "paper.json").write_text(json.dumps(document, ensure_ascii=False),
                                         encoding="utf-8")
@@ -328,8 +335,6 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
                 args, env = _writer_args(fmt, staged[fmt])
                 writers[fmt] = start_pandoc([str(tmp / "paper.json"), *args], cwd=out_dir,
                                             env=env)
-            if "pdf" in formats:
-                import typst  # noqa: F401  (loaded while the writers run)
             for fmt in order:
                 finish_pandoc(writers[fmt])
                 if fmt == "pdf":
@@ -349,13 +354,36 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
     return targets
 
 
+def _typst_source(build: Path) -> Path:
+    """Where the PDF's Typst source is compiled from: beside the assembled Markdown, so that
+    Typst, which resolves image paths against it, finds '../runs/...' in the build folder."""
+    return Layout(build).paper / ".paper.typ"
+
+
+def _warm_typst(build: Path) -> None:
+    """Compile the last render's Typst source, if there is one, and throw the PDF away.
+
+    Called while pandoc parses the manuscript: Typst keeps in this process what
+    it worked out (fonts, figures, the layout of what did not change), so the
+    new source, compiled from the same path, takes a fifth of the time. What
+    it keeps changes no byte of the PDF (``tests/test_build.py`` compares the
+    two); a source that no longer compiles only goes unused.
+    """
+    import typst
+
+    source = _typst_source(build)
+    if source.is_file():
+        try:
+            typst.compile(str(source), root=str(build.resolve()), ignore_system_fonts=True)
+        except Exception:  # noqa: BLE001 - the compile that counts comes later and reports
+            pass
+
+
 def _compile_pdf(build: Path, typ: Path, tmp: Path) -> Path:
     """Compile the Typst source with the typst wheel's Python API; return the staged PDF."""
     import typst
 
-    # Typst resolves image paths against the .typ file; keep it beside the
-    # assembled Markdown so '../runs/...' points into the build folder.
-    typ_final = Layout(build).paper / ".paper.typ"
+    typ_final = _typst_source(build)
     publish(typ, typ_final)
     staged = tmp / "paper.pdf"
     try:

@@ -94,6 +94,21 @@ def load_registry(path: Path) -> list[dict]:
     return runs
 
 
+def start_order(runs: list[dict]) -> list[dict]:
+    """The runs in the order make starts them: those that draw more figures first.
+
+    Drawing and saving figures is most of what a run costs beyond its kernel, so
+    the longest runs start first, and the last to finish does not run alone while
+    the other cores wait (the order of a prerequisite list is the order make
+    starts its jobs in). Runs that draw as many keep the registry's order; what a
+    run writes does not depend on when it ran.
+    """
+    def figures(run: dict) -> int:
+        return sum(str(artefact).startswith("fig-") for artefact in run["artefacts"])
+
+    return sorted(runs, key=figures, reverse=True)
+
+
 def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
     """The make rules: the layout's variables and one rule per run, with the code it imports."""
     package_dir = Path(__file__).resolve().parent.parent
@@ -107,16 +122,21 @@ def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
             p.relative_to(package_dir.parent.parent).as_posix()
             for p in module_files(package_dir, [VALIDATOR])),
         "RUN_IDS := " + " ".join(r["id"] for r in runs),
-        "RUN_MANIFESTS = " + " ".join(layout.run_target(r["id"]) for r in runs),
+        "RUN_MANIFESTS = " + " ".join(layout.run_target(r["id"]) for r in start_order(runs)),
         "NOTEBOOKS := " + " ".join(sorted({f"notebooks/{r['notebook']}" for r in runs})),
-        "",
     ]
+    # A run's own inputs besides the dataset: a folder's files, found when make runs (so
+    # a file added later counts too), once for every run that reads the folder, through
+    # the Makefile's `listed` (the make you start finds them and hands them down).
+    folders = sorted({folder for run in runs for folder in run.get("inputs", [])})
+    listed = {folder: f"FILES_IN_{folder.strip('/')}" for folder in folders}
+    lines.append("RUN_INPUT_LISTS := " + " ".join(listed.values()))
+    lines += [f"{var} := $(call listed,{var},find {folder} -type f -not -name '.*' 2>/dev/null)"
+              for folder, var in listed.items()]
+    lines.append("")
     for run in runs:
         params = outdir / f"params-{run['id']}.json"
-        # A run's own inputs besides the dataset (a folder's files, found when make runs,
-        # so a file added later counts too).
-        extra = "".join(f" $(shell find {folder} -type f -not -name '.*' 2>/dev/null)"
-                        for folder in run.get("inputs", []))
+        extra = "".join(f" $({listed[folder]})" for folder in run.get("inputs", []))
         notebook = registry.parent / run["notebook"]
         code = " ".join(p.relative_to(package_dir.parent.parent).as_posix()
                         for p in run_code_files(package_dir, notebook, graph)) \

@@ -9,6 +9,7 @@ links only, so it opens from disk or from any static host.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -29,12 +30,23 @@ from .runs import load_runs
 EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*')
 
 
-def render_notebook(notebook: Path) -> str:
-    """One executed notebook as a standalone HTML page (images embedded, no network)."""
+@functools.cache
+def notebook_exporter() -> Any:
+    """The one nbconvert exporter of every page (an ``HTMLExporter`` with the lab template).
+
+    Its templates are compiled when it renders its first page; a new exporter for
+    each page compiled them again, a third of the pages' time. It keeps no state
+    from one notebook to the next (tests/test_warm_kernels.py compares its pages with
+    a fresh process's).
+    """
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_filename(str(notebook))
+    return HTMLExporter(template_name="lab")
+
+
+def render_notebook(notebook: Path) -> str:
+    """One executed notebook as a standalone HTML page (images embedded, no network)."""
+    body, _ = notebook_exporter().from_filename(str(notebook))
     return EXTERNAL_SCRIPT.sub("", body)
 
 

@@ -23,6 +23,18 @@ def _read_values(paths: Layout) -> dict:
         raise CompendiumError(f"{paths.values}: missing or unreadable; run `make paper`") from None
 
 
+def build_paper_steps(steps: list[str], *, data: Path, build: Path, registry: Path,
+                      paper_dir: Path) -> list[Path]:
+    """Run several steps in one process, in the order given; return their targets.
+
+    Each is finished (renamed into place) before the next starts, as if make had
+    run them one by one, and the process starts once: make assembles and renders
+    the paper so, one interpreter start less on the way to the PDF.
+    """
+    return [build_paper_step(step, data=data, build=build, registry=registry,
+                             paper_dir=paper_dir) for step in steps]
+
+
 def build_paper_step(step: str, *, data: Path, build: Path, registry: Path,
                      paper_dir: Path) -> Path:
     """Run one step of the paper build (one of ``layout.PAPER_STEPS``); return its target."""

@@ -159,10 +159,10 @@ def _preload_runs() -> None:
     runs = importlib.import_module("compendium.pipeline.runs")
     importlib.import_module("compendium.importgraph").import_graph(runs.PACKAGE_DIR, "compendium")
     # nbconvert loads its templates, filters and highlighter on the first page it
-    # renders (half a second); the notebooks' pages step then finds them loaded.
-    from nbconvert import HTMLExporter
-
-    HTMLExporter(template_name="lab").from_notebook_node(nbformat.v4.new_notebook(cells=[
+    # renders (half a second); the notebooks' pages step, which keeps one exporter,
+    # then finds them loaded.
+    site = importlib.import_module("compendium.pipeline.site")
+    site.notebook_exporter().from_notebook_node(nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("*a* page"), nbformat.v4.new_code_cell("print(1)")]))
 
 
