@@ -36,8 +36,6 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
     two passes) is read whole and checked as before, so every message is the
     same whichever way a file is read.
     """
-    import pandas as pd
-
     label = label or path.name
     if not path.exists() and not path.is_symlink():
         raise CompendiumError(f"{label}: file not found")
