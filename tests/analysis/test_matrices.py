@@ -322,3 +322,50 @@ def test_clustered_matrix_with_dangling_and_missing_segment_ids(
         want = clustered_matrix(codings, segments, participants, codebook, theme,
                                 coder="coder_a")
         assert got.equals(want)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from compendium.dataset import load_dataset
+
+    from ..conftest import DEMO
+
+    return load_dataset(DEMO)
+
+
+def _by_the_rule(codings, segments, participants, codebook, theme, coder):
+    """The matrix's quotes as the quote rule's own functions give them (string joins)."""
+    cells = clustered_matrix(codings, segments, participants, codebook, theme, coder=coder,
+                             min_interviewees=0)
+    candidates = quote_candidates(codings, segments, participants, codebook, theme, coder=coder)
+    return select_quotes(candidates, cells[["code_id", "perspective"]])
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), share=st.floats(0.02, 1.0))
+def test_the_matrix_joins_its_quotes_on_integer_codes_as_the_rule_does(demo, seed, share):
+    # clustered_matrix joins the candidates on the segment codes it made once, not on the
+    # ids' strings as quote_candidates does; on random subsets of the demo's codings (some
+    # leaving a theme uncoded, or a coder with nothing) both give the same quotes.
+    keep = np.random.default_rng(seed).random(len(demo.codings)) < share
+    codings = demo.codings[keep].reset_index(drop=True)
+    for coder in [None, *sorted(codings["coder"].unique())]:
+        for theme in ("motivations", "outcomes", "cluster_role"):
+            got = clustered_matrix(codings, demo.segments, demo.participants, demo.codebook,
+                                   theme, coder=coder, min_interviewees=0)
+            expected = _by_the_rule(codings, demo.segments, demo.participants, demo.codebook,
+                                    theme, coder)
+            pd.testing.assert_frame_equal(
+                got[["quote_segment_id", "quote_participant_id", "quote_text"]],
+                expected[["quote_segment_id", "quote_participant_id", "quote_text"]])
+
+
+def test_a_segment_id_listed_twice_is_joined_as_the_rule_joins_it(demo):
+    # Validation refuses it; the analysis must still not quote differently from the rule.
+    segments = pd.concat([demo.segments, demo.segments.iloc[[0, 5]]], ignore_index=True)
+    for theme in ("motivations", "outcomes"):
+        got = clustered_matrix(demo.codings, segments, demo.participants, demo.codebook, theme,
+                               coder=demo.primary_coder, min_interviewees=0)
+        expected = _by_the_rule(demo.codings, segments, demo.participants, demo.codebook, theme,
+                                demo.primary_coder)
+        pd.testing.assert_frame_equal(got[["quote_segment_id"]], expected[["quote_segment_id"]])

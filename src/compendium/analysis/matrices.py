@@ -79,8 +79,6 @@ def quote_candidates(
     # (One factorisation and a bincount: a groupby and a map over a million
     # segment ids cost several times more.)
     segment, _ = pd.factorize(selected["segment_id"], use_na_sentinel=False)
-    n_codes = np.bincount(segment)
-
     in_theme = selected["code_id"].isin(theme_codes).to_numpy()
     cand = (
         selected[in_theme]
@@ -90,8 +88,20 @@ def quote_candidates(
             on="segment_id",
             how="inner",
         )
-        .merge(perspectives(participants), on="participant_id", how="inner")
     )
+    return _ranked(cand, np.bincount(segment), participants, theme_codes)
+
+
+def _ranked(cand: pd.DataFrame, n_codes: np.ndarray, participants: pd.DataFrame,
+            theme_codes: pd.Series) -> pd.DataFrame:
+    """Candidates ranked within their cells: the quote rule's per-cell half.
+
+    ``cand`` holds one row per candidate (code_id, segment_id, participant_id,
+    text, and ``_segment``, the segment's integer code); ``n_codes[code]`` is how
+    many codes that segment carries. Shared by :func:`quote_candidates` and
+    :func:`clustered_matrix`, which reach the same rows by different joins.
+    """
+    cand = cand.merge(perspectives(participants), on="participant_id", how="inner")
     cand["n_codes"] = n_codes[cand["_segment"].to_numpy()].astype("int64")
     cand["only_code"] = cand["n_codes"].eq(1)
     cand["length"] = cand["text"].fillna("").str.len().astype("int64")
@@ -106,6 +116,8 @@ def quote_candidates(
     cand["_code_pos"] = pd.Index(theme_codes).get_indexer(cand["code_id"])
     cand["_persp_pos"] = pd.Index(PERSPECTIVES).get_indexer(cand["perspective"])
     cand["_not_only"] = ~cand["only_code"]
+    # The keys order every row: a segment is a candidate once per cell (the pairs are
+    # distinct), so the order the joins left them in does not matter.
     cand = cand.sort_values(
         ["_code_pos", "_persp_pos", "_not_only", "distance", "segment_id"], kind="stable"
     )
@@ -221,10 +233,14 @@ def clustered_matrix(
         raise ValueError(f"min_interviewees must be an integer, got {min_interviewees!r}")
     if min_interviewees < 0:
         raise ValueError(f"min_interviewees must be >= 0, got {min_interviewees}")
-    check_coder(codings, coder)
     # Counting only this coder's codings of this theme's codes gives the same counts
     # for the theme's codes as counting everything, at a fraction of the cost.
-    coders_codings = codings if coder is None else codings[codings["coder"] == coder]
+    coders_codings = codings
+    if coder is not None:
+        by_coder = (codings["coder"] == coder).to_numpy(dtype=bool, na_value=False)
+        if not by_coder.any():
+            check_coder(codings, coder)  # names the coders there are
+        coders_codings = codings[by_coder]
     codes = code_entries(codebook)
     theme_codes = codes.loc[codes["theme"] == theme, "code_id"]
     in_theme = coders_codings["code_id"].isin(theme_codes).to_numpy()
@@ -257,13 +273,48 @@ def clustered_matrix(
         totals >= min_interviewees,
         ["code_id", "name", "perspective", "n_interviewees", "group_size"],
     ].reset_index(drop=True)
-    # (Without a coding of the theme, the coder's codings keep the coder known.)
-    candidates = quote_candidates(on_them if len(on_them) else coders_codings, segments,
-                                  participants, codebook, theme, coder=coder)
+    seg_codes = on_segments[carrying[on_segments]]
+    if len(np.unique(seg_codes)) == len(seg_codes):
+        candidates = _candidates_by_code(on_them, on_codings[carrying[on_codings]], segments,
+                                         seg_codes, participants, theme_codes)
+    else:  # a segment id listed twice (validation refuses it): joined as the rule's own code
+        # (Without a coding of the theme, the coder's codings keep the coder known.)
+        candidates = quote_candidates(on_them if len(on_them) else coders_codings, segments,
+                                      participants, codebook, theme, coder=coder)
     quotes = select_quotes(candidates, cells)
     return pd.concat(
         [cells, quotes[["quote_segment_id", "quote_participant_id", "quote_text"]]], axis=1
     )
+
+
+def _candidates_by_code(codings: pd.DataFrame, codings_segment: np.ndarray,
+                        segments: pd.DataFrame, segments_segment: np.ndarray,
+                        participants: pd.DataFrame, theme_codes: pd.Series) -> pd.DataFrame:
+    """:func:`quote_candidates` of one coder's ``codings`` (already selected) on segments
+    whose ids are distinct, joined on the integer segment codes the caller made once
+    (``codings_segment``, ``segments_segment``), not on the ids' strings again."""
+    code, code_ids = pd.factorize(codings["code_id"], use_na_sentinel=False)
+    # distinct (segment, code) pairs, first occurrences in order, as drop_duplicates keeps
+    pair = codings_segment.astype(np.int64) * (len(code_ids) + 1) + code
+    _, first = np.unique(pair, return_index=True)
+    first.sort()
+    segment = codings_segment[first]
+    in_theme = pd.Index(code_ids).isin(theme_codes)[code[first]]
+    row_of = np.full(int(max(segment.max(initial=-1), segments_segment.max(initial=-1))) + 1,
+                     -1, np.int64)
+    row_of[segments_segment] = np.arange(len(segments_segment))
+    rows = row_of[segment[in_theme]]
+    joined = rows >= 0  # an inner join: a coding's segment missing from ``segments`` drops
+    picked = segments.iloc[rows[joined]]
+    cand = pd.DataFrame({
+        "segment_id": picked["segment_id"].to_numpy(),
+        "code_id": codings["code_id"].to_numpy()[first][in_theme][joined],
+        "_segment": segment[in_theme][joined],
+        "participant_id": picked["participant_id"].to_numpy(),
+        "text": picked["text"].to_numpy(),
+    })
+    # Codes the segment carries: its distinct pairs, as the rule's own code counts them.
+    return _ranked(cand, np.bincount(segment), participants, theme_codes)
 
 
 def _same_codes(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray]:
