@@ -333,3 +333,16 @@ def test_class_exercise_skips_an_uncoded_interview(dataset: Path):
     assert first != "A00"
     with pytest.raises(CompendiumError, match="participant 'A00' has no segments"):
         segments_to_code(ds, "A00")
+
+
+def test_an_unknown_paper_step_is_one_line_before_any_step_runs(tmp_path: Path, capfd):
+    # argparse's own refusal was a usage block and exit status 2; a known step given first
+    # must not run either (the build folder stays unmade). capfd: under the test run's run
+    # server the command goes on in a forked child, which writes to this process's stderr.
+    from compendium.cli import main
+
+    build = tmp_path / "build"
+    assert main(["paper", "values", "bogus", "--data", str(tmp_path), "--build", str(build)]) == 1
+    err = capfd.readouterr().err
+    assert err.startswith("compendium paper: unknown build step 'bogus'; the steps are values,")
+    assert err.count("\n") == 1 and not build.exists()

@@ -415,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_run)
 
     p = sub.add_parser("paper", help="(build) steps of the paper build, in turn in one process")
-    p.add_argument("step", nargs="+", choices=PAPER_STEPS, metavar="STEP")
+    p.add_argument("step", nargs="+", metavar="STEP", help=f"of {', '.join(PAPER_STEPS)}")
     _add_build_arguments(p)
     p.add_argument("--paper", default="paper", help="folder with paper.md and references.bib")
     p.set_defaults(handler=_paper)

@@ -31,6 +31,10 @@ def build_paper_steps(steps: list[str], *, data: Path, build: Path, registry: Pa
     run them one by one, and the process starts once: make assembles and renders
     the paper so, one interpreter start less on the way to the PDF.
     """
+    unknown = [step for step in steps if step not in PAPER_STEPS]
+    if unknown:  # before any step runs: a typo should not leave half the steps done
+        raise CompendiumError(f"unknown build step '{unknown[0]}'; the steps are "
+                              f"{', '.join(PAPER_STEPS)}")
     return [build_paper_step(step, data=data, build=build, registry=registry,
                              paper_dir=paper_dir) for step in steps]
 
