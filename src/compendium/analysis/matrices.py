@@ -299,17 +299,17 @@ def _candidates_by_code(codings: pd.DataFrame, codings_segment: np.ndarray,
     _, first = np.unique(pair, return_index=True)
     first.sort()
     segment = codings_segment[first]
-    in_theme = pd.Index(code_ids).isin(theme_codes)[code[first]]
+    in_theme = first[pd.Index(code_ids).isin(theme_codes)[code[first]]]
     row_of = np.full(int(max(segment.max(initial=-1), segments_segment.max(initial=-1))) + 1,
                      -1, np.int64)
     row_of[segments_segment] = np.arange(len(segments_segment))
-    rows = row_of[segment[in_theme]]
+    rows = row_of[codings_segment[in_theme]]
     joined = rows >= 0  # an inner join: a coding's segment missing from ``segments`` drops
-    picked = segments.iloc[rows[joined]]
+    chosen, picked = in_theme[joined], segments.iloc[rows[joined]]
     cand = pd.DataFrame({
         "segment_id": picked["segment_id"].to_numpy(),
-        "code_id": codings["code_id"].to_numpy()[first][in_theme][joined],
-        "_segment": segment[in_theme][joined],
+        "code_id": codings["code_id"].to_numpy()[chosen],
+        "_segment": codings_segment[chosen],
         "participant_id": picked["participant_id"].to_numpy(),
         "text": picked["text"].to_numpy(),
     })
