@@ -345,15 +345,19 @@ def _by_the_rule(codings, segments, participants, codebook, theme, coder):
 @given(seed=st.integers(0, 2**32 - 1), share=st.floats(0.02, 1.0))
 def test_the_matrix_joins_its_quotes_on_integer_codes_as_the_rule_does(demo, seed, share):
     # clustered_matrix joins the candidates on the segment codes it made once, not on the
-    # ids' strings as quote_candidates does; on random subsets of the demo's codings (some
-    # leaving a theme uncoded, or a coder with nothing) both give the same quotes.
-    keep = np.random.default_rng(seed).random(len(demo.codings)) < share
+    # ids' strings as quote_candidates does, and breaks ties by the ids' ranks; on random
+    # subsets of the demo's codings (some leaving a theme uncoded, or a coder with
+    # nothing), with the segments' rows in a random order (so a row's position says
+    # nothing of its id's), both give the same quotes.
+    rng = np.random.default_rng(seed)
+    keep = rng.random(len(demo.codings)) < share
     codings = demo.codings[keep].reset_index(drop=True)
+    segments = demo.segments.iloc[rng.permutation(len(demo.segments))].reset_index(drop=True)
     for coder in [None, *sorted(codings["coder"].unique())]:
         for theme in ("motivations", "outcomes", "cluster_role"):
-            got = clustered_matrix(codings, demo.segments, demo.participants, demo.codebook,
+            got = clustered_matrix(codings, segments, demo.participants, demo.codebook,
                                    theme, coder=coder, min_interviewees=0)
-            expected = _by_the_rule(codings, demo.segments, demo.participants, demo.codebook,
+            expected = _by_the_rule(codings, segments, demo.participants, demo.codebook,
                                     theme, coder)
             pd.testing.assert_frame_equal(
                 got[["quote_segment_id", "quote_participant_id", "quote_text"]],
@@ -367,5 +371,21 @@ def test_a_segment_id_listed_twice_is_joined_as_the_rule_joins_it(demo):
         got = clustered_matrix(demo.codings, segments, demo.participants, demo.codebook, theme,
                                coder=demo.primary_coder, min_interviewees=0)
         expected = _by_the_rule(demo.codings, segments, demo.participants, demo.codebook, theme,
+                                demo.primary_coder)
+        pd.testing.assert_frame_equal(got[["quote_segment_id"]], expected[["quote_segment_id"]])
+
+
+def test_a_coded_segment_without_an_id_is_ranked_as_the_rule_ranks_it(demo):
+    # A missing id cannot be ranked among strings; the matrix then sorts by the ids as the
+    # rule does (missing last) rather than failing.
+    segments = demo.segments.copy()
+    codings = demo.codings.copy()
+    first = segments["segment_id"].iloc[0]
+    segments.loc[0, "segment_id"] = None
+    codings.loc[codings["segment_id"] == first, "segment_id"] = None
+    for theme in ("motivations", "outcomes"):
+        got = clustered_matrix(codings, segments, demo.participants, demo.codebook, theme,
+                               coder=demo.primary_coder, min_interviewees=0)
+        expected = _by_the_rule(codings, segments, demo.participants, demo.codebook, theme,
                                 demo.primary_coder)
         pd.testing.assert_frame_equal(got[["quote_segment_id"]], expected[["quote_segment_id"]])

@@ -93,13 +93,16 @@ def quote_candidates(
 
 
 def _ranked(cand: pd.DataFrame, n_codes: np.ndarray, participants: pd.DataFrame,
-            theme_codes: pd.Series) -> pd.DataFrame:
+            theme_codes: pd.Series, id_order: str = "segment_id") -> pd.DataFrame:
     """Candidates ranked within their cells: the quote rule's per-cell half.
 
     ``cand`` holds one row per candidate (code_id, segment_id, participant_id,
     text, and ``_segment``, the segment's integer code); ``n_codes[code]`` is how
     many codes that segment carries. Shared by :func:`quote_candidates` and
     :func:`clustered_matrix`, which reach the same rows by different joins.
+    ``id_order`` names the column whose order is the segment ids' order: the ids
+    themselves, or integers the caller has proven to sort as the ids do (which
+    sorts a large table without comparing strings).
     """
     cand = cand.merge(perspectives(participants), on="participant_id", how="inner")
     cand["n_codes"] = n_codes[cand["_segment"].to_numpy()].astype("int64")
@@ -118,9 +121,11 @@ def _ranked(cand: pd.DataFrame, n_codes: np.ndarray, participants: pd.DataFrame,
     cand["_not_only"] = ~cand["only_code"]
     # The keys order every row: a segment is a candidate once per cell (the pairs are
     # distinct), so the order the joins left them in does not matter.
-    cand = cand.sort_values(
-        ["_code_pos", "_persp_pos", "_not_only", "distance", "segment_id"], kind="stable"
-    )
+    keys = ["_code_pos", "_persp_pos", "_not_only", "distance", id_order]
+    if id_order == "segment_id":
+        cand = cand.sort_values(keys, kind="stable")
+    else:  # numbers only: numpy sorts them without factorising each key as pandas would
+        cand = cand.iloc[np.lexsort([cand[k].to_numpy() for k in reversed(keys)])]
     cand["rank"] = cand.groupby(cell).cumcount().astype("int64") + 1
     columns = [
         "code_id",
@@ -254,15 +259,19 @@ def clustered_matrix(
     on_segments, on_codings = _same_codes(segments["segment_id"], coders_codings["segment_id"])
     carrying = np.zeros(max(on_segments.max(initial=-1), on_codings.max(initial=-1)) + 1, bool)
     carrying[on_codings[in_theme]] = True
-    segments = segments[carrying[on_segments]]
+    # Rows are taken by position from the columns the matrix uses, once, rather than
+    # filtering whole tables of a million rows.
+    rows = np.flatnonzero(carrying[on_segments])
+    seg_codes = on_segments[rows]
     on_them = coders_codings[carrying[on_codings]]
     # code_frequencies(mine, segments, ...) with the segment ids as integer codes:
     # the same pairs, joins and distinct counts, without hashing the ids again.
     coded = (pd.DataFrame({"segment_id": on_codings[in_theme],
                            "code_id": mine["code_id"].to_numpy()})
              .drop_duplicates()
-             .merge(pd.DataFrame({"segment_id": on_segments[carrying[on_segments]],
-                                  "participant_id": segments["participant_id"].to_numpy()}),
+             .merge(pd.DataFrame({"segment_id": seg_codes,
+                                  "participant_id":
+                                      segments["participant_id"].to_numpy()[rows]}),
                     on="segment_id", how="inner"))
     freq = frequencies_of_coded(coded, participants, codebook)
     freq = freq[freq["theme"] == theme]
@@ -273,14 +282,14 @@ def clustered_matrix(
         totals >= min_interviewees,
         ["code_id", "name", "perspective", "n_interviewees", "group_size"],
     ].reset_index(drop=True)
-    seg_codes = on_segments[carrying[on_segments]]
-    if len(np.unique(seg_codes)) == len(seg_codes):
+    if np.bincount(seg_codes).max(initial=0) <= 1:  # each segment id listed once
         candidates = _candidates_by_code(on_them, on_codings[carrying[on_codings]], segments,
-                                         seg_codes, participants, theme_codes)
+                                         rows, seg_codes, participants, theme_codes)
     else:  # a segment id listed twice (validation refuses it): joined as the rule's own code
         # (Without a coding of the theme, the coder's codings keep the coder known.)
-        candidates = quote_candidates(on_them if len(on_them) else coders_codings, segments,
-                                      participants, codebook, theme, coder=coder)
+        candidates = quote_candidates(on_them if len(on_them) else coders_codings,
+                                      segments.iloc[rows], participants, codebook, theme,
+                                      coder=coder)
     quotes = select_quotes(candidates, cells)
     return pd.concat(
         [cells, quotes[["quote_segment_id", "quote_participant_id", "quote_text"]]], axis=1
@@ -288,33 +297,51 @@ def clustered_matrix(
 
 
 def _candidates_by_code(codings: pd.DataFrame, codings_segment: np.ndarray,
-                        segments: pd.DataFrame, segments_segment: np.ndarray,
+                        segments: pd.DataFrame, rows: np.ndarray, rows_segment: np.ndarray,
                         participants: pd.DataFrame, theme_codes: pd.Series) -> pd.DataFrame:
-    """:func:`quote_candidates` of one coder's ``codings`` (already selected) on segments
-    whose ids are distinct, joined on the integer segment codes the caller made once
-    (``codings_segment``, ``segments_segment``), not on the ids' strings again."""
+    """:func:`quote_candidates` of one coder's ``codings`` (already selected) on the
+    ``segments`` at positions ``rows``, whose ids are distinct, joined on the integer
+    segment codes the caller made once (``codings_segment``, ``rows_segment``), not on
+    the ids' strings again."""
     code, code_ids = pd.factorize(codings["code_id"], use_na_sentinel=False)
     # distinct (segment, code) pairs, first occurrences in order, as drop_duplicates keeps
     pair = codings_segment.astype(np.int64) * (len(code_ids) + 1) + code
-    _, first = np.unique(pair, return_index=True)
-    first.sort()
+    first = np.flatnonzero(~pd.Series(pair, copy=False).duplicated().to_numpy())
     segment = codings_segment[first]
     in_theme = first[pd.Index(code_ids).isin(theme_codes)[code[first]]]
-    row_of = np.full(int(max(segment.max(initial=-1), segments_segment.max(initial=-1))) + 1,
+    row_of = np.full(int(max(segment.max(initial=-1), rows_segment.max(initial=-1))) + 1,
                      -1, np.int64)
-    row_of[segments_segment] = np.arange(len(segments_segment))
-    rows = row_of[codings_segment[in_theme]]
-    joined = rows >= 0  # an inner join: a coding's segment missing from ``segments`` drops
-    chosen, picked = in_theme[joined], segments.iloc[rows[joined]]
+    row_of[rows_segment] = rows
+    picked = row_of[codings_segment[in_theme]]
+    joined = picked >= 0  # an inner join: a coding's segment missing from ``segments`` drops
+    chosen, picked = in_theme[joined], picked[joined]
+    ids = segments["segment_id"].to_numpy(dtype=object)
     cand = pd.DataFrame({
-        "segment_id": picked["segment_id"].to_numpy(),
+        "segment_id": ids[picked],
         "code_id": codings["code_id"].to_numpy()[chosen],
         "_segment": codings_segment[chosen],
-        "participant_id": picked["participant_id"].to_numpy(),
-        "text": picked["text"].to_numpy(),
+        "participant_id": segments["participant_id"].to_numpy()[picked],
+        "text": segments["text"].to_numpy()[picked],
     })
     # Codes the segment carries: its distinct pairs, as the rule's own code counts them.
-    return _ranked(cand, np.bincount(segment), participants, theme_codes)
+    n_codes = np.bincount(segment)
+    # The ids' order as integers: the candidates' distinct rows ranked by their ids,
+    # each id once (the caller checked), so sorting by rank is sorting by id without
+    # the strings in the table's sort (ids nearly in order, as exports list them,
+    # sort in about one pass). A missing id cannot be compared: sorted as the rule does.
+    listed = np.zeros(len(ids), bool)
+    listed[picked] = True
+    listed = np.flatnonzero(listed)
+    try:
+        order = np.argsort(ids[listed], kind="stable")
+    except TypeError:
+        id_order = "segment_id"
+    else:
+        rank = np.empty(len(ids), np.int64)
+        rank[listed[order]] = np.arange(len(listed))
+        cand["_id_rank"] = rank[picked]
+        id_order = "_id_rank"
+    return _ranked(cand, n_codes, participants, theme_codes, id_order=id_order)
 
 
 def _same_codes(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray]:
