@@ -425,3 +425,37 @@ def study_words_outside_framing(html: str, design) -> list[str]:
     text = " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
     return [sentence for sentence in re.split(r"(?<=[.?!])\s+", text)
             if any(m.group(0).casefold() not in allowed for m in STUDY_WORDS.finditer(sentence))]
+
+
+def test_heatmaps_of_a_large_codebook_leave_out_numbers_that_cannot_fit(tmp_path):
+    # A real codebook of many codes gives cells narrower than a digit: numbers printed there
+    # overlap into an unreadable band, so the colour carries the value alone, and the
+    # co-occurrence caption, which mentions the numbers, says why they are absent. The
+    # demo's heatmaps keep their numbers.
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    def cell_numbers(fig) -> list[str]:
+        texts = [t.get_text() for t in fig.axes[0].texts]
+        plt.close(fig)
+        return [t for t in texts if t.isdigit()]
+
+    ds = load_dataset(DEMO)
+    for n_codes, shown in ((13, True), (70, False)):
+        rows, columns = [f"R{i}" for i in range(5)], [f"C{j:02d}" for j in range(n_codes)]
+        pairs = pd.DataFrame([(r, c, 2, 3, 3, 0.5) for r in rows for c in columns],
+                             columns=["code_a", "code_b", "count", "n_a", "n_b", "jaccard"])
+        fig = figures.cooccurrence_heatmap(pairs, rows, columns, {}, True, "interviewees")
+        assert bool(cell_numbers(fig)) == shown
+        assert figures.cooccurrence_numbers_fit(pairs, n_codes) == shown
+        grid = pd.DataFrame(np.full((3, n_codes), 4), columns=columns, index=["P1", "P2", "P3"])
+        grid.insert(0, "perspective", ["entrepreneur", "entrepreneur", "intermediary"])
+        fig = figures.framework_heatmap(grid, {}, {}, True)
+        assert bool(cell_numbers(fig)) == shown
+    # the caption follows the figure: the demo's counts fit, a 70-column theme's do not
+    pairs = framework.cooccurrence_for(ds, ds.segments, ds.codings, ds.primary_coder,
+                                       "interviewee", "motivations", "outcomes")
+    caption = framework.cooccurrence_caption(ds, "interviewee", "motivations", "outcomes", pairs)
+    assert "numbers are counts of interviewees carrying both codes" in caption
+    wide = pd.DataFrame({"count": [1], "code_a": ["x"], "code_b": ["y"]})
+    assert not figures.cooccurrence_numbers_fit(wide, 70)

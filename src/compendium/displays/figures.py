@@ -248,18 +248,53 @@ def theme_bars(matrix: pd.DataFrame, synthetic: bool, title: str | None = None,
     return fig
 
 
+#: Share of a heatmap figure's width its cells take (the rest: labels and colour bar).
+_CELLS_SHARE = 0.65
+
+
+def numbers_fit(n_columns: int, largest: float, figure_width: float, fontsize: float) -> bool:
+    """Whether a heatmap can print its numbers in its cells: the widest number (of
+    ``largest``'s digits) at ``fontsize`` points, with a little room, fits in a cell's width.
+
+    A heatmap ``figure_width`` inches wide keeps its width whatever the number of columns,
+    so a large codebook's cells shrink below a digit's width, and numbers printed there
+    overlap into an unreadable band (and cost the drawing of thousands of texts); the
+    colour then carries the value alone, and a caption that mentions the numbers says so.
+    """
+    if n_columns <= 0:
+        return True
+    digits = len(str(int(largest))) if np.isfinite(largest) and largest > 0 else 1
+    cell = _CELLS_SHARE * figure_width * 72 / n_columns  # points
+    return cell >= 0.62 * fontsize * digits + 2.0
+
+
+#: Width (inches) and number size (points) of the co-occurrence heatmap.
+COOCCURRENCE_WIDTH, COOCCURRENCE_FONTSIZE = 6.4, 7
+
+
+def cooccurrence_numbers_fit(pairs: pd.DataFrame, n_columns: int) -> bool:
+    """Whether :func:`cooccurrence_heatmap` prints the counts of ``pairs`` in its cells."""
+    largest = float(pairs["count"].max()) if len(pairs) else 0.0
+    return numbers_fit(n_columns, largest, COOCCURRENCE_WIDTH, COOCCURRENCE_FONTSIZE)
+
+
 def framework_heatmap(framework: pd.DataFrame, code_names: dict[str, str],
                       theme_of: dict[str, str], synthetic: bool):
-    """Interviewees x codes (segments per cell), perspectives and themes separated by rules."""
+    """Interviewees x codes (segments per cell, printed where they fit: :func:`numbers_fit`),
+    perspectives and themes separated by rules."""
     import seaborn as sns
 
     apply_style()
     codes = [c for c in framework.columns if c != "perspective"]
     values = framework[codes]
-    fig, ax = plt.subplots(figsize=(7.0, 0.22 * len(framework) + 2.4))
+    width, fontsize = 7.0, 6
+    fig, ax = plt.subplots(figsize=(width, 0.22 * len(framework) + 2.4))
     # Empty cells stay blank so the eye finds the coded ones.
     labels = values.astype(int).astype(str).where(values > 0, "")
-    sns.heatmap(values, ax=ax, cmap=HEATMAP, annot=labels, fmt="", annot_kws={"fontsize": 6},
+    largest = float(values.to_numpy().max()) if values.size else 0.0
+    annot: pd.DataFrame | bool = labels if numbers_fit(len(codes), largest, width, fontsize) \
+        else False
+    sns.heatmap(values, ax=ax, cmap=HEATMAP, annot=annot, fmt="", annot_kws={"fontsize": fontsize},
                 cbar_kws={"label": "Coded segments", "shrink": 0.6}, linewidths=0.3,
                 linecolor="white", xticklabels=[code_names.get(c, c) for c in codes])
     ax.set_ylabel("Interviewee")
@@ -282,7 +317,8 @@ def framework_heatmap(framework: pd.DataFrame, code_names: dict[str, str],
 
 def cooccurrence_heatmap(pairs: pd.DataFrame, rows: list[str], columns: list[str],
                          code_names: dict[str, str], synthetic: bool, unit_label: str):
-    """Jaccard similarity of two code sets (colour) with the co-occurrence counts printed."""
+    """Jaccard similarity of two code sets (colour) with the co-occurrence counts printed
+    where they fit (:func:`cooccurrence_numbers_fit`)."""
     import seaborn as sns
 
     apply_style()
@@ -290,9 +326,10 @@ def cooccurrence_heatmap(pairs: pd.DataFrame, rows: list[str], columns: list[str
         index=rows, columns=columns)
     cnt = pairs.pivot(index="code_a", columns="code_b", values="count").reindex(
         index=rows, columns=columns)
-    fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(rows) + 2.2))
+    fig, ax = plt.subplots(figsize=(COOCCURRENCE_WIDTH, 0.3 * len(rows) + 2.2))
+    annot = cnt.astype(int) if cooccurrence_numbers_fit(pairs, len(columns)) else False
     sns.heatmap(jac, ax=ax, cmap=HEATMAP, vmin=0, vmax=max(0.05, float(np.nanmax(jac.to_numpy()))),
-                annot=cnt.astype(int), fmt="d", annot_kws={"fontsize": 7},
+                annot=annot, fmt="d", annot_kws={"fontsize": COOCCURRENCE_FONTSIZE},
                 linewidths=0.3, linecolor="white",
                 cbar_kws={"label": f"Jaccard similarity ({unit_label})", "shrink": 0.7},
                 xticklabels=[code_names.get(c, c) for c in columns],

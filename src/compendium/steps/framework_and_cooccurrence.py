@@ -92,12 +92,20 @@ def unit_label(unit: str) -> str:
     return "interviewees" if unit == "interviewee" else "segments"
 
 
-def cooccurrence_caption(ds: Dataset, unit: str, row_theme: str, column_theme: str) -> str:
-    """Caption of the co-occurrence heatmap, naming the two themes by their labels."""
+def cooccurrence_caption(ds: Dataset, unit: str, row_theme: str, column_theme: str,
+                         pairs: pd.DataFrame | None = None) -> str:
+    """Caption of the co-occurrence heatmap, naming the two themes by their labels; with
+    ``pairs`` (as the figure was drawn from), it says when the cells are too small to
+    print the counts."""
     units = unit_label(unit)
+    n_columns = len(theme_codes(ds, column_theme))
+    numbers = (f"numbers are counts of {units} carrying both codes"
+               if pairs is None or figures.cooccurrence_numbers_fit(pairs, n_columns) else
+               f"and the {n_columns} columns leave no room to print in the cells the counts of "
+               f"{units} carrying both codes")
     return (f"Co-occurrence of the codes of ‘{ds.design.theme_label(row_theme)}’ (rows) and of "
             f"‘{ds.design.theme_label(column_theme)}’ (columns) within {units}: colour is the "
-            f"Jaccard similarity, numbers are counts of {units} carrying both codes.")
+            f"Jaccard similarity, {numbers}.")
 
 
 def cooccurrence_values(ds: Dataset, pairs: pd.DataFrame, unit: str) -> Values:
