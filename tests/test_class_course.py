@@ -22,7 +22,7 @@ from compendium import classroom
 from compendium.classroom import course as class_course
 from compendium.dataset import load_dataset
 
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, NBVAL_KERNEL, ROOT
 
 NBGRADER = Path(sys.executable).with_name("nbgrader")
 ASSIGNMENT = class_course.ASSIGNMENT
@@ -91,7 +91,10 @@ def course_run(tmp_path_factory):
                                             course.name, f"--student={item[0]}", where),
                       homes.items()))
     nbgrader(course, "collect", ASSIGNMENT, where)
-    nbgrader(course, "autograde", ASSIGNMENT)
+    # The students' notebooks run in kernels forked from the test run's warm server (a
+    # fresh kernel gives the same bytes: tests/test_warm_kernels.py), named as any
+    # kernel is named to nbgrader's executor.
+    nbgrader(course, "autograde", ASSIGNMENT, f"--ExecutePreprocessor.kernel_name={NBVAL_KERNEL}")
     nbgrader(course, "generate_feedback", ASSIGNMENT)
     return course, ids
 
