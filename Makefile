@@ -282,14 +282,20 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 	$(BIN)/nbdime config-git --enable
 	@echo "git diff on notebooks now uses nbdime; undo with: $(BIN)/nbdime config-git --disable"
 
-.PHONY: test
 # On every core (pytest-xdist); each file's tests stay on one worker, so a
 # notebook's nbval cells run in order in one kernel, and the tests that build
 # the paper share one build (tests/conftest.py). Files go to the workers in the
 # order tests/conftest.py gives them, the slowest first, so that the long builds
 # run side by side at the start rather than one after the other at the end.
+# pytest rewrites the asserts of every module of a package that ships a pytest plugin
+# (all of hypothesis and anyio, which the notebooks' libraries import), and where
+# PYTHONDONTWRITEBYTECODE is set it cannot cache them, so each worker rewrote them again
+# while collecting; the plugins the suite uses are named instead of loaded by entry point.
+PYTEST_PLUGINS = -p xdist.plugin -p nbval.plugin -p _hypothesis_pytestplugin
+
+.PHONY: test
 test: $(PROJECT_STAMP) $(VALIDATOR_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
-	$(BIN)/python -m pytest tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile --no-loadscope-reorder
+	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(BIN)/python -m pytest $(PYTEST_PLUGINS) tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile --no-loadscope-reorder
 
 .PHONY: lint
 lint: $(PROJECT_STAMP) ## ruff on the code, tests and notebooks, then mypy on src/ (both configured in pyproject.toml)

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import cohen_kappa_score
 
 from compendium.analysis import (
     agreement_table,
@@ -140,6 +139,10 @@ def test_agreement_table_invalid():
 
 
 def _sklearn_kappa(a, b):
+    # Imported here: scikit-learn takes two seconds to import, which every test worker
+    # would pay while collecting, and only the worker running these tests needs it.
+    from sklearn.metrics import cohen_kappa_score
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return cohen_kappa_score(a, b, labels=[0, 1])

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import binomtest
 
 from compendium.analysis import (
     describe_gap,
@@ -116,11 +115,19 @@ def test_invalid_unit(codings, segments, participants, codebook):
         perspective_comparison(codings, segments, participants, codebook, unit="sentence")
 
 
+def _binomtest(k: int, n: int):
+    # Imported here: scipy.stats takes about two seconds to import, which every test
+    # worker would pay while collecting; only the worker running these tests needs it.
+    from scipy.stats import binomtest
+
+    return binomtest(k, n)
+
+
 def test_wilson_matches_scipy_on_a_grid():
     ks, ns = zip(*[(k, n) for n in range(1, 31) for k in range(n + 1)], strict=True)
     low, high = wilson_interval(np.array(ks), np.array(ns))
     for k, n, lo, hi in zip(ks, ns, low, high, strict=True):
-        ci = binomtest(k, n).proportion_ci(method="wilson")
+        ci = _binomtest(k, n).proportion_ci(method="wilson")
         assert lo == pytest.approx(ci.low, abs=1e-12)
         assert hi == pytest.approx(ci.high, abs=1e-12)
 
@@ -130,7 +137,7 @@ def test_wilson_matches_scipy_on_a_grid():
 def test_wilson_matches_scipy_property(kn):
     k, n = kn
     low, high = wilson_interval(k, n)
-    ci = binomtest(k, n).proportion_ci(method="wilson")
+    ci = _binomtest(k, n).proportion_ci(method="wilson")
     assert float(low) == pytest.approx(ci.low, abs=1e-12)
     assert float(high) == pytest.approx(ci.high, abs=1e-12)
     assert 0.0 <= low <= k / n <= high <= 1.0
