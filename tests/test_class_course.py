@@ -150,7 +150,8 @@ def test_notebook_8_pools_the_course_naming_the_malformed_submission(course_run,
     papermill.execute_notebook(
         str(ROOT / "notebooks" / "08-class-agreement.ipynb"), str(out), cwd=str(tmp_path),
         parameters={"data": str(DEMO), "class_dir": str(course),
-                    "output_dir": str(tmp_path / "run")}, progress_bar=False)
+                    "output_dir": str(tmp_path / "run")},
+        kernel_name=NBVAL_KERNEL, progress_bar=False)  # forked from the warm server
     text = out.read_text(encoding="utf-8")
     assert "2 students" in text
     assert "submitted/cas/coding-exercise/my-coding/cas.csv" in text

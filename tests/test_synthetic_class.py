@@ -16,7 +16,7 @@ from compendium import classroom
 from compendium.classroom import synthetic_class
 from compendium.dataset import load_dataset
 
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, NBVAL_KERNEL, ROOT
 
 SHIPPED = ROOT / "data" / "synthetic-class"
 NOTEBOOK = ROOT / "notebooks" / "08-class-agreement.ipynb"
@@ -91,7 +91,7 @@ def test_notebook_8_names_a_malformed_file_and_carries_on(tmp_path):
     pm.execute_notebook(str(NOTEBOOK), str(output), cwd=str(NOTEBOOK.parent),
                         parameters={"class_dir": str(folder),
                                     "output_dir": str(tmp_path / "artefacts")},
-                        kernel_name="python3", progress_bar=False)
+                        kernel_name=NBVAL_KERNEL, progress_bar=False)  # a forked kernel
     nb = nbformat.read(output, as_version=4)
     text = "\n".join(str(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "student_05.csv: skipped" in text  # the warning
