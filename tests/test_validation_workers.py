@@ -225,3 +225,68 @@ def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
     while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{worker}").exists(), "the worker outlived its parent"
+
+
+def test_the_bench_counts_a_workers_memory_and_cpu():
+    from compendium import bench
+
+    before_memory, before_cpu = bench.memory_bytes(), bench.cpu_seconds()
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker that makes 256 MiB of its own and spends CPU
+        try:
+            block = bytearray(256 << 20)
+            block[::4096] = b"x" * len(block[::4096])
+            spin = time.process_time() + 0.3
+            while time.process_time() < spin:
+                pass
+            os.write(ready_w, b".")
+            time.sleep(30)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    try:
+        assert os.read(ready_r, 1) == b"."
+        assert pid in bench.descendants(os.getpid())
+        assert bench.memory_bytes() - before_memory > 200 << 20
+    finally:
+        os.close(ready_r)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert bench.cpu_seconds() - before_cpu >= 0.25
+
+
+KERNEL_CHECK = """
+import os
+from pathlib import Path
+from compendium.dataset import validate_dataset
+os.environ[{env!r}] = '1'
+serial = validate_dataset({folder!r})
+os.environ[{env!r}] = '2'
+parallel = validate_dataset({folder!r})
+me = os.getpid()
+left = [c for t in Path(f'/proc/{{me}}/task').iterdir()
+        for c in (t / 'children').read_text().split()]
+print(len(serial), serial == parallel, left)
+"""
+
+
+def test_workers_in_a_notebook_kernel_forked_from_the_warm_server(demo_copy):
+    # the kernelspec nbval uses: a kernel forked from the test run's kernel server
+    from jupyter_client.manager import start_new_kernel
+
+    from .conftest import NBVAL_KERNEL
+
+    edit_cell(demo_copy / "segments.csv", 5, "participant_id", "X99")
+    km, kc = start_new_kernel(kernel_name=NBVAL_KERNEL)
+    out: list[str] = []
+    try:
+        reply = kc.execute_interactive(
+            KERNEL_CHECK.format(env=WORKERS_ENV, folder=str(demo_copy)), timeout=120,
+            output_hook=lambda msg: out.append(msg["content"].get("text", "")))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert reply["content"]["status"] == "ok"
+    count, same, left = "".join(out).split(" ", 2)
+    assert int(count) >= 2 and same == "True" and left.strip() == "[]"
