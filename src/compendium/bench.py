@@ -17,7 +17,7 @@ thread. A page a worker shares copy-on-write with this process is counted once,
 in this process's resident set; one it copies or makes is counted in the
 worker's. Reading ``smaps_rollup`` walks the worker's page tables (about 20 ms
 for a worker forked from a 1.5 GiB process), so the workers are looked at no
-more often than keeps that under 4 % of one core. The sum includes what numpy
+more often than keeps that under 2 % of one core. The sum includes what numpy
 and pandas allocate outside Python's own allocator.
 Benchmarks are reported, never asserted in tests: timings depend on the machine.
 """
@@ -39,9 +39,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 #: How often the memory sampler looks at this process's resident set.
-SAMPLE_SECONDS = 0.005
+SAMPLE_SECONDS = 0.01
 #: The share of one core the sampler may spend reading the workers' ``smaps_rollup``.
-WORKER_LOOK_SHARE = 0.04
+WORKER_LOOK_SHARE = 0.02
 
 
 def rss_bytes() -> int:
