@@ -136,7 +136,7 @@ def _die_in_worker(func):
     return job
 
 
-@pytest.mark.parametrize("job", ["_check_files", "_check_segments", "_check_across"])
+@pytest.mark.parametrize("job", ["_check_files", "_check_gate", "_check_across"])
 def test_a_killed_worker_loses_nothing(demo_copy, monkeypatch, job):
     edit_cell(demo_copy / "segments.csv", 5, "participant_id", "X99")
     edit_cell(demo_copy / "segments.csv", 7, "text", "Write to ann@example.org")

@@ -16,12 +16,16 @@ one core, the independent checks run in workers forked from this process
    descriptor, every file's hash, the gate over the transcripts, the interview
    guide and the descriptor's texts) while this process parses the tables;
 2. once participants, codebook and segments are parsed, a worker runs the gate
-   over them and over segment sources outside ``transcripts/``, and the offsets
-   against the transcripts (:func:`_check_segments`) while this process parses
-   codings.csv;
-3. then a worker checks the references between the tables and runs the gate over
-   codings.csv (:func:`_check_across`) while this process checks every table's
-   fields, the coders and the design block.
+   over them and over segment sources outside ``transcripts/``
+   (:func:`_check_gate`) while this process parses codings.csv;
+3. then a worker checks the references between the tables and the offsets
+   against the transcripts, and runs the gate over codings.csv
+   (:func:`_check_across`), while this process checks every table's fields, the
+   coders and the design block.
+
+The three workers' jobs and this process's own take about the same time on the
+million-segment bench (the gate over segments.csv and the references with the
+offsets are the two longest), so both cores stay busy to the end.
 
 Each problem is found by exactly one job, and the list is sorted at the end, so
 it is the same list the serial run gives (``COMPENDIUM_VALIDATE_WORKERS=1``, no
@@ -106,10 +110,9 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     with Jobs(_use_workers(folder)) as jobs:
         files = jobs.start(_check_files, folder, descriptor, gate, names)
         problems += _read_tables(folder, descriptor, TABLES[:-1], read, tables)
-        segments = jobs.start(_check_segments, folder, dict(read), tables.get("segments"),
-                              gate, names)
+        gated = jobs.start(_check_gate, dict(read), gate, names)
         problems += _read_tables(folder, descriptor, TABLES[-1:], read, tables)
-        across = jobs.start(_check_across, {TABLES[-1]: read[TABLES[-1]]}
+        across = jobs.start(_check_across, folder, {TABLES[-1]: read[TABLES[-1]]}
                             if TABLES[-1] in read else {}, tables, gate)
         for table, frame in tables.items():
             problems += _check_fields(table, frame)
@@ -119,12 +122,7 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
                                         typed_table("codebook", tables["codebook"].copy()))
         else:
             problems += design_problems(descriptor, None)
-        gated, offsets, error = segments.result()
-        if len(tables) == len(TABLES):  # the offsets count only where the serial run checks them
-            if error is not None:
-                raise error
-            problems += offsets
-    problems += files.result() + gated + across.result()
+    problems += files.result() + gated.result() + across.result()
     return sorted(set(problems), key=problem_order)
 
 
@@ -185,34 +183,26 @@ def _check_files(folder: Path, descriptor: dict[str, Any], gate: Gate | None,
     return problems
 
 
-def _check_segments(folder: Path, read: dict[str, pd.DataFrame],
-                    segments: pd.DataFrame | None, gate: Gate | None,
-                    names: set[str]) -> tuple[list[Problem], list[Problem], Exception | None]:
-    """The gate over the tables ``read`` (all but codings) and the segments' sources
-    not among ``names``, and the offsets of sound ``segments`` (a worker's job, started
-    once segments.csv is parsed): (gate problems, offset problems, the exception the
-    offsets raised). The offsets count only if codings.csv turns out sound too, so
-    their exception is kept to be raised then."""
-    problems: list[Problem] = []
-    if gate is not None:
-        from .anonymity import gate_tables
+def _check_gate(read: dict[str, pd.DataFrame], gate: Gate | None,
+                names: set[str]) -> list[Problem]:
+    """The gate over the tables ``read`` (all but codings) and over the segments'
+    sources not among ``names`` (a worker's job, started once segments.csv is parsed)."""
+    if gate is None:
+        return []
+    from .anonymity import gate_tables
 
-        problems += gate_tables(gate, read, names)
-    offsets: list[Problem] = []
-    error: Exception | None = None
-    if segments is not None:
-        try:
-            offsets = _check_offsets(folder, segments)
-        except Exception as err:  # raised by the caller if the serial run would check them
-            error = err
-    return problems, offsets, error
+    return gate_tables(gate, read, names)
 
 
-def _check_across(read: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame],
+def _check_across(folder: Path, read: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame],
                   gate: Gate | None) -> list[Problem]:
-    """The references between the tables (when all four are sound) and the gate over
-    the last table as read, ``read`` (a worker's job)."""
-    problems = _check_references(tables) if len(tables) == len(TABLES) else []
+    """When all four tables are sound, the references between them and the offsets
+    against the transcripts; and the gate over the last table as read, ``read`` (a
+    worker's job, started once every table is parsed)."""
+    problems: list[Problem] = []
+    if len(tables) == len(TABLES):
+        problems += _check_references(tables)
+        problems += _check_offsets(folder, tables["segments"])
     if gate is not None:
         from .anonymity import gate_tables
 
