@@ -67,6 +67,22 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _keep_freed_memory() -> None:
+    """In a worker: have malloc keep what it frees for the worker's next allocations
+    (Linux, glibc), instead of handing it back to the system and faulting it in
+    again page by page. A worker lives for one job, and its memory goes at its exit."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: keep up to 1 GiB free at the top
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks under 32 MiB from the heap
+    except (OSError, AttributeError):  # no glibc: the defaults stand
+        pass
+
+
 class Job:
     """One job: started in a worker (``pid`` set) or already run in this process."""
 
@@ -101,6 +117,7 @@ class Job:
                 # the parent (interrupted too) reaps it
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 _die_with_parent(parent)
+                _keep_freed_memory()
                 try:
                     answer: tuple[str, Any] = ("value", self.func(*self.args))
                 except Exception as err:
