@@ -146,8 +146,9 @@ def _read_tables(folder: Path, descriptor: dict[str, Any], names: Iterable[str],
     return problems
 
 
-#: Bytes of tables and transcripts from which validation forks its workers: below
-#: it (the demonstration dataset is about 0.2 MB) a fork costs more than it saves.
+#: Bytes of segments.csv and codings.csv together from which validation forks its
+#: workers: below it (the demonstration dataset's are about 0.1 MB; the bench's 290 MB)
+#: a fork costs about what it saves.
 FORK_FROM_BYTES = 8 << 20
 
 
