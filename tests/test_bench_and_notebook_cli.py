@@ -30,7 +30,7 @@ def test_bench_runs_every_step_on_a_small_dataset(tmp_path: Path, capsys):
     judged = [re.fullmatch(r"  (.+?) +[0-9.]+ x  (met|NOT MET)", line) for line in goals[1:-2]]
     assert all(judged), goals
     assert [m.group(1) for m in judged] == list(bench.RATIO_STEPS)
-    assert goals[-2].strip().startswith("peak RSS of the bench")
+    assert goals[-2].strip().startswith("peak memory of the bench")
     missed = sum(line.endswith("NOT MET") for line in goals)
     assert goals[-1] == ("all goals met" if not missed else f"{missed} goal(s) not met")
     # the cached dataset is reused: no generation the second time

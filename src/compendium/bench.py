@@ -6,9 +6,19 @@ step once and prints a table of wall-clock seconds, CPU seconds and peak
 resident memory. The reference, pandas reading the two big tables, is timed three
 times spread through the run (at the start, after validation and at the end) and
 its median is the yardstick, so that a burst of load on a shared machine moves
-the yardstick as it moves the steps. Memory is sampled from ``/proc/self/statm``
-by a background thread, so it includes what numpy and pandas allocate outside
-Python's own allocator.
+the yardstick as it moves the steps. Validation forks workers (see
+:mod:`compendium.dataset.validation`), so each step is measured with its
+children: CPU seconds include those of the workers it reaped
+(``os.times()``'s children's user and system time), and memory is this
+process's resident set (``/proc/self/statm``, every :data:`SAMPLE_SECONDS`)
+plus the pages only its live workers hold (each worker's ``Private_Clean`` and
+``Private_Dirty`` in ``/proc/<pid>/smaps_rollup``), sampled by a background
+thread. A page a worker shares copy-on-write with this process is counted once,
+in this process's resident set; one it copies or makes is counted in the
+worker's. Reading ``smaps_rollup`` walks the worker's page tables (about 20 ms
+for a worker forked from a 1.5 GiB process), so the workers are looked at no
+more often than keeps that under 2 % of one core. The sum includes what numpy
+and pandas allocate outside Python's own allocator.
 Benchmarks are reported, never asserted in tests: timings depend on the machine.
 """
 
@@ -28,6 +38,12 @@ from typing import Any
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+#: How often the memory sampler looks at this process's resident set.
+SAMPLE_SECONDS = 0.01
+#: The share of one core the sampler may spend reading the workers' ``smaps_rollup``.
+WORKER_LOOK_SHARE = 0.02
+
+
 def rss_bytes() -> int:
     """Resident memory of this process now, in bytes."""
     try:
@@ -39,34 +55,92 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-class PeakSampler:
-    """Samples resident memory every few milliseconds while a step runs."""
+def descendants(pid: int) -> list[int]:
+    """The live processes below ``pid`` (children, their children, ...), from /proc."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:  # ended meanwhile
+            continue
+        for task in tasks:
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            pending += children
+    return found
 
-    def __init__(self, interval: float = 0.005):
+
+def private_kib(pid: int) -> int:
+    """The memory only process ``pid`` holds (private pages, clean and dirty) in KiB;
+    0 when it cannot be read (ended meanwhile, or no ``smaps_rollup`` here)."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+    except (OSError, ValueError):
+        return 0
+    return total
+
+
+def workers_bytes() -> int:
+    """The memory only the live descendants of this process hold, in bytes."""
+    return 1024 * sum(map(private_kib, descendants(os.getpid())))
+
+
+def memory_bytes() -> int:
+    """The memory this process and its live workers hold now, in bytes: this process's
+    resident set and the pages only its workers hold."""
+    return rss_bytes() + workers_bytes()
+
+
+class PeakSampler:
+    """Samples the memory of this process and its workers while a step runs."""
+
+    def __init__(self, interval: float = SAMPLE_SECONDS):
         self.interval = interval
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        workers, next_look = 0, 0.0
         while not self._stop.is_set():
-            self.peak = max(self.peak, rss_bytes())
+            now = time.monotonic()
+            if now >= next_look:
+                workers = workers_bytes()
+                cost = time.monotonic() - now
+                next_look = now + max(self.interval, cost / WORKER_LOOK_SHARE)
+            self.peak = max(self.peak, rss_bytes() + workers)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakSampler:
-        self.peak = rss_bytes()
+        self.peak = memory_bytes()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, rss_bytes())
+        self.peak = max(self.peak, memory_bytes())
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user and system) of this process and of the children it has reaped."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 @dataclass
 class Measurement:
-    """One benchmark step: its wall and CPU time, peak resident memory and a note on its result."""
+    """One benchmark step: its wall and CPU time (its workers' included), peak memory
+    (this process's and its workers' own) and a note on its result."""
     step: str
     seconds: float
     peak_mib: float
@@ -78,9 +152,9 @@ def measure(step: str, func: Callable[[], Any],
             describe: Callable[[Any], str]) -> tuple[Any, Measurement]:
     """Run ``func`` once, timing it and sampling peak memory; its result and the measurement."""
     with PeakSampler() as sampler:
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu = time.perf_counter(), cpu_seconds()
         result = func()
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     return result, Measurement(step, seconds, sampler.peak / 2**20, describe(result), cpu)
 
 
@@ -234,7 +308,8 @@ RATIO_STEPS = ("validate (complete)", "clustered matrix x3 themes", "co-occurren
                "agreement: unitized alpha (per code, pooled)",
                "agreement: segment overlap (90%)")
 RATIO_GOAL = 4.0
-#: Peak resident memory of the whole bench (the one-off generation of the cached dataset aside).
+#: Peak memory of the whole bench, this process's resident set and its workers' own
+#: (the one-off generation of the cached dataset aside).
 PEAK_GOAL_MIB = 2048.0
 
 
@@ -246,7 +321,7 @@ def goal_lines(rows: list[Measurement]) -> list[str]:
     if read:
         lines.append(f"goals: each step <= {RATIO_GOAL:.0f} x the pandas read of the two big "
                      f"tables (median {read:.2f} s in this run); "
-                     f"peak RSS <= {PEAK_GOAL_MIB:,.0f} MiB")
+                     f"peak memory (workers included) <= {PEAK_GOAL_MIB:,.0f} MiB")
         width = max(len(step) for step in RATIO_STEPS)
         for step in RATIO_STEPS:
             if step not in seconds:
@@ -260,7 +335,7 @@ def goal_lines(rows: list[Measurement]) -> list[str]:
         peak = max(measured)
         met = peak <= PEAK_GOAL_MIB
         missed += not met
-        lines.append(f"  {'peak RSS of the bench':<{max(len(s) for s in RATIO_STEPS)}}  "
+        lines.append(f"  {'peak memory of the bench':<{max(len(s) for s in RATIO_STEPS)}}  "
                      f"{peak:,.0f} MiB  {'met' if met else 'NOT MET'}")
     lines.append("all goals met" if not missed else f"{missed} goal(s) not met")
     return lines
@@ -269,7 +344,7 @@ def goal_lines(rows: list[Measurement]) -> list[str]:
 def format_table(rows: list[Measurement]) -> str:
     """The measurements as a plain-text table, then each goal and whether it is met."""
     width = max(len(r.step) for r in rows)
-    lines = [f"{'step':<{width}}  {'seconds':>8}  {'CPU s':>6}  {'peak RSS (MiB)':>14}  result",
+    lines = [f"{'step':<{width}}  {'seconds':>8}  {'CPU s':>6}  {'peak mem (MiB)':>14}  result",
              f"{'-' * width}  {'-' * 8}  {'-' * 6}  {'-' * 14}  {'-' * 30}"]
     for r in rows:
         lines.append(f"{r.step:<{width}}  {r.seconds:>8.2f}  {r.cpu_seconds:>6.2f}  "

@@ -215,10 +215,9 @@ def scan_texts(texts: Mapping[str, str], identifiers: IdentifierList = NO_IDENTI
     return problems
 
 
-def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
-               ) -> tuple[dict[str, str], list[Problem]]:
-    """Transcripts (every file under ``transcripts/`` and every segment source) and
-    the interview guide, by path relative to ``folder``; unreadable files as problems."""
+def text_names(folder: str | Path, segments: pd.DataFrame | None = None) -> set[str]:
+    """The texts the gate reads, by path relative to ``folder``: every file under
+    ``transcripts/``, every segment source of ``segments`` and the interview guide."""
     folder = Path(folder)
     names: set[str] = set()
     transcripts = folder / "transcripts"
@@ -229,6 +228,19 @@ def read_texts(folder: str | Path, segments: pd.DataFrame | None = None
         names.update(str(s) for s in default_sources(segments).unique())
     if (folder / INTERVIEW_GUIDE).is_file():
         names.add(INTERVIEW_GUIDE)
+    return names
+
+
+def read_texts(folder: str | Path, segments: pd.DataFrame | None = None,
+               names: set[str] | None = None) -> tuple[dict[str, str], list[Problem]]:
+    """Transcripts (every file under ``transcripts/`` and every segment source) and
+    the interview guide, by path relative to ``folder``; unreadable files as problems.
+
+    ``names`` reads those texts instead (as :func:`text_names` lists them).
+    """
+    folder = Path(folder)
+    if names is None:
+        names = text_names(folder, segments)
     texts, problems = {}, []
     for rel in sorted(names):
         path = folder / rel
@@ -250,23 +262,64 @@ def _descriptor_texts(folder: Path) -> dict[str, str]:
             if isinstance(descriptor.get(key), str)}
 
 
+@dataclass(frozen=True)
+class Gate:
+    """The gate made ready for one dataset: its folder, the identifiers list, the
+    allow-list and the allow-list's own problems (read once, shared by its halves)."""
+
+    folder: Path
+    terms: IdentifierList
+    allow: AllowList
+    allow_problems: tuple[Problem, ...]
+
+
+def prepare_gate(folder: str | Path,
+                 identifiers: str | Path | IdentifierList | None = None) -> Gate:
+    """Resolve the identifiers list and read the allow-list of the dataset at ``folder``."""
+    folder = Path(folder)
+    terms = resolve_identifiers(identifiers, folder)
+    allow, problems = read_allowlist(folder)
+    return Gate(folder, terms, allow, tuple(problems))
+
+
+def gate_files(gate: Gate, names: set[str]) -> list[Problem]:
+    """The half of the gate that needs no table: the allow-list's problems, the texts
+    ``names`` (read and scanned) and the descriptor's title and description."""
+    problems = list(gate.allow_problems)
+    texts, unreadable = read_texts(gate.folder, names=names)
+    problems += unreadable + scan_texts(texts, gate.terms, gate.allow)
+    for key, text in _descriptor_texts(gate.folder).items():
+        problems += [Problem(DESCRIPTOR, None, key, p.message)
+                     for p in scan_texts({DESCRIPTOR: text}, gate.terms, gate.allow)]
+    return problems
+
+
+def gate_tables(gate: Gate, tables: Mapping[str, pd.DataFrame], done: set[str]) -> list[Problem]:
+    """The half of the gate over the tables (table name -> frame as read): every
+    column, and (when segments are among them) the segments' sources that are not
+    among ``done`` (read and scanned)."""
+    problems = scan_tables({f"{t}.csv": tables[t] for t in TABLES if t in tables},
+                           gate.terms, gate.allow)
+    rest = text_names(gate.folder, tables["segments"]) - done if "segments" in tables else set()
+    if rest:
+        texts, unreadable = read_texts(gate.folder, names=rest)
+        problems += unreadable + scan_texts(texts, gate.terms, gate.allow)
+    return problems
+
+
 def gate_problems(folder: str | Path, tables: Mapping[str, pd.DataFrame],
                   identifiers: str | Path | IdentifierList | None = None) -> list[Problem]:
     """The gate on a dataset whose tables are already read (table name -> frame).
 
-    This is what :func:`compendium.dataset.validate_dataset` runs. ``identifiers``
-    is a path, a parsed list, or ``None`` for :func:`default_identifiers_path`.
+    ``identifiers`` is a path, a parsed list, or ``None`` for
+    :func:`default_identifiers_path`. :func:`compendium.dataset.validate_dataset`
+    runs its two halves, :func:`gate_files` and :func:`gate_tables`, side by side;
+    a text scanned by one is not scanned by the other, and a text's hits depend on
+    that text alone, so the halves find what this finds.
     """
-    folder = Path(folder)
-    terms = resolve_identifiers(identifiers, folder)
-    allow, problems = read_allowlist(folder)
-    problems += scan_tables({f"{t}.csv": tables[t] for t in TABLES if t in tables}, terms, allow)
-    texts, unreadable = read_texts(folder, tables.get("segments"))
-    problems += unreadable + scan_texts(texts, terms, allow)
-    for key, text in _descriptor_texts(folder).items():
-        problems += [Problem(DESCRIPTOR, None, key, p.message)
-                     for p in scan_texts({DESCRIPTOR: text}, terms, allow)]
-    return problems
+    gate = prepare_gate(folder, identifiers)
+    names = text_names(gate.folder)
+    return gate_files(gate, names) + gate_tables(gate, tables, names)
 
 
 def check_anonymity(folder: str | Path,

@@ -7,14 +7,43 @@ million coded segments validates in seconds: the descriptor and its hashes, each
 table's columns and fields, references between tables, the codebook's tree,
 segment offsets against their transcripts, the coders, the design block and,
 unless turned off, the anonymisation gate (:mod:`compendium.dataset.anonymity`).
+
+How the work is split. On a large dataset (:data:`FORK_FROM_BYTES`) and more than
+one core, the independent checks run in workers forked from this process
+(:mod:`compendium.dataset.forked`), which see the parsed tables copy-on-write:
+
+1. at once, a worker checks what needs no table (:func:`_check_files`: the
+   descriptor, every file's hash, the gate over the transcripts, the interview
+   guide and the descriptor's texts) while this process parses the tables;
+2. once participants, codebook and segments are parsed, a worker runs the gate
+   over them and over segment sources outside ``transcripts/``
+   (:func:`_check_gate`) while this process parses codings.csv;
+3. then a worker checks the references between the tables and the offsets
+   against the transcripts, and runs the gate over codings.csv
+   (:func:`_check_across`), while this process checks every table's fields, the
+   coders and the design block.
+
+The three workers' jobs and this process's own take about the same time on the
+million-segment bench (the gate over segments.csv and the references with the
+offsets are the two longest), so both cores stay busy to the end.
+
+Each problem is found by exactly one job, and the list is sorted at the end, so
+it is the same list the serial run gives (``COMPENDIUM_VALIDATE_WORKERS=1``, no
+``os.fork``, one core, or a small dataset: each job called in this process in
+the same order); so is an exception, which is the first the serial run meets.
+
+Longer than 500 lines because the checks and the plan that shares them among
+the workers belong together: the plan calls each check, and a check moved out
+would have to be made public for it.
 """
 
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +59,7 @@ from .datapackage import (
     read_descriptor,
 )
 from .design_check import design_problems
+from .forked import WORKERS_ENV, Jobs, worker_count
 from .tableio import (
     default_sources,
     is_inside,
@@ -44,6 +74,8 @@ from .textcolumns import column_numbers, fullmatch_all, plain_numbers, whole_num
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000
 
+if TYPE_CHECKING:  # the gate is imported where it runs: a validation without it goes without
+    from .anonymity import Gate
 
 
 def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *,
@@ -55,6 +87,8 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     is not valid. ``identifiers`` is the identifiers list to check against (a path
     or a parsed list); ``None`` uses ``identifiers.txt`` at the repository root
     when there is one (see :func:`compendium.dataset.identifiers.default_identifiers_path`).
+    On a large dataset the checks run in forked workers beside this process
+    (see the module's docstring); the list is the same either way.
     """
     folder = Path(folder)
     try:
@@ -64,12 +98,40 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     shape = descriptor_shape_problems(descriptor)
     if shape:  # nothing else may read a descriptor of the wrong shape
         return [Problem(DESCRIPTOR, None, where, message) for where, message in shape]
-    problems = _check_descriptor(folder, descriptor)
-    tables: dict[str, pd.DataFrame] = {}
-    read: dict[str, pd.DataFrame] = {}
-    # integer columns as _check_fields read them, for _check_offsets to reuse
-    numbers: dict[str, dict[str, np.ndarray]] = {}
-    for table in TABLES:
+    gate: Gate | None = None
+    names: set[str] = set()
+    if anonymity:
+        from .anonymity import prepare_gate, text_names
+
+        gate, names = prepare_gate(folder, identifiers), text_names(folder)
+    problems: list[Problem] = []
+    read: dict[str, pd.DataFrame] = {}  # every table parsed, for the gate
+    tables: dict[str, pd.DataFrame] = {}  # those whose columns allow the other checks
+    with Jobs(_use_workers(folder)) as jobs:
+        files = jobs.start(_check_files, folder, descriptor, gate, names)
+        problems += _read_tables(folder, descriptor, TABLES[:-1], read, tables)
+        gated = jobs.start(_check_gate, dict(read), gate, names)
+        problems += _read_tables(folder, descriptor, TABLES[-1:], read, tables)
+        across = jobs.start(_check_across, folder, {TABLES[-1]: read[TABLES[-1]]}
+                            if TABLES[-1] in read else {}, tables, gate)
+        for table, frame in tables.items():
+            problems += _check_fields(table, frame)
+        if len(tables) == len(TABLES):
+            problems += _check_coders(descriptor, tables["codings"])
+            problems += design_problems(descriptor,
+                                        typed_table("codebook", tables["codebook"].copy()))
+        else:
+            problems += design_problems(descriptor, None)
+    problems += files.result() + gated.result() + across.result()
+    return sorted(set(problems), key=problem_order)
+
+
+def _read_tables(folder: Path, descriptor: dict[str, Any], names: Iterable[str],
+                 read: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Parse the tables ``names`` into ``read`` and those whose columns are sound into
+    ``tables``; the problems of reading them and of their columns."""
+    problems: list[Problem] = []
+    for table in names:
         label = f"{table}.csv"
         try:
             frame = read_table(folder / label, label)
@@ -80,20 +142,75 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         table_problems = _check_columns(table, frame, descriptor)
         problems += table_problems
         if not any(p.row is None for p in table_problems):
-            problems += _check_fields(table, frame, numbers.setdefault(table, {}))
             tables[table] = frame
+    return problems
+
+
+#: Bytes of segments.csv and codings.csv together from which validation forks its
+#: workers: below it (the demonstration dataset's are about 0.1 MB; the bench's 290 MB)
+#: a fork costs about what it saves.
+FORK_FROM_BYTES = 8 << 20
+
+
+def _use_workers(folder: Path) -> bool:
+    """Whether to fork workers: more than one core may be used, and the dataset is
+    large enough for them to pay (its two big tables' sizes) or :data:`WORKERS_ENV`
+    asks for them (a number above 1: on any dataset, as the tests do)."""
+    if worker_count() < 2:
+        return False
+    return bool(os.environ.get(WORKERS_ENV, "").strip()) or _worth_forking(folder)
+
+
+def _worth_forking(folder: Path) -> bool:
+    """Whether the dataset is large enough for workers to pay (its files' sizes)."""
+    total = 0
+    for table in ("segments", "codings"):
+        try:
+            total += (folder / f"{table}.csv").stat().st_size
+        except OSError:
+            pass
+    return total >= FORK_FROM_BYTES
+
+
+def _check_files(folder: Path, descriptor: dict[str, Any], gate: Gate | None,
+                 names: set[str]) -> list[Problem]:
+    """What needs no table: the descriptor and every file's hash, and the gate over
+    the texts ``names`` and the descriptor (the first worker's job)."""
+    problems = _check_descriptor(folder, descriptor)
+    if gate is not None:
+        from .anonymity import gate_files
+
+        problems += gate_files(gate, names)
+    return problems
+
+
+def _check_gate(read: dict[str, pd.DataFrame], gate: Gate | None,
+                names: set[str]) -> list[Problem]:
+    """The gate over the tables ``read`` (all but codings) and over the segments'
+    sources not among ``names`` (a worker's job, started once segments.csv is parsed)."""
+    if gate is None:
+        return []
+    from .anonymity import gate_tables
+
+    return gate_tables(gate, read, names)
+
+
+def _check_across(folder: Path, read: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame],
+                  gate: Gate | None) -> list[Problem]:
+    """When all four tables are sound, the references between them and the offsets
+    against the transcripts; and the gate over the last table as read, ``read`` (a
+    worker's job, started once every table is parsed)."""
+    problems: list[Problem] = []
     if len(tables) == len(TABLES):
         problems += _check_references(tables)
-        problems += _check_offsets(folder, tables["segments"], numbers["segments"])
-        problems += _check_coders(descriptor, tables["codings"])
-        problems += design_problems(descriptor, typed_table("codebook", tables["codebook"].copy()))
-    else:
-        problems += design_problems(descriptor, None)
-    if anonymity:
-        from .anonymity import gate_problems
+        problems += _check_offsets(folder, tables["segments"])
+    if gate is not None:
+        from .anonymity import gate_tables
 
-        problems += gate_problems(folder, read, identifiers)
-    return sorted(set(problems), key=problem_order)
+        problems += gate_tables(gate, read, set())
+    return problems
+
+
 def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     try:
