@@ -263,7 +263,8 @@ def clustered_matrix(
     # filtering whole tables of a million rows.
     rows = np.flatnonzero(carrying[on_segments])
     seg_codes = on_segments[rows]
-    on_them = coders_codings[carrying[on_codings]]
+    on_them_mask = carrying[on_codings]
+    on_them = coders_codings[on_them_mask]
     # code_frequencies(mine, segments, ...) with the segment ids as integer codes:
     # the same pairs, joins and distinct counts, without hashing the ids again.
     coded = (pd.DataFrame({"segment_id": on_codings[in_theme],
@@ -283,7 +284,7 @@ def clustered_matrix(
         ["code_id", "name", "perspective", "n_interviewees", "group_size"],
     ].reset_index(drop=True)
     if np.bincount(seg_codes).max(initial=0) <= 1:  # each segment id listed once
-        candidates = _candidates_by_code(on_them, on_codings[carrying[on_codings]], segments,
+        candidates = _candidates_by_code(on_them, on_codings[on_them_mask], segments,
                                          rows, seg_codes, participants, theme_codes)
     else:  # a segment id listed twice (validation refuses it): joined as the rule's own code
         # (Without a coding of the theme, the coder's codings keep the coder known.)
