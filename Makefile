@@ -292,9 +292,14 @@ nbdime: $(PROJECT_STAMP) ## make git show notebook diffs and merges with nbdime 
 # PYTHONDONTWRITEBYTECODE is set it cannot cache them, so each worker rewrote them again
 # while collecting; the plugins the suite uses are named instead of loaded by entry point.
 PYTEST_PLUGINS = -p xdist.plugin -p nbval.plugin -p _hypothesis_pytestplugin
+# The suite starts some hundreds of Python processes (builds' commands, servers,
+# `python -c` probes); with PYTHONDONTWRITEBYTECODE set none of them can cache the
+# project's compiled modules, so each compiled them again. Compiled once here, they
+# are read by all (a stale one is never used: Python checks each against its source).
 
 .PHONY: test
 test: $(PROJECT_STAMP) $(VALIDATOR_STAMP) $(RULES)/runs.mk ## run the whole test suite (unit, property, build and nbval tests)
+	$(BIN)/python -m compileall -q src tests
 	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(BIN)/python -m pytest $(PYTEST_PLUGINS) tests --nbval notebooks -p no:cacheprovider -n $(NPROC) --dist loadfile --no-loadscope-reorder
 
 .PHONY: lint

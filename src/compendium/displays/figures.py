@@ -72,13 +72,25 @@ def mark_synthetic(fig, synthetic: bool) -> None:
 def save_figure(fig, stem: Path, formats=("svg", "png")) -> list[str]:
     """Save ``fig`` in each format with metadata that never varies; return file names.
 
-    Each file is rendered in memory and written with one atomic rename.
+    Every format is cropped to the same box, the figure's tight bounding box (as
+    ``savefig.bbox: tight`` would crop it) padded by ``savefig.pad_inches``. Each
+    file is rendered in memory and written with one atomic rename.
     """
     import io
 
     from ..fileio import atomic_write
 
     names = []
+    # One layout for every file. With savefig's "tight" box each format lays the whole
+    # figure out again (a draw without rendering) before rendering it; the box found
+    # once, at the resolution the PNG is saved at, is given to every format instead.
+    shown_dpi = fig.dpi
+    fig.dpi = plt.rcParams["savefig.dpi"]
+    try:
+        fig.draw_without_rendering()
+        box = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+    finally:
+        fig.dpi = shown_dpi
     metadata = {
         "svg": {"Date": None, "Creator": None},
         "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
@@ -87,7 +99,7 @@ def save_figure(fig, stem: Path, formats=("svg", "png")) -> list[str]:
     for fmt in formats:
         path = stem.with_suffix(f".{fmt}")
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt, metadata=metadata[fmt])
+        fig.savefig(buffer, format=fmt, metadata=metadata[fmt], bbox_inches=box)
         atomic_write(path, buffer.getvalue())
         names.append(path.name)
     return names

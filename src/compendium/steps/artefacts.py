@@ -53,13 +53,21 @@ class RunOutputs:
             raise CompendiumError(f"artefact '{artefact_id}' saved twice in one run")
 
     def figure(self, artefact_id: str, fig, caption: str, alt: str | None = None) -> list[str]:
-        """Save ``fig`` in :data:`FIGURE_FORMATS` (SVG and PNG); return the file names."""
+        """Save ``fig`` in :data:`FIGURE_FORMATS` (SVG and PNG), show it; return the file names.
+
+        In a notebook the figure shown is the PNG file just saved, the one the DOCX
+        paper takes, at half its pixel size (it is saved at twice the figure's
+        resolution, as a high-resolution inline figure is), and ``fig`` is closed:
+        left open, the inline backend would render it a third time when the cell
+        ends, which took as long as saving it.
+        """
         from ..displays.figures import save_figure
 
         self._claim(artefact_id)
         files = save_figure(fig, self.directory / artefact_id, FIGURE_FORMATS)
         self.artefacts.append({"id": artefact_id, "kind": "figure", "caption": caption,
                                "alt": alt or caption, "files": files})
+        _show_saved(fig, self.directory / f"{artefact_id}.png")
         return files
 
     def table(self, artefact_id: str, frame: pd.DataFrame, caption: str,
@@ -100,6 +108,26 @@ class RunOutputs:
         }
         return atomic_write(self.directory / MANIFEST,
                             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
+def _show_saved(fig, png: Path) -> None:
+    """In IPython, show the saved ``png`` in place of ``fig`` and close ``fig``."""
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        return  # a script or a test: nothing shows figures, nothing to close
+    import base64
+
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    data = png.read_bytes()
+    # The PNG header's width and height (IHDR), halved: shown at the figure's own size.
+    width, height = (int.from_bytes(data[i:i + 4], "big") // 2 for i in (16, 20))
+    display({"image/png": base64.b64encode(data).decode("ascii"),
+             "text/plain": f"<figure saved as {png.name} and {png.with_suffix('.svg').name}>"},
+            raw=True, metadata={"image/png": {"width": width, "height": height}})
+    plt.close(fig)
 
 
 def _format(value: Any) -> str:
