@@ -55,11 +55,14 @@ from typing import Any, cast
 
 #: The environment variable naming the fork server's socket.
 SOCKET_ENV = "COMPENDIUM_WARM_KERNELS"
-#: What the server imports before it forks a kernel: the kernel itself and what
-#: the notebooks import first. Importing a module has no effect on the kernel
-#: beyond what the same import inside the kernel would have had.
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "pandas",
-           "scipy.stats", "matplotlib.pyplot", "seaborn", "nbformat", "compendium.steps.notebook",
+#: What the server imports before it forks a kernel: the kernel itself, what it
+#: imports while it starts (its debugger, debugpy, and psutil: two thirds of a
+#: forked kernel's own start-up), and what the notebooks import first. Importing a
+#: module has no effect on the kernel beyond what the same import inside the
+#: kernel would have had.
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "psutil",
+           "IPython", "numpy", "pandas", "scipy.stats", "matplotlib.pyplot", "seaborn",
+           "nbformat", "compendium.steps.notebook",
            "compendium.steps.sample_and_codebook", "compendium.steps.theme_matrix",
            "compendium.steps.dual_perspective", "compendium.steps.framework_and_cooccurrence",
            "compendium.steps.saturation", "compendium.steps.agreement",
