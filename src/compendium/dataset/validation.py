@@ -75,7 +75,7 @@ from .textcolumns import column_numbers, fullmatch_all, plain_numbers, whole_num
 MAX_FIELD_CHARS = 1_000_000
 
 if TYPE_CHECKING:  # the gate is imported where it runs: a validation without it goes without
-    from .anonymity import Gate
+    from .anonymity import Gate, TextPlaces
 
 
 def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *,
@@ -110,20 +110,42 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     with Jobs(_use_workers(folder)) as jobs:
         files = jobs.start(_check_files, folder, descriptor, gate, names)
         problems += _read_tables(folder, descriptor, TABLES[:-1], read, tables)
-        gated = jobs.start(_check_gate, dict(read), gate, names)
+        # The segments' texts are gated with the offsets (_check_across), which
+        # finds the texts that are slices of their transcripts.
+        gated = jobs.start(_check_gate, _without_texts(read), gate, names)
         problems += _read_tables(folder, descriptor, TABLES[-1:], read, tables)
-        across = jobs.start(_check_across, folder, {TABLES[-1]: read[TABLES[-1]]}
-                            if TABLES[-1] in read else {}, tables, gate)
+        # start and end read once, for the offsets and the field checks alike
+        known = {table: _plain_integers(table, frame) for table, frame in tables.items()}
+        file_problems, places = files.result()
+        across = jobs.start(_check_across, folder, _last_and_texts(read), tables, gate, places,
+                            known.get("segments"))
         for table, frame in tables.items():
-            problems += _check_fields(table, frame)
+            problems += _check_fields(table, frame, known=known[table])
         if len(tables) == len(TABLES):
             problems += _check_coders(descriptor, tables["codings"])
             problems += design_problems(descriptor,
                                         typed_table("codebook", tables["codebook"].copy()))
         else:
             problems += design_problems(descriptor, None)
-    problems += files.result() + gated.result() + across.result()
+    problems += file_problems + gated.result() + across.result()
     return sorted(set(problems), key=problem_order)
+
+
+def _without_texts(read: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables as read, segments.csv without its ``text`` column."""
+    out = dict(read)
+    if "segments" in out and "text" in out["segments"]:
+        out["segments"] = out["segments"].drop(columns="text")
+    return out
+
+
+def _last_and_texts(read: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The last table as read and segments.csv's ``text`` column alone: what
+    :func:`_check_across` gates."""
+    out = {TABLES[-1]: read[TABLES[-1]]} if TABLES[-1] in read else {}
+    if "segments" in read and "text" in read["segments"]:
+        out["segments"] = read["segments"][["text"]]
+    return out
 
 
 def _read_tables(folder: Path, descriptor: dict[str, Any], names: Iterable[str],
@@ -173,15 +195,17 @@ def _worth_forking(folder: Path) -> bool:
 
 
 def _check_files(folder: Path, descriptor: dict[str, Any], gate: Gate | None,
-                 names: set[str]) -> list[Problem]:
+                 names: set[str]) -> tuple[list[Problem], dict[str, TextPlaces]]:
     """What needs no table: the descriptor and every file's hash, and the gate over
-    the texts ``names`` and the descriptor (the first worker's job)."""
+    the texts ``names`` and the descriptor (the first worker's job); with the
+    problems, what the gate saw of each text (for :func:`_check_across`)."""
     problems = _check_descriptor(folder, descriptor)
+    places: dict[str, TextPlaces] = {}
     if gate is not None:
         from .anonymity import gate_files
 
-        problems += gate_files(gate, names)
-    return problems
+        problems += gate_files(gate, names, places)
+    return problems, places
 
 
 def _check_gate(read: dict[str, pd.DataFrame], gate: Gate | None,
@@ -196,18 +220,28 @@ def _check_gate(read: dict[str, pd.DataFrame], gate: Gate | None,
 
 
 def _check_across(folder: Path, read: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame],
-                  gate: Gate | None) -> list[Problem]:
+                  gate: Gate | None, places: Mapping[str, TextPlaces],
+                  numbers: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
     """When all four tables are sound, the references between them and the offsets
-    against the transcripts; and the gate over the last table as read, ``read`` (a
-    worker's job, started once every table is parsed)."""
+    against the transcripts; and the gate over the tables ``read`` (the last table
+    and the segments' texts, as read), skipping the texts the offsets show to be
+    slices of a transcript without a hit in them (``places``: what the gate saw
+    of each transcript). ``numbers``: segments.csv's start and end as
+    :func:`_plain_integers` read them. A worker's job, started once every table is parsed."""
     problems: list[Problem] = []
+    free = None
+    if gate is not None and "segments" in read:
+        free = np.zeros(len(read["segments"]), dtype=bool)
     if len(tables) == len(TABLES):
         problems += _check_references(tables)
-        problems += _check_offsets(folder, tables["segments"])
+        problems += _check_offsets(folder, tables["segments"], numbers,
+                                   free=None if gate is None or free is None
+                                   else (gate, places, free))
     if gate is not None:
         from .anonymity import gate_tables
 
-        problems += gate_tables(gate, read, set())
+        skip = {} if free is None else {("segments.csv", "text"): free}
+        problems += gate_tables(gate, read, None, skip)
     return problems
 
 
@@ -303,13 +337,37 @@ def _rows(index: Iterable[int]) -> list[int]:
     return [int(i) + 2 for i in index]
 
 
+def _plain_integers(table: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The integer columns of ``table`` whose every given value is plain digits, read
+    as :func:`column_numbers` reads them (NaN where missing): what
+    :func:`_check_fields` leaves in ``numbers_out``, read before it runs."""
+    out: dict[str, np.ndarray] = {}
+    for spec in TABLE_SCHEMAS[table]["fields"]:
+        name = spec["name"]
+        if spec["type"] != "integer" or name not in frame:
+            continue
+        column = frame[name]
+        present = ~column.isna().to_numpy()
+        whole = bool(present.all())
+        cells = column.to_numpy(dtype=object)
+        plain = plain_numbers(cells if whole else cells[present])
+        if plain is not None:
+            out[name] = plain if whole else np.full(len(cells), np.nan)
+            if not whole:
+                out[name][present] = plain
+    return out
+
+
 def _check_fields(table: str, frame: pd.DataFrame,
-                  numbers_out: dict[str, np.ndarray] | None = None) -> list[Problem]:
+                  numbers_out: dict[str, np.ndarray] | None = None, *,
+                  known: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
     """Types, required values, enums, minimums, patterns, uniqueness and size.
 
     An integer column whose every given value is plain digits is left in
     ``numbers_out`` as :func:`column_numbers` would read it, so that later checks
-    do not convert a million numbers again.
+    do not convert a million numbers again. ``known`` holds such columns already
+    read (:func:`_plain_integers`): plain digits are neither blank nor long nor
+    other than whole, so only missing values and minimums are left to check.
     """
     label = f"{table}.csv"
     problems: list[Problem] = []
@@ -320,6 +378,13 @@ def _check_fields(table: str, frame: pd.DataFrame,
             continue
         column = frame[name]
         constraints = spec["constraints"]
+        if known is not None and name in known and spec["type"] == "integer" \
+                and not {"enum", "pattern", "unique"} & constraints.keys():
+            problems += _known_integers(label, name, constraints, known[name],
+                                        column.to_numpy(dtype=object))
+            if numbers_out is not None:
+                numbers_out[name] = known[name]
+            continue
         # Plain Python strings in a numpy array: str methods mapped over them are
         # several times faster than pandas' .str accessor on a million cells.
         cells = column.to_numpy(dtype=object)
@@ -384,6 +449,23 @@ def _check_fields(table: str, frame: pd.DataFrame,
         for row in _rows(np.flatnonzero(dup.to_numpy())):
             problems.append(Problem(label, row, None,
                                     f"duplicate row: the same ({', '.join(key)}) appears earlier"))
+    return problems
+
+
+def _known_integers(label: str, name: str, constraints: Mapping[str, Any], numbers: np.ndarray,
+                    cells: np.ndarray) -> list[Problem]:
+    """:func:`_check_fields`'s problems of an integer column of plain digits, read as
+    ``numbers`` (NaN where missing), whose cells are ``cells``."""
+    problems: list[Problem] = []
+    present = ~np.isnan(numbers)
+    if constraints.get("required"):
+        for row in _rows(np.flatnonzero(~present)):
+            problems.append(Problem(label, row, name, "value is required"))
+    if "minimum" in constraints:
+        low = present & (numbers < constraints["minimum"])
+        for row, value in zip(_rows(np.flatnonzero(low)), cells[low], strict=True):
+            problems.append(Problem(
+                label, row, name, f"{value} is below the minimum {constraints['minimum']}"))
     return problems
 
 
@@ -487,9 +569,16 @@ def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
 
 
 def _check_offsets(folder: Path, segments: pd.DataFrame,
-                   numbers: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
+                   numbers: Mapping[str, np.ndarray] | None = None,
+                   free: tuple[Gate, Mapping[str, TextPlaces], np.ndarray] | None = None
+                   ) -> list[Problem]:
     """Offsets given together, in order, inside their transcript and matching its text;
-    ``numbers`` holds start and end already read by :func:`_check_fields`, where it did."""
+    ``numbers`` holds start and end already read by :func:`_check_fields`, where it did.
+
+    ``free`` (the gate, what it saw of each transcript, and one flag per row) has
+    the rows set whose text matches its slice of a transcript the gate scanned and
+    holds no hit there (:func:`~compendium.dataset.anonymity.hit_free_slices`).
+    """
     problems: list[Problem] = []
     label = "segments.csv"
     frame = segments.reset_index(drop=True)
@@ -550,6 +639,12 @@ def _check_offsets(folder: Path, segments: pd.DataFrame,
         slices = list(map(transcript.__getitem__, map(slice, s[within].tolist(),
                                                       e[within].tolist())))
         mismatch = _differ(texts[members][within], slices)
+        if free is not None and rel in free[1]:
+            from .anonymity import hit_free_slices
+
+            same = ~mismatch
+            free[2][rows[within][same]] = hit_free_slices(
+                free[0], free[1][rel], transcript, s[within][same], e[within][same])
         for row, got in zip(_rows(rows[within][mismatch]),
                             np.asarray(slices, dtype=object)[mismatch], strict=True):
             problems.append(Problem(label, row, "text",
