@@ -483,3 +483,25 @@ def test_a_transcript_changed_since_the_gate_saw_it_skips_nothing():
     starts, ends = np.array([0]), np.array([6])
     assert hit_free_slices(gate, seen, seen_text, starts, ends).tolist() == [True]
     assert hit_free_slices(gate, seen, now, starts, ends).tolist() == [False]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789", min_size=1, max_size=8),
+                 st.text(alphabet="0123456789", max_size=6).map(lambda d: "00" + d),
+                 st.text(alphabet="0123456789", max_size=7).map(lambda d: "0" + d)))
+def test_plain_numbers_shorter_than_a_telephone_number_hold_no_hit(digits):
+    # Validation leaves columns of plain numbers shorter than FEWEST_DIGITS_OF_A_HIT
+    # out of the gate (with no listed terms); no such cell may hold a hit. The
+    # leading zeros of national and international numbers are drawn on purpose.
+    from compendium.dataset.patterns import FEWEST_DIGITS_OF_A_HIT
+
+    assert len(digits) < FEWEST_DIGITS_OF_A_HIT
+    assert find_identifiers([digits]) == {}
+
+
+def test_a_telephone_number_of_digits_alone_is_as_short_as_the_rule_allows():
+    # ...and the rule is tight: nine digits can be an international number.
+    from compendium.dataset.patterns import FEWEST_DIGITS_OF_A_HIT
+
+    assert [h.kind for h in find_identifiers(["0" * 2 + "1234567"])[0]] == ["phone"]
+    assert len("001234567") == FEWEST_DIGITS_OF_A_HIT

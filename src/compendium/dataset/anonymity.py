@@ -50,6 +50,7 @@ from .identifiers import Term as Term
 from .identifiers import read_identifiers as read_identifiers
 from .identifiers import repository_root as repository_root
 from .patterns import (
+    FEWEST_DIGITS_OF_A_HIT,
     KINDS,
     LEADS_HOLD_PREFILTERS,
     Hit,
@@ -304,6 +305,14 @@ def hit_free_slices(gate: Gate, seen: TextPlaces, text: str, starts: np.ndarray,
     if gate.terms.terms or not LEADS_HOLD_PREFILTERS or not seen.matches(text):
         return np.zeros(len(starts), dtype=bool)
     return slices_without_leads(seen.places, starts, ends)
+
+
+def digits_hold_no_hit(gate: Gate, width: int) -> bool:
+    """Whether no text of ASCII digits alone, at most ``width`` long, can hold a hit of
+    ``gate``: shorter than the shortest pattern hit of digits alone
+    (:data:`~compendium.dataset.patterns.FEWEST_DIGITS_OF_A_HIT`), and no listed
+    term (a term may be a number)."""
+    return not gate.terms.terms and width < FEWEST_DIGITS_OF_A_HIT
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,11 @@ _LEADS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "digit-letter-letter": ("", (("0", "9"), ("a", "z"), ("a", "z"))),
 }
 
+#: The fewest characters of a text of ASCII digits alone that holds a hit: only a
+#: telephone number is made of digits alone, and it has at least nine
+#: (``_accept``), so that a column of shorter plain numbers needs no scan.
+FEWEST_DIGITS_OF_A_HIT = 9
+
 #: Whether every pre-filter is found from its lead, so that a text's lead places
 #: (:func:`lead_places`) hold every place a pre-filter can match.
 LEADS_HOLD_PREFILTERS = all((rx if isinstance(rx, str) else rx.pattern) in _LEADS

@@ -69,7 +69,7 @@ from .tableio import (
     read_transcript_text,
     typed_table,
 )
-from .textcolumns import column_numbers, fullmatch_all, plain_numbers, whole_numbers
+from .textcolumns import column_numbers, fullmatch_all, plain_digits, plain_numbers, whole_numbers
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000
@@ -110,12 +110,17 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     with Jobs(_use_workers(folder)) as jobs:
         files = jobs.start(_check_files, folder, descriptor, gate, names)
         problems += _read_tables(folder, descriptor, TABLES[:-1], read, tables)
-        # The segments' texts are gated with the offsets (_check_across), which
-        # finds the texts that are slices of their transcripts.
-        gated = jobs.start(_check_gate, _without_texts(read), gate, names)
-        problems += _read_tables(folder, descriptor, TABLES[-1:], read, tables)
         # start and end read once, for the offsets and the field checks alike
-        known = {table: _plain_integers(table, frame) for table, frame in tables.items()}
+        widths: dict[str, dict[str, int]] = {table: {} for table in TABLES}
+        known = {table: _plain_integers(table, frame, widths[table])
+                 for table, frame in tables.items()}
+        # The segments' texts are gated with the offsets (_check_across), which
+        # finds the texts that are slices of their transcripts; columns of short
+        # plain numbers hold no hit.
+        gated = jobs.start(_check_gate, _gated_here(read, gate, widths), gate, names)
+        problems += _read_tables(folder, descriptor, TABLES[-1:], read, tables)
+        known.update({table: _plain_integers(table, tables[table])
+                      for table in TABLES[-1:] if table in tables})
         file_problems, places = files.result()
         across = jobs.start(_check_across, folder, _last_and_texts(read), tables, gate, places,
                             known.get("segments"))
@@ -131,11 +136,22 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     return sorted(set(problems), key=problem_order)
 
 
-def _without_texts(read: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables as read, segments.csv without its ``text`` column."""
-    out = dict(read)
-    if "segments" in out and "text" in out["segments"]:
-        out["segments"] = out["segments"].drop(columns="text")
+def _gated_here(read: dict[str, pd.DataFrame], gate: Gate | None,
+                widths: Mapping[str, Mapping[str, int]]) -> dict[str, pd.DataFrame]:
+    """The tables as read, less what :func:`_check_gate` need not scan: segments.csv's
+    ``text`` column (:func:`_check_across` gates it) and the columns of plain
+    numbers too short to hold a hit (``widths``: each such column's longest value)."""
+    if gate is None:
+        return {}
+    from .anonymity import digits_hold_no_hit
+
+    out = {}
+    for table, frame in read.items():
+        drop = [name for name, width in widths.get(table, {}).items()
+                if digits_hold_no_hit(gate, width)]
+        if table == "segments" and "text" in frame:
+            drop.append("text")
+        out[table] = frame.drop(columns=drop) if drop else frame
     return out
 
 
@@ -337,10 +353,12 @@ def _rows(index: Iterable[int]) -> list[int]:
     return [int(i) + 2 for i in index]
 
 
-def _plain_integers(table: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def _plain_integers(table: str, frame: pd.DataFrame,
+                    widths: dict[str, int] | None = None) -> dict[str, np.ndarray]:
     """The integer columns of ``table`` whose every given value is plain digits, read
     as :func:`column_numbers` reads them (NaN where missing): what
-    :func:`_check_fields` leaves in ``numbers_out``, read before it runs."""
+    :func:`_check_fields` leaves in ``numbers_out``, read before it runs; each such
+    column's longest value's length in ``widths``, when given."""
     out: dict[str, np.ndarray] = {}
     for spec in TABLE_SCHEMAS[table]["fields"]:
         name = spec["name"]
@@ -350,8 +368,11 @@ def _plain_integers(table: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         present = ~column.isna().to_numpy()
         whole = bool(present.all())
         cells = column.to_numpy(dtype=object)
-        plain = plain_numbers(cells if whole else cells[present])
-        if plain is not None:
+        digits = plain_digits(cells if whole else cells[present])
+        if digits is not None:
+            plain, longest = digits
+            if widths is not None:
+                widths[name] = longest
             out[name] = plain if whole else np.full(len(cells), np.nan)
             if not whole:
                 out[name][present] = plain
