@@ -293,7 +293,8 @@ def test_workers_in_a_notebook_kernel_forked_from_the_warm_server(demo_copy):
 
 
 @pytest.mark.parametrize("minutes, terms, found", [
-    ("01524123456", "", "phone '01524123456'"), ("90", "", None), ("90", "event: 90", "event '90'")])
+    ("01524123456", "", "phone '01524123456'"), ("90", "", None),
+    ("90", "event: 90", "event '90'")])
 def test_a_column_of_plain_numbers_is_gated_when_one_could_be_a_hit(
         demo_copy, monkeypatch, minutes, terms, found):
     # Validation leaves a column of plain numbers out of the gate only when every
