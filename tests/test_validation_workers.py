@@ -309,3 +309,21 @@ def test_a_column_of_plain_numbers_is_gated_when_one_could_be_a_hit(
     hits = [p for p in problems if p.file == "participants.csv" and p.row == 3
             and p.column == "interview_minutes"]
     assert [p.message for p in hits] == ([found] if found else [])
+
+
+def test_numpy_asks_for_huge_pages_again_once_the_workers_are_done(monkeypatch):
+    # Validation turns numpy's request for transparent huge pages off while it
+    # forks workers (a shared huge page is copied whole); the caller's setting
+    # comes back afterwards, whatever it was.
+    import numpy as np
+
+    setter = np._core.multiarray._set_madvise_hugepage
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    original = setter(True)
+    try:
+        for setting in (True, False):
+            setter(setting)
+            assert validate_dataset(DEMO) == []
+            assert setter(setting) is setting
+    finally:
+        setter(original)

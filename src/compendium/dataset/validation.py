@@ -39,9 +39,10 @@ would have to be made public for it.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +108,8 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     problems: list[Problem] = []
     read: dict[str, pd.DataFrame] = {}  # every table parsed, for the gate
     tables: dict[str, pd.DataFrame] = {}  # those whose columns allow the other checks
-    with Jobs(_use_workers(folder)) as jobs:
+    parallel = _use_workers(folder)
+    with _small_pages(parallel), Jobs(parallel) as jobs:
         files = jobs.start(_check_files, folder, descriptor, gate, names)
         problems += _read_tables(folder, descriptor, TABLES[:-1], read, tables)
         # start and end read once, for the offsets and the field checks alike
@@ -134,6 +136,25 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
             problems += design_problems(descriptor, None)
     problems += file_problems + gated.result() + across.result()
     return sorted(set(problems), key=problem_order)
+
+
+@contextlib.contextmanager
+def _small_pages(forking: bool) -> Iterator[None]:
+    """While workers are forked, numpy's large arrays in ordinary pages rather than
+    transparent huge pages (numpy asks for those on Linux): a page a worker and this
+    process share is copied when either writes to it, and a huge page is copied or
+    compacted 2 MiB at a time. On the million-segment bench this halves the
+    workers' system time (about 2 CPU-seconds). Only where numpy offers the switch."""
+    switch = getattr(getattr(np, "_core", None), "multiarray", None)
+    setter = getattr(switch, "_set_madvise_hugepage", None) if forking else None
+    if setter is None:
+        yield
+        return
+    before = setter(False)
+    try:
+        yield
+    finally:
+        setter(before)
 
 
 def _gated_here(read: dict[str, pd.DataFrame], gate: Gate | None,
