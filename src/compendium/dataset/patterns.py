@@ -353,7 +353,7 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
         # bytes of the character before `first` (none at the very start)
         shift = len(low[begin:first].encode("utf-8", "surrogatepass"))
         scratch = np.empty(len(data), np.uint8)
-        first_ok = np.empty(len(data), bool)
+        first_ok, second_ok = np.empty(len(data), bool), np.empty(len(data), bool)
         continuation = None
         if not piece.isascii():  # the bytes 10xxxxxx, which continue a character
             np.bitwise_and(data, np.uint8(0xC0), out=scratch)
@@ -362,18 +362,20 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
             n = len(data) - shift - len(ranges) + 1
             if n <= 0:
                 continue
-            # The first range over the whole chunk, into arrays made once a chunk
-            # (a temporary array of this size costs more in fresh memory than its
-            # arithmetic); the rest, and the character before, only where it
-            # holds: every lead's first characters are rare in text, so one pass
-            # and a short list beat a second pass. A lead that starts with one
-            # character is skipped when bytes.find (memchr) does not find it at all.
+            # The first two ranges over the whole chunk, into arrays made once a
+            # chunk (a temporary array of this size costs more in fresh memory
+            # than its arithmetic); the rest, and the character before, only
+            # where those hold. A lead that starts with one character is skipped
+            # when bytes.find (memchr) does not find it at all.
             lo, hi = ranges[0]
             if lo == hi and raw.find(lo.encode("ascii"), shift, shift + n) < 0:
                 continue
-            hits = np.flatnonzero(_in_range(data[shift:shift + n], lo, hi, scratch,
-                                            first_ok)) + shift
-            rest = 1
+            holds = _in_range(data[shift:shift + n], lo, hi, scratch, first_ok)
+            if len(ranges) > 1:
+                np.logical_and(holds, _in_range(data[shift + 1:shift + 1 + n], *ranges[1],
+                                                scratch, second_ok), out=holds)
+            hits = np.flatnonzero(holds) + shift
+            rest = 2
             for k, (lo, hi) in enumerate(ranges[rest:], rest):
                 hits = hits[(data[hits + k] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
             if anywhere is not None:
