@@ -505,3 +505,21 @@ def test_a_telephone_number_of_digits_alone_is_as_short_as_the_rule_allows():
 
     assert [h.kind for h in find_identifiers(["0" * 2 + "1234567"])[0]] == ["phone"]
     assert len("001234567") == FEWEST_DIGITS_OF_A_HIT
+
+
+def test_a_text_full_of_lead_places_keeps_none_and_has_no_slice_skipped():
+    # A transcript of digits is a lead place at almost every character: the gate
+    # does not keep (nor send back from a worker) such a list, and then skips none
+    # of the text's slices.
+    import numpy as np
+
+    from compendium.dataset.anonymity import hit_free_slices, prepare_gate, scan_texts
+
+    prose, digits = "A sentence of words. " * 100, "0" * 2000 + " 12ab"
+    places: dict = {}
+    scan_texts({"prose": prose, "digits": digits}, NO_IDENTIFIERS, places=places)
+    assert places["prose"].places is not None and places["digits"].places is None
+    gate = prepare_gate(ROOT / "data" / "synthetic", NO_IDENTIFIERS)
+    starts, ends = np.array([0, 1990]), np.array([5, 2002])
+    assert hit_free_slices(gate, places["prose"], prose, starts, ends).tolist() == [True, True]
+    assert hit_free_slices(gate, places["digits"], digits, starts, ends).tolist() == [False, False]

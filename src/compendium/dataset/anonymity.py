@@ -224,7 +224,11 @@ def scan_texts(texts: Mapping[str, str], identifiers: IdentifierList = NO_IDENTI
     hits = find_identifiers([texts[label] for label in labels], identifiers, places=found)
     if places is not None and found is not None:
         for label, led in zip(labels, found, strict=True):
-            places[label] = TextPlaces(len(texts[label]), hash(texts[label]), led)
+            text = texts[label]
+            # a text full of lead places gains nothing from them and would send a
+            # large array back from a worker: its slices are scanned instead
+            kept = led if len(led) <= MAX_PLACES_PER_CHARACTER * len(text) + 1024 else None
+            places[label] = TextPlaces(len(text), hash(text), kept)
     problems = []
     for cell, cell_hits in sorted(hits.items()):
         text = texts[labels[cell]]
@@ -281,6 +285,11 @@ def _descriptor_texts(folder: Path) -> dict[str, str]:
             if isinstance(descriptor.get(key), str)}
 
 
+#: The most lead places per character of a text that the gate keeps for
+#: :func:`hit_free_slices` (prose holds about one in two thousand).
+MAX_PLACES_PER_CHARACTER = 1 / 64
+
+
 @dataclass(frozen=True)
 class TextPlaces:
     """What the gate saw of one text, for telling which slices of it hold no hit:
@@ -289,7 +298,8 @@ class TextPlaces:
 
     length: int
     digest: int
-    places: np.ndarray
+    #: None when the text had too many to keep (:data:`MAX_PLACES_PER_CHARACTER`)
+    places: np.ndarray | None
 
     def matches(self, text: str) -> bool:
         """Whether ``text`` is the text these places were found in."""
@@ -302,7 +312,8 @@ def hit_free_slices(gate: Gate, seen: TextPlaces, text: str, starts: np.ndarray,
     provably holds no hit: ``text`` is the one ``seen`` describes, the slice holds
     none of its lead places (so no pattern's pre-filter can match in it), and the
     identifiers list has no terms (a term needs no lead). All False otherwise."""
-    if gate.terms.terms or not LEADS_HOLD_PREFILTERS or not seen.matches(text):
+    if gate.terms.terms or not LEADS_HOLD_PREFILTERS or seen.places is None \
+            or not seen.matches(text):
         return np.zeros(len(starts), dtype=bool)
     return slices_without_leads(seen.places, starts, ends)
 
