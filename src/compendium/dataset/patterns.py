@@ -10,7 +10,13 @@ Finding is built for large datasets: the texts are joined into one string
 (about 16 million characters of texts at a time, so that memory is reused), cheap
 pre-filters (an ``@``, a digit pattern, a dot before a known top-level
 domain, a word of the identifiers list) pick the few texts worth a precise
-look, and only those are matched with the full patterns.
+look, and only those are matched with the full patterns. The same scan notes each
+text's lead places (:func:`lead_places`), by which validation tells that a slice
+of a transcript holds no pattern hit without reading it again.
+
+Longer than 500 lines because the patterns, their pre-filters, the byte scan
+that finds the pre-filters' leads and the lead places a slice is judged by
+share one set of tables (``_PREFILTERS``, ``_LEADS``) and must change together.
 """
 
 from __future__ import annotations
