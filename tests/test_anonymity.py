@@ -364,3 +364,162 @@ def test_texts_scanned_in_batches_have_the_hits_of_one_scan(texts, batch, block)
     finally:
         patterns._BATCH, patterns._BLOCK = original
     assert batched == whole
+
+
+def test_every_prefilter_is_found_from_its_lead():
+    # The slice-aware gate skips a segment's text only because no pre-filter can
+    # match where no lead place is; a pre-filter found by another route would
+    # turn the skipping off (LEADS_HOLD_PREFILTERS), so say so here.
+    from compendium.dataset import patterns
+
+    assert patterns.LEADS_HOLD_PREFILTERS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("09a+@:/w.zé’İK\u00a0 _-\n𝄞")), max_size=60),
+       st.integers(min_value=1, max_value=7))
+def test_lead_places_are_where_a_leads_characters_stand_whatever_comes_before(text, chunk):
+    # A plain scan of every position for every lead's ranges, the characters
+    # before left out, lower-cased as the gate's corpus is (K, the Kelvin sign,
+    # lowers to an ASCII k; İ to two characters, of which the first is kept).
+    from compendium.dataset import patterns
+
+    low = "".join(c.lower()[0] for c in text)
+    expected = sorted({p for _, ranges in patterns._LEADS.values()
+                       for p in range(len(low) - len(ranges) + 1)
+                       if all(lo <= low[p + k] <= hi for k, (lo, hi) in enumerate(ranges))})
+    original = patterns._DIGIT_CHUNK
+    try:
+        patterns._DIGIT_CHUNK = chunk
+        found = patterns.lead_places([text, "", text])
+    finally:
+        patterns._DIGIT_CHUNK = original
+    assert [f.tolist() for f in found] == [expected, [], expected]
+
+
+_SLICE_PIECES = st.sampled_from([
+    "a.b@example.com", "01524 123456", "+44 7700 900123", "LA1 4YW", "la1 4yw", "www.example.org",
+    "example.co.uk", "http://x.io/a", "Smith", "smiths'", "x", " ", ".", "0", "@", "é", "İ", "K",
+    "\n", "ab", "w", "7th", "-", "/"])
+
+
+def _slice_aware_and_plain(folder: Path, transcripts: list[str], cuts: list[tuple[int, int, int]],
+                           edits: list[str], terms: bool) -> tuple[list, list, int]:
+    """The gate's problems over segments cut from ``transcripts`` (transcript, start, end;
+    an edit appended to the text where one is given), slice-aware and plain; and how
+    many texts the slice-aware gate skipped."""
+    import numpy as np
+
+    from compendium.dataset.anonymity import gate_files, prepare_gate, scan_tables, text_names
+    from compendium.dataset.validation import _check_offsets
+
+    (folder / "transcripts").mkdir()
+    for number, text in enumerate(transcripts):
+        (folder / "transcripts" / f"P{number}.txt").write_bytes(text.encode("utf-8"))
+    frame = pd.DataFrame({
+        "segment_id": [f"S{i}" for i in range(len(cuts))],
+        "participant_id": [f"P{t}" for t, _, _ in cuts],
+        "start": [str(s) for _, s, _ in cuts], "end": [str(e) for _, _, e in cuts],
+        "text": [transcripts[t][s:e] + edit for (t, s, e), edit in zip(cuts, edits, strict=True)],
+    }, dtype="str")
+    ids = parse_identifiers("person: Smith\nfirm: Example") if terms else NO_IDENTIFIERS
+    gate = prepare_gate(folder, ids)
+    places: dict = {}
+    gate_files(gate, text_names(folder), places)
+    free = np.zeros(len(frame), dtype=bool)
+    _check_offsets(folder, frame, None, (gate, places, free))
+    texts = {"segments.csv": frame[["text"]]}
+    aware = scan_tables(texts, ids, gate.allow, {("segments.csv", "text"): free})
+    return aware, scan_tables(texts, ids, gate.allow), int(free.sum())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_SLICE_PIECES, min_size=1, max_size=14).map("".join),
+                min_size=1, max_size=3), st.data(), st.booleans())
+def test_the_slice_aware_gate_finds_what_the_plain_gate_finds(tmp_path_factory, transcripts,
+                                                               data, terms):
+    # Segments cut anywhere from transcripts holding every kind of hit, so that
+    # slices begin and end inside an address, a number or a name; some texts
+    # differ from their slice. The gate that skips the texts whose slice holds no
+    # lead place must report exactly what scanning every text reports.
+    cuts, edits = [], []
+    for _ in range(data.draw(st.integers(min_value=1, max_value=8))):
+        t = data.draw(st.integers(min_value=0, max_value=len(transcripts) - 1))
+        s = data.draw(st.integers(min_value=0, max_value=len(transcripts[t]) - 1))
+        e = data.draw(st.integers(min_value=s + 1, max_value=len(transcripts[t])))
+        cuts.append((t, s, e))
+        edits.append(data.draw(st.sampled_from(["", "", "", "a.b@example.com", "Smith", "x"])))
+    aware, plain, _ = _slice_aware_and_plain(tmp_path_factory.mktemp("slices"), transcripts,
+                                             cuts, edits, terms)
+    assert sorted(aware) == sorted(plain)
+
+
+def test_the_slice_aware_gate_skips_only_slices_without_a_lead(tmp_path):
+    # A transcript with a number and an address: of slices cut across it, those
+    # clear of both (and equal to their text) are skipped, the rest scanned.
+    text = "We met. Ring 01524 123456 or write to a.b@example.com, then we talk."
+    at, then = text.index("a.b@"), text.index("then")
+    cuts = [(0, 0, 7), (0, 8, 20), (0, 13, 25), (0, at - 3, at + 19), (0, then, len(text)),
+            (0, 0, 7)]
+    edits = ["", "", "", "", "", " at c@d.org"]
+    aware, plain, skipped = _slice_aware_and_plain(tmp_path, [text], cuts, edits, False)
+    assert sorted(aware) == sorted(plain)
+    assert len(plain) == 3  # the number, the address, the edited text's address
+    assert skipped == 2  # "We met." and "then we talk."
+
+
+def test_a_transcript_changed_since_the_gate_saw_it_skips_nothing():
+    # What the gate saw of a transcript is kept with its length and hash: a text of
+    # the same length read again but changed (an address written in meanwhile)
+    # must not have its slices skipped.
+    import numpy as np
+
+    from compendium.dataset.anonymity import TextPlaces, hit_free_slices, prepare_gate
+
+    seen_text, now = "plain words here", "a@b.io words xyz"
+    assert len(seen_text) == len(now)
+    seen = TextPlaces(len(seen_text), hash(seen_text), np.empty(0, np.int64))
+    gate = prepare_gate(ROOT / "data" / "synthetic", NO_IDENTIFIERS)
+    starts, ends = np.array([0]), np.array([6])
+    assert hit_free_slices(gate, seen, seen_text, starts, ends).tolist() == [True]
+    assert hit_free_slices(gate, seen, now, starts, ends).tolist() == [False]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789", min_size=1, max_size=8),
+                 st.text(alphabet="0123456789", max_size=6).map(lambda d: "00" + d),
+                 st.text(alphabet="0123456789", max_size=7).map(lambda d: "0" + d)))
+def test_plain_numbers_shorter_than_a_telephone_number_hold_no_hit(digits):
+    # Validation leaves columns of plain numbers shorter than FEWEST_DIGITS_OF_A_HIT
+    # out of the gate (with no listed terms); no such cell may hold a hit. The
+    # leading zeros of national and international numbers are drawn on purpose.
+    from compendium.dataset.patterns import FEWEST_DIGITS_OF_A_HIT
+
+    assert len(digits) < FEWEST_DIGITS_OF_A_HIT
+    assert find_identifiers([digits]) == {}
+
+
+def test_a_telephone_number_of_digits_alone_is_as_short_as_the_rule_allows():
+    # ...and the rule is tight: nine digits can be an international number.
+    from compendium.dataset.patterns import FEWEST_DIGITS_OF_A_HIT
+
+    assert [h.kind for h in find_identifiers(["0" * 2 + "1234567"])[0]] == ["phone"]
+    assert len("001234567") == FEWEST_DIGITS_OF_A_HIT
+
+
+def test_a_text_full_of_lead_places_keeps_none_and_has_no_slice_skipped():
+    # A transcript of digits is a lead place at almost every character: the gate
+    # does not keep (nor send back from a worker) such a list, and then skips none
+    # of the text's slices.
+    import numpy as np
+
+    from compendium.dataset.anonymity import hit_free_slices, prepare_gate, scan_texts
+
+    prose, digits = "A sentence of words. " * 100, "0" * 2000 + " 12ab"
+    places: dict = {}
+    scan_texts({"prose": prose, "digits": digits}, NO_IDENTIFIERS, places=places)
+    assert places["prose"].places is not None and places["digits"].places is None
+    gate = prepare_gate(ROOT / "data" / "synthetic", NO_IDENTIFIERS)
+    starts, ends = np.array([0, 1990]), np.array([5, 2002])
+    assert hit_free_slices(gate, places["prose"], prose, starts, ends).tolist() == [True, True]
+    assert hit_free_slices(gate, places["digits"], digits, starts, ends).tolist() == [False, False]

@@ -244,7 +244,7 @@ def test_field_checks_say_what_their_plain_form_says(table, n_rows, data):
     # _check_fields skips copying a column whose every cell is given; on random
     # small tables (missing, blank, odd numbers, repeats) its problems and the
     # numbers it leaves for the offsets must be those of the form that always copied.
-    from compendium.dataset.validation import _check_fields
+    from compendium.dataset.validation import _check_fields, _plain_integers
 
     from .validation_plain import check_fields_plain
 
@@ -256,10 +256,17 @@ def test_field_checks_say_what_their_plain_form_says(table, n_rows, data):
                           for name in names}, dtype="str")
     fast: dict[str, np.ndarray] = {}
     plain: dict[str, np.ndarray] = {}
-    assert _check_fields(table, frame, fast) == check_fields_plain(table, frame, plain)
+    expected = check_fields_plain(table, frame, plain)
+    assert _check_fields(table, frame, fast) == expected
     assert fast.keys() == plain.keys()
     for name in fast:
         assert np.array_equal(fast[name], plain[name], equal_nan=True)
+    # validation reads such columns once, before the field checks, and hands them in
+    known = _plain_integers(table, frame)
+    assert known.keys() == plain.keys()
+    for name in known:
+        assert np.array_equal(known[name], plain[name], equal_nan=True)
+    assert _check_fields(table, frame, known=known) == expected
 
 
 _NUMBER_TEXTS = st.sampled_from(["0", "1", "3", "12", " 2", "02", "x", "", "1.0", "-1", "  "])

@@ -290,3 +290,40 @@ def test_workers_in_a_notebook_kernel_forked_from_the_warm_server(demo_copy):
     assert reply["content"]["status"] == "ok"
     count, same, left = "".join(out).split(" ", 2)
     assert int(count) >= 2 and same == "True" and left.strip() == "[]"
+
+
+@pytest.mark.parametrize("minutes, terms, found", [
+    ("01524123456", "", "phone '01524123456'"), ("90", "", None),
+    ("90", "event: 90", "event '90'")])
+def test_a_column_of_plain_numbers_is_gated_when_one_could_be_a_hit(
+        demo_copy, monkeypatch, minutes, terms, found):
+    # Validation leaves a column of plain numbers out of the gate only when every
+    # value is too short to be a telephone number and no term is listed; a
+    # number as long as one, or a listed number, is scanned and reported, with
+    # workers or without.
+    from compendium.dataset import freeze_dataset
+
+    edit_cell(demo_copy / "participants.csv", 3, "interview_minutes", minutes)
+    freeze_dataset(demo_copy)
+    problems = same_either_way(demo_copy, monkeypatch, identifiers=parse_identifiers(terms))
+    hits = [p for p in problems if p.file == "participants.csv" and p.row == 3
+            and p.column == "interview_minutes"]
+    assert [p.message for p in hits] == ([found] if found else [])
+
+
+def test_numpy_asks_for_huge_pages_again_once_the_workers_are_done(monkeypatch):
+    # Validation turns numpy's request for transparent huge pages off while it
+    # forks workers (a shared huge page is copied whole); the caller's setting
+    # comes back afterwards, whatever it was.
+    import numpy as np
+
+    setter = np._core.multiarray._set_madvise_hugepage
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    original = setter(True)
+    try:
+        for setting in (True, False):
+            setter(setting)
+            assert validate_dataset(DEMO) == []
+            assert setter(setting) is setting
+    finally:
+        setter(original)

@@ -49,7 +49,15 @@ from .identifiers import NO_IDENTIFIERS, IdentifierList, normal_term, resolve_id
 from .identifiers import Term as Term
 from .identifiers import read_identifiers as read_identifiers
 from .identifiers import repository_root as repository_root
-from .patterns import KINDS, Hit, find_identifiers, resolve_overlaps
+from .patterns import (
+    FEWEST_DIGITS_OF_A_HIT,
+    KINDS,
+    LEADS_HOLD_PREFILTERS,
+    Hit,
+    find_identifiers,
+    resolve_overlaps,
+    slices_without_leads,
+)
 from .patterns import PATTERN_KINDS as PATTERN_KINDS
 from .tableio import (
     default_sources,
@@ -145,11 +153,14 @@ def _mostly_distinct(strings: np.ndarray, sample: int = 4096) -> bool:
 
 
 def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList = NO_IDENTIFIERS,
-                allow: AllowList = AllowList()) -> list[Problem]:
+                allow: AllowList = AllowList(),
+                skip: Mapping[tuple[str, str], np.ndarray] | None = None) -> list[Problem]:
     """Hits in every column of ``tables`` (file label -> frame), located by CSV row.
 
     Each column's distinct values are scanned once, so a coder name on a million
-    rows costs one look, and every row holding a hit is reported.
+    rows costs one look, and every row holding a hit is reported. ``skip`` maps
+    (file label, column) to the rows (a boolean mask) known to hold no hit, which
+    are not scanned (see :func:`hit_free_slices`).
     """
     texts: list[str] = []
     # (first text, file, column, each present row's code or None when every row
@@ -160,6 +171,8 @@ def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList 
         for column in frame.columns:
             values = frame[column]
             present = values.notna().to_numpy()
+            if skip is not None and (label, str(column)) in skip:
+                present = present & ~skip[label, str(column)]
             if not present.any():
                 continue
             strings = _as_strings(values if present.all() else values[present])
@@ -202,10 +215,20 @@ def scan_tables(tables: Mapping[str, pd.DataFrame], identifiers: IdentifierList 
 
 
 def scan_texts(texts: Mapping[str, str], identifiers: IdentifierList = NO_IDENTIFIERS,
-               allow: AllowList = AllowList(), column: str = "text") -> list[Problem]:
-    """Hits in whole text files (label -> text), located by line number."""
+               allow: AllowList = AllowList(), column: str = "text",
+               places: dict[str, TextPlaces] | None = None) -> list[Problem]:
+    """Hits in whole text files (label -> text), located by line number; ``places``,
+    when given, receives each text's :class:`TextPlaces`, found in the same pass."""
     labels = list(texts)
-    hits = find_identifiers([texts[label] for label in labels], identifiers)
+    found: list[np.ndarray] | None = [] if places is not None else None
+    hits = find_identifiers([texts[label] for label in labels], identifiers, places=found)
+    if places is not None and found is not None:
+        for label, led in zip(labels, found, strict=True):
+            text = texts[label]
+            # a text full of lead places gains nothing from them and would send a
+            # large array back from a worker: its slices are scanned instead
+            kept = led if len(led) <= MAX_PLACES_PER_CHARACTER * len(text) + 1024 else None
+            places[label] = TextPlaces(len(text), hash(text), kept)
     problems = []
     for cell, cell_hits in sorted(hits.items()):
         text = texts[labels[cell]]
@@ -262,6 +285,47 @@ def _descriptor_texts(folder: Path) -> dict[str, str]:
             if isinstance(descriptor.get(key), str)}
 
 
+#: The most lead places per character of a text that the gate keeps for
+#: :func:`hit_free_slices` (prose holds about one in two thousand).
+MAX_PLACES_PER_CHARACTER = 1 / 64
+
+
+@dataclass(frozen=True)
+class TextPlaces:
+    """What the gate saw of one text, for telling which slices of it hold no hit:
+    its length and ``hash`` (to know it is the same text read again) and its lead
+    places (:func:`~compendium.dataset.patterns.lead_places`)."""
+
+    length: int
+    digest: int
+    #: None when the text had too many to keep (:data:`MAX_PLACES_PER_CHARACTER`)
+    places: np.ndarray | None
+
+    def matches(self, text: str) -> bool:
+        """Whether ``text`` is the text these places were found in."""
+        return self.length == len(text) and self.digest == hash(text)
+
+
+def hit_free_slices(gate: Gate, seen: TextPlaces, text: str, starts: np.ndarray,
+                    ends: np.ndarray) -> np.ndarray:
+    """Whether each slice ``text[starts[i]:ends[i]]``, scanned as a cell of its own,
+    provably holds no hit: ``text`` is the one ``seen`` describes, the slice holds
+    none of its lead places (so no pattern's pre-filter can match in it), and the
+    identifiers list has no terms (a term needs no lead). All False otherwise."""
+    if gate.terms.terms or not LEADS_HOLD_PREFILTERS or seen.places is None \
+            or not seen.matches(text):
+        return np.zeros(len(starts), dtype=bool)
+    return slices_without_leads(seen.places, starts, ends)
+
+
+def digits_hold_no_hit(gate: Gate, width: int) -> bool:
+    """Whether no text of ASCII digits alone, at most ``width`` long, can hold a hit of
+    ``gate``: shorter than the shortest pattern hit of digits alone
+    (:data:`~compendium.dataset.patterns.FEWEST_DIGITS_OF_A_HIT`), and no listed
+    term (a term may be a number)."""
+    return not gate.terms.terms and width < FEWEST_DIGITS_OF_A_HIT
+
+
 @dataclass(frozen=True)
 class Gate:
     """The gate made ready for one dataset: its folder, the identifiers list, the
@@ -282,25 +346,32 @@ def prepare_gate(folder: str | Path,
     return Gate(folder, terms, allow, tuple(problems))
 
 
-def gate_files(gate: Gate, names: set[str]) -> list[Problem]:
+def gate_files(gate: Gate, names: set[str],
+               places: dict[str, TextPlaces] | None = None) -> list[Problem]:
     """The half of the gate that needs no table: the allow-list's problems, the texts
-    ``names`` (read and scanned) and the descriptor's title and description."""
+    ``names`` (read and scanned) and the descriptor's title and description;
+    ``places``, when given, receives what the gate saw of each text (for
+    :func:`hit_free_slices`)."""
     problems = list(gate.allow_problems)
     texts, unreadable = read_texts(gate.folder, names=names)
-    problems += unreadable + scan_texts(texts, gate.terms, gate.allow)
+    problems += unreadable + scan_texts(texts, gate.terms, gate.allow, places=places)
     for key, text in _descriptor_texts(gate.folder).items():
         problems += [Problem(DESCRIPTOR, None, key, p.message)
                      for p in scan_texts({DESCRIPTOR: text}, gate.terms, gate.allow)]
     return problems
 
 
-def gate_tables(gate: Gate, tables: Mapping[str, pd.DataFrame], done: set[str]) -> list[Problem]:
+def gate_tables(gate: Gate, tables: Mapping[str, pd.DataFrame], done: set[str] | None,
+                skip: Mapping[tuple[str, str], np.ndarray] | None = None) -> list[Problem]:
     """The half of the gate over the tables (table name -> frame as read): every
-    column, and (when segments are among them) the segments' sources that are not
-    among ``done`` (read and scanned)."""
+    column but the rows ``skip`` names (as :func:`scan_tables`), and (when segments
+    are among them) the segments' sources that are not among ``done`` (read and
+    scanned; ``None``: none, another call reads them)."""
     problems = scan_tables({f"{t}.csv": tables[t] for t in TABLES if t in tables},
-                           gate.terms, gate.allow)
-    rest = text_names(gate.folder, tables["segments"]) - done if "segments" in tables else set()
+                           gate.terms, gate.allow, skip)
+    rest = set()
+    if "segments" in tables and done is not None:
+        rest = text_names(gate.folder, tables["segments"]) - done
     if rest:
         texts, unreadable = read_texts(gate.folder, names=rest)
         problems += unreadable + scan_texts(texts, gate.terms, gate.allow)

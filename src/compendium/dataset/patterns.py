@@ -10,7 +10,13 @@ Finding is built for large datasets: the texts are joined into one string
 (about 16 million characters of texts at a time, so that memory is reused), cheap
 pre-filters (an ``@``, a digit pattern, a dot before a known top-level
 domain, a word of the identifiers list) pick the few texts worth a precise
-look, and only those are matched with the full patterns.
+look, and only those are matched with the full patterns. The same scan notes each
+text's lead places (:func:`lead_places`), by which validation tells that a slice
+of a transcript holds no pattern hit without reading it again.
+
+Longer than 500 lines because the patterns, their pre-filters, the byte scan
+that finds the pre-filters' leads and the lead places a slice is judged by
+share one set of tables (``_PREFILTERS``, ``_LEADS``) and must change together.
 """
 
 from __future__ import annotations
@@ -93,6 +99,16 @@ _LEADS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     r"\+(?<![\w+/.\-]\+)[1-9]": (_ASCII_WORD + "+/.-", (("+", "+"), ("1", "9"))),
     "digit-letter-letter": ("", (("0", "9"), ("a", "z"), ("a", "z"))),
 }
+
+#: The fewest characters of a text of ASCII digits alone that holds a hit: only a
+#: telephone number is made of digits alone, and it has at least nine
+#: (``_accept``), so that a column of shorter plain numbers needs no scan.
+FEWEST_DIGITS_OF_A_HIT = 9
+
+#: Whether every pre-filter is found from its lead, so that a text's lead places
+#: (:func:`lead_places`) hold every place a pre-filter can match.
+LEADS_HOLD_PREFILTERS = all((rx if isinstance(rx, str) else rx.pattern) in _LEADS
+                            for prefilters in _PREFILTERS.values() for rx in prefilters)
 
 _SUFFIX = r"(?P<suffix>'s|\u2019s|s'|s\u2019|es|s|'|\u2019)?(?!\w)"
 _SPLIT = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalnum()})
@@ -230,7 +246,22 @@ class _Corpus:
 
     @functools.cached_property
     def _leads(self) -> dict[str, np.ndarray]:
-        return _lead_starts(self.low, _LEADS)
+        return _lead_starts(self.low, _LEADS, self._anywhere)
+
+    @functools.cached_property
+    def _anywhere(self) -> list[np.ndarray]:
+        return []  # filled by _lead_starts as _leads is worked out
+
+    def lead_places(self) -> list[np.ndarray]:
+        """Each text's lead places: the sorted offsets in it at which the characters of
+        some pre-filter's lead stand, whatever comes before (see :func:`lead_places`)."""
+        self._leads  # noqa: B018 (worked out with the leads, in the same pass)
+        places = np.unique(np.concatenate(self._anywhere)) if self._anywhere \
+            else np.empty(0, np.int64)
+        cells = np.searchsorted(self.starts, places, side="right") - 1
+        offsets = places - self.starts[cells]
+        bounds = np.searchsorted(cells, np.arange(len(self.texts) + 1))
+        return [offsets[bounds[i]:bounds[i + 1]] for i in range(len(self.texts))]
 
     def _starts(self, rx: re.Pattern[str] | str) -> np.ndarray:
         """Where the pre-filter ``rx`` matches (a cell with a match has one of these)."""
@@ -302,11 +333,15 @@ def _in_range(view: np.ndarray, lo: str, hi: str, scratch: np.ndarray,
     return np.less_equal(difference, np.uint8(ord(hi) - ord(lo)), out=out)
 
 
-def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str], ...]]]
-                 ) -> dict[str, np.ndarray]:
+def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str], ...]]],
+                 anywhere: list[np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """For each of ``leads`` (name -> (characters not allowed before, character
     ranges)), the positions in ``low`` where one character of each range follows
     the other and the character before is not one of those refused.
+
+    ``anywhere``, when given, receives the positions where the ranges hold
+    whatever comes before (pieces, unsorted, possibly repeated): the places that
+    decide whether a slice of ``low`` could hold a lead, read alone.
 
     The same byte arithmetic as :func:`_digit_letter_starts`, for every lead in
     one pass over the UTF-8 bytes (a chunk at a time). The ranges are ASCII, whose
@@ -349,6 +384,11 @@ def _lead_starts(low: str, leads: Mapping[str, tuple[str, tuple[tuple[str, str],
             rest = 2
             for k, (lo, hi) in enumerate(ranges[rest:], rest):
                 hits = hits[(data[hits + k] - np.uint8(ord(lo))) <= np.uint8(ord(hi) - ord(lo))]
+            if anywhere is not None:
+                places = hits - np.searchsorted(continuation, hits) \
+                    if continuation is not None else hits
+                places = places - (first - begin)
+                anywhere.append(places[places < _DIGIT_CHUNK].astype(np.int64) + first)
             if refused:
                 table = np.zeros(256, bool)
                 table[[ord(c) for c in refused]] = True
@@ -384,12 +424,14 @@ def _term_hits(corpus: _Corpus, matcher: _Matcher) -> Iterable[tuple[int, int, i
 
 
 def find_identifiers(texts: Sequence[str], identifiers: IdentifierList = NO_IDENTIFIERS, *,
-                     patterns: bool = True) -> dict[int, list[Hit]]:
+                     patterns: bool = True, places: list[np.ndarray] | None = None
+                     ) -> dict[int, list[Hit]]:
     """Every possible identifier in each of ``texts`` (pure): index -> hits, in text order.
 
     Hits may overlap (an e-mail address holding a listed firm's name); use
     :func:`resolve_overlaps` to keep one per span. ``patterns=False`` finds listed
-    terms only.
+    terms only. ``places``, when given, receives each text's lead places, in order
+    (:func:`lead_places`), found in the same pass over the texts.
     """
     found: dict[int, list[Hit]] = {}
     if not len(texts):
@@ -402,8 +444,34 @@ def find_identifiers(texts: Sequence[str], identifiers: IdentifierList = NO_IDEN
         batch = _Corpus(texts[first:last], lengths)
         for cell, hits in _find_in(batch, identifiers, patterns).items():
             found[first + cell] = hits
+        if places is not None:
+            places += batch.lead_places()
         del batch  # before the next batch is built, so that it reuses the memory
     return found
+
+
+def lead_places(texts: Sequence[str]) -> list[np.ndarray]:
+    """Each text's lead places: the sorted offsets at which the characters of a
+    pre-filter's lead (:data:`_LEADS`) stand, lower-cased, whatever comes before.
+
+    Every pattern hit lies in a text where some pre-filter matches, and every
+    pre-filter match starts at one of these. So a piece of a text, ``text[a:b]``,
+    with no lead place in ``range(a, b)`` holds no pattern hit when scanned as a
+    text of its own (:func:`slices_without_leads` says where that holds): a character
+    is lower-cased alone (the few that lower to two as their first), and the lead
+    characters are ASCII, whose place does not depend on what stands before.
+    """
+    found: list[np.ndarray] = []
+    if len(texts):
+        find_identifiers(texts, NO_IDENTIFIERS, places=found)
+    return found
+
+
+def slices_without_leads(places: np.ndarray, starts: np.ndarray, ends: np.ndarray
+                         ) -> np.ndarray:
+    """Whether each slice ``[starts[i], ends[i])`` of a text holds none of its lead
+    ``places`` (sorted, as :func:`lead_places` gives them)."""
+    return np.searchsorted(places, starts) == np.searchsorted(places, ends)
 
 
 #: Characters of texts joined into one corpus at a time by :func:`find_identifiers`

@@ -37,13 +37,20 @@ def whole_numbers(texts: np.ndarray, strip: bool = False) -> np.ndarray:
 def plain_numbers(texts: np.ndarray) -> np.ndarray | None:
     """The texts as float64 when every one is plain ASCII digits (at most
     :data:`PLAIN_DIGITS`), else None; what :func:`whole_numbers` gives such texts either way."""
+    plain = plain_digits(texts)
+    return None if plain is None else plain[0]
+
+
+def plain_digits(texts: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """:func:`plain_numbers` of the texts and the length of the longest, or None."""
     if not len(texts):
         return None
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     joined = "".join(texts)
-    if lengths.min() >= 1 and lengths.max() <= PLAIN_DIGITS and joined.isascii() \
+    longest = int(lengths.max())
+    if lengths.min() >= 1 and longest <= PLAIN_DIGITS and joined.isascii() \
             and joined.isdigit():
-        return np.fromiter(map(int, texts), np.int64, len(texts)).astype(np.float64)
+        return np.fromiter(map(int, texts), np.int64, len(texts)).astype(np.float64), longest
     return None
 
 

@@ -14,18 +14,32 @@ one core, the independent checks run in workers forked from this process
 
 1. at once, a worker checks what needs no table (:func:`_check_files`: the
    descriptor, every file's hash, the gate over the transcripts, the interview
-   guide and the descriptor's texts) while this process parses the tables;
-2. once participants, codebook and segments are parsed, a worker runs the gate
-   over them and over segment sources outside ``transcripts/``
-   (:func:`_check_gate`) while this process parses codings.csv;
+   guide and the descriptor's texts, noting each transcript's lead places, see
+   below) while this process parses the tables;
+2. once participants, codebook and segments are parsed, this process reads
+   their integer columns (start and end: :func:`_plain_integers`, read once for
+   the offsets and the field checks), and a worker runs the gate over those
+   tables, less segments.csv's texts and the columns of plain numbers too short
+   to hold a hit (:func:`_gated_here`), and over segment sources outside
+   ``transcripts/`` (:func:`_check_gate`), while this process parses codings.csv;
 3. then a worker checks the references between the tables and the offsets
-   against the transcripts, and runs the gate over codings.csv
-   (:func:`_check_across`), while this process checks every table's fields, the
-   coders and the design block.
+   against the transcripts, and runs the gate over codings.csv and over the
+   segments' texts (:func:`_check_across`), while this process checks every
+   table's fields, the coders and the design block.
 
-The three workers' jobs and this process's own take about the same time on the
-million-segment bench (the gate over segments.csv and the references with the
-offsets are the two longest), so both cores stay busy to the end.
+The segments' texts are gated slice-aware: a text that equals its slice of a
+transcript the first worker scanned, where that transcript has no lead place
+(a place where a pre-filter's characters stand,
+:func:`~compendium.dataset.patterns.lead_places`), cannot hold a pattern hit
+and is not scanned again, unless the identifiers list has terms
+(:func:`~compendium.dataset.anonymity.hit_free_slices`). On the bench that
+leaves about one text in a thousand to scan. While workers run, numpy's arrays
+are kept out of transparent huge pages (:func:`_small_pages`).
+
+On the million-segment bench the third worker's job and this process's field
+checks are the two longest and end together; the first two workers' jobs fill
+the other core while this process parses (about 10 CPU-seconds in all, against
+14-17 before the slice-aware gate).
 
 Each problem is found by exactly one job, and the list is sorted at the end, so
 it is the same list the serial run gives (``COMPENDIUM_VALIDATE_WORKERS=1``, no
@@ -39,9 +53,10 @@ would have to be made public for it.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,13 +84,13 @@ from .tableio import (
     read_transcript_text,
     typed_table,
 )
-from .textcolumns import column_numbers, fullmatch_all, plain_numbers, whole_numbers
+from .textcolumns import column_numbers, fullmatch_all, plain_digits, plain_numbers, whole_numbers
 
 #: Largest CSV field accepted, in characters; larger ones are refused as hostile.
 MAX_FIELD_CHARS = 1_000_000
 
 if TYPE_CHECKING:  # the gate is imported where it runs: a validation without it goes without
-    from .anonymity import Gate
+    from .anonymity import Gate, TextPlaces
 
 
 def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *,
@@ -107,23 +122,81 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     problems: list[Problem] = []
     read: dict[str, pd.DataFrame] = {}  # every table parsed, for the gate
     tables: dict[str, pd.DataFrame] = {}  # those whose columns allow the other checks
-    with Jobs(_use_workers(folder)) as jobs:
+    parallel = _use_workers(folder)
+    with _small_pages(parallel), Jobs(parallel) as jobs:
         files = jobs.start(_check_files, folder, descriptor, gate, names)
         problems += _read_tables(folder, descriptor, TABLES[:-1], read, tables)
-        gated = jobs.start(_check_gate, dict(read), gate, names)
+        # start and end read once, for the offsets and the field checks alike
+        widths: dict[str, dict[str, int]] = {table: {} for table in TABLES}
+        known = {table: _plain_integers(table, frame, widths[table])
+                 for table, frame in tables.items()}
+        # The segments' texts are gated with the offsets (_check_across), which
+        # finds the texts that are slices of their transcripts; columns of short
+        # plain numbers hold no hit.
+        gated = jobs.start(_check_gate, _gated_here(read, gate, widths), gate, names)
         problems += _read_tables(folder, descriptor, TABLES[-1:], read, tables)
-        across = jobs.start(_check_across, folder, {TABLES[-1]: read[TABLES[-1]]}
-                            if TABLES[-1] in read else {}, tables, gate)
+        known.update({table: _plain_integers(table, tables[table])
+                      for table in TABLES[-1:] if table in tables})
+        file_problems, places = files.result()
+        across = jobs.start(_check_across, folder, _last_and_texts(read), tables, gate, places,
+                            known.get("segments"))
         for table, frame in tables.items():
-            problems += _check_fields(table, frame)
+            problems += _check_fields(table, frame, known=known[table])
         if len(tables) == len(TABLES):
             problems += _check_coders(descriptor, tables["codings"])
             problems += design_problems(descriptor,
                                         typed_table("codebook", tables["codebook"].copy()))
         else:
             problems += design_problems(descriptor, None)
-    problems += files.result() + gated.result() + across.result()
+    problems += file_problems + gated.result() + across.result()
     return sorted(set(problems), key=problem_order)
+
+
+@contextlib.contextmanager
+def _small_pages(forking: bool) -> Iterator[None]:
+    """While workers are forked, numpy's large arrays in ordinary pages rather than
+    transparent huge pages (numpy asks for those on Linux): a page a worker and this
+    process share is copied when either writes to it, and a huge page is copied or
+    compacted 2 MiB at a time. On the million-segment bench this halves the
+    workers' system time (about 2 CPU-seconds). Only where numpy offers the switch."""
+    switch = getattr(getattr(np, "_core", None), "multiarray", None)
+    setter = getattr(switch, "_set_madvise_hugepage", None) if forking else None
+    if setter is None:
+        yield
+        return
+    before = setter(False)
+    try:
+        yield
+    finally:
+        setter(before)
+
+
+def _gated_here(read: dict[str, pd.DataFrame], gate: Gate | None,
+                widths: Mapping[str, Mapping[str, int]]) -> dict[str, pd.DataFrame]:
+    """The tables as read, less what :func:`_check_gate` need not scan: segments.csv's
+    ``text`` column (:func:`_check_across` gates it) and the columns of plain
+    numbers too short to hold a hit (``widths``: each such column's longest value)."""
+    if gate is None:
+        return {}
+    from .anonymity import digits_hold_no_hit
+
+    out = {}
+    for table, frame in read.items():
+        drop = [name for name, width in widths.get(table, {}).items()
+                if digits_hold_no_hit(gate, width)]
+        if table == "segments" and "text" in frame:
+            drop.append("text")
+        out[table] = frame.drop(columns=drop) if drop else frame
+    return out
+
+
+def _last_and_texts(read: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The last table as read and segments.csv's ``text`` column alone: what
+    :func:`_check_across` gates."""
+    out = {TABLES[-1]: read[TABLES[-1]]} if TABLES[-1] in read else {}
+    if "segments" in read and "text" in read["segments"]:
+        out["segments"] = read["segments"][["text"]]
+    return out
 
 
 def _read_tables(folder: Path, descriptor: dict[str, Any], names: Iterable[str],
@@ -173,15 +246,17 @@ def _worth_forking(folder: Path) -> bool:
 
 
 def _check_files(folder: Path, descriptor: dict[str, Any], gate: Gate | None,
-                 names: set[str]) -> list[Problem]:
+                 names: set[str]) -> tuple[list[Problem], dict[str, TextPlaces]]:
     """What needs no table: the descriptor and every file's hash, and the gate over
-    the texts ``names`` and the descriptor (the first worker's job)."""
+    the texts ``names`` and the descriptor (the first worker's job); with the
+    problems, what the gate saw of each text (for :func:`_check_across`)."""
     problems = _check_descriptor(folder, descriptor)
+    places: dict[str, TextPlaces] = {}
     if gate is not None:
         from .anonymity import gate_files
 
-        problems += gate_files(gate, names)
-    return problems
+        problems += gate_files(gate, names, places)
+    return problems, places
 
 
 def _check_gate(read: dict[str, pd.DataFrame], gate: Gate | None,
@@ -196,18 +271,28 @@ def _check_gate(read: dict[str, pd.DataFrame], gate: Gate | None,
 
 
 def _check_across(folder: Path, read: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame],
-                  gate: Gate | None) -> list[Problem]:
+                  gate: Gate | None, places: Mapping[str, TextPlaces],
+                  numbers: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
     """When all four tables are sound, the references between them and the offsets
-    against the transcripts; and the gate over the last table as read, ``read`` (a
-    worker's job, started once every table is parsed)."""
+    against the transcripts; and the gate over the tables ``read`` (the last table
+    and the segments' texts, as read), skipping the texts the offsets show to be
+    slices of a transcript without a hit in them (``places``: what the gate saw
+    of each transcript). ``numbers``: segments.csv's start and end as
+    :func:`_plain_integers` read them. A worker's job, started once every table is parsed."""
     problems: list[Problem] = []
+    free = None
+    if gate is not None and "segments" in read:
+        free = np.zeros(len(read["segments"]), dtype=bool)
     if len(tables) == len(TABLES):
         problems += _check_references(tables)
-        problems += _check_offsets(folder, tables["segments"])
+        problems += _check_offsets(folder, tables["segments"], numbers,
+                                   free=None if gate is None or free is None
+                                   else (gate, places, free))
     if gate is not None:
         from .anonymity import gate_tables
 
-        problems += gate_tables(gate, read, set())
+        skip = {} if free is None else {("segments.csv", "text"): free}
+        problems += gate_tables(gate, read, None, skip)
     return problems
 
 
@@ -303,13 +388,42 @@ def _rows(index: Iterable[int]) -> list[int]:
     return [int(i) + 2 for i in index]
 
 
+def _plain_integers(table: str, frame: pd.DataFrame,
+                    widths: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+    """The integer columns of ``table`` whose every given value is plain digits, read
+    as :func:`column_numbers` reads them (NaN where missing): what
+    :func:`_check_fields` leaves in ``numbers_out``, read before it runs; each such
+    column's longest value's length in ``widths``, when given."""
+    out: dict[str, np.ndarray] = {}
+    for spec in TABLE_SCHEMAS[table]["fields"]:
+        name = spec["name"]
+        if spec["type"] != "integer" or name not in frame:
+            continue
+        column = frame[name]
+        present = ~column.isna().to_numpy()
+        whole = bool(present.all())
+        cells = column.to_numpy(dtype=object)
+        digits = plain_digits(cells if whole else cells[present])
+        if digits is not None:
+            plain, longest = digits
+            if widths is not None:
+                widths[name] = longest
+            out[name] = plain if whole else np.full(len(cells), np.nan)
+            if not whole:
+                out[name][present] = plain
+    return out
+
+
 def _check_fields(table: str, frame: pd.DataFrame,
-                  numbers_out: dict[str, np.ndarray] | None = None) -> list[Problem]:
+                  numbers_out: dict[str, np.ndarray] | None = None, *,
+                  known: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
     """Types, required values, enums, minimums, patterns, uniqueness and size.
 
     An integer column whose every given value is plain digits is left in
     ``numbers_out`` as :func:`column_numbers` would read it, so that later checks
-    do not convert a million numbers again.
+    do not convert a million numbers again. ``known`` holds such columns already
+    read (:func:`_plain_integers`): plain digits are neither blank nor long nor
+    other than whole, so only missing values and minimums are left to check.
     """
     label = f"{table}.csv"
     problems: list[Problem] = []
@@ -320,6 +434,13 @@ def _check_fields(table: str, frame: pd.DataFrame,
             continue
         column = frame[name]
         constraints = spec["constraints"]
+        if known is not None and name in known and spec["type"] == "integer" \
+                and not {"enum", "pattern", "unique"} & constraints.keys():
+            problems += _known_integers(label, name, constraints, known[name],
+                                        column.to_numpy(dtype=object))
+            if numbers_out is not None:
+                numbers_out[name] = known[name]
+            continue
         # Plain Python strings in a numpy array: str methods mapped over them are
         # several times faster than pandas' .str accessor on a million cells.
         cells = column.to_numpy(dtype=object)
@@ -384,6 +505,23 @@ def _check_fields(table: str, frame: pd.DataFrame,
         for row in _rows(np.flatnonzero(dup.to_numpy())):
             problems.append(Problem(label, row, None,
                                     f"duplicate row: the same ({', '.join(key)}) appears earlier"))
+    return problems
+
+
+def _known_integers(label: str, name: str, constraints: Mapping[str, Any], numbers: np.ndarray,
+                    cells: np.ndarray) -> list[Problem]:
+    """:func:`_check_fields`'s problems of an integer column of plain digits, read as
+    ``numbers`` (NaN where missing), whose cells are ``cells``."""
+    problems: list[Problem] = []
+    present = ~np.isnan(numbers)
+    if constraints.get("required"):
+        for row in _rows(np.flatnonzero(~present)):
+            problems.append(Problem(label, row, name, "value is required"))
+    if "minimum" in constraints:
+        low = present & (numbers < constraints["minimum"])
+        for row, value in zip(_rows(np.flatnonzero(low)), cells[low], strict=True):
+            problems.append(Problem(
+                label, row, name, f"{value} is below the minimum {constraints['minimum']}"))
     return problems
 
 
@@ -487,9 +625,16 @@ def _check_cycles(codebook: pd.DataFrame) -> list[Problem]:
 
 
 def _check_offsets(folder: Path, segments: pd.DataFrame,
-                   numbers: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
+                   numbers: Mapping[str, np.ndarray] | None = None,
+                   free: tuple[Gate, Mapping[str, TextPlaces], np.ndarray] | None = None
+                   ) -> list[Problem]:
     """Offsets given together, in order, inside their transcript and matching its text;
-    ``numbers`` holds start and end already read by :func:`_check_fields`, where it did."""
+    ``numbers`` holds start and end already read by :func:`_check_fields`, where it did.
+
+    ``free`` (the gate, what it saw of each transcript, and one flag per row) has
+    the rows set whose text matches its slice of a transcript the gate scanned and
+    holds no hit there (:func:`~compendium.dataset.anonymity.hit_free_slices`).
+    """
     problems: list[Problem] = []
     label = "segments.csv"
     frame = segments.reset_index(drop=True)
@@ -550,6 +695,12 @@ def _check_offsets(folder: Path, segments: pd.DataFrame,
         slices = list(map(transcript.__getitem__, map(slice, s[within].tolist(),
                                                       e[within].tolist())))
         mismatch = _differ(texts[members][within], slices)
+        if free is not None and rel in free[1]:
+            from .anonymity import hit_free_slices
+
+            same = ~mismatch
+            free[2][rows[within][same]] = hit_free_slices(
+                free[0], free[1][rel], transcript, s[within][same], e[within][same])
         for row, got in zip(_rows(rows[within][mismatch]),
                             np.asarray(slices, dtype=object)[mismatch], strict=True):
             problems.append(Problem(label, row, "text",
