@@ -22,10 +22,11 @@ one core, the independent checks run in workers forked from this process
    tables, less segments.csv's texts and the columns of plain numbers too short
    to hold a hit (:func:`_gated_here`), and over segment sources outside
    ``transcripts/`` (:func:`_check_gate`), while this process parses codings.csv;
-3. then a worker checks the references between the tables and the offsets
-   against the transcripts, and runs the gate over codings.csv and over the
-   segments' texts (:func:`_check_across`), while this process checks every
-   table's fields, the coders and the design block.
+3. then one worker runs the gate over codings.csv (:func:`_check_gate`), and
+   another checks the references between the tables and the offsets against the
+   transcripts, and runs the gate over the segments' texts
+   (:func:`_check_across`), while this process checks every table's fields, the
+   coders and the design block.
 
 The segments' texts are gated slice-aware: a text that equals its slice of a
 transcript the first worker scanned, where that transcript has no lead place
@@ -36,8 +37,9 @@ and is not scanned again, unless the identifiers list has terms
 leaves about one text in a thousand to scan. While workers run, numpy's arrays
 are kept out of transparent huge pages (:func:`_small_pages`).
 
-On the million-segment bench the third worker's job and this process's field
-checks are the two longest and end together; the first two workers' jobs fill
+On the million-segment bench the last worker's job and this process's field
+checks are the two longest and end together (the gate over codings.csv, apart,
+shares the cores with them); the first two workers' jobs fill
 the other core while this process parses (about 10 CPU-seconds in all, against
 14-17 before the slice-aware gate).
 
@@ -137,8 +139,12 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
         problems += _read_tables(folder, descriptor, TABLES[-1:], read, tables)
         known.update({table: _plain_integers(table, tables[table])
                       for table in TABLES[-1:] if table in tables})
+        # The gate over the last table is a job of its own, so that the references,
+        # the offsets and the segments' texts (_check_across) end with this process's
+        # field checks rather than after them.
+        last = jobs.start(_check_gate, _last_table(read), gate, None)
         file_problems, places = files.result()
-        across = jobs.start(_check_across, folder, _last_and_texts(read), tables, gate, places,
+        across = jobs.start(_check_across, folder, _texts(read), tables, gate, places,
                             known.get("segments"))
         for table, frame in tables.items():
             problems += _check_fields(table, frame, known=known[table])
@@ -148,7 +154,7 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
                                         typed_table("codebook", tables["codebook"].copy()))
         else:
             problems += design_problems(descriptor, None)
-    problems += file_problems + gated.result() + across.result()
+    problems += file_problems + gated.result() + last.result() + across.result()
     return sorted(set(problems), key=problem_order)
 
 
@@ -190,13 +196,16 @@ def _gated_here(read: dict[str, pd.DataFrame], gate: Gate | None,
     return out
 
 
-def _last_and_texts(read: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The last table as read and segments.csv's ``text`` column alone: what
-    :func:`_check_across` gates."""
-    out = {TABLES[-1]: read[TABLES[-1]]} if TABLES[-1] in read else {}
+def _last_table(read: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The last table as read, if it was: what the last :func:`_check_gate` gates."""
+    return {TABLES[-1]: read[TABLES[-1]]} if TABLES[-1] in read else {}
+
+
+def _texts(read: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """segments.csv's ``text`` column alone, as read: what :func:`_check_across` gates."""
     if "segments" in read and "text" in read["segments"]:
-        out["segments"] = read["segments"][["text"]]
-    return out
+        return {"segments": read["segments"][["text"]]}
+    return {}
 
 
 def _read_tables(folder: Path, descriptor: dict[str, Any], names: Iterable[str],
