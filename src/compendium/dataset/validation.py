@@ -289,18 +289,16 @@ def _check_across(folder: Path, read: dict[str, pd.DataFrame], tables: dict[str,
     of each transcript). ``numbers``: segments.csv's start and end as
     :func:`_plain_integers` read them. A worker's job, started once every table is parsed."""
     problems: list[Problem] = []
-    free = None
+    free = None  # the gate, what it saw of each transcript, and a flag per segment
     if gate is not None and "segments" in read:
-        free = np.zeros(len(read["segments"]), dtype=bool)
+        free = (gate, places, np.zeros(len(read["segments"]), dtype=bool))
     if len(tables) == len(TABLES):
         problems += _check_references(tables)
-        problems += _check_offsets(folder, tables["segments"], numbers,
-                                   free=None if gate is None or free is None
-                                   else (gate, places, free))
+        problems += _check_offsets(folder, tables["segments"], numbers, free=free)
     if gate is not None:
         from .anonymity import gate_tables
 
-        skip = {} if free is None else {("segments.csv", "text"): free}
+        skip = {} if free is None else {("segments.csv", "text"): free[2]}
         problems += gate_tables(gate, read, None, skip)
     return problems
 

@@ -56,7 +56,7 @@ class RunOutputs:
         """Save ``fig`` in :data:`FIGURE_FORMATS` (SVG and PNG), show it; return the file names.
 
         In a notebook the figure shown is the PNG file just saved, the one the DOCX
-        paper takes, at half its pixel size (it is saved at twice the figure's
+        paper takes, at the figure's own size (it is saved at twice the figure's
         resolution, as a high-resolution inline figure is), and ``fig`` is closed:
         left open, the inline backend would render it a third time when the cell
         ends, which took as long as saving it.
@@ -122,8 +122,10 @@ def _show_saved(fig, png: Path) -> None:
     from IPython.display import display
 
     data = png.read_bytes()
-    # The PNG header's width and height (IHDR), halved: shown at the figure's own size.
-    width, height = (int.from_bytes(data[i:i + 4], "big") // 2 for i in (16, 20))
+    # The PNG header's width and height (IHDR), in pixels at savefig.dpi, scaled to
+    # the figure's own resolution: shown at the size the inline backend shows it.
+    scale = fig.dpi / plt.rcParams["savefig.dpi"]
+    width, height = (int(int.from_bytes(data[i:i + 4], "big") * scale) for i in (16, 20))
     display({"image/png": base64.b64encode(data).decode("ascii"),
              "text/plain": f"<figure saved as {png.name} and {png.with_suffix('.svg').name}>"},
             raw=True, metadata={"image/png": {"width": width, "height": height}})
