@@ -81,6 +81,19 @@ def test_a_warm_kernel_is_forked_with_the_libraries_imported_and_the_runs_own_st
     assert shown == f"False run-False {tmp_path}\n"
 
 
+def test_the_kernel_servers_imports_say_nothing_on_stderr():
+    """The server imports the kernel's debugger (debugpy), which warns on import about
+    frozen modules; the server's stderr is the build's, so the warning would show in every
+    `make paper`. ipykernel's kernelspec silences it the same way
+    (PYDEVD_DISABLE_FILE_VALIDATION)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDEVD_DISABLE_FILE_VALIDATION"}
+    result = subprocess.run([sys.executable, "-c", "from compendium.pipeline.warm import "
+                             "_preload; _preload(); import pydevd_file_utils"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == ""
+
+
 @pytest.mark.parametrize("group", [False, True], ids=["wrapper", "process-group"])
 def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: Path,
                                                                      group: bool):

@@ -127,6 +127,10 @@ def _preload(modules: tuple[str, ...] = PRELOAD) -> None:
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+    # debugpy warns on stderr, on import, that this Python runs with frozen
+    # modules; ipykernel's own kernelspec silences it the same way where it
+    # keeps frozen modules on (ipykernel.kernelspec.get_kernel_dict).
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     # Libraries decide some defaults when imported, by asking whether they run
     # in a Jupyter kernel (pandas: how many columns a frame shows). They are
     # imported here for kernels, so they are told so, as they are inside one.
