@@ -332,6 +332,100 @@ def test_a_table_read_as_it_streams_is_the_table_read_whole(table_dir: Path, dat
         pd.testing.assert_frame_equal(found, expected)
 
 
+#: pandas's bounds on parsing a file in chunks on several threads (pandas >= 3.1): set low,
+#: so that the small generated files above are parsed that way and their chunk edges fall
+#: inside quoted texts, between the two bytes of a line break and before a bad row.
+_CHUNKED_READ = {"_PARALLEL_READ_MIN_BYTES": 1, "_PARALLEL_MIN_CHUNK_ROWS": 1,
+                 "_PARALLEL_CHUNK_BYTES": 8}
+#: Tables of a header and many short rows, so that there are chunks to make.
+chunkable_csv = st.tuples(
+    st.lists(st.lists(st.text(alphabet=st.sampled_from(list('ab,"\n\r é')), max_size=6),
+                      min_size=3, max_size=3), min_size=3, max_size=40),
+    st.sampled_from(["\n", "\r\n"]), st.sampled_from([b"", codecs.BOM_UTF8]),
+).map(lambda t: t[2] + t[1].join(["a,b,c", *(",".join(row) for row in t[0])]).encode())
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(chunkable_csv, csv_bytes), workers=st.integers(min_value=2, max_value=4))
+@example(data=b'a,b\n1,"x\ny"\n2,z\n3,"p,q"\n', workers=2)
+@example(data=b'a,b\r\n1,2\r\n3,4,5\r\n6,7\r\n', workers=3)
+def test_a_table_parsed_in_chunks_is_the_table_read_whole(table_dir: Path, data: bytes,
+                                                          workers: int, monkeypatch):
+    # read_table hands pandas a path to the file it checked, which pandas parses in
+    # chunks on threads; the frame or the message must be those of reading it whole.
+    from pandas.io.parsers import readers
+
+    from .validation_plain import read_table_plain
+
+    path = table_dir / "chunked.csv"
+    path.write_bytes(data)
+
+    def outcome(read):
+        try:
+            return read(path)
+        except CompendiumError as err:
+            return str(err)
+
+    expected = outcome(read_table_plain)
+    with monkeypatch.context() as patch:
+        for name, value in _CHUNKED_READ.items():
+            patch.setattr(readers, name, value, raising=False)
+        with pd.option_context("mode.max_threads", workers):
+            found = outcome(read_table)
+    if isinstance(expected, str):
+        assert found == expected
+    else:
+        pd.testing.assert_frame_equal(found, expected)
+
+
+def test_a_large_table_is_parsed_in_chunks_as_it_is_read_whole(tmp_path: Path, monkeypatch):
+    """A 10 MB segments table of quoted texts holding commas, quotes and other scripts,
+    with Windows line ends and a byte-order mark, is parsed in chunks and read as when
+    read whole; so is the message for a bad row far into it, and the table again when
+    its texts span lines (pandas then reads it serially: a chunk may start inside one)."""
+    from pandas.io.parsers import readers
+
+    from .validation_plain import read_table_plain
+
+    if not hasattr(readers, "_read_csv_parallel"):
+        pytest.skip(f"pandas {pd.__version__} does not parse files in chunks")
+    chunked = []
+    parse = readers._read_csv_parallel
+
+    def spy(*args, **kwargs):
+        chunked.append(None)
+        chunked[-1] = parse(*args, **kwargs)
+        return chunked[-1]
+
+    monkeypatch.setattr(readers, "_read_csv_parallel", spy)
+    path = tmp_path / "segments.csv"
+    header = "segment_id,participant_id,start,end,text"
+
+    def write(texts: list[str], bad_row: int | None = None) -> None:
+        quoted = ['"' + text.replace('"', '""') + '"' for text in texts]
+        rows = [f"S{i:06d},I{i % 9:02d},{i * 3},{i * 3 + 2},{quoted[i % len(quoted)]}"
+                + (",an extra field" if i == bad_row else "") for i in range(250_000)]
+        path.write_bytes(codecs.BOM_UTF8 + "\r\n".join([header, *rows, ""]).encode())
+        assert path.stat().st_size > 6 << 20  # pandas parses in chunks from 5 MB
+
+    def outcome(read):
+        try:
+            return read(path)
+        except CompendiumError as err:
+            return str(err)
+
+    with pd.option_context("mode.max_threads", 2):
+        write(['He said "we met, twice", then left.', "plain", "Ünïcödé – 中文, ok", ""])
+        pd.testing.assert_frame_equal(read_table(path), read_table_plain(path))
+        assert chunked and chunked[-1] is not None, "pandas did not parse the file in chunks"
+        write(["plain", 'a "quoted" word'], bad_row=200_000)
+        assert outcome(read_table) == outcome(read_table_plain)
+        assert "line 200002" in outcome(read_table)
+        write(['He said "we met"\r\nthen left.', "plain", "a\r\n\r\nb, c"])
+        pd.testing.assert_frame_equal(read_table(path), read_table_plain(path))
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("scratch") / "data"
