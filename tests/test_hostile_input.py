@@ -426,6 +426,26 @@ def test_a_large_table_is_parsed_in_chunks_as_it_is_read_whole(tmp_path: Path, m
         pd.testing.assert_frame_equal(read_table(path), read_table_plain(path))
 
 
+def test_a_table_whose_path_will_not_open_again_is_parsed_from_its_handle(tmp_path: Path,
+                                                                          monkeypatch):
+    from compendium.dataset import tableio
+
+    parse = tableio._parse
+    tried = []
+
+    def refuse_paths(source, label):
+        if isinstance(source, str):
+            tried.append(source)
+            raise PermissionError(13, "Permission denied", source)
+        return parse(source, label)
+
+    monkeypatch.setattr(tableio, "_parse", refuse_paths)
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,x\n", encoding="utf-8")
+    assert read_table(path).to_dict("list") == {"a": ["1"], "b": ["x"]}
+    assert tried or not Path("/proc/self/fd").is_dir()
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("scratch") / "data"

@@ -44,7 +44,7 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
         if _passes_checks(handle):
             handle.seek(0)
             try:
-                frame = _parse(_same_file(handle), label)
+                frame = _parse_open(handle, label)
             except CompendiumError:
                 pass  # read whole below, for the message as it always was
             else:
@@ -103,19 +103,24 @@ def _passes_checks(handle: BinaryIO) -> bool:
     return not first and not blank
 
 
-def _same_file(handle: BinaryIO) -> BinaryIO | str:
-    """What pandas is to parse for the open file ``handle``: on Linux, a path naming
-    that very file (``/proc/self/fd/N``, which opens the file the descriptor holds
-    even if its name now points elsewhere); elsewhere the handle itself.
+def _parse_open(handle: BinaryIO, label: str) -> pd.DataFrame:
+    """:func:`_parse` of the open file ``handle``: on Linux, through a path naming that
+    very file (``/proc/self/fd/N``, which opens the file the descriptor holds even if
+    its name now points elsewhere); elsewhere, or if that path will not open, from
+    the handle itself.
 
     pandas parses a file it is given by path in chunks, on up to two threads here
-    (``mode.max_threads``), and does it in less CPU time than from a Python file
-    object; it reads serially again, for its usual message, whenever a chunk
-    fails to parse. On the million-segment bench this takes about half a CPU-second
-    off segments.csv.
+    (``mode.max_threads``), and in less CPU time than from a Python file object;
+    it parses serially again, for its usual message, whenever a chunk fails. On
+    the million-segment bench this takes about half a CPU-second off segments.csv.
     """
     fd_path = f"/proc/self/fd/{handle.fileno()}"
-    return fd_path if os.path.exists(fd_path) else handle
+    if os.path.exists(fd_path):
+        try:
+            return _parse(fd_path, label)
+        except OSError:  # the path did not open again (its permissions changed, say)
+            handle.seek(0)
+    return _parse(handle, label)
 
 
 def _parse(source: BinaryIO | str, label: str) -> pd.DataFrame:
