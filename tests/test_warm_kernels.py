@@ -201,6 +201,48 @@ def test_a_command_runs_in_a_child_of_the_run_server_with_its_status_and_message
     assert alone.returncode == 99, alone.stderr[-3000:]
 
 
+#: `compendium validate` as make runs it (its own command line), noting in a file
+#: whether the command went on in a fork of the run server.
+VALIDATE_PROBE = """
+import sys
+from pathlib import Path
+from compendium import cli
+forked = []
+run_forked = cli.run_forked
+def noted(entry, args):
+    code = run_forked(entry, args)
+    forked.append(code is not None)
+    return code
+cli.run_forked = noted
+note, sys.argv = Path(sys.argv[1]), ["compendium", "validate", *sys.argv[2:]]
+code = cli.main()
+note.write_text(str(forked))
+sys.exit(code)
+"""
+
+
+def test_validate_under_the_wrapper_runs_in_a_fork_and_says_what_it_says_alone(
+        demo_copy: Path, tmp_path: Path):
+    """make's `compendium validate` goes on in a child of the run server (validation and
+    frictionless imported there); its report, messages and exit status are those of the
+    command run alone."""
+    from .anonymity_helpers import edit_cell
+
+    edit_cell(demo_copy / "codings.csv", 3, "coder", " ")
+    edit_cell(demo_copy / "segments.csv", 4, "start", "x")
+    note = tmp_path / "forked.txt"
+    under = subprocess.run([sys.executable, "-m", "compendium.pipeline.warm", "--",
+                            sys.executable, "-c", VALIDATE_PROBE, str(note), str(demo_copy)],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert note.read_text() == "[True]", under.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
+    alone = subprocess.run([str(COMPENDIUM), "validate", str(demo_copy)], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert alone.returncode == under.returncode == 1
+    assert "segments.csv:4: start:" in alone.stdout + alone.stderr
+    assert (under.stdout, under.stderr) == (alone.stdout, alone.stderr)
+
+
 @pytest.mark.parametrize("run_id", ("framework", "class-agreement"))
 def test_pages_from_the_warmed_step_are_those_of_a_fresh_process(built: Path, run_id: str):
     """make paper renders the notebooks' pages in a process forked from the run server, with

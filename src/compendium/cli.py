@@ -460,8 +460,10 @@ def build_parser() -> argparse.ArgumentParser:
 #: This module by its import name (``__name__`` is ``__main__`` under ``python -m``).
 ENTRY_POINT = "compendium.cli"
 #: The commands make starts during a build that go on in a fork of the run server,
-#: when there is one (``compendium.pipeline.warm``).
-FORKED_COMMANDS = ("run", "paper")
+#: when there is one (``compendium.pipeline.warm``) and they are this program's own
+#: command line: the fork is handed the process's standard streams, which a caller
+#: of :func:`main` may have replaced in ``sys`` (a test capturing them, say).
+FORKED_COMMANDS = ("validate", "run", "paper")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -469,11 +471,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
-    if args.command in FORKED_COMMANDS:
+    if args.command in FORKED_COMMANDS and argv is None:
         # Under `make paper` a run server has papermill, nbconvert and the build's
         # steps imported already (compendium.pipeline.warm): the command goes on in
         # a process forked from it, instead of this one importing everything again.
-        forked = run_forked(ENTRY_POINT, list(sys.argv[1:] if argv is None else argv))
+        forked = run_forked(ENTRY_POINT, sys.argv[1:])
         if forked is not None:
             return forked
     try:

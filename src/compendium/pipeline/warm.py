@@ -67,12 +67,15 @@ PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "p
            "compendium.steps.dual_perspective", "compendium.steps.framework_and_cooccurrence",
            "compendium.steps.saturation", "compendium.steps.agreement",
            "compendium.steps.class_agreement", "compendium.analysis")
-#: What the run server imports before it forks a run's own process (``compendium
-#: run``): papermill and the clients it drives, and the package's run step. The
-#: runs' kernels never come from this server, only from the kernel server.
+#: What the run server imports before it forks a command's own process (``compendium
+#: validate``, ``run`` and ``paper``, :data:`compendium.cli.FORKED_COMMANDS`):
+#: papermill and the clients it drives, the package's build steps, validation (with
+#: frictionless, which reads the descriptor) and the crate's library. The runs'
+#: kernels never come from this server, only from the kernel server.
 RUN_PRELOAD = ("papermill", "nbclient", "jupyter_client.manager", "nbformat", "nbconvert",
                "compendium.cli", "compendium.pipeline.runs", "compendium.pipeline.steps",
-               "compendium.pipeline.paper", "compendium.pipeline.site")
+               "compendium.pipeline.paper", "compendium.pipeline.site",
+               "compendium.dataset.validation", "frictionless", "rocrate.rocrate")
 #: The environment variable naming the run server's socket.
 RUN_SOCKET_ENV = "COMPENDIUM_WARM_RUNS"
 #: The kernelspec command a forked kernel stands in for.
