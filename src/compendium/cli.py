@@ -459,10 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: This module by its import name (``__name__`` is ``__main__`` under ``python -m``).
 ENTRY_POINT = "compendium.cli"
-#: The commands make starts during a build that go on in a fork of the run server,
-#: when there is one (``compendium.pipeline.warm``) and they are this program's own
-#: command line: the fork is handed the process's standard streams, which a caller
-#: of :func:`main` may have replaced in ``sys`` (a test capturing them, say).
+#: Commands that go on in a fork of the run server (``compendium.pipeline.warm``), if
+#: one answers, when they are the program's own: the fork gets the process's streams.
 FORKED_COMMANDS = ("validate", "run", "paper")
 
 
