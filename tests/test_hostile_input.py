@@ -282,6 +282,21 @@ def table_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("tables")
 
 
+def _outcome(read: Callable[[Path], pd.DataFrame], path: Path) -> pd.DataFrame | str:
+    """The table ``read`` gives for ``path``, or its one-line message."""
+    try:
+        return read(path)
+    except CompendiumError as err:
+        return str(err)
+
+
+def _assert_same_outcome(found: pd.DataFrame | str, expected: pd.DataFrame | str) -> None:
+    if isinstance(expected, str):
+        assert found == expected
+    else:
+        pd.testing.assert_frame_equal(found, expected)
+
+
 @settings(max_examples=150, deadline=None)
 @given(data=csv_bytes)
 def test_read_table_only_raises_compendium_errors(table_dir: Path, data: bytes):
@@ -313,23 +328,14 @@ def test_a_table_read_as_it_streams_is_the_table_read_whole(table_dir: Path, dat
     path = table_dir / "table.csv"
     path.write_bytes(data)
 
-    def outcome(read):
-        try:
-            return read(path)
-        except CompendiumError as err:
-            return str(err)
-
-    expected = outcome(read_table_plain)
+    expected = _outcome(read_table_plain, path)
     original = tableio._CHECK_CHUNK
     try:
         tableio._CHECK_CHUNK = chunk
-        found = outcome(read_table)
+        found = _outcome(read_table, path)
     finally:
         tableio._CHECK_CHUNK = original
-    if isinstance(expected, str):
-        assert found == expected
-    else:
-        pd.testing.assert_frame_equal(found, expected)
+    _assert_same_outcome(found, expected)
 
 
 #: pandas's bounds on parsing a file in chunks on several threads (pandas >= 3.1): set low,
@@ -361,22 +367,13 @@ def test_a_table_parsed_in_chunks_is_the_table_read_whole(table_dir: Path, data:
     path = table_dir / "chunked.csv"
     path.write_bytes(data)
 
-    def outcome(read):
-        try:
-            return read(path)
-        except CompendiumError as err:
-            return str(err)
-
-    expected = outcome(read_table_plain)
+    expected = _outcome(read_table_plain, path)
     with monkeypatch.context() as patch:
         for name, value in _CHUNKED_READ.items():
             patch.setattr(readers, name, value, raising=False)
         with pd.option_context("mode.max_threads", workers):
-            found = outcome(read_table)
-    if isinstance(expected, str):
-        assert found == expected
-    else:
-        pd.testing.assert_frame_equal(found, expected)
+            found = _outcome(read_table, path)
+    _assert_same_outcome(found, expected)
 
 
 def test_a_large_table_is_parsed_in_chunks_as_it_is_read_whole(tmp_path: Path, monkeypatch):
@@ -409,19 +406,13 @@ def test_a_large_table_is_parsed_in_chunks_as_it_is_read_whole(tmp_path: Path, m
         path.write_bytes(codecs.BOM_UTF8 + "\r\n".join([header, *rows, ""]).encode())
         assert path.stat().st_size > 6 << 20  # pandas parses in chunks from 5 MB
 
-    def outcome(read):
-        try:
-            return read(path)
-        except CompendiumError as err:
-            return str(err)
-
     with pd.option_context("mode.max_threads", 2):
         write(['He said "we met, twice", then left.', "plain", "Ünïcödé – 中文, ok", ""])
         pd.testing.assert_frame_equal(read_table(path), read_table_plain(path))
         assert chunked and chunked[-1] is not None, "pandas did not parse the file in chunks"
         write(["plain", 'a "quoted" word'], bad_row=200_000)
-        assert outcome(read_table) == outcome(read_table_plain)
-        assert "line 200002" in outcome(read_table)
+        assert _outcome(read_table, path) == _outcome(read_table_plain, path)
+        assert "line 200002" in _outcome(read_table, path)
         write(['He said "we met"\r\nthen left.', "plain", "a\r\n\r\nb, c"])
         pd.testing.assert_frame_equal(read_table(path), read_table_plain(path))
 
