@@ -166,6 +166,20 @@ def test_build_writes_the_three_papers_and_provenance(built: Path):
     assert "synthetic data synthetic-ict-clusters" in html  # every caption names its data
 
 
+def test_the_papers_keep_no_path_of_the_machine_that_built_them(built: Path):
+    # The bibliography is handed to pandoc by its absolute path; once the parse has
+    # resolved the citations, the writers' filter drops it, or the DOCX would carry
+    # the path in its document properties (and HTML in nothing a reader sees).
+    import zipfile
+
+    paths = (str(ROOT).encode(), str(built.resolve()).encode(), b"references.bib")
+    docx = zipfile.ZipFile(built / "paper" / "paper.docx")
+    parts = {name: docx.read(name) for name in docx.namelist()}
+    parts["paper.html"] = (built / "paper" / "paper.html").read_bytes()
+    found = [(name, path) for name, data in parts.items() for path in paths if path in data]
+    assert found == []
+
+
 def test_provenance_lists_every_display_with_its_run(built: Path):
     record = json.loads((built / "paper" / "provenance.json").read_text(encoding="utf-8"))
     runs = load_registry(REGISTRY)

@@ -19,11 +19,6 @@
 --    contents before the first section, the appendices, and a figure's
 --    classes. What each looks like is paper.typ's (the HTML's, paper.css's);
 --    other formats drop a figure's classes, which are the PDF's only.
--- 6. Writes quotation marks and apostrophes into Typst as the typographic
---    characters themselves. Pandoc's Typst writer turns ’ and quoted text
---    into straight marks and leaves the choice to Typst's smart quotes, which
---    pick the opening form after a full stop ("…calling.‘"); the PDF then
---    closed every illustrative quote with an opening mark.
 --
 -- The build parses the paper once to pandoc's JSON (FORMAT "json": steps 1-3)
 -- and runs this filter again when writing each format (step 4 and the Typst
@@ -51,6 +46,10 @@ local function read_meta(meta)
   elseif meta["crossref-resolved"] ~= nil then
     resolved = true
     meta["crossref-resolved"] = nil
+    -- Citations were resolved in the parse; the bibliography's path is all that
+    -- is left of it, and the DOCX writer would keep it (an absolute path) in the
+    -- document's properties.
+    meta.bibliography = nil
     changed = true
   end
   if meta.study ~= nil then
@@ -187,41 +186,6 @@ local function figure_classes(figure)
            figure, pandoc.RawBlock("typst", "]") }
 end
 
--- Typographic marks that must reach Typst as they are (raw), never as ' or ".
-local MARKS = { ["‘"] = true, ["’"] = true, ["“"] = true, ["”"] = true }
-local QUOTE_MARKS = { SingleQuote = { "‘", "’" }, DoubleQuote = { "“", "”" } }
-
-local function typst_marks(str)
-  if not FORMAT:match("typst") then return nil end
-  local text = str.text
-  if not (text:find("‘", 1, true) or text:find("’", 1, true)
-          or text:find("“", 1, true) or text:find("”", 1, true)) then
-    return nil
-  end
-  local out, plain = pandoc.List(), ""
-  for _, code in utf8.codes(text) do
-    local char = utf8.char(code)
-    if MARKS[char] then
-      if plain ~= "" then out:insert(pandoc.Str(plain)) end
-      out:insert(pandoc.RawInline("typst", char))
-      plain = ""
-    else
-      plain = plain .. char
-    end
-  end
-  if plain ~= "" then out:insert(pandoc.Str(plain)) end
-  return out
-end
-
-local function typst_quoted(quoted)
-  if not FORMAT:match("typst") then return nil end
-  local marks = QUOTE_MARKS[quoted.quotetype]
-  local out = pandoc.List({ pandoc.RawInline("typst", marks[1]) })
-  out:extend(quoted.content)
-  out:insert(pandoc.RawInline("typst", marks[2]))
-  return out
-end
-
 local function page_layout(doc)
   if not FORMAT:match("typst") then return nil end
   local blocks = pandoc.List()
@@ -243,9 +207,9 @@ local function page_layout(doc)
 end
 
 -- Only the passes that can change something in this format: a pass pandoc is
--- given walks the whole document (the Str pass every word) even where each of
--- its functions returns nil, and the writers of HTML and DOCX would pay for
--- Typst's passes. Which passes run changes no output.
+-- given walks the whole document even where each of its functions returns nil,
+-- and the writers of HTML and DOCX would pay for Typst's passes. Which passes
+-- run changes no output.
 local typst = FORMAT:match("typst") ~= nil
 local passes = pandoc.List({ { Meta = read_meta }, { Div = keep_conditional } })
 if typst then
@@ -255,8 +219,4 @@ elseif FORMAT ~= "json" then
 end
 passes:insert({ Figure = number, Table = number })
 passes:insert({ Cite = resolve, Image = FORMAT:match("docx") and png_for_docx or nil })
-if typst then
-  passes:insert({ Quoted = typst_quoted })
-  passes:insert({ Str = typst_marks })
-end
 return passes

@@ -22,7 +22,6 @@ process) writes the PDF. No LaTeX is involved.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 from importlib import metadata, resources
@@ -283,8 +282,12 @@ def _writer_args(fmt: str, staged: Path) -> tuple[list[str], dict[str, str] | No
         return [*common, "--to", "docx", "--toc", "--number-sections",
                 "--output", str(staged)], {"SOURCE_DATE_EPOCH": DOCX_EPOCH}
     if fmt == "pdf":
-        # the page, type and every other part of the PDF's look are paper.typ's
-        return [*common, "--to", "typst-citations",
+        # The page, type and every other part of the PDF's look are paper.typ's.
+        # Without its `smart` extension the Typst writer keeps ’ and quoted text as
+        # the typographic marks themselves; with it, it wrote straight marks and left
+        # the choice to Typst's smart quotes, which pick the opening form after a
+        # full stop, and every illustrative quote closed with an opening mark.
+        return [*common, "--to", "typst-citations-smart",
                 "--include-in-header", str(assets() / "paper.typ"),
                 "--output", str(staged)], None
     raise CompendiumError(f"unknown output format '{fmt}'")
@@ -310,7 +313,7 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
         # pandoc runs inside out_dir, so every path handed to it must be absolute
         parse = start_pandoc([paths.assembled.name,
                               *_common_args(paper_dir, synthetic, study, true_values),
-                              "--to", "json", "--output", str(tmp / "parsed.json")], cwd=out_dir)
+                              "--to", "json", "--output", str(tmp / "paper.json")], cwd=out_dir)
         try:
             if "pdf" in formats:
                 _warm_typst(build)
@@ -318,12 +321,6 @@ def render(build: Path, paper_dir: Path, synthetic: bool,
         finally:
             if parse.poll() is None:
                 parse.kill()
-        # Citations are resolved by now; the bibliography's path is all that is left of
-        # it, and the DOCX writer would keep it (an absolute path) in its properties.
-        document = json.loads((tmp / "parsed.json").read_text(encoding="utf-8"))
-        document["meta"].pop("bibliography", None)
-        (tmp / "paper.json").write_text(json.dumps(document, ensure_ascii=False),
-                                        encoding="utf-8")
         staged = {fmt: tmp / ("paper.typ" if fmt == "pdf" else f"paper.{fmt}")
                   for fmt in formats}
         # The Typst writer is started first and awaited first, so that the PDF
