@@ -169,16 +169,19 @@ $(NOTEBOOK_PAGES): $(RUN_MANIFESTS) src/compendium/pipeline/site.py
 $(DATA_PAGE): $(VALIDATED_STAMP) data/README.md $(DATA)/datapackage.json src/compendium/pipeline/site.py
 	$(call PAPER_STEP,data-page)
 
-# The reviewer's site: paper, notebooks, data documentation and provenance, relative links only.
-$(SITE_INDEX): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(DATA_PAGE) $(CRATE_METADATA) src/compendium/pipeline/site.py
-	$(call PAPER_STEP,site)
-
-# The Workflow Run RO-Crate of the whole build; its metadata file is written last.
-$(CRATE_METADATA): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(RUN_MANIFESTS) $(COMMIT_STAMP) CITATION.cff \
-		$(PAPER)/paper.md $(PAPER)/references.bib \
+# The Workflow Run RO-Crate of the whole build (its metadata file written last),
+# then the reviewer's site: paper, notebooks, data documentation, provenance and
+# a copy of the crate's metadata, relative links only. Both come after the render,
+# one after the other, so one process makes them: an interpreter start less on
+# every edit of the paper. A pattern rule with two targets (its stem is the build
+# folder) is, in every make, one recipe that makes both; each step renames its
+# own output into place, the site's index last, so a build killed between the
+# two redoes both.
+$(CRATE_AND_SITE): $(RENDERED) $(PROVENANCE) $(NOTEBOOK_PAGES) $(DATA_PAGE) $(RUN_MANIFESTS) \
+		$(COMMIT_STAMP) CITATION.cff $(PAPER)/paper.md $(PAPER)/references.bib \
 		LICENSE LICENSE-data-text.md requirements.lock Makefile $(REGISTRY) $(DATA_FILES) \
 		$(wildcard src/compendium/*.py src/compendium/*/*.py) $(ASSETS)
-	$(call PAPER_STEP,crate)
+	$(call PAPER_STEP,crate site)
 
 # The CODECHECK manifest: every output a checker compares, and the paper's metadata.
 $(CODECHECK_YML): $(PROVENANCE) CITATION.cff src/compendium/pipeline/codecheck.py

@@ -219,6 +219,9 @@ def make_variables() -> str:
         "CRATE_ZIP": f"{b}/{CRATE_ZIP}",
         "CODECHECK_YML": f"{b}/{CODECHECK}",
         "SITE_INDEX": f"{b}/{SITE}/{SITE_INDEX}",
+        # the crate's metadata and the site's index as the two targets of one
+        # pattern rule, whose stem is the build folder: one recipe makes both
+        "CRATE_AND_SITE": f"%/{CRATE}/{CRATE_METADATA} %/{SITE}/{SITE_INDEX}",
     }
     return "".join(f"{name} = {value}\n" for name, value in lines.items())
 
