@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -137,6 +138,26 @@ def test_unknown_crossref_stops_pandoc(tmp_path: Path):
     result = run_pandoc("See @fig-missing.\n", tmp_path)
     assert result.returncode != 0
     assert "unknown cross-reference @fig-missing" in result.stderr
+
+
+def test_pandoc_is_the_locked_wheels_even_with_a_newer_one_on_the_path(tmp_path: Path):
+    # pypandoc's own lookup takes the highest version it finds, the PATH's included: a
+    # newer pandoc installed on the machine would have built other bytes than the lock's.
+    fake = tmp_path / "pandoc"
+    fake.write_text('#!/bin/sh\necho "pandoc 99.0"\n', encoding="utf-8")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}"}
+    asked = subprocess.run(
+        [sys.executable, "-c", "from compendium.pipeline.pandoc import pandoc_path, "
+         "pandoc_version; print(pandoc_path()); print(pandoc_version())"],
+        env=env, capture_output=True, text=True, check=True).stdout.split()
+    import pypandoc
+
+    wheel = Path(pypandoc.__file__).parent / "files"
+    assert Path(asked[0]).parent == wheel
+    assert asked[1] != "99.0"
+    assert asked[1] == subprocess.run([str(wheel / "pandoc"), "--version"], capture_output=True,
+                                      text=True, check=True).stdout.split()[1]
 
 
 def test_docx_uses_png_figures(tmp_path: Path):

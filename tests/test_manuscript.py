@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pypandoc
 import pytest
+
+from compendium.pipeline.pandoc import pandoc_path
 
 from .conftest import ROOT
 
@@ -19,7 +20,7 @@ ASSETS = ROOT / "src" / "compendium" / "build_assets"
 
 
 def _pandoc(text: str, *args: str, reader: str = "markdown") -> str:
-    result = subprocess.run([pypandoc.get_pandoc_path(), "--from", reader, *args],
+    result = subprocess.run([pandoc_path(), "--from", reader, *args],
                             input=text, capture_output=True, text=True, check=True)
     return result.stdout
 

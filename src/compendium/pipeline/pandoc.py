@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -12,10 +13,23 @@ from ..errors import CompendiumError
 
 @functools.cache
 def pandoc_path() -> str:
-    """The pandoc executable shipped in the pypandoc-binary wheel."""
-    import pypandoc
+    """The pandoc executable shipped in the pypandoc-binary wheel, whose version the lock pins.
 
-    return pypandoc.get_pandoc_path()
+    It is found in the installed package's folder (``pypandoc/files/``) rather than
+    asked of ``pypandoc.get_pandoc_path()``, which takes whichever pandoc it finds
+    with the highest version, one on the PATH included: a machine with a newer
+    pandoc installed would then build other bytes than the lock's. Not importing
+    pypandoc also keeps a tenth of a second (its imports and a ``pandoc
+    --version``) off every step that renders.
+    """
+    spec = importlib.util.find_spec("pypandoc")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for name in ("pandoc", "pandoc.exe"):
+            path = Path(folder) / "files" / name
+            if path.is_file() and os.access(path, os.X_OK):
+                return str(path)
+    raise CompendiumError("pandoc from the pypandoc-binary wheel is not installed in this "
+                          "environment; run `make env`")
 
 
 def pandoc_version() -> str:
