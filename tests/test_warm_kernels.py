@@ -292,3 +292,129 @@ def test_a_warmed_kernel_that_dies_starting_is_replaced_by_a_fresh_one(tmp_path:
     monkeypatch.setattr(runs, "warm_kernel_manager", lambda: Fails)
     with pytest.raises(RuntimeError, match="something else"):
         runs._execute(notebook, tmp_path / "again.ipynb", {}, tmp_path)
+
+
+# ----------------------------------------------------------------- the warmed kernels' client
+
+
+class _Channel:
+    """A kernel channel that hands out the messages it is given, then has none."""
+
+    def __init__(self, messages: list[dict]):
+        self.messages = messages
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        from queue import Empty
+
+        if not self.messages:
+            raise Empty
+        return self.messages.pop(0)
+
+
+def _status(state: str, parent: str) -> dict:
+    return {"msg_type": "status", "content": {"execution_state": state},
+            "parent_header": {"msg_id": parent}}
+
+
+def _scripted_client(shell: list[list[dict]], iopub: list[list[dict]], alive: bool = True):
+    """The warmed kernels' client over scripted channels: each kernel_info request
+    (named k1, k2, ...) brings the next lists of shell and IOPub messages."""
+    from compendium.pipeline.warm import _client_class
+
+    class Scripted(_client_class()):
+        shell_channel = property(lambda self: self._shell)
+        iopub_channel = property(lambda self: self._iopub)
+
+        def kernel_info(self) -> str:
+            self.asked += 1
+            self._shell.messages += shell.pop(0) if shell else []
+            self._iopub.messages += iopub.pop(0) if iopub else []
+            return f"k{self.asked}"
+
+        async def is_alive(self) -> bool:
+            return alive
+
+        def _handle_kernel_info_reply(self, msg: dict) -> None:
+            self.handled = msg
+
+    client = Scripted()
+    client.asked, client._shell, client._iopub = 0, _Channel([]), _Channel([])
+    return client
+
+
+REPLY = {"msg_type": "kernel_info_reply", "content": {"protocol_version": "5.3"},
+         "parent_header": {}}
+
+
+def test_the_warm_client_stops_reading_iopub_at_the_idle_of_its_last_request():
+    """jupyter_client's client reads IOPub until it has been silent for 0.2 s; the warmed
+    kernels' client stops at the idle status that follows its request, leaving later
+    messages (which nbclient would not take: their parent is no cell) unread."""
+    import asyncio
+
+    later = {"msg_type": "stream", "content": {"text": "late\n"}, "parent_header": {}}
+    client = _scripted_client(
+        shell=[[REPLY]],
+        iopub=[[_status("busy", "k1"), _status("idle", "k0"), _status("idle", "k1"), later]])
+    asyncio.run(client.wait_for_ready(timeout=5))
+    assert client.asked == 1 and client.handled is REPLY
+    assert client._iopub.messages == [later]
+
+
+def test_the_warm_client_asks_again_until_iopub_is_connected():
+    """A reply on the shell channel with nothing on IOPub means IOPub is not connected
+    yet (a subscriber joins late): the client asks again, as jupyter_client's does."""
+    import asyncio
+
+    client = _scripted_client(shell=[[REPLY], [REPLY]],
+                              iopub=[[], [_status("busy", "k2"), _status("idle", "k2")]])
+    asyncio.run(client.wait_for_ready(timeout=5))
+    assert client.asked == 2 and client._iopub.messages == []
+
+
+def test_the_warm_client_says_what_jupyter_client_says_of_a_kernel_that_died():
+    """The run starts again in a fresh kernel on jupyter_client's words (runs._execute);
+    the warmed kernels' client uses them."""
+    import asyncio
+
+    from compendium.pipeline import runs
+
+    client = _scripted_client(shell=[], iopub=[], alive=False)
+    with pytest.raises(RuntimeError) as raised:
+        asyncio.run(client.wait_for_ready(timeout=5))
+    assert runs.KERNEL_DIED_AT_START in str(raised.value)
+
+
+def test_a_forked_kernel_is_ready_for_its_first_cell_through_the_warm_client():
+    """With a real kernel from the test run's server: the manager gives the warmed
+    kernels' client, and once it is ready the first cell's output arrives on IOPub."""
+    import asyncio
+
+    from compendium.pipeline.warm import _client_class, warm_kernel_manager
+
+    async def session() -> tuple[type, str, str]:
+        manager = warm_kernel_manager()(kernel_name="python3")
+        await manager.start_kernel()
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            cell = client.execute("print(6 * 7)")
+            text = ""
+            while True:
+                message = await client.iopub_channel.get_msg(timeout=60)
+                if message["parent_header"].get("msg_id") != cell:
+                    continue
+                if message["msg_type"] == "stream":
+                    text += message["content"]["text"]
+                if message["msg_type"] == "status" and \
+                        message["content"]["execution_state"] == "idle":
+                    return type(client), type(manager.provisioner.process).__name__, text
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel()
+
+    kind, process, text = asyncio.run(session())
+    assert kind is _client_class()
+    assert process == "ForkedKernel"
+    assert text == "42\n"

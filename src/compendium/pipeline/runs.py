@@ -24,7 +24,7 @@ from ..errors import CompendiumError
 from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
 from ..layout import VALIDATED_HASH_ENV, Layout
 from .rules import load_registry, run_code_files
-from .warm import SOCKET_ENV, warm_kernel_manager
+from .warm import KERNEL_DIED_AT_START, SOCKET_ENV, warm_kernel_manager
 
 KERNEL = "python3"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -126,10 +126,6 @@ def _notebook_text(nb) -> str:
 
     text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"
-
-
-#: What jupyter_client says when a kernel ends before its first reply.
-KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path,
