@@ -28,8 +28,8 @@ def pandoc_path() -> str:
             path = Path(folder) / "files" / name
             if path.is_file() and os.access(path, os.X_OK):
                 return str(path)
-    raise CompendiumError("pandoc from the pypandoc-binary wheel is not installed in this "
-                          "environment; run `make env`")
+    raise CompendiumError("pandoc from the pypandoc-binary wheel is missing from this "
+                          "environment; make it again from the lock: rm -rf .venv && make env")
 
 
 def pandoc_version() -> str:
