@@ -160,6 +160,22 @@ def test_pandoc_is_the_locked_wheels_even_with_a_newer_one_on_the_path(tmp_path:
                                       text=True, check=True).stdout.split()[1]
 
 
+def test_a_missing_wheel_pandoc_is_one_message_that_says_how_to_get_it(monkeypatch,
+                                                                       tmp_path: Path):
+    from compendium.pipeline import pandoc
+
+    class Spec:  # an installed pypandoc without its files/pandoc
+        submodule_search_locations = [str(tmp_path)]
+
+    monkeypatch.setattr(pandoc.importlib.util, "find_spec", lambda name: Spec())
+    pandoc.pandoc_path.cache_clear()
+    try:
+        with pytest.raises(CompendiumError, match=r"rm -rf \.venv && make env"):
+            pandoc.pandoc_path()
+    finally:
+        pandoc.pandoc_path.cache_clear()
+
+
 def test_docx_uses_png_figures(tmp_path: Path):
     result = run_pandoc("![A](a.svg){#fig-a}\n", tmp_path, fmt="native")
     assert 'a.svg' in result.stdout  # only DOCX swaps to PNG
