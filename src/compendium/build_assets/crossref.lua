@@ -21,9 +21,10 @@
 --    other formats drop a figure's classes, which are the PDF's only.
 --
 -- The build parses the paper once to pandoc's JSON (FORMAT "json": steps 1-3)
--- and runs this filter again when writing each format (step 4 and the Typst
--- keywords); the parse marks the document so that the writers do not number
--- the displays a second time.
+-- and runs this filter again when writing each format (step 4, the Typst
+-- keywords, and dropping the bibliography's path, which the parse has used);
+-- the parse marks the document so that the writers do not number the displays
+-- a second time.
 
 local synthetic = true
 local study = ""
