@@ -418,3 +418,41 @@ def test_a_forked_kernel_is_ready_for_its_first_cell_through_the_warm_client():
     assert kind is _client_class()
     assert process == "ForkedKernel"
     assert text == "42\n"
+
+
+def test_a_kernel_that_does_not_end_after_its_shutdown_request_is_terminated_early(
+        tmp_path: Path, monkeypatch):
+    """ipykernel 7 sometimes hangs in its own close after answering the shutdown request;
+    jupyter_client sends SIGTERM after half the manager's shutdown_wait_time (5 s by
+    default). The warmed kernels' manager waits 1 s in all. A kernel that never ends by
+    itself (here a process that ignores every message, and the SIGINT jupyter_client
+    sends first) is ended by that SIGTERM."""
+    import asyncio
+    import json
+
+    from compendium.pipeline.warm import warm_kernel_manager
+
+    spec = tmp_path / "kernels" / "ignores-everything"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", "import pathlib, signal, sys, time; "
+                 "signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                 "pathlib.Path(sys.argv[1]).touch(); time.sleep(600)",
+                 str(tmp_path / "ignoring"), "{connection_file}"],
+        "display_name": "ignores everything", "language": "python"}), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    monkeypatch.delenv(SOCKET_ENV, raising=False)  # a fresh process, not a fork
+
+    async def session() -> tuple[float, int | None]:
+        manager = warm_kernel_manager()(kernel_name="ignores-everything")
+        await manager.start_kernel()
+        process = manager.provisioner.process
+        while not (tmp_path / "ignoring").exists():  # it ignores SIGINT from here on
+            assert process.poll() is None, "the stand-in kernel did not start"
+            await asyncio.sleep(0.01)
+        await manager.shutdown_kernel()
+        return manager.shutdown_wait_time, process.wait(timeout=60)
+
+    wait, status = asyncio.run(session())
+    assert wait == 1.0
+    assert status == -signal.SIGTERM
