@@ -23,7 +23,8 @@ def pandoc_path() -> str:
     --version``) off every step that renders.
     """
     spec = importlib.util.find_spec("pypandoc")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
+    folders = (spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
         for name in ("pandoc", "pandoc.exe"):
             path = Path(folder) / "files" / name
             if path.is_file() and os.access(path, os.X_OK):

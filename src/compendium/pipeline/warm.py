@@ -52,6 +52,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -654,8 +655,6 @@ def _client_class() -> type:
         """
 
         async def wait_for_ready(self, timeout: float | None = None) -> None:
-            import time
-
             deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
             while True:
                 request = self.kernel_info()
