@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -94,31 +95,101 @@ def test_the_kernel_servers_imports_say_nothing_on_stderr():
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize("group", [False, True], ids=["wrapper", "process-group"])
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has ended)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+#: Run by the wrapper: name the socket folder, and for "serving" first have a command run
+#: in a child of the run server, which answers only once its imports are done.
+KILLED_COMMAND = {
+    "importing": f'echo "${SOCKET_ENV}"; exec sleep 60',
+    "serving": (f'echo "${SOCKET_ENV}"; "{sys.executable}" -c "import sys; from '
+                "compendium.pipeline.warm import run_forked; "
+                "sys.exit(run_forked('compendium.cli', ['--help']))\" >/dev/null && echo served; "
+                "exec sleep 60"),
+}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize(("group", "when"), [(False, "importing"), (True, "serving")],
+                         ids=["wrapper-while-importing", "process-group-while-serving"])
 def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: Path,
-                                                                     group: bool):
+                                                                     group: bool, when: str):
     """SIGKILL the wrapper, or its whole process group as a CI timeout or a killed build
-    does: the servers notice their parent is gone, stop and remove their sockets' folder."""
+    does, while the servers still import or once they serve: both servers stop (Linux tells
+    them at once), kill their children and remove their sockets' folder."""
     env = {k: v for k, v in os.environ.items() if k not in (SOCKET_ENV, RUN_SOCKET_ENV)}
     # The command names the wrapper's own socket folder (other builds may make theirs
     # meanwhile), then waits.
     wrapper = subprocess.Popen([sys.executable, "-m", "compendium.pipeline.warm", "--", "sh",
-                                "-c", f'echo "${SOCKET_ENV}"; exec sleep 60'], env=env,
+                                "-c", KILLED_COMMAND[when]], env=env,
                                stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert wrapper.stdout is not None
     created = {Path(wrapper.stdout.readline().strip()).parent}
     assert all(p.name.startswith("compendium-warm-") and p.is_dir() for p in created), created
+    if when == "serving":
+        assert wrapper.stdout.readline() == "served\n"
+    servers = [pid for pid in _children(wrapper.pid)
+               if (Path("/proc") / str(pid) / "cmdline").read_bytes()
+               == (Path("/proc") / str(wrapper.pid) / "cmdline").read_bytes()]
+    assert len(servers) == 2, servers
     if group:
         os.killpg(wrapper.pid, signal.SIGKILL)
     else:
         os.kill(wrapper.pid, signal.SIGKILL)
     wrapper.wait()
-    deadline = time.monotonic() + 120  # the server may still be importing under load
-    while time.monotonic() < deadline and any(p.exists() for p in created):
-        time.sleep(0.2)
+    deadline = time.monotonic() + 120  # under load
+    while time.monotonic() < deadline and (any(p.exists() for p in created)
+                                           or any(map(_running, servers))):
+        time.sleep(0.05)
     if not group:
         os.killpg(wrapper.pid, signal.SIGKILL)  # the `sleep` it started
-    assert not any(p.exists() for p in created), "the server outlived its parent"
+    assert not any(p.exists() for p in created), "the servers' folder outlived their parent"
+    assert not [pid for pid in servers if _running(pid)], "a server outlived its parent"
+
+
+def test_ctrl_c_before_the_run_server_answers_says_interrupted(tmp_path: Path, monkeypatch,
+                                                               capsys):
+    """Ctrl-C in a build's first seconds reaches `compendium validate` while it waits for the
+    run server, which answers once its imports are done: one line and status 130, as
+    everywhere else, not a traceback."""
+    from compendium import cli
+
+    path = tmp_path / "runs.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(4)  # takes the connection and never answers, as a server still importing
+    monkeypatch.setenv(RUN_SOCKET_ENV, str(path))
+    monkeypatch.setattr(sys, "argv", ["compendium", "validate", str(DEMO)])
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        status = cli.main()
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C while waiting for the run server escaped compendium's main")
+    finally:
+        timer.cancel()
+        listener.close()
+    assert status == 130
+    assert capsys.readouterr().err == "compendium: interrupted\n"
 
 
 def test_a_wrapper_inside_a_wrapper_uses_the_servers_it_finds(tmp_path: Path):

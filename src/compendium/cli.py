@@ -469,14 +469,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
-    if args.command in FORKED_COMMANDS and argv is None:
-        # Under `make paper` a run server has papermill, nbconvert and the build's
-        # steps imported already (compendium.pipeline.warm): the command goes on in
-        # a process forked from it, instead of this one importing everything again.
-        forked = run_forked(ENTRY_POINT, sys.argv[1:])
-        if forked is not None:
-            return forked
     try:
+        if args.command in FORKED_COMMANDS and argv is None:
+            # Under `make paper` a run server has the build's imports done (pipeline.warm):
+            # the command goes on in a process forked from it, instead of this one importing
+            # everything again. Ctrl-C before the server forks it ends here, as below.
+            forked = run_forked(ENTRY_POINT, sys.argv[1:])
+            if forked is not None:
+                return forked
         return handler(args)
     except CompendiumError as err:
         print(f"compendium {args.command}: {err}" if "\n" not in str(err) else str(err),

@@ -271,13 +271,14 @@ def _become_command(request: dict[str, Any], fds: list[int]) -> None:
     _in_child(request, fds, command)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when the server ends (elsewhere: the server's own kill)."""
+def _die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent ends (elsewhere: nothing;
+    the parent's own kill, or the server's check of its parent, stands in)."""
     if sys.platform.startswith("linux"):
         import ctypes
 
         try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            ctypes.CDLL(None, use_errno=True).prctl(1, signum)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
 
@@ -299,19 +300,30 @@ def serve(listener: socket.socket, folder: Path, parent: int, runs: bool = False
     me = os.getpid()
     kernels: dict[int, socket.socket] = {}
     stopping = False
+    importing = True
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
+        if importing:
+            # Nothing is served before the imports end (two seconds of CPU): a build
+            # stopped (Ctrl-C) or killed in its first seconds does not wait for them.
+            raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the loop to reap
     try:
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        # Its parent killed (SIGKILL of the wrapper): told at once, rather than by the
+        # loop's check of its parent once a second, which starts after the imports.
+        _die_with_parent(signal.SIGTERM)
+        if os.getppid() != parent:
+            return  # gone before the request above was made
         _preload_runs() if runs else _preload()
+        importing = False
         # What the imports made stays as it is in every child: frozen, the collector
         # never walks it, so a child does not copy those pages just to mark them.
         gc.collect()
