@@ -5,14 +5,18 @@ temporary exchange folder, three simulated students fetch it, code (through
 the coding session notebook 7 uses, which saves inside the assignment) and
 submit; the teacher collects, autogrades and generates feedback. One
 student's saved coding is malformed: it is named and left out, and the
-other two are pooled by notebook 8 and compared in each one's feedback.
+other two are pooled by notebook 8 and compared in each one's feedback. Each
+nbgrader command runs what its console script runs, in a process of its own forked
+from one that imported nbgrader once (tests/nbgrader_forks.py).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,20 +26,28 @@ from compendium import classroom
 from compendium.classroom import course as class_course
 from compendium.dataset import load_dataset
 
+from . import nbgrader_forks
 from .conftest import DEMO, NBVAL_KERNEL, ROOT
 
-NBGRADER = Path(sys.executable).with_name("nbgrader")
+COMPENDIUM = Path(sys.executable).with_name("compendium")
 ASSIGNMENT = class_course.ASSIGNMENT
 
 
 def nbgrader(cwd: Path, *args: str) -> str:
-    """Run one nbgrader command; fail the test with its output when it fails."""
+    """Run one nbgrader command as its console script runs (tests/nbgrader_forks.py); fail
+    the test with its output when it fails."""
     env = {k: v for k, v in class_course.nbgrader_environment().items()
            if not k.startswith("MAKE")}
-    done = subprocess.run([str(NBGRADER), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, f"nbgrader {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
+    handle, name = tempfile.mkstemp(prefix="nbgrader-", suffix=".log")
+    os.close(handle)
+    log = Path(name)
+    try:
+        status = nbgrader_forks.run(cwd, list(args), env, log)
+        output = log.read_text(encoding="utf-8", errors="replace")
+    finally:
+        log.unlink()
+    assert status == 0, f"nbgrader {' '.join(args)} (exit status {status}):\n{output}"
+    return output
 
 
 def code_as(folder: Path, typed: dict[str, list[str]], name: str, shift: int) -> None:
@@ -58,7 +70,7 @@ def course_run(tmp_path_factory):
     """Run the whole exchange once: init, release, fetch, submit, collect, autograde, feedback."""
     root = tmp_path_factory.mktemp("nbgrader")
     course = root / "methods101"
-    done = subprocess.run([str(NBGRADER.with_name("compendium")), "class", "init", str(course),
+    done = subprocess.run([str(COMPENDIUM), "class", "init", str(course),
                            "--data", str(DEMO)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     exchange = root / "exchange"
