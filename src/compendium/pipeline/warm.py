@@ -289,9 +289,10 @@ def serve(listener: socket.socket, folder: Path, parent: int, runs: bool = False
     Each connection asks for one kernel (the run's environment, working folder,
     command line and standard streams) and gets the child's pid, then its exit
     status when it ends. A connection closed while its kernel lives means the
-    run died: the kernel is killed. The server stops on SIGTERM, SIGINT or when
-    ``parent`` is no longer its parent, killing the kernels it still has and
-    removing ``folder`` (which holds the socket).
+    run died: the kernel is killed. The server stops on SIGTERM or SIGINT (at once,
+    even while it still imports) or when ``parent`` ends (on Linux the kernel sends
+    it SIGTERM then; elsewhere the loop sees it within a second), killing the
+    kernels it still has and removing ``folder`` (which holds the socket).
 
     With ``runs``, it is the run server instead: it imports :data:`RUN_PRELOAD`
     and each child it forks runs one ``compendium`` command (``compendium run
