@@ -179,15 +179,24 @@ def test_ctrl_c_before_the_run_server_answers_says_interrupted(tmp_path: Path, m
     listener.listen(4)  # takes the connection and never answers, as a server still importing
     monkeypatch.setenv(RUN_SOCKET_ENV, str(path))
     monkeypatch.setattr(sys, "argv", ["compendium", "validate", str(DEMO)])
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    # Ctrl-C raises KeyboardInterrupt through Python's own handler, which a process started
+    # with SIGINT ignored (a background job of a script, as CI may run this) does not have.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    ctrl_c = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    # Should the interrupt be lost, the unanswered connection is refused after a while
+    # (the listener closes), so that the test fails rather than waits for ever.
+    give_up = threading.Timer(60, listener.close)
+    ctrl_c.start()
+    give_up.start()
     try:
         status = cli.main()
     except KeyboardInterrupt:
         pytest.fail("Ctrl-C while waiting for the run server escaped compendium's main")
     finally:
-        timer.cancel()
+        ctrl_c.cancel()
+        give_up.cancel()
         listener.close()
+        signal.signal(signal.SIGINT, handler)
     assert status == 130
     assert capsys.readouterr().err == "compendium: interrupted\n"
 
