@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
 from compendium.pipeline.warm import RUN_SOCKET_ENV, SOCKET_ENV
@@ -95,25 +96,11 @@ def test_the_kernel_servers_imports_say_nothing_on_stderr():
     assert result.stderr == ""
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # ended meanwhile
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a process that has not ended (a zombie has ended)."""
+def _running(process: psutil.Process) -> bool:
+    """Whether ``process`` has not ended (a zombie has ended)."""
     try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
@@ -128,7 +115,6 @@ KILLED_COMMAND = {
 }
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize(("group", "when"), [(False, "importing"), (True, "serving")],
                          ids=["wrapper-while-importing", "process-group-while-serving"])
 def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: Path,
@@ -147,9 +133,9 @@ def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: P
     assert all(p.name.startswith("compendium-warm-") and p.is_dir() for p in created), created
     if when == "serving":
         assert wrapper.stdout.readline() == "served\n"
-    servers = [pid for pid in _children(wrapper.pid)
-               if (Path("/proc") / str(pid) / "cmdline").read_bytes()
-               == (Path("/proc") / str(wrapper.pid) / "cmdline").read_bytes()]
+    # the two servers are forks of the wrapper, with its command line; its command is not
+    parent = psutil.Process(wrapper.pid)
+    servers = [child for child in parent.children() if child.cmdline() == parent.cmdline()]
     assert len(servers) == 2, servers
     if group:
         os.killpg(wrapper.pid, signal.SIGKILL)
@@ -163,7 +149,7 @@ def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: P
     if not group:
         os.killpg(wrapper.pid, signal.SIGKILL)  # the `sleep` it started
     assert not any(p.exists() for p in created), "the servers' folder outlived their parent"
-    assert not [pid for pid in servers if _running(pid)], "a server outlived its parent"
+    assert not [p.pid for p in servers if _running(p)], "a server outlived its parent"
 
 
 def test_ctrl_c_before_the_run_server_answers_says_interrupted(tmp_path: Path, monkeypatch,
