@@ -110,8 +110,9 @@ KILLED_COMMAND = {
     "importing": f'echo "${SOCKET_ENV}"; exec sleep 60',
     "serving": (f'echo "${SOCKET_ENV}"; "{sys.executable}" -c "import sys; from '
                 "compendium.pipeline.warm import run_forked; "
-                "sys.exit(run_forked('compendium.cli', ['--help']))\" >/dev/null && echo served; "
-                "exec sleep 60"),
+                "code = run_forked('compendium.cli', ['--help']); "
+                "sys.exit(99 if code is None else code)\" >/dev/null; "
+                'echo "served $?"; exec sleep 60'),
 }
 
 
@@ -132,7 +133,10 @@ def test_the_server_leaves_nothing_behind_when_its_command_is_killed(tmp_path: P
     created = {Path(wrapper.stdout.readline().strip()).parent}
     assert all(p.name.startswith("compendium-warm-") and p.is_dir() for p in created), created
     if when == "serving":
-        assert wrapper.stdout.readline() == "served\n"
+        # The command's status, so that a failure says how the child of the server ended
+        # (0: it served; 99: no server answered; 137: it was killed; no line at all: the
+        # wrapper's process group is gone).
+        assert wrapper.stdout.readline() == "served 0\n"
     # the two servers are forks of the wrapper, with its command line; its command is not
     parent = psutil.Process(wrapper.pid)
     servers = [child for child in parent.children() if child.cmdline() == parent.cmdline()]
