@@ -108,6 +108,9 @@ CASES = [
      "participants.csv:4: perspective: 'funder' is not one of entrepreneur, intermediary", True),
     ("huge-field", _edit("segments.csv", 2, "text", HUGE),
      "segments.csv:2: text: value longer than 1,000,000 characters", True),
+    # a source no system takes as a file name (a part over 255 bytes): found by `make fuzz`
+    ("source-name-too-long", _edit("segments.csv", 2, "source", f"transcripts/{'x' * 300}.txt"),
+     "segments.csv:2: source: 'transcripts/xxxxx", True),
 ]
 
 LOCATED = re.compile(r"^(datapackage\.json|[\w-]+\.csv|transcripts/[\w.-]+|interview_guide\.md)"

@@ -56,6 +56,7 @@ would have to be made public for it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import operator
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -679,19 +680,26 @@ def _check_offsets(folder: Path, segments: pd.DataFrame,
         members = order[bounds[number]:bounds[number + 1]]
         rows = located_rows[members]
         path = folder / rel
+        shown = _short(rel, 80)  # a source may be any cell of a hostile table
         if not is_inside(folder, path):
             for row in _rows(rows[:1]):
                 problems.append(Problem(label, row, "source",
-                                        f"'{rel}' points outside the dataset folder"))
+                                        f"'{shown}' points outside the dataset folder"))
             continue
-        if not path.exists() and not path.is_symlink():
+        if _name_too_long(path):  # Path.exists would raise; the row's cell is at fault
+            for row in _rows(rows[:1]):
+                problems.append(Problem(label, row, "source", f"'{shown}' is longer than "
+                                        "this system allows a file name to be"))
+            continue
+        # a dangling link is left to the reader, which names it
+        if regular_file_problem(path) == "no such file" and not os.path.lexists(path):
             for row in _rows(rows):
-                problems.append(Problem(label, row, "source", f"transcript '{rel}' not found"))
+                problems.append(Problem(label, row, "source", f"transcript '{shown}' not found"))
             continue
         try:
-            transcript = read_transcript_text(path, rel)
+            transcript = read_transcript_text(path, shown)
         except CompendiumError as err:
-            problems.append(read_problem(rel, err))
+            problems.append(read_problem(shown, err))
             continue
         s, e = starts[members], ends[members]
         outside = e > len(transcript)
@@ -714,6 +722,16 @@ def _check_offsets(folder: Path, segments: pd.DataFrame,
                                     f"does not match {rel}[start:end], which reads "
                                     f"'{_short(got, 50)}'"))
     return problems
+
+
+def _name_too_long(path: Path) -> bool:
+    """Whether the system refuses ``path`` as a name (ENAMETOOLONG: a part over 255 bytes,
+    or the whole over 4,096)."""
+    try:
+        os.lstat(path)
+    except OSError as err:
+        return err.errno == errno.ENAMETOOLONG
+    return False
 
 
 def _differ(texts: np.ndarray, slices: list[str]) -> np.ndarray:
