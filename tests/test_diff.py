@@ -99,6 +99,22 @@ def test_word_diff_marks_words_and_leaves_structure_alone():
     assert word_diff(old, old, "d") == (old, {"inserted_words": 0, "deleted_words": 0})
 
 
+def test_word_diff_never_marks_attributes_link_targets_or_table_rules():
+    """A span inside ``{...}``, a link's ``(...)`` or a table's rule line breaks the syntax
+    (an older build's figure without ``.float`` left its label undefined); the new text is
+    kept as it is there, and words beside it are still marked."""
+    old = ("![Cap](a.svg){#fig-a}\n\n| a | bb |\n|---|---|\n| 1 | 2 |\n\n"
+           "See the [notebook](old/page.html) now.\n\n---\n")
+    new = ("![Cap](a.svg){#fig-a .float}\n\n| a | bb |\n|----|---|\n| 1 | 2 |\n\n"
+           "See the [first notebook](new/page.html) now.\n\n----\n")
+    marked, counts = word_diff(old, new, "2010-01-01T00:00:00Z")
+    assert "{#fig-a .float}" in marked and "\n|----|---|\n" in marked
+    assert "](new/page.html)" in marked and marked.endswith("\n----\n")
+    spans = re.findall(r"\[([^\[\]]*)\]\{\.(insertion|deletion)", marked)
+    assert spans == [("first", "insertion")]
+    assert counts == {"inserted_words": 1, "deleted_words": 0}
+
+
 def test_row_changes_pair_a_moved_coding_by_row(tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     shutil.copytree(DEMO, old)
@@ -151,6 +167,28 @@ def test_paper_edit_lists_no_values_and_tracks_exactly_the_edit(built, tmp_path,
     page = (tmp_path / "diff" / "text.html").read_text(encoding="utf-8")
     assert re.findall(r"<(ins|del)>([^<]*)</\1>", page) == [("del", "favoured"),
                                                             ("ins", "popular")]
+
+
+def test_text_of_another_version_with_other_figure_and_table_syntax_is_tracked(
+        built, tmp_path, capsys):
+    """An older build's text (figures without ``.float``, tables of other widths, other
+    link targets) is compared with the new: the tracked text renders, its figures and
+    tables keep their labels, and the edited words are the only spans."""
+    older = copy_build(built, tmp_path / "older")
+    assembled = older / "paper" / "paper.assembled.md"
+    text = assembled.read_text(encoding="utf-8")
+    edited = re.sub(r"\{(#fig-[\w-]+) \.float\}", r"{\1}", text)
+    edited = re.sub(r"^\|:-", "|:--", edited, flags=re.M)  # every table's rule one dash wider
+    edited = edited.replace("](notebooks/", "](pages/")
+    assert edited.count("{#fig-") == text.count("{#fig-") > 0 and edited != text
+    assembled.write_text(edited.replace("set out the", "lay out the", 1), encoding="utf-8")
+    report = run_diff(older, built, tmp_path / "diff", capsys)
+    assert report["text"]["changed"]
+    assert (report["text"]["inserted_words"], report["text"]["deleted_words"]) == (1, 1)
+    html = (tmp_path / "diff" / "text.html").read_text(encoding="utf-8")
+    paper = (built / "paper" / "paper.html").read_text(encoding="utf-8")
+    for tag in ("<table", "<figure", 'href="#fig-', 'href="#tbl-'):
+        assert html.count(tag) == paper.count(tag), tag
 
 
 def test_one_coding_changes_only_what_depends_on_codings(built, tmp_path, capsys):
@@ -227,6 +265,70 @@ def test_diff_errors_are_one_line(built, tmp_path, capsys):
     assert not (tmp_path / "nothing" / "diff").exists()
     assert main(["diff", "--base", "no-such-revision-xyz", str(built)]) == 1
     assert "not a revision" in capsys.readouterr().err
+
+
+def _edit_json(path: Path, edit) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(edit(data)), encoding="utf-8")
+
+
+def _set(data: dict, keys: tuple, value) -> dict:
+    target = data
+    for key in keys[:-1]:
+        target = target[key]
+    target[keys[-1]] = value
+    return data
+
+
+# (damage done to a copy of the shared build, the start of the one line the diff prints)
+DAMAGED = [
+    ("values.json", lambda p: p.write_text('{"a":', encoding="utf-8"),
+     "values.json: not valid JSON"),
+    ("values.json", lambda p: p.write_text("[]", encoding="utf-8"),
+     "values.json: must be an object, not an array"),
+    ("provenance.json", lambda p: (p.unlink(), p.mkdir()), "provenance.json: is a folder"),
+    ("provenance.json", lambda p: _edit_json(p, lambda d: _set(d, ("displays", 0), {"x": 1})),
+     "provenance.json: displays[0]: 'id' is a required property"),
+    ("provenance.json", lambda p: _edit_json(p, lambda d: _set(
+        d, ("displays", 1, "files"), ["../../outside.svg"])),
+     "provenance.json: displays[1].files[0]: '../../outside.svg' is not a path inside the "
+     "build folder"),
+    ("provenance.json", lambda p: _edit_json(p, lambda d: _set(
+        d, ("runs", "sample", "inputs", "dataset_files"), [1])),
+     "provenance.json: runs.sample.inputs.dataset_files: must be an object, not an array"),
+    ("provenance.json", lambda p: _edit_json(p, lambda d: _set(d, ("values", 0, "text"), None)),
+     "provenance.json: values[0].text: must be a string, not null"),
+    ("paper.assembled.md", lambda p: p.write_bytes(b"\xff\xfe\x00"),
+     "paper.assembled.md: not valid UTF-16 text"),
+]
+
+
+@pytest.mark.parametrize("name, damage, expected", DAMAGED,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(DAMAGED)])
+def test_a_damaged_build_record_is_one_line_naming_file_and_field(built, tmp_path, capsys,
+                                                                  name, damage, expected):
+    """A build folder given to the diff may be damaged, hand-edited or another version's:
+    each such record is refused in one line naming the file and the field, nothing written."""
+    damaged = copy_build(built, tmp_path / "damaged")
+    damage(damaged / "paper" / name)
+    out = tmp_path / "diff"
+    assert main(["diff", str(built), str(damaged), "--to", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "internal error" not in err, err
+    assert err.startswith(f"compendium diff: {damaged / 'paper' / expected}"), err
+    assert not out.exists()
+
+
+def test_a_figure_whose_file_is_gone_is_listed_without_its_pictures(built, tmp_path, capsys):
+    """One version's SVG missing: the figure is listed as changed, with no picture to show."""
+    changed = copy_build(built, tmp_path / "changed")
+    provenance = json.loads((built / "paper" / "provenance.json").read_text(encoding="utf-8"))
+    figure = next(d for d in provenance["displays"] if d["kind"] == "figure")
+    (changed / next(f for f in figure["files"] if f.endswith(".svg"))).unlink()
+    report = run_diff(built, changed, tmp_path / "diff", capsys)
+    entry = next(c for c in report["changes"] if c["id"] == figure["id"])
+    assert entry["change"] == "changed" and "old_file" not in entry
+    assert not (tmp_path / "diff" / "figures").exists()
 
 
 def test_diff_writes_nothing_half_done(built, tmp_path, monkeypatch):

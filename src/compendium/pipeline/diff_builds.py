@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,83 @@ from ..dataset.datapackage import (
 from ..errors import CompendiumError
 from ..fileio import sha256_file
 from ..layout import Layout
+from ..userfile import is_regular_file, parse_json, read_bytes, read_text, regular_file_problem
 
 #: The dataset's four tables, whose rows a cause can name.
 TABLES = TABLE_FILES
 #: Values that describe the build rather than a result: shown in the header, not as changes.
 BUILD_IDENTITY = ("build.commit",)
+
+# What the comparison reads of a build's records, checked before any of it is used:
+# a build folder named on the command line may be damaged, hand-edited or made by
+# another version, and each such record is one line naming the file and the field
+# (not an internal error). Keys are optional where older builds lack them.
+_TEXT = {"type": "string"}
+_HASHES = {"type": "object", "additionalProperties": _TEXT}
+#: A path inside the build folder: relative, no ``..`` (the report copies figures from it).
+_BUILD_FILE = {"type": "string", "minLength": 1,
+               "not": {"pattern": r"^/|(^|/)\.\.(/|$)"}}
+_RUN = {"type": "object", "properties": {
+    "notebook": _TEXT, "parameters": {"type": "object"}, "code_files": _HASHES,
+    "inputs": {"type": "object", "properties": {
+        "dataset_sha256": _TEXT, "notebook_sha256": _TEXT, "code_sha256": _TEXT,
+        "lock_sha256": _TEXT, "dataset_path": _TEXT, "dataset_files": _HASHES,
+        "code_files": _HASHES, "extra_inputs": {"type": "object"}}}}}
+PROVENANCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "commit": {"type": ["string", "null"]},
+        "dataset": {"type": ["object", "null"], "properties": {"synthetic": {"type": "boolean"}}},
+        "displays": {"type": "array", "items": {"allOf": [_RUN, {
+            "required": ["id", "kind", "caption", "run", "files"],
+            "properties": {"id": _TEXT, "kind": _TEXT, "caption": _TEXT, "run": _TEXT,
+                           "files": {"type": "array", "items": _BUILD_FILE}}}]}},
+        "values": {"type": "array", "items": {"allOf": [_RUN, {
+            "required": ["id", "run", "text"],
+            "properties": {"id": _TEXT, "run": _TEXT, "text": _TEXT,
+                           "places": {"type": "array"}}}]}},
+        "runs": {"type": "object", "additionalProperties": _RUN},
+    },
+}
+#: ``paper/values.json``: each value's record, of which the text's conditions read two keys.
+VALUES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": "object", "properties": {"text": _TEXT}},
+}
+
+
+def _checked(path: Path, schema: dict[str, Any]) -> Any:
+    """``path``'s JSON, or a one-line CompendiumError naming the first field that is wrong."""
+    import jsonschema
+
+    data = parse_json(read_bytes(path, str(path)), str(path))
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        raise CompendiumError(f"{path}: {where.lstrip('.') + ': ' if where else ''}"
+                              f"{_said(error)}; not a build record compendium diff can read "
+                              "(rebuild it with `make paper`)")
+    return data
+
+
+#: JSON's names for Python's types, for messages.
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true or false",
+               int: "a number", float: "a number", type(None): "null"}
+
+
+def _said(error: Any) -> str:
+    """A schema error in a few words (jsonschema's own repeat the whole wrong value)."""
+    found = _JSON_TYPES.get(type(error.instance), "another value")
+    if error.validator == "type":
+        wanted = error.validator_value
+        names = [{"object": "an object", "array": "an array", "string": "a string",
+                  "boolean": "true or false", "null": "null"}.get(t, t)
+                 for t in ([wanted] if isinstance(wanted, str) else wanted)]
+        return f"must be {' or '.join(names)}, not {found}"
+    if error.validator == "not":
+        return f"'{error.instance}' is not a path inside the build folder"
+    return str(error.message)[:200]
 
 
 @dataclass
@@ -52,16 +123,12 @@ class Build:
         """Read a finished build; a missing part is one line saying what to run."""
         paths = Layout(root)
         for needed in (paths.provenance, paths.values, paths.assembled):
-            if not needed.exists():
+            if regular_file_problem(needed) == "no such file":
                 raise CompendiumError(f"{needed}: missing; not a finished build "
                                       f"(run `make paper BUILD={root}`)")
-        try:
-            provenance = json.loads(paths.provenance.read_text(encoding="utf-8"))
-            values = json.loads(paths.values.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise CompendiumError(f"{root}: unreadable provenance or values ({err})") from None
-        return cls(root, repository, provenance, values,
-                   paths.assembled.read_text(encoding="utf-8"))
+        return cls(root, repository, _checked(paths.provenance, PROVENANCE_SCHEMA),
+                   _checked(paths.values, VALUES_SCHEMA),
+                   read_text(paths.assembled, str(paths.assembled)))
 
     @property
     def commit(self) -> str:
@@ -265,7 +332,7 @@ def build_value_causes(key: str, dataset: dict[str, Any], lock_changed: bool) ->
 
 
 def _csv_cells(path: Path) -> tuple[list[str], list[list[str]]]:
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(read_text(path, str(path)))))
     return (rows[0] if rows else []), rows[1:]
 
 
@@ -305,7 +372,18 @@ def _content_files(build: Build, display: dict[str, Any]) -> dict[str, str]:
     """sha256 of the files that hold a display's content (CSV for tables, SVG for figures)."""
     wanted = ".csv" if display["kind"] == "table" else ".svg"
     return {Path(f).name: sha256_file(build.root / f) for f in display["files"]
-            if f.endswith(wanted) and (build.root / f).exists()}
+            if f.endswith(wanted) and is_regular_file(build.root / f)}
+
+
+def _content_pair(old: Build, a: dict[str, Any], new: Build, b: dict[str, Any],
+                  suffix: str) -> tuple[str, str] | None:
+    """The first file ending in ``suffix`` of each version of a display, where both exist."""
+    old_file, new_file = (next((f for f in d["files"] if f.endswith(suffix)), None)
+                          for d in (a, b))
+    if old_file is None or new_file is None or not (
+            is_regular_file(old.root / old_file) and is_regular_file(new.root / new_file)):
+        return None  # one version has no such file: the change is listed without its detail
+    return old_file, new_file
 
 
 def display_changes(old: Build, new: Build, dataset: dict[str, Any]) -> list[dict[str, Any]]:
@@ -325,12 +403,13 @@ def display_changes(old: Build, new: Build, dataset: dict[str, Any]) -> list[dic
             continue
         entry["change"] = "changed"
         if b["kind"] == "table":
-            csv_name = next(f for f in b["files"] if f.endswith(".csv"))
-            old_csv = next(f for f in a["files"] if f.endswith(".csv"))
-            entry["cells"] = table_cells(old.root / old_csv, new.root / csv_name)
+            tables = _content_pair(old, a, new, b, ".csv")
+            if tables:
+                entry["cells"] = table_cells(old.root / tables[0], new.root / tables[1])
         else:
-            entry["old_file"] = next(f for f in a["files"] if f.endswith(".svg"))
-            entry["new_file"] = next(f for f in b["files"] if f.endswith(".svg"))
+            figures = _content_pair(old, a, new, b, ".svg")
+            if figures:
+                entry["old_file"], entry["new_file"] = figures
         entry["causes"] = run_causes(old.run_record(a), new.run_record(b), dataset)
         changes.append(entry)
     return changes

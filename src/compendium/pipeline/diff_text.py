@@ -31,6 +31,8 @@ SYNTAX = re.compile(r"[|{}\[\]`<>\\$@]|^[#:!]|!\[")
 #: cross-references or citation keys such as @fig-x whole); single punctuation marks.
 TOKEN = re.compile(r"\s+|@?\w+(?:[-'’:.,/]\w+)*|[^\w\s]")
 WORD = re.compile(r"@?\w+(?:[-'’:.,/]\w+)*")
+#: A table's rule line (pipe, grid or simple table) or a horizontal rule: never marked.
+RULE_LINE = re.compile(r"^[ \t|+:=-]*[-=]{3}[ \t|+:=-]*$")
 
 
 def _escape(words: str) -> str:
@@ -95,6 +97,7 @@ def _diff_lines(old: str, new: str, date: str, counts: dict[str, int]) -> str:
 
 def _diff_words(old: str, new: str, date: str, counts: dict[str, int]) -> str:
     a, b = TOKEN.findall(old), TOKEN.findall(new)
+    a_inside, b_inside = _inside_syntax(a), _inside_syntax(b)
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     out: list[str] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -102,19 +105,19 @@ def _diff_words(old: str, new: str, date: str, counts: dict[str, int]) -> str:
             out.append("".join(b[j1:j2]))
             continue
         if op in ("delete", "replace"):
-            for line in _runs(a[i1:i2], keep_breaks=op == "delete"):
+            for line, inside in _runs(a[i1:i2], a_inside[i1:i2], keep_breaks=op == "delete"):
                 words = line.strip()
                 if "\n" in line:
                     out.append(line)  # a deleted paragraph keeps its own paragraph
-                elif words and not SYNTAX.search(words):
+                elif words and not inside and not SYNTAX.search(words):
                     counts["deleted_words"] += len(WORD.findall(words))
                     out.append(_mark("deletion", _escape(words), date))
                     if op == "delete" and line != line.rstrip():
                         out.append(" ")
         if op in ("insert", "replace"):
-            for line in _runs(b[j1:j2], keep_breaks=True):
+            for line, inside in _runs(b[j1:j2], b_inside[j1:j2], keep_breaks=True):
                 words = line.strip()
-                if not words or "\n" in line or SYNTAX.search(words):
+                if not words or "\n" in line or inside or SYNTAX.search(words):
                     out.append(line)
                     continue
                 counts["inserted_words"] += len(WORD.findall(words))
@@ -124,20 +127,62 @@ def _diff_words(old: str, new: str, date: str, counts: dict[str, int]) -> str:
     return "".join(out)
 
 
-def _runs(tokens: list[str], keep_breaks: bool = False) -> list[str]:
-    """Tokens joined into runs that never cross a line break (breaks kept as their own runs)."""
-    runs, current = [], ""
+def _inside_syntax(tokens: list[str]) -> list[bool]:
+    """Whether each token is syntax a span would break: inside an attribute block
+    ``{...}`` (a figure's ``{#fig-x .float}`` gaining a class, say) or a link's or image's
+    target ``](...)``, or on a table's rule line (``|:---|---:|``, whose dashes change
+    with a column's width). Such tokens are never marked. Counted from the block's
+    start, which is a line's (the blocks compared are whole lines)."""
+    flags = _bracketed(tokens)
+    start = 0
+    for end in [i for i, token in enumerate(tokens) if "\n" in token] + [len(tokens)]:
+        if RULE_LINE.match("".join(tokens[start:end])):
+            flags[start:end] = [True] * (end - start)
+        start = end + 1
+    return flags
+
+
+def _bracketed(tokens: list[str]) -> list[bool]:
+    """Whether each token lies inside ``{...}`` or a target ``](...)`` (see _inside_syntax)."""
+    flags, braces, parens, previous = [], 0, 0, ""
     for token in tokens:
+        if token == "{":
+            braces += 1
+        elif token == "(" and (parens or previous == "]"):
+            parens += 1
+        flags.append(braces > 0 or parens > 0)
+        if token == "}" and braces:
+            braces -= 1
+        elif token == ")" and parens:
+            parens -= 1
+        elif "\n" in token:
+            braces = parens = 0  # neither spans a line in the manuscript
+        previous = token
+    return flags
+
+
+def _runs(tokens: list[str], inside: list[bool],
+          keep_breaks: bool = False) -> list[tuple[str, bool]]:
+    """Tokens joined into runs, each all inside syntax or all outside, that never cross a
+    line break (breaks kept as their own runs, outside syntax)."""
+    runs: list[tuple[str, bool]] = []
+    current, current_inside = "", False
+    for token, flag in zip(tokens, inside, strict=True):
         if "\n" in token:
             if current:
-                runs.append(current)
+                runs.append((current, current_inside))
             current = ""
             if keep_breaks:
-                runs.append(token)
+                runs.append((token, False))
             continue
+        if current and flag != current_inside:
+            runs.append((current, current_inside))
+            current = ""
+        if not current:
+            current_inside = flag
         current += token
     if current:
-        runs.append(current)
+        runs.append((current, current_inside))
     return runs
 
 
