@@ -119,3 +119,22 @@ def test_scale_option_without_transcripts(tmp_path: Path):
 ])
 def test_openers_join_naturally(opener: str, text: str, joined: str):
     assert _join_opener(opener, text) == joined
+
+
+@pytest.mark.parametrize("command, args, expected", [
+    ("synthetic", ["--seed", "-5"], "--seed must be 0 or more, got -5"),
+    ("synthetic", ["--interviews", "1"], "--interviews must be at least 2"),
+    ("synthetic", ["--segments-per-interview", "0"], "--segments-per-interview must be at least 1"),
+    ("synthetic-class", ["--seed", "-1"], "the seed must be 0 or more, got -1"),
+    ("synthetic-class", ["--students", "1"], "a class needs at least two students, got 1"),
+])
+def test_generators_refuse_bad_arguments_in_one_line_writing_nothing(command, args, expected,
+                                                                     tmp_path: Path, capsys):
+    """A negative seed reached numpy as an internal error; each bad argument is now one line."""
+    from compendium.cli import main
+
+    extra = ["--data", str(DEMO)] if command == "synthetic-class" else []
+    assert main([command, "--to", str(tmp_path / "out"), *extra, *args]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"compendium {command}: {expected}"
+    assert list(tmp_path.iterdir()) == []

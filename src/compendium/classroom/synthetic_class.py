@@ -108,6 +108,8 @@ def generate_class(dataset: Dataset, *, seed: int = DEFAULT_SEED,
                    n_students: int = DEFAULT_STUDENTS, n_segments: int = DEFAULT_SEGMENTS,
                    participant: str | None = None) -> dict[str, str]:
     """The class's files as ``{file name: text}``; the same arguments give the same bytes."""
+    if seed < 0:  # numpy's generators take a seed of 0 or more
+        raise CompendiumError(f"the seed must be 0 or more, got {seed}")
     if n_students < 2:
         raise CompendiumError(f"a class needs at least two students, got {n_students}")
     coder = dataset.primary_coder

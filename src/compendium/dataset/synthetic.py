@@ -335,6 +335,8 @@ def generate_tables(seed: int = 2010, interviews: int = DESIGN_INTERVIEWS,
     coders code exactly the first coder's segments (also the only choice
     without transcripts, where spans have no positions).
     """
+    if seed < 0:  # numpy's generators take a seed of 0 or more
+        raise CompendiumError(f"--seed must be 0 or more, got {seed}")
     if interviews < 2:
         raise CompendiumError("--interviews must be at least 2")
     if segments_per_interview is not None and segments_per_interview < 1:
