@@ -215,6 +215,29 @@ def test_missing_folder_and_bad_identifiers_list(tmp_path: Path, capsys):
         "other; write 'other: persn: Smith' for a term with a colon)")
 
 
+#: A path the system refuses: one part longer than the 255 bytes a file name may have.
+TOO_LONG = "y" * 300
+
+
+@pytest.mark.parametrize("args, path", [
+    (["validate", "{tmp}/" + TOO_LONG], "{tmp}/" + TOO_LONG),
+    (["check-anonymity", str(DEMO), "--identifiers", "{tmp}/" + TOO_LONG], "{tmp}/" + TOO_LONG),
+    (["validate", str(DEMO), "--stamp", "{tmp}"], "{tmp}"),
+    (["import", str(DEMO / "codings.csv"), "--to", "{tmp}/" + TOO_LONG], "{tmp}/" + TOO_LONG),
+    (["synthetic", "--to", "{tmp}/" + TOO_LONG + "/data"], "{tmp}/" + TOO_LONG + "/data"),
+], ids=["dataset", "identifiers", "stamp-is-a-folder", "import-to", "synthetic-to"])
+def test_a_path_the_system_refuses_is_one_line_naming_it(args, path, tmp_path: Path, capsys):
+    """The command line's paths were internal errors when the system refused them (found
+    by probing every command's arguments); each is now the path, shortened, and why."""
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in args]) == 1
+    err = capsys.readouterr().err.strip()
+    full = path.replace("{tmp}", str(tmp_path))
+    shown = full if len(full) <= 120 else f"{full[:60]}…{full[-40:]}"
+    assert len(err.splitlines()) == 1 and "internal error" not in err, err
+    assert err.startswith(f"compendium {args[0]}: {shown}: "), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------------------------------
 # Spreadsheet formulas: data keep them, every display CSV neutralises them
 

@@ -488,12 +488,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader stopped reading (`| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor at exit
         return 1
-    except Exception as err:  # a bug, not a user error: still no traceback by default
-        if os.environ.get("COMPENDIUM_DEBUG") == "1":
-            raise
-        print(f"compendium {args.command}: internal error: {type(err).__name__}: {err} "
-              "(set COMPENDIUM_DEBUG=1 for details)", file=sys.stderr)
+    except OSError as err:
+        if err.filename is None or os.environ.get("COMPENDIUM_DEBUG") == "1":
+            return _internal_error(args.command, err)
+        # The system refused a path given or written (a name too long, a folder where a
+        # file belongs, no permission, a full disk): one line naming the path and why.
+        print(f"compendium {args.command}: {_os_problem(err)}", file=sys.stderr)
         return 1
+    except Exception as err:  # a bug, not a user error: still no traceback by default
+        return _internal_error(args.command, err)
+
+
+def _os_problem(err: OSError) -> str:
+    """``PATH: reason`` for an OSError that names a path (the target of a rename, if any)."""
+    path = os.fsdecode(err.filename2 if err.filename2 is not None else err.filename)
+    shown = path if len(path) <= 120 else f"{path[:60]}…{path[-40:]}"
+    return f"{shown}: {err.strerror or type(err).__name__}"
+
+
+def _internal_error(command: str, err: Exception) -> int:
+    """A bug, not a user error: one line without a traceback, unless COMPENDIUM_DEBUG=1."""
+    if os.environ.get("COMPENDIUM_DEBUG") == "1":
+        raise err
+    print(f"compendium {command}: internal error: {type(err).__name__}: {err} "
+          "(set COMPENDIUM_DEBUG=1 for details)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
