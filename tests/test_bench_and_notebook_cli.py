@@ -70,3 +70,24 @@ def test_bench_build_says_which_goals_are_met():
     assert "6.4 x (16.0 s; floor 2.50 s)" in lines[1]
     assert lines[2].endswith(" met") and lines[4].endswith(" met")
     assert lines[3].endswith("NOT MET")  # the paper edit took 2.5 s
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["notebook", str(ROOT / "README.md")],
+     f"{ROOT / 'README.md'}: not a notebook (Notebook does not appear to be JSON"),
+    (["refresh-notebooks", "no-such-notebook.ipynb"],
+     "notebooks: no notebook no-such-notebook.ipynb to refresh"),
+    (["run", "sample", "--registry", str(ROOT / "README.md")],
+     f"{ROOT / 'README.md'}: not valid TOML (Invalid statement"),
+], ids=["notebook-not-json", "refresh-unknown", "registry-not-toml"])
+def test_a_wrong_notebook_or_registry_is_one_line(args, expected, tmp_path: Path, capsys,
+                                                  monkeypatch):
+    """Each was an internal error, or (refreshing a misspelt notebook) did nothing and
+    said nothing; found by probing the commands' arguments."""
+    from compendium.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert main([*args, *(["--build", str(tmp_path)] if args[0] != "refresh-notebooks"
+                         else [])]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"compendium {args[0]}: {expected}"), err

@@ -297,7 +297,7 @@ def test_a_runs_own_inputs_are_prerequisites_of_its_rule(tmp_path: Path):
     assert "RUN_INPUT_LISTS := FILES_IN_data/class" in text.splitlines()
     registry.write_text('[[runs]]\nid = "a"\nnotebook = "a.ipynb"\nartefacts = []\n'
                         'inputs = "data/class"\n', encoding="utf-8")
-    with pytest.raises(SystemExit, match="'inputs' must be a list"):
+    with pytest.raises(CompendiumError, match="'inputs' must be a list"):
         load_registry(registry)
 
 

@@ -16,8 +16,10 @@ import tomllib
 from pathlib import Path
 
 from compendium import layout
+from compendium.errors import CompendiumError
 from compendium.fileio import atomic_write, write_if_changed
 from compendium.importgraph import import_graph, imports_in_source, module_names, reachable
+from compendium.userfile import read_text
 
 #: The module that executes every run (papermill, staging, the manifest): its code
 #: and everything it imports shape each run's outputs alongside the notebook's own.
@@ -75,22 +77,30 @@ def run_code_files(package_dir: Path, notebook: Path,
 
 
 def load_registry(path: Path) -> list[dict]:
-    """The registry's runs, each with its parameters (empty when not given); checked for ids."""
-    with open(path, "rb") as handle:
-        registry = tomllib.load(handle)
+    """The registry's runs, each with its parameters (empty when not given); checked for ids.
+
+    Any problem (the file unreadable, not TOML, a run without its keys) is one
+    CompendiumError naming the file.
+    """
+    try:
+        registry = tomllib.loads(read_text(path, str(path)))
+    except tomllib.TOMLDecodeError as err:
+        raise CompendiumError(f"{path}: not valid TOML ({err})") from None
     runs = registry.get("runs", [])
+    if not isinstance(runs, list) or not all(isinstance(run, dict) for run in runs):
+        raise CompendiumError(f"{path}: 'runs' must be a list of tables ([[runs]])")
     seen: set[str] = set()
     for run in runs:
         for key in ("id", "notebook", "artefacts"):
             if key not in run:
-                raise SystemExit(f"{path}: run {run.get('id', '?')} lacks '{key}'")
+                raise CompendiumError(f"{path}: run {run.get('id', '?')} lacks '{key}'")
         if run["id"] in seen:
-            raise SystemExit(f"{path}: run id '{run['id']}' is listed twice")
+            raise CompendiumError(f"{path}: run id '{run['id']}' is listed twice")
         seen.add(run["id"])
         run.setdefault("parameters", {})
         inputs = run.setdefault("inputs", [])
         if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
-            raise SystemExit(f"{path}: run {run['id']}: 'inputs' must be a list of paths")
+            raise CompendiumError(f"{path}: run {run['id']}: 'inputs' must be a list of paths")
     return runs
 
 
@@ -154,7 +164,11 @@ def main(argv: list[str]) -> int:
     """``rules REGISTRY OUTDIR``: write one parameters file per run and the rules file."""
     registry, outdir = Path(argv[1]), Path(argv[2])
     outdir.mkdir(parents=True, exist_ok=True)
-    runs = load_registry(registry)
+    try:
+        runs = load_registry(registry)
+    except CompendiumError as err:
+        print(err, file=sys.stderr)
+        return 1
     for run in runs:
         write_if_changed(outdir / f"params-{run['id']}.json",
                           json.dumps({"notebook": run["notebook"],

@@ -23,6 +23,7 @@ from ..dataset.datapackage import read_descriptor, resource_hashes
 from ..errors import CompendiumError
 from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
 from ..layout import VALIDATED_HASH_ENV, Layout
+from ..userfile import read_text
 from .rules import load_registry, run_code_files
 from .warm import KERNEL_DIED_AT_START, SOCKET_ENV, warm_kernel_manager
 
@@ -274,6 +275,10 @@ def refresh_committed_notebooks(registry: Path, names: list[str] | None = None) 
     notebooks = sorted(registry.parent.glob("*.ipynb"))
     if names:
         wanted = {Path(n).name for n in names}
+        missing = sorted(wanted - {n.name for n in notebooks})
+        if missing:  # checked before any runs: a typo would otherwise refresh nothing, silently
+            raise CompendiumError(f"{registry.parent}: no notebook {', '.join(missing)} to "
+                                  "refresh (the committed notebooks are the *.ipynb there)")
         notebooks = [n for n in notebooks if n.name in wanted]
     import nbformat
 
@@ -322,7 +327,11 @@ def notebook_parameters(notebook: Path) -> list[str]:
 
     import nbformat
 
-    nb = nbformat.read(notebook, as_version=4)
+    try:
+        nb = nbformat.reads(read_text(notebook, str(notebook)), as_version=4)
+    except (ValueError, nbformat.reader.NotJSONError) as err:
+        raise CompendiumError(f"{notebook}: not a notebook ({str(err).splitlines()[0]})") \
+            from None
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             tree = ast.parse(cell.source)
