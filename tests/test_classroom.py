@@ -229,14 +229,36 @@ def test_load_class_skips_a_malformed_file_naming_it(tmp_path, segments, themes)
     ("segment_id,code_id,coder\nE01-001,MOT-LEADS,a\nE01-001,MOT-LEADS,a\n",
      "bad.csv:3: repeats an earlier row"),
     ("", "bad.csv: empty file"),
+    # a lone CR ends a line, as a spreadsheet may write it (it was a csv.Error: internal)
+    ("segment_id,code_id,coder\nE01-001,MOT\rLEADS,a\n", "bad.csv:2: 2 cells; expected 3"),
+    # a huge cell is quoted by its start (the message was the whole cell)
+    ("segment_id,code_id,coder\nE01-001," + "x" * 200_000 + ",a\n",
+     "bad.csv:2: code_id: 'xxxxxxxx"),
 ])
 def test_student_csv_problems_name_file_and_row(tmp_path, segments, themes, text, expected):
     path = tmp_path / "bad.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text.encode("utf-8"))
     codings, problems = classroom.read_student_csv(
         path, [s.segment_id for s in segments], [c.code_id for t in themes for c in t.codes])
     assert codings.empty
     assert str(problems[0]).startswith(expected), problems
+    assert len(str(problems[0])) < 200
+
+
+def test_a_student_csv_the_csv_module_refuses_is_a_problem(tmp_path, segments, themes):
+    import csv
+
+    path = tmp_path / "bad.csv"
+    path.write_text("segment_id,code_id,coder\nE01-001," + "x" * 2000 + ",a\n", encoding="utf-8")
+    limit = csv.field_size_limit(1000)  # the module's own limit on a field, lowered
+    try:
+        codings, problems = classroom.read_student_csv(
+            path, [s.segment_id for s in segments], [c.code_id for t in themes for c in t.codes])
+    finally:
+        csv.field_size_limit(limit)
+    assert codings.empty
+    assert [str(p) for p in problems] == [
+        "bad.csv: cannot parse CSV (field larger than field limit (1000))"]
 
 
 def test_a_named_pipe_handed_in_as_a_csv_is_refused_not_read(tmp_path, segments, themes):
@@ -414,6 +436,7 @@ def test_span_session_marks_saves_and_resumes(tmp_path, ds, themes):
     ("source,start,end,code_id,coder\nSRC,5,2,MOT-LEADS,kim\n", "kim.csv:2: start: 5-2"),
     ("source,start,end,code_id,coder\nother.txt,0,2,MOT-LEADS,kim\n", "kim.csv:2: source:"),
     ("source,start,end,code_id,coder\nSRC,0,2,NOPE,kim\n", "kim.csv:2: code_id: 'NOPE'"),
+    ("source,start,end,code_id,coder\nSRC,0,2,MOT\rLEADS,kim\n", "kim.csv:2: 4 cells"),
 ])
 def test_span_csv_problems_name_file_and_row(tmp_path, ds, themes, text, expected):
     transcript = classroom.transcript_to_code(ds)

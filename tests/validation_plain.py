@@ -16,8 +16,9 @@ import pandas as pd
 from compendium.dataset.datapackage import TABLE_SCHEMAS
 from compendium.dataset.tableio import _parser_message
 from compendium.dataset.textcolumns import fullmatch_all, plain_numbers, whole_numbers
-from compendium.dataset.validation import MAX_FIELD_CHARS, _rows, _short
+from compendium.dataset.validation import MAX_FIELD_CHARS, _rows
 from compendium.errors import CompendiumError, Problem
+from compendium.errors import shortened as _short
 from compendium.userfile import read_bytes
 
 

@@ -44,3 +44,13 @@ class ValidationError(CompendiumError):
         super().__init__(
             f"{lines}\n{dataset}: {len(problems)} problem(s); the dataset is not valid"
         )
+
+
+def shortened(value: object, limit: int = 60) -> str:
+    """``value`` as text for a message: one line, cut to ``limit`` characters with "…".
+
+    A cell of a hostile file may be megabytes long; a message quotes its start.
+    """
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import userfile
-from ..errors import CompendiumError, Problem
+from ..errors import CompendiumError, Problem, shortened
 
 #: The columns of a student's CSV, in this order.
 COLUMNS = ("segment_id", "code_id", "coder")
@@ -95,12 +95,16 @@ def read_student_csv(path: Path, segment_ids: Iterable[str], code_ids: Iterable[
         return empty, [Problem(name, None, None, f"not UTF-8 text ({err.reason})")]
     except CompendiumError as err:
         return empty, [Problem(name, None, None, _reason(err, name))]
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = _csv_rows(text)
+    except csv.Error as err:
+        return empty, [Problem(name, None, None, f"cannot parse CSV ({err})")]
     if not rows:
         return empty, [Problem(name, None, None, "empty file; expected the header "
                                                  + ",".join(COLUMNS))]
     if tuple(c.strip() for c in rows[0]) != COLUMNS:
-        return empty, [Problem(name, 1, None, f"header is {','.join(rows[0])!r}; expected "
+        header = shortened(",".join(rows[0]), 120)
+        return empty, [Problem(name, 1, None, f"header is {header!r}; expected "
                                               f"{','.join(COLUMNS)}")]
     problems, records, seen, coders = [], [], set(), set()
     for number, row in enumerate(rows[1:], start=2):
@@ -113,12 +117,13 @@ def read_student_csv(path: Path, segment_ids: Iterable[str], code_ids: Iterable[
         segment, code, coder = (cell.strip() for cell in row)
         if segment not in segment_ids:
             problems.append(Problem(name, number, "segment_id",
-                                    f"{segment!r} is not one of the segments to code"))
+                                    f"{shortened(segment)!r} is not one of the segments to code"))
         if code not in code_ids:
             problems.append(Problem(name, number, "code_id",
-                                    f"{code!r} is not a code of the codebook"))
+                                    f"{shortened(code)!r} is not a code of the codebook"))
         if not CODER_NAME.match(coder):
-            problems.append(Problem(name, number, "coder", f"{coder!r} is not a coder name"))
+            problems.append(Problem(name, number, "coder",
+                                    f"{shortened(coder)!r} is not a coder name"))
         if (segment, code, coder) in seen:
             problems.append(Problem(name, number, None, "repeats an earlier row"))
         seen.add((segment, code, coder))
@@ -131,6 +136,12 @@ def read_student_csv(path: Path, segment_ids: Iterable[str], code_ids: Iterable[
     if problems:
         return empty, problems
     return pd.DataFrame(records, columns=list(COLUMNS)), []
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    """A student's CSV as rows: any line ending a spreadsheet writes (CRLF, LF, a lone CR,
+    as the csv module reads them with ``newline=""``); a csv.Error says what else is wrong."""
+    return list(csv.reader(io.StringIO(text, newline="")))
 
 
 def spans_csv(spans: pd.DataFrame) -> str:
@@ -155,14 +166,16 @@ def read_span_csv(path: Path, lengths: Mapping[str, int], code_ids: Iterable[str
     path, code_ids, name = Path(path), set(code_ids), Path(path).name
     empty = pd.DataFrame(columns=list(SPAN_COLUMNS))
     try:
-        rows = list(csv.reader(io.StringIO(_read_text(path))))
+        rows = _csv_rows(_read_text(path))
     except UnicodeDecodeError as err:
         return empty, [Problem(name, None, None, f"cannot be read ({err})")]
     except CompendiumError as err:
         return empty, [Problem(name, None, None, _reason(err, name))]
+    except csv.Error as err:
+        return empty, [Problem(name, None, None, f"cannot parse CSV ({err})")]
     if not rows or tuple(c.strip() for c in rows[0]) != SPAN_COLUMNS:
         found = ",".join(rows[0]) if rows else "nothing"
-        return empty, [Problem(name, 1, None, f"header is {found!r}; expected "
+        return empty, [Problem(name, 1, None, f"header is {shortened(found, 120)!r}; expected "
                                               f"{','.join(SPAN_COLUMNS)}")]
     problems, records = [], []
     for number, row in enumerate(rows[1:], start=2):
@@ -174,18 +187,20 @@ def read_span_csv(path: Path, lengths: Mapping[str, int], code_ids: Iterable[str
             continue
         source, start, end, code, coder = (cell.strip() for cell in row)
         if source not in lengths:
-            problems.append(Problem(name, number, "source", f"{source!r} is not the "
-                                                            "transcript coded"))
+            problems.append(Problem(name, number, "source",
+                                    f"{shortened(source)!r} is not the transcript coded"))
             continue
         if not (start.isdigit() and end.isdigit()) or not \
                 0 <= int(start) < int(end) <= lengths[source]:
-            problems.append(Problem(name, number, "start", f"{start}-{end} is not a passage "
-                                                           f"of {source} (0-{lengths[source]})"))
+            problems.append(Problem(name, number, "start",
+                                    f"{shortened(start, 20)}-{shortened(end, 20)} is not a "
+                                    f"passage of {source} (0-{lengths[source]})"))
         if code not in code_ids:
-            problems.append(Problem(name, number, "code_id", f"{code!r} is not a code of "
-                                                             "the codebook"))
+            problems.append(Problem(name, number, "code_id",
+                                    f"{shortened(code)!r} is not a code of the codebook"))
         if not CODER_NAME.match(coder):
-            problems.append(Problem(name, number, "coder", f"{coder!r} is not a coder name"))
+            problems.append(Problem(name, number, "coder",
+                                    f"{shortened(coder)!r} is not a coder name"))
         records.append((source, start, end, code, coder))
     if len({r[4] for r in records}) > 1:
         problems.append(Problem(name, None, "coder", "names more than one coder; one file "

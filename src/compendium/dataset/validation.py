@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..errors import CompendiumError, Problem
+from ..errors import CompendiumError, Problem, shortened
 from ..userfile import regular_file_problem
 from .datapackage import (
     DESCRIPTOR,
@@ -485,7 +485,7 @@ def _check_fields(table: str, frame: pd.DataFrame,
             bad = np.isnan(numbers) | (numbers != np.floor(numbers))
             for row, value in zip(_rows(_at(positions, bad)), values[bad], strict=True):
                 problems.append(Problem(
-                    label, row, name, f"'{_short(value)}' is not a whole number"))
+                    label, row, name, f"'{shortened(value)}' is not a whole number"))
             if "minimum" in constraints:
                 low = (~bad) & (numbers < constraints["minimum"])
                 for row, value in zip(_rows(_at(positions, low)), values[low], strict=True):
@@ -496,17 +496,17 @@ def _check_fields(table: str, frame: pd.DataFrame,
             bad = ~pd.Series(values, dtype=object).isin(allowed).to_numpy()
             for row, value in zip(_rows(_at(positions, bad)), values[bad], strict=True):
                 problems.append(Problem(label, row, name,
-                                        f"'{_short(value)}' is not one of {', '.join(allowed)}"))
+                                        f"'{shortened(value)}' is not one of {', '.join(allowed)}"))
         if "pattern" in constraints:
             bad = ~fullmatch_all(constraints["pattern"].strip("^$"), values)
             for row, value in zip(_rows(_at(positions, bad)), values[bad], strict=True):
                 problems.append(Problem(label, row, name,
-                                        f"'{_short(value)}' is not a valid id (letters, digits, "
+                                        f"'{shortened(value)}' is not a valid id (letters, digits, "
                                         "'.', '-', '_'; starting with a letter or digit)"))
         if constraints.get("unique"):
             dup = pd.Series(values, dtype=object).duplicated(keep="first").to_numpy()
             for row, value in zip(_rows(_at(positions, dup)), values[dup], strict=True):
-                problems.append(Problem(label, row, name, f"duplicate id '{_short(value)}'"))
+                problems.append(Problem(label, row, name, f"duplicate id '{shortened(value)}'"))
     key = TABLE_SCHEMAS[table]["primaryKey"]
     if len(key) > 1 and set(key) <= set(frame.columns):
         dup = frame.duplicated(subset=key, keep="first")
@@ -538,11 +538,6 @@ def _at(positions: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask) if positions is None else positions[mask]
 
 
-def _short(value: object, limit: int = 60) -> str:
-    text = str(value).replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     problems: list[Problem] = []
     participants, codebook = tables["participants"], tables["codebook"]
@@ -556,18 +551,18 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     bad = dangling(segments, "participant_id", participants["participant_id"])
     for row, value in zip(_rows(np.flatnonzero(bad)), segments["participant_id"][bad], strict=True):
         problems.append(Problem("segments.csv", row, "participant_id",
-                                f"'{_short(value)}' is not in participants.csv"))
+                                f"'{shortened(value)}' is not in participants.csv"))
     # One factorisation of both tables' segment ids answers both directions: a
     # coding's segment missing from segments.csv, and a segment without a coding.
     in_segments, in_codings = _among_each_other(codings["segment_id"], segments["segment_id"])
     bad = codings["segment_id"].notna() & ~in_segments
     for row, value in zip(_rows(np.flatnonzero(bad)), codings["segment_id"][bad], strict=True):
         problems.append(Problem("codings.csv", row, "segment_id",
-                                f"'{_short(value)}' is not in segments.csv"))
+                                f"'{shortened(value)}' is not in segments.csv"))
     bad = dangling(codings, "code_id", codebook["code_id"])
     for row, value in zip(_rows(np.flatnonzero(bad)), codings["code_id"][bad], strict=True):
         problems.append(Problem("codings.csv", row, "code_id",
-                                f"'{_short(value)}' is not in codebook.csv"))
+                                f"'{shortened(value)}' is not in codebook.csv"))
     if "level" in codebook:
         levels = codebook.set_index("code_id")["level"].fillna("code")
         levels = levels[~levels.index.duplicated()]
@@ -576,25 +571,25 @@ def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         for row, value, level in zip(_rows(np.flatnonzero(not_code)),
                                      codings["code_id"][not_code], applied[not_code], strict=True):
             problems.append(Problem("codings.csv", row, "code_id",
-                                    f"'{_short(value)}' is a {level} in codebook.csv, "
+                                    f"'{shortened(value)}' is a {level} in codebook.csv, "
                                     "not a code that can be applied"))
         themes = set(codebook.loc[codebook["level"] == "theme", "code_id"])
         if themes:
             bad = codebook["theme"].notna() & ~codebook["theme"].isin(themes)
             for row, value in zip(_rows(np.flatnonzero(bad)), codebook["theme"][bad], strict=True):
                 problems.append(Problem("codebook.csv", row, "theme",
-                                        f"'{_short(value)}' is not a theme-level entry"))
+                                        f"'{shortened(value)}' is not a theme-level entry"))
     if "parent_id" in codebook:
         bad = dangling(codebook, "parent_id", codebook["code_id"])
         for row, value in zip(_rows(np.flatnonzero(bad)), codebook["parent_id"][bad], strict=True):
             problems.append(Problem("codebook.csv", row, "parent_id",
-                                    f"'{_short(value)}' is not a code_id in codebook.csv"))
+                                    f"'{shortened(value)}' is not a code_id in codebook.csv"))
         problems += _check_cycles(codebook)
     uncoded = ~in_codings
     for row, value in zip(_rows(np.flatnonzero(uncoded)), segments["segment_id"][uncoded],
         strict=True):
         problems.append(Problem("segments.csv", row, "segment_id",
-                                f"segment '{_short(value)}' has no coding in codings.csv"))
+                                f"segment '{shortened(value)}' has no coding in codings.csv"))
     return problems
 
 
@@ -680,7 +675,7 @@ def _check_offsets(folder: Path, segments: pd.DataFrame,
         members = order[bounds[number]:bounds[number + 1]]
         rows = located_rows[members]
         path = folder / rel
-        shown = _short(rel, 80)  # a source may be any cell of a hostile table
+        shown = shortened(rel, 80)  # a source may be any cell of a hostile table
         if not is_inside(folder, path):
             for row in _rows(rows[:1]):
                 problems.append(Problem(label, row, "source",
@@ -720,7 +715,7 @@ def _check_offsets(folder: Path, segments: pd.DataFrame,
                             np.asarray(slices, dtype=object)[mismatch], strict=True):
             problems.append(Problem(label, row, "text",
                                     f"does not match {rel}[start:end], which reads "
-                                    f"'{_short(got, 50)}'"))
+                                    f"'{shortened(got, 50)}'"))
     return problems
 
 
