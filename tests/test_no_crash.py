@@ -346,3 +346,35 @@ def test_an_unknown_paper_step_is_one_line_before_any_step_runs(tmp_path: Path, 
     err = capfd.readouterr().err
     assert err.startswith("compendium paper: unknown build step 'bogus'; the steps are values,")
     assert err.count("\n") == 1 and not build.exists()
+
+
+# --------------------------------------------------------------------------
+# The class exercise's folder (found when `make fuzz` gained the class as a target)
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"\xef\xbb\xbf{", "not valid JSON"),           # a BOM, then cut short
+    ("{}".encode("utf-16"), None),                  # UTF-16 with its BOM: read as it is
+    (b'{"dataset": "demo"}', "dataset: must be an object"),
+    (b"[1, 2]", "must hold a JSON object"),
+    (b'{"synthetic": "yes"}', "synthetic: must be true or false"),
+    ("pipe", "is a named pipe, not a file"),
+])
+def test_a_class_json_that_is_not_the_class_record_is_one_line(tmp_path: Path, alarm,
+                                                               content, expected):
+    """class.json says whether a class is synthetic and what it coded: read with the json
+    module it was an internal error when damaged and a wait for ever when a named pipe."""
+    from compendium.classroom.synthetic_class import METADATA_FILE, class_metadata
+
+    path = tmp_path / METADATA_FILE
+    if content == "pipe":
+        os.mkfifo(path)
+    else:
+        path.write_bytes(content)
+    if expected is None:
+        assert class_metadata(tmp_path) == {}
+        return
+    with pytest.raises(CompendiumError) as raised:
+        class_metadata(tmp_path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: ") and expected in message and "\n" not in message

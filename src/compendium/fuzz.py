@@ -2,7 +2,8 @@
 
 Each case starts from a seed input (the shared real REFI-QDA exports, a
 Taguette CSV, a QualCoder CSV written as QualCoder writes it, a REFI-QDA
-project written by ``compendium export``, and the demonstration dataset),
+project written by ``compendium export``, the demonstration dataset, and the
+synthetic class notebook 8 pools),
 applies one seeded mutation (bytes flipped or cut, XML elements moved,
 duplicated or deleted, attributes out of range, other encodings, CSV columns
 and rows changed, file-system oddities such as folders, named pipes, symlink
@@ -26,7 +27,9 @@ transcript, and the dataset written holds exactly the codings that were read.
 A mutation that should change nothing (a byte-order mark, CRLF line endings,
 UTF-16 for a CSV) must give exactly the unmutated import. For ``validate``, a
 mutated file of a frozen dataset must be refused (its hash changed), and an
-accepted dataset must load.
+accepted dataset must load. For ``class``, the mutated class is pooled as notebook 8
+pools it (its coding agreement, and its span agreement when a span file or
+``class.json`` changed): each bad file is skipped with a problem naming it.
 
 The seeds' places and the mutations are in ``fuzz_mutations``; this module
 reads the seeds, runs the cases and holds the oracles.
@@ -60,10 +63,12 @@ from .dataset import load_dataset, validate_dataset
 from .dataset.datapackage import DESCRIPTOR
 from .errors import CompendiumError
 from .fuzz_mutations import (
+    CLASS_SEED,
     DEMO,
     SHARED_REFI,
     TAGUETTE_SEED,
     Seed,
+    mutate_class,
     mutate_dataset,
     mutate_export,
     qde_member,
@@ -189,6 +194,7 @@ def make_seeds(work: Path) -> list[Seed]:
         seed.participants = _participants_for(
             [s.name for s in project.sources], work / f"{seed.path.stem}-participants.csv")
     seeds.append(Seed("data/synthetic", "dataset", DEMO))
+    seeds.append(Seed("data/synthetic-class", "class", CLASS_SEED))
     return seeds
 
 
@@ -318,6 +324,54 @@ def check_validate(folder: Path, refrozen: bool, mutation: str) -> Outcome | Non
     return None
 
 
+def check_class(folder: Path, mutation: str) -> Outcome | None:
+    """Pool a mutated class as notebook 8 and ``compendium class report`` do; None when it
+    pools (each bad file skipped with a problem naming it), a refusal when it cannot."""
+    import warnings
+
+    from .classroom import (
+        StudentFileSkipped,
+        class_agreement,
+        class_span_agreement,
+        class_view,
+        codebook_by_theme,
+        segment_positions,
+        segments_to_code,
+    )
+    from .classroom.synthetic_class import class_metadata
+    from .steps.class_agreement import class_spans
+
+    dataset = _demo_dataset()
+    coder = dataset.primary_coder
+    segments = segments_to_code(dataset, None, 8, coder)
+    themes = codebook_by_theme(dataset.codebook)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StudentFileSkipped)  # reported in the view instead
+        info = class_metadata(folder)
+        view = class_view(dataset, folder, segments, themes, coder, info)
+        if not view.reason:
+            class_agreement(view.decisions)
+        drawn = class_spans(dataset, folder, None, coder, themes, info)
+        # the span measures are most of a case's time; only a span file or class.json
+        # changes what they are given (another file leaves them the unmutated class's)
+        if mutation.startswith(("spans/", "class.json")):
+            class_span_agreement(drawn, segment_positions(dataset, segments))
+    if view.reason:
+        return Outcome("class", "data/synthetic-class", mutation, REFUSED, view.reason)
+    return None
+
+
+_DEMO_DATASET: list = []
+
+
+def _demo_dataset():
+    """The demonstration dataset, loaded once for every class case (the cases mutate the
+    class, never the dataset)."""
+    if not _DEMO_DATASET:
+        _DEMO_DATASET.append(load_dataset(DEMO))
+    return _DEMO_DATASET[0]
+
+
 def _unchanged(folder: Path) -> bool:
     """Whether every frozen file of ``folder`` holds the same bytes as in the demo dataset.
 
@@ -367,6 +421,9 @@ def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
         if chosen.kind == "dataset":
             mutation, path, refrozen = mutate_dataset(rng, folder)
             target, name = "validate", chosen.name
+        elif chosen.kind == "class":
+            mutation, path = mutate_class(rng, folder)
+            target, name = "class", chosen.name
         else:
             mutation, path, neutral = mutate_export(chosen, rng, folder)
             target, name = "import", chosen.name
@@ -377,6 +434,8 @@ def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
             with time_limit(limit):
                 if target == "validate":
                     outcome = check_validate(path, refrozen, mutation)
+                elif target == "class":
+                    outcome = check_class(path, mutation)
                 else:
                     outcome = check_import(chosen, path, out / "dataset", neutral, write)
         except _Timeout:

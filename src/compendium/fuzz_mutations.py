@@ -1,12 +1,13 @@
 """The inputs of ``make fuzz``: where its seeds are, and the seeded mutations of them.
 
 A mutation takes a seed input (a REFI-QDA project, a Taguette or QualCoder
-CSV, or the demonstration dataset) and a seeded random generator and writes a
-mutated copy: bytes flipped or cut, XML elements moved, duplicated or deleted,
-attributes out of range, other encodings, CSV columns and rows changed, and
-file-system oddities such as folders, named pipes, symlink loops and huge
-fields. ``neutral`` mutations (a byte-order mark, CRLF, UTF-16 for a CSV) must
-not change what is read. ``fuzz`` runs the cases and judges them.
+CSV, the demonstration dataset, or the synthetic class's folder) and a seeded
+random generator and writes a mutated copy: bytes flipped or cut, XML elements
+moved, duplicated or deleted, attributes out of range, other encodings, CSV
+columns and rows changed, and file-system oddities such as folders, named
+pipes, symlink loops and huge fields. ``neutral`` mutations (a byte-order
+mark, CRLF, UTF-16 for a CSV) must not change what is read. ``fuzz`` runs the
+cases and judges them.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_REFI = REPO.parent / "shared" / "fixtures" / "refi"
 DEMO = REPO / "data" / "synthetic"
 TAGUETTE_SEED = REPO / "tests" / "data" / "taguette-cluster-study.csv"
+#: The synthetic class notebook 8 pools (students' coding and span CSVs, class.json).
+CLASS_SEED = REPO / "data" / "synthetic-class"
 
 
 @dataclass
 class Seed:
-    """One starting input: its kind (``refi``, ``taguette``, ``qualcoder``, ``dataset``)."""
+    """One starting input: its kind (``refi``, ``taguette``, ``qualcoder``, ``dataset``,
+    ``class``)."""
 
     name: str
     kind: str
@@ -324,4 +328,30 @@ def mutate_dataset(rng: random.Random, folder: Path) -> tuple[str, Path, bool]:
         with contextlib.suppress(CompendiumError):
             freeze_dataset(out)
     return f"{rel}: {name}" + (" (re-frozen)" if refreeze else ""), out, refreeze
+
+
+def mutate_class(rng: random.Random, folder: Path) -> tuple[str, Path]:
+    """A mutated copy of the synthetic class: (mutation, folder).
+
+    One file changes (a student's coding or span CSV, ``class.json`` or the
+    README) as a class's folder may arrive: a CSV's rows and cells edited, bytes
+    flipped or cut, another encoding, or a folder, pipe or link in its place.
+    """
+    out = Path(shutil.copytree(CLASS_SEED, folder / "class"))
+    target = rng.choice(sorted(p for p in out.rglob("*") if p.is_file()))
+    rel = target.relative_to(out).as_posix()
+    roll = rng.random()
+    if roll < 0.15:
+        return f"{rel}: {_oddity(rng, target)}", out
+    data = target.read_bytes()
+    if target.suffix == ".csv" and roll < 0.65:
+        name, mutated = _csv_mutation(rng, data)
+    elif roll < 0.85:
+        name, fn = rng.choice(list(_BYTE_MUTATIONS.items()))
+        mutated = fn(rng, data)
+    else:
+        name, fn = rng.choice([*_ENCODING_MUTATIONS.items(), *_NEUTRAL_CSV.items()])
+        mutated = fn(rng, data)
+    target.write_bytes(mutated)
+    return f"{rel}: {name}", out
 

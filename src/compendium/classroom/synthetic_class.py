@@ -17,6 +17,7 @@ real classes; the point is a plausible spread of agreement to read.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 from ..dataset import Dataset, load_dataset
 from ..errors import CompendiumError
 from ..fileio import staged_folder
+from ..userfile import parse_json, read_bytes
 from .exercise import codebook_by_theme, segments_to_code
 from .files import SPAN_COLUMNS, SPAN_FOLDER, codings_csv, spans_csv
 
@@ -191,11 +193,26 @@ def write_class(data: str | Path, target: str | Path, *, seed: int = DEFAULT_SEE
 
 
 def class_metadata(folder: str | Path) -> dict:
-    """The class's ``class.json`` (empty for a real class's folder, which has none)."""
+    """The class's ``class.json`` (empty for a real class's folder, which has none).
+
+    It says whether the class is synthetic and which dataset it coded, so a file
+    that cannot be read or holds something else is refused (a CompendiumError
+    naming it), never taken as absent.
+    """
     path = Path(folder) / METADATA_FILE
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    data = parse_json(read_bytes(path, str(path)), str(path))
+    if not isinstance(data, dict):
+        raise CompendiumError(f"{path}: must hold a JSON object")
+    made_for = data.get("dataset", {})
+    if not isinstance(made_for, dict) or not all(
+            isinstance(made_for.get(key, ""), str) for key in ("name", "sha256")):
+        raise CompendiumError(f"{path}: dataset: must be an object with the coded dataset's "
+                              "name and sha256 as text")
+    if not isinstance(data.get("synthetic", False), bool):
+        raise CompendiumError(f"{path}: synthetic: must be true or false")
+    return data
 
 
 def is_synthetic(dataset: Dataset, metadata: dict) -> bool:
