@@ -21,7 +21,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("compendium.classroom",),
     ("compendium.steps",),
     ("compendium.pipeline",),
-    ("compendium.cli", "compendium.bench", "compendium.fuzz", "compendium.fuzz_mutations"),
+    ("compendium.cli", "compendium.bench", "compendium.fuzz", "compendium.fuzz_class",
+     "compendium.fuzz_mutations"),
 )
 
 

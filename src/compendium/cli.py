@@ -2,9 +2,13 @@
 
 Each subcommand is a thin wrapper: parse arguments, call a library function,
 report. Failures a user can fix arrive as :class:`CompendiumError` and are
-printed as one line (or one line per problem) with exit status 1; anything
-unexpected is reported the same way, with the traceback only when
-``COMPENDIUM_DEBUG=1`` is set.
+printed as one line (or one line per problem) with exit status 1, as is a path
+the system refuses (an ``OSError`` naming it); anything unexpected is reported
+the same way, with the traceback only when ``COMPENDIUM_DEBUG=1`` is set.
+
+Longer than 500 lines because it is the one map of the command line: each
+command's handler and its entry in the parser, with every option's help, read
+in one place; the work itself is in the library.
 """
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ accepted dataset must load. For ``class``, the mutated class is pooled as notebo
 pools it (its coding agreement, and its span agreement when a span file or
 ``class.json`` changed): each bad file is skipped with a problem naming it.
 
-The seeds' places and the mutations are in ``fuzz_mutations``; this module
-reads the seeds, runs the cases and holds the oracles.
+The seeds' places and the mutations are in ``fuzz_mutations``, the class's
+pooling in ``fuzz_class``; this module reads the seeds, runs the cases and holds
+the oracles.
 
 Run ``python -m compendium.fuzz --cases 5000 --seed 1``; the totals are printed
 per target and per outcome, with the first case of every defect signature.
@@ -62,6 +63,7 @@ from pathlib import Path
 from .dataset import load_dataset, validate_dataset
 from .dataset.datapackage import DESCRIPTOR
 from .errors import CompendiumError
+from .fuzz_class import pool_class
 from .fuzz_mutations import (
     CLASS_SEED,
     DEMO,
@@ -324,54 +326,6 @@ def check_validate(folder: Path, refrozen: bool, mutation: str) -> Outcome | Non
     return None
 
 
-def check_class(folder: Path, mutation: str) -> Outcome | None:
-    """Pool a mutated class as notebook 8 and ``compendium class report`` do; None when it
-    pools (each bad file skipped with a problem naming it), a refusal when it cannot."""
-    import warnings
-
-    from .classroom import (
-        StudentFileSkipped,
-        class_agreement,
-        class_span_agreement,
-        class_view,
-        codebook_by_theme,
-        segment_positions,
-        segments_to_code,
-    )
-    from .classroom.synthetic_class import class_metadata
-    from .steps.class_agreement import class_spans
-
-    dataset = _demo_dataset()
-    coder = dataset.primary_coder
-    segments = segments_to_code(dataset, None, 8, coder)
-    themes = codebook_by_theme(dataset.codebook)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StudentFileSkipped)  # reported in the view instead
-        info = class_metadata(folder)
-        view = class_view(dataset, folder, segments, themes, coder, info)
-        if not view.reason:
-            class_agreement(view.decisions)
-        drawn = class_spans(dataset, folder, None, coder, themes, info)
-        # the span measures are most of a case's time; only a span file or class.json
-        # changes what they are given (another file leaves them the unmutated class's)
-        if mutation.startswith(("spans/", "class.json")):
-            class_span_agreement(drawn, segment_positions(dataset, segments))
-    if view.reason:
-        return Outcome("class", "data/synthetic-class", mutation, REFUSED, view.reason)
-    return None
-
-
-_DEMO_DATASET: list = []
-
-
-def _demo_dataset():
-    """The demonstration dataset, loaded once for every class case (the cases mutate the
-    class, never the dataset)."""
-    if not _DEMO_DATASET:
-        _DEMO_DATASET.append(load_dataset(DEMO))
-    return _DEMO_DATASET[0]
-
-
 def _unchanged(folder: Path) -> bool:
     """Whether every frozen file of ``folder`` holds the same bytes as in the demo dataset.
 
@@ -435,7 +389,10 @@ def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
                 if target == "validate":
                     outcome = check_validate(path, refrozen, mutation)
                 elif target == "class":
-                    outcome = check_class(path, mutation)
+                    reason = pool_class(path, spans=mutation.startswith(("spans/",
+                                                                         "class.json")))
+                    outcome = None if reason is None else \
+                        Outcome(target, name, mutation, REFUSED, reason)
                 else:
                     outcome = check_import(chosen, path, out / "dataset", neutral, write)
         except _Timeout:
