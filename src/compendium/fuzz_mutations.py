@@ -308,19 +308,9 @@ def mutate_dataset(rng: random.Random, folder: Path) -> tuple[str, Path, bool]:
     tables = [p for p in files if p.suffix == ".csv" and p.parent == out]
     target = rng.choice(tables if rng.random() < 0.5 else files)
     rel = target.relative_to(out).as_posix()
-    roll = rng.random()
-    if roll < 0.15:
-        return f"{rel}: {_oddity(rng, target)}", out, False
-    data = target.read_bytes()
-    if target.suffix == ".csv" and roll < 0.65:
-        name, mutated = _csv_mutation(rng, data)
-    elif roll < 0.85:
-        name, fn = rng.choice(list(_BYTE_MUTATIONS.items()))
-        mutated = fn(rng, data)
-    else:
-        name, fn = rng.choice([*_ENCODING_MUTATIONS.items(), *_NEUTRAL_CSV.items()])
-        mutated = fn(rng, data)
-    target.write_bytes(mutated)
+    name = _mutate_file(rng, target)
+    if name.startswith("file system:"):
+        return f"{rel}: {name}", out, False
     refreeze = rel != DESCRIPTOR and rng.random() < 0.5
     if refreeze:
         from .dataset import freeze_dataset
@@ -339,10 +329,15 @@ def mutate_class(rng: random.Random, folder: Path) -> tuple[str, Path]:
     """
     out = Path(shutil.copytree(CLASS_SEED, folder / "class"))
     target = rng.choice(sorted(p for p in out.rglob("*") if p.is_file()))
-    rel = target.relative_to(out).as_posix()
+    return f"{target.relative_to(out).as_posix()}: {_mutate_file(rng, target)}", out
+
+
+def _mutate_file(rng: random.Random, target: Path) -> str:
+    """Mutate one file of a folder in place and name the mutation: a file-system oddity
+    ("file system: ..."), a CSV's rows or cells, its bytes or its encoding."""
     roll = rng.random()
     if roll < 0.15:
-        return f"{rel}: {_oddity(rng, target)}", out
+        return _oddity(rng, target)
     data = target.read_bytes()
     if target.suffix == ".csv" and roll < 0.65:
         name, mutated = _csv_mutation(rng, data)
@@ -353,5 +348,5 @@ def mutate_class(rng: random.Random, folder: Path) -> tuple[str, Path]:
         name, fn = rng.choice([*_ENCODING_MUTATIONS.items(), *_NEUTRAL_CSV.items()])
         mutated = fn(rng, data)
     target.write_bytes(mutated)
-    return f"{rel}: {name}", out
+    return name
 
