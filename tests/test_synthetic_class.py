@@ -111,3 +111,21 @@ def test_the_site_index_links_the_class_notebook():
     page = index_page(record, runs)
     assert '<a href="notebooks/class-agreement.html">The methods class' in page
     assert "a class's agreement in full" in page
+
+
+def test_class_report_refuses_a_class_made_for_another_dataset(tmp_path, capsys):
+    """`compendium class report` reads class.json as notebook 8 does: it pooled a class made
+    for another dataset against this one's segments, without a word, before."""
+    from compendium.cli import main
+
+    other = Path(shutil.copytree(SHIPPED, tmp_path / "class"))
+    record = json.loads((other / "class.json").read_text(encoding="utf-8"))
+    record["dataset"]["sha256"] = "0" * 64
+    (other / "class.json").write_text(json.dumps(record), encoding="utf-8")
+    assert main(["class", "report", str(SHIPPED), "--data", str(DEMO)]) == 0
+    assert capsys.readouterr().out.startswith("12 students: ")
+    assert main(["class", "report", str(other), "--data", str(DEMO)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"{other}: no class has coded this dataset: the class in "
+                                   "class coded another version of synthetic-ict-clusters")

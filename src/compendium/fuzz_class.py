@@ -23,7 +23,7 @@ from .classroom import (
     segment_positions,
     segments_to_code,
 )
-from .classroom.synthetic_class import class_metadata
+from .classroom.files import class_metadata
 from .dataset import Dataset, load_dataset
 from .fuzz_mutations import DEMO
 from .steps.class_agreement import class_spans

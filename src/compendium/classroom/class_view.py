@@ -23,7 +23,7 @@ from ..analysis.multirater import multirater_table
 from ..dataset import Dataset, load_dataset
 from ..errors import CompendiumError, Problem
 from .exercise import Segment, ThemeCodes, codebook_by_theme, segments_to_code
-from .files import CODER_NAME, COLUMNS, read_student_csv, student_files
+from .files import CODER_NAME, COLUMNS, class_metadata, read_student_csv, student_files
 
 
 class StudentFileSkipped(UserWarning):
@@ -302,7 +302,8 @@ def class_report(data: str | Path, folder: str | Path, *, participant: str | Non
     themes = codebook_by_theme(dataset.codebook, theme)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StudentFileSkipped)  # printed below
-        view = class_view(dataset, folder, segments, themes, coder)
+        # class.json, as notebook 8 reads it: a class made for another dataset is not pooled
+        view = class_view(dataset, folder, segments, themes, coder, class_metadata(folder))
     for problem in view.loaded.problems:
         print(f"{problem} (skipped)", file=sys.stderr)
     if view.reason:

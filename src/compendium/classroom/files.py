@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -43,6 +44,8 @@ SPAN_COLUMNS = ("source", "start", "end", "code_id", "coder")
 
 #: Where span files sit inside a save folder or a class folder.
 SPAN_FOLDER = "spans"
+#: A generated class's record in its folder: whether it is synthetic, which dataset it coded.
+METADATA_FILE = "class.json"
 
 
 def check_coder_name(name: str) -> str:
@@ -251,3 +254,26 @@ def student_files(folder: str | Path, kind: str = "") -> tuple[list[tuple[str | 
             problems.append(Problem(where, None, None, f"{len(csvs)} codings in {SAVE_FOLDER}/ "
                                                        f"({names}); expected one"))
     return found, problems
+
+
+def class_metadata(folder: str | Path) -> dict:
+    """The class's ``class.json`` (empty for a real class's folder, which has none).
+
+    It says whether the class is synthetic and which dataset it coded, so a file
+    that cannot be read or holds something else is refused (a CompendiumError
+    naming it), never taken as absent.
+    """
+    path = Path(folder) / METADATA_FILE
+    if not os.path.lexists(path):
+        return {}
+    data = userfile.parse_json(userfile.read_bytes(path, str(path)), str(path))
+    if not isinstance(data, dict):
+        raise CompendiumError(f"{path}: must hold a JSON object")
+    made_for = data.get("dataset", {})
+    if not isinstance(made_for, dict) or not all(
+            isinstance(made_for.get(key, ""), str) for key in ("name", "sha256")):
+        raise CompendiumError(f"{path}: dataset: must be an object with the coded dataset's "
+                              "name and sha256 as text")
+    if not isinstance(data.get("synthetic", False), bool):
+        raise CompendiumError(f"{path}: synthetic: must be true or false")
+    return data

@@ -17,7 +17,6 @@ real classes; the point is a plausible spread of agreement to read.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +25,20 @@ import pandas as pd
 from ..dataset import Dataset, load_dataset
 from ..errors import CompendiumError
 from ..fileio import staged_folder
-from ..userfile import parse_json, read_bytes
 from .exercise import codebook_by_theme, segments_to_code
-from .files import SPAN_COLUMNS, SPAN_FOLDER, codings_csv, spans_csv
+from .files import (
+    METADATA_FILE,
+    SPAN_COLUMNS,
+    SPAN_FOLDER,
+    class_metadata,
+    codings_csv,
+    spans_csv,
+)
 
 #: The generator's defaults: the class notebook 8 ships with.
 DEFAULT_SEED = 2013
 DEFAULT_STUDENTS = 12
 DEFAULT_SEGMENTS = 8
-METADATA_FILE = "class.json"
 
 README = """\
 # A synthetic methods class (not real students)
@@ -190,29 +194,6 @@ def write_class(data: str | Path, target: str | Path, *, seed: int = DEFAULT_SEE
             (staging / name).parent.mkdir(exist_ok=True)
             (staging / name).write_text(text, encoding="utf-8", newline="\n")
     return target
-
-
-def class_metadata(folder: str | Path) -> dict:
-    """The class's ``class.json`` (empty for a real class's folder, which has none).
-
-    It says whether the class is synthetic and which dataset it coded, so a file
-    that cannot be read or holds something else is refused (a CompendiumError
-    naming it), never taken as absent.
-    """
-    path = Path(folder) / METADATA_FILE
-    if not os.path.lexists(path):
-        return {}
-    data = parse_json(read_bytes(path, str(path)), str(path))
-    if not isinstance(data, dict):
-        raise CompendiumError(f"{path}: must hold a JSON object")
-    made_for = data.get("dataset", {})
-    if not isinstance(made_for, dict) or not all(
-            isinstance(made_for.get(key, ""), str) for key in ("name", "sha256")):
-        raise CompendiumError(f"{path}: dataset: must be an object with the coded dataset's "
-                              "name and sha256 as text")
-    if not isinstance(data.get("synthetic", False), bool):
-        raise CompendiumError(f"{path}: synthetic: must be true or false")
-    return data
 
 
 def is_synthetic(dataset: Dataset, metadata: dict) -> bool:

@@ -25,10 +25,10 @@ from ..classroom.exercise import Segment, ThemeCodes
 from ..classroom.exercise import codebook_by_theme as codebook_by_theme
 from ..classroom.exercise import segment_positions as segment_positions
 from ..classroom.exercise import segments_to_code as segments_to_code
+from ..classroom.files import class_metadata as class_metadata
 from ..classroom.spans import ClassSpans, class_coverage, load_class_spans, transcript_to_code
 from ..classroom.spans import class_span_agreement as class_span_agreement
 from ..classroom.synthetic_class import class_banner as class_banner
-from ..classroom.synthetic_class import class_metadata as class_metadata
 from ..classroom.synthetic_class import is_synthetic
 from ..dataset import Dataset
 from ..displays import figures, tables
