@@ -5,12 +5,14 @@ hostile in ways no check of its content can see: a path that is a folder, a
 named pipe (whose ``open`` would wait for a writer for ever), a symlink that
 points at itself, a file that vanishes between two looks, bytes that do not
 decode, JSON nested past the interpreter's recursion limit. Every reader of a
-user's file (tables, transcripts, the descriptor, exports) goes through
-:func:`read_bytes` (or :func:`open_regular`), :func:`decode` and :func:`parse_json`
-here, which turn each of those causes into a :class:`~compendium.errors.CompendiumError` of one line
-naming the file, never another exception and never a wait.
+user's file (tables, transcripts, the descriptor, exports, notebooks) goes
+through :func:`read_bytes` (or :func:`open_regular`), :func:`decode`,
+:func:`parse_json` and :func:`read_notebook` here, which turn each of those
+causes into a :class:`~compendium.errors.CompendiumError` of one line naming
+the file, never another exception and never a wait.
 
-This module imports only :mod:`compendium.errors`.
+This module imports only :mod:`compendium.errors` (and nbformat, inside
+:func:`read_notebook`).
 """
 
 from __future__ import annotations
@@ -164,3 +166,20 @@ def read_text(path: Path, label: str | None = None, limit: int | None = None) ->
     """A regular file's text (see :func:`read_bytes` and :func:`decode`)."""
     label = label or path.name
     return decode(read_bytes(path, label, limit), label)
+
+
+def read_notebook(path: Path, label: str | None = None) -> Any:
+    """A Jupyter notebook (nbformat 4), or a one-line CompendiumError saying why not.
+
+    nbformat is imported here, not at the top: most readers of this module read
+    no notebook.
+    """
+    import nbformat
+
+    label = label or str(path)
+    try:
+        return nbformat.reads(read_text(path, label), as_version=4)
+    except (ValueError, nbformat.reader.NotJSONError) as err:
+        raise CompendiumError(f"{label}: not a notebook ({str(err).splitlines()[0]})") \
+            from None
+

@@ -104,12 +104,7 @@ def _set_parameter(source: str, name: str, value: object) -> str:
 def exercise_notebook(notebook: str | Path, settings: ClassSettings) -> nbformat.NotebookNode:
     """Notebook 7 as the assignment: outputs cleared, parameters pointing inside the assignment."""
     notebook = Path(notebook)
-    text = userfile.read_text(notebook, str(notebook))  # one line when missing, not a traceback
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except (ValueError, nbformat.reader.NotJSONError) as err:
-        raise CompendiumError(f"{notebook}: not a notebook ({str(err).splitlines()[0]})") \
-            from None
+    nb = userfile.read_notebook(notebook)  # one line when missing or not JSON, no traceback
     cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
     if cell is None:
         raise CompendiumError(f"{notebook}: no cell tagged 'parameters'")

@@ -23,7 +23,7 @@ from ..dataset.datapackage import read_descriptor, resource_hashes
 from ..errors import CompendiumError
 from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
 from ..layout import VALIDATED_HASH_ENV, Layout
-from ..userfile import read_text
+from ..userfile import read_notebook
 from .rules import load_registry, run_code_files
 from .warm import KERNEL_DIED_AT_START, SOCKET_ENV, warm_kernel_manager
 
@@ -325,13 +325,7 @@ def notebook_parameters(notebook: Path) -> list[str]:
     """Names the notebook's tagged parameters cell assigns."""
     import ast
 
-    import nbformat
-
-    try:
-        nb = nbformat.reads(read_text(notebook, str(notebook)), as_version=4)
-    except (ValueError, nbformat.reader.NotJSONError) as err:
-        raise CompendiumError(f"{notebook}: not a notebook ({str(err).splitlines()[0]})") \
-            from None
+    nb = read_notebook(notebook)
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             tree = ast.parse(cell.source)
