@@ -267,6 +267,38 @@ def test_diff_errors_are_one_line(built, tmp_path, capsys):
     assert "not a revision" in capsys.readouterr().err
 
 
+def test_with_a_base_revision_unusable_arguments_are_refused_before_it_is_built(
+        built, tmp_path, capsys, monkeypatch):
+    """Building the base takes minutes: an output folder that cannot be written, a NEW that
+    is not a build and a dataset folder that is not there are each refused first."""
+    import compendium.pipeline.diff as diff
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the base revision was built before the arguments were checked")
+
+    monkeypatch.setattr(diff, "base_build", no_build)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    cases = [([str(built), "--to", str(blocker / "deeper" / "diff")],
+              f"{blocker / 'deeper' / 'diff'}: the report cannot be written there"),
+             ([str(tmp_path / "nothing")], "not a finished build"),
+             ([str(built), "--data", str(tmp_path / "no-data")], "no such dataset folder")]
+    for arguments, expected in cases:
+        assert main(["diff", "--base", "HEAD", *arguments]) == 1, arguments
+        out, err = capsys.readouterr()
+        assert "building" not in out
+        assert len(err.strip().splitlines()) == 1 and expected in err, err
+        assert "internal error" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing made, nothing left
+    # A usable output folder in folders not yet there: checked, and nothing left behind.
+    monkeypatch.setattr(diff, "base_build", lambda *a, **k: (_ for _ in ()).throw(
+        diff.CompendiumError("stop here")))
+    assert main(["diff", "--base", "HEAD", str(built), "--to",
+                 str(tmp_path / "new" / "folders" / "diff")]) == 1
+    assert "stop here" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
 def _edit_json(path: Path, edit) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(edit(data)), encoding="utf-8")

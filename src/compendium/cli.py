@@ -156,7 +156,7 @@ def _paper(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from .pipeline.diff import base_build, default_output, write_diff
+    from .pipeline.diff import base_build, check_before_base, default_output, write_diff
 
     if args.base is not None and args.old is not None and args.new == BUILD_ROOT:
         args.old, args.new = None, args.old  # `diff --base REV NEW`: the one folder is NEW
@@ -166,6 +166,7 @@ def _diff(args: argparse.Namespace) -> int:
     if (args.base is None) == (args.old is None):
         raise CompendiumError("give either an OLD build folder or --base REVISION")
     if args.base is not None:
+        check_before_base(new, out, repository, Path(args.data))
         with base_build(args.base, repository, Path(args.data)) as (old, worktree, data):
             report = write_diff(old, new, out, old_repository=worktree,
                                 new_repository=repository, old_data=data,

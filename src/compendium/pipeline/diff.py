@@ -16,10 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import CompendiumError
 from ..fileio import atomic_write, remove_tree, replace_dir, staging_dir
 from ..layout import Layout
 from .diff_base import base_build as base_build  # the command line's entry to the base build
-from .diff_builds import TABLES, compare
+from .diff_builds import TABLES, Build, compare
 from .diff_text import commit_date, render_text, word_diff
 
 
@@ -210,6 +211,31 @@ def write_diff(old_root: Path, new_root: Path, out: Path, *, old_repository: Pat
         remove_tree(staging)
         raise
     return report
+
+
+def check_before_base(new_root: Path, out: Path, new_repository: Path, data: Path) -> None:
+    """Refuse now what would stop the report only after the base revision is built.
+
+    Building a base revision takes minutes; a NEW that is not a finished build, a
+    dataset folder that is not there, or an output folder that cannot be written
+    would each be found only then. A staging folder is made and removed at ``out``
+    (as :func:`write_diff` will make one), so a path the system refuses is named now;
+    folders made for it are removed again.
+    """
+    Build.read(new_root, new_repository)
+    if not data.is_dir():
+        raise CompendiumError(f"{data}: no such dataset folder (give --data the folder the "
+                              "builds are made from)")
+    made = [folder for folder in out.parents if not folder.exists()]  # nearest first
+    try:
+        remove_tree(staging_dir(out))
+    except OSError as error:
+        raise CompendiumError(f"{out}: the report cannot be written there "
+                              f"({error.strerror or error})") from None
+    finally:
+        for folder in made:
+            if folder.is_dir():
+                folder.rmdir()
 
 
 def default_output(new_root: Path) -> Path:
