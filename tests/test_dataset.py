@@ -202,6 +202,22 @@ def test_cli_validate_on_missing_folder(tmp_path: Path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_dataset_folder_that_is_not_there_is_named_with_where_it_was_looked_for(tmp_path):
+    """Run outside the compendium, the default ``data/synthetic`` is not found: the line
+    names that folder (not a file inside it) and the full path it was looked for at."""
+    (tmp_path / "a-file").write_text("x\n", encoding="utf-8")
+    for argument, expected in [
+            ("data/synthetic",
+             f"data/synthetic: not a dataset folder (no such directory: "
+             f"{tmp_path / 'data' / 'synthetic'})"),
+            ("a-file", f"a-file: not a dataset folder (not a directory: {tmp_path / 'a-file'})")]:
+        result = subprocess.run([sys.executable, "-m", "compendium.cli", "validate", argument],
+                                cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[0] == expected, result.stderr
+        assert "Traceback" not in result.stderr
+
+
 # --- the vectorised reference checks against their plain definitions ------------------
 
 _IDS = st.lists(st.sampled_from(["a", "b", "E001-001", "é", " ", None]), max_size=12)

@@ -41,7 +41,7 @@ import pandas as pd
 
 from ..errors import CompendiumError, Problem
 from ..userfile import is_regular_file
-from .datapackage import DESCRIPTOR, INTERVIEW_GUIDE, TABLES, read_descriptor
+from .datapackage import DESCRIPTOR, INTERVIEW_GUIDE, TABLES, check_dataset_folder, read_descriptor
 from .identifiers import NO_IDENTIFIERS, IdentifierList, normal_term, resolve_identifiers
 
 # Term, read_identifiers, repository_root and PATTERN_KINDS are re-exported:
@@ -401,8 +401,7 @@ def check_anonymity(folder: str | Path,
     dataset's structure or hashes, so it can be run while editing, before freezing.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
+    check_dataset_folder(folder)
     terms = resolve_identifiers(identifiers, folder)
     frames, problems = {}, []
     for table in TABLES:

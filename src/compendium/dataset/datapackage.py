@@ -241,6 +241,26 @@ def table_file(table: str) -> str:
 TABLE_FILES = tuple(table_file(t) for t in TABLES)
 
 
+def dataset_folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be a dataset folder (missing, or not a folder), or None.
+
+    A relative path is also given in full: a default such as ``data/synthetic`` is
+    relative to the folder the command was run in, which may not be the compendium's.
+    """
+    if folder.is_dir():
+        return None
+    where = "" if folder.is_absolute() else f": {Path.cwd() / folder}"
+    return (f"not a dataset folder (not a directory{where})" if folder.exists()
+            else f"not a dataset folder (no such directory{where})")
+
+
+def check_dataset_folder(folder: Path) -> None:
+    """Raise a CompendiumError naming ``folder`` when it cannot be a dataset folder."""
+    problem = dataset_folder_problem(folder)
+    if problem:
+        raise CompendiumError(f"{folder}: {problem}")
+
+
 def read_descriptor(folder: Path) -> dict[str, Any]:
     """The dataset's descriptor as a dict; a CompendiumError says why it cannot be read.
 
@@ -248,8 +268,7 @@ def read_descriptor(folder: Path) -> dict[str, Any]:
     UTF-16) no other refuses, and a folder, a named pipe or bad JSON is one line.
     """
     path = folder / DESCRIPTOR
-    if not folder.is_dir():
-        raise CompendiumError(f"{folder}: not a dataset folder (no such directory)")
+    check_dataset_folder(folder)
     if not path.exists() and not path.is_symlink():
         raise CompendiumError(f"{path}: missing; a dataset folder needs a {DESCRIPTOR}")
     descriptor = parse_json(read_bytes(path, str(path)), str(path))

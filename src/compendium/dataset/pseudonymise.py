@@ -59,7 +59,7 @@ from .anonymity import (
     repository_root,
     resolve_overlaps,
 )
-from .datapackage import INTERVIEW_GUIDE, TABLES
+from .datapackage import INTERVIEW_GUIDE, TABLES, check_dataset_folder
 
 #: Placeholder labels per kind of listed term.
 LABELS = {"person": "Person", "firm": "Firm", "place": "Place", "event": "Event",
@@ -350,8 +350,7 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
     if not terms.terms and not patterns:
         raise CompendiumError(f"{terms.source or 'identifiers list'}: no terms to replace, "
                               "and no patterns chosen")
-    if not source.is_dir():
-        raise CompendiumError(f"{source}: not a dataset folder (no such directory)")
+    check_dataset_folder(source)
     if dest.exists():
         raise CompendiumError(f"{dest}: already exists; choose a new folder")
     key_path = _check_places(source, dest, Path(key))

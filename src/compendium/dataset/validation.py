@@ -72,6 +72,7 @@ from .datapackage import (
     DESCRIPTOR,
     TABLE_SCHEMAS,
     TABLES,
+    dataset_folder_problem,
     descriptor_shape_problems,
     file_matches_hash,
     read_descriptor,
@@ -109,6 +110,9 @@ def validate_dataset(folder: str | Path, identifiers: str | Path | Any = None, *
     (see the module's docstring); the list is the same either way.
     """
     folder = Path(folder)
+    problem = dataset_folder_problem(folder)
+    if problem:  # the folder itself: no file of it to name
+        return [Problem(str(folder), None, None, problem)]
     try:
         descriptor = read_descriptor(folder)
     except CompendiumError as err:
