@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
 import re
 import shutil
 import subprocess
@@ -236,6 +237,23 @@ def test_a_path_the_system_refuses_is_one_line_naming_it(args, path, tmp_path: P
     assert len(err.splitlines()) == 1 and "internal error" not in err, err
     assert err.startswith(f"compendium {args[0]}: {shown}: "), err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("x" * 6000, "datapackage.json: resources: path 'xxxx"),
+    ("a/" * 3000 + "b.csv", "datapackage.json: resources: path 'a/a/a/"),
+    ("../" + "y" * 600, "datapackage.json: resources: path '../yyyy"),
+], ids=["a-name-too-long", "a-path-too-long", "outside-and-long"])
+def test_a_long_resource_path_is_named_by_its_start(path: str, expected: str, demo_copy: Path):
+    """A hand-edited descriptor's resource path of thousands of characters was quoted whole
+    (by validation and by frictionless): each line now quotes its start, and says why."""
+    descriptor = demo_copy / "datapackage.json"
+    data = json.loads(descriptor.read_text(encoding="utf-8"))
+    data["resources"][0]["path"] = path
+    descriptor.write_text(json.dumps(data), encoding="utf-8")
+    lines = [str(p) for p in validate_dataset(demo_copy, anonymity=False)]
+    assert any(line.startswith(expected) for line in lines), lines
+    assert all(len(line) <= 400 for line in lines), [len(line) for line in lines]
 
 
 # --------------------------------------------------------------------------

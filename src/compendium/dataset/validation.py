@@ -59,6 +59,7 @@ import contextlib
 import errno
 import operator
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -308,6 +309,17 @@ def _check_across(folder: Path, read: dict[str, pd.DataFrame], tables: dict[str,
     return problems
 
 
+_LONG_QUOTE = re.compile(r'"([^"]{81,})"|\'([^\']{81,})\'')
+
+
+def _quoted_shortly(message: str) -> str:
+    """frictionless's message with each long quoted value cut to its start, the whole to a
+    few lines: it quotes the descriptor's values whole, and they may be thousands long."""
+    message = _LONG_QUOTE.sub(lambda m: '"' + shortened(m.group(1) or m.group(2), 80) + '"',
+                              message)
+    return shortened(message, 400)
+
+
 def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     try:
@@ -322,9 +334,10 @@ def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]
                                     if not isinstance(r, dict) or "schema" in r]
         report = Package.validate_descriptor(tabular)
         for error in report.flatten(["message"])[:20]:
-            problems.append(Problem(DESCRIPTOR, None, None, error[0]))
+            problems.append(Problem(DESCRIPTOR, None, None, _quoted_shortly(error[0])))
     except Exception as err:  # frictionless raises its own types for odd descriptors
-        problems.append(Problem(DESCRIPTOR, None, None, f"not a valid data package: {err}"))
+        problems.append(Problem(DESCRIPTOR, None, None,
+                                _quoted_shortly(f"not a valid data package: {err}")))
     meta = descriptor.get("compendium")
     if not isinstance(meta, dict) or not isinstance(meta.get("synthetic"), bool):
         problems.append(Problem(DESCRIPTOR, None, "compendium.synthetic",
@@ -343,9 +356,14 @@ def _check_descriptor(folder: Path, descriptor: dict[str, Any]) -> list[Problem]
             continue
         rel = resource["path"]
         path = folder / rel
+        shown = shortened(rel, 80)  # a hand-edited descriptor may name anything
         if not is_inside(folder, path) or Path(rel).is_absolute():
             problems.append(Problem(DESCRIPTOR, None, "resources",
-                                    f"path '{rel}' points outside the dataset folder"))
+                                    f"path '{shown}' points outside the dataset folder"))
+            continue
+        if _name_too_long(path):
+            problems.append(Problem(DESCRIPTOR, None, "resources", f"path '{shown}' is longer "
+                                    "than this system allows a file name to be"))
             continue
         problem = regular_file_problem(path)
         if problem:
