@@ -108,3 +108,61 @@ def test_staged_folder_swaps_in_or_leaves_the_old(tmp_path: Path):
         (staging / "b.txt").write_text("new", encoding="utf-8")
     assert sorted(p.name for p in final.iterdir()) == ["a.txt", "b.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
+
+
+def _other_kinds(tmp_path: Path) -> dict[str, Path]:
+    """A named pipe, and a character device where this user may make one (root): what a
+    rename would replace as readily as a file."""
+    import os
+
+    made = {"named pipe": tmp_path / "pipe"}
+    os.mkfifo(made["named pipe"])
+    try:
+        os.mknod(tmp_path / "null", 0o666 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+        made["device"] = tmp_path / "null"
+    except PermissionError:
+        pass
+    return made
+
+
+def test_an_output_never_replaces_what_is_not_a_file(tmp_path: Path):
+    """As root, `validate --stamp /dev/null` replaced the device with a regular file: an
+    output given the path of a device, a pipe or a folder is refused and left as it was."""
+    import stat
+
+    from compendium.cli import main
+
+    others = _other_kinds(tmp_path)
+    (tmp_path / "folder").mkdir()
+    others["folder"] = tmp_path / "folder"
+    for kind, path in others.items():
+        before = path.lstat()
+        with pytest.raises(OSError, match="exists and is not a file, so it is not replaced"):
+            atomic_write(path, "x")
+        after = path.lstat()
+        assert (stat.S_IFMT(after.st_mode), after.st_ino) == \
+            (stat.S_IFMT(before.st_mode), before.st_ino), kind
+    pipe = others["named pipe"]
+    assert main(["validate", str(ROOT / "data" / "synthetic"), "--stamp", str(pipe)]) == 1
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in others.values())
+
+
+def test_a_folder_output_never_replaces_a_file(tmp_path: Path, capsys):
+    """A report's folder given the path of someone's file deleted the file and put a folder
+    in its place: it is refused, naming the path, and the file is kept."""
+    from compendium.cli import main
+
+    paper = tmp_path / "paper.md"
+    paper.write_text("the manuscript\n", encoding="utf-8")
+    others = {"file": paper, **_other_kinds(tmp_path)}
+    for kind, path in others.items():
+        with pytest.raises(OSError, match="exists and is not a folder"):
+            with staged_folder(path) as staging:
+                (staging / "report.md").write_text("report\n", encoding="utf-8")
+        assert not path.is_dir(), kind
+    assert paper.read_text(encoding="utf-8") == "the manuscript\n"
+    capsys.readouterr()
+    assert main(["synthetic", "--to", str(paper)]) == 1
+    assert paper.read_text(encoding="utf-8") == "the manuscript\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in others.values())

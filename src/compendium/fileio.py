@@ -9,9 +9,11 @@ rule generator imports this module before the project's environment exists.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -34,6 +36,27 @@ def atomic_write(path: str | Path, data: str | bytes, *, mode: int = 0o644) -> P
     return path
 
 
+def check_replaceable(final: str | Path, *, folder: bool = False) -> None:
+    """Refuse to replace an existing ``final`` that is not a file (``folder``: a folder).
+
+    A rename replaces whatever has the name: run as root, an output given as
+    ``/dev/null`` would replace the device with a file, and a report's folder given
+    as the path of someone's file would delete that file. Raised as an OSError
+    naming the path, which the command line prints as one line. A link is judged by
+    its target.
+    """
+    kind, what = (stat.S_ISDIR, "a folder") if folder else (stat.S_ISREG, "a file")
+    try:
+        mode = Path(final).stat().st_mode
+    except OSError:  # absent, or a dangling link: nothing of anyone's is replaced
+        return
+    if not kind(mode):
+        code = errno.EISDIR if stat.S_ISDIR(mode) else errno.EEXIST
+        raise OSError(code, f"exists and is not {what}, so it is not replaced; "
+                            "give the path of a new or existing " + what.split()[-1],
+                      str(final))
+
+
 @contextmanager
 def staged_file(final: str | Path, *, mode: int = 0o644,
                 exclusive: bool = False) -> Iterator[Path]:
@@ -53,6 +76,7 @@ def staged_file(final: str | Path, *, mode: int = 0o644,
         the block ends, then given ``mode``).
     """
     final = Path(final)
+    check_replaceable(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
@@ -144,6 +168,7 @@ def replace_dir(staging: str | Path, final: str | Path) -> Path:
     old folder, absent, or the whole new folder.
     """
     staging, final = Path(staging), Path(final)
+    check_replaceable(final, folder=True)
     trash = final.with_name(f".{final.name}.old")
     remove_tree(trash)
     if final.exists():

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CompendiumError
-from ..fileio import atomic_write, remove_tree, replace_dir, staging_dir
+from ..fileio import (
+    atomic_write,
+    check_replaceable,
+    remove_tree,
+    replace_dir,
+    staging_dir,
+)
 from ..layout import Layout
 from .diff_base import base_build as base_build  # the command line's entry to the base build
 from .diff_builds import TABLES, Build, compare
@@ -228,6 +234,7 @@ def check_before_base(new_root: Path, out: Path, new_repository: Path, data: Pat
                               "builds are made from)")
     made = [folder for folder in out.parents if not folder.exists()]  # nearest first
     try:
+        check_replaceable(out, folder=True)
         remove_tree(staging_dir(out))
     except OSError as error:
         raise CompendiumError(f"{out}: the report cannot be written there "
