@@ -91,3 +91,37 @@ def test_a_wrong_notebook_or_registry_is_one_line(args, expected, tmp_path: Path
                          else [])]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith(f"compendium {args[0]}: {expected}"), err
+
+
+def test_a_notebook_run_appears_whole_and_a_failed_one_keeps_the_last_good(tmp_path: Path,
+                                                                           capsys):
+    """`compendium notebook` deleted the last result with these parameters, then ran into
+    the same folder: a failure left a half-made folder at the result's name. It now runs in
+    a staging folder swapped in at the end; a failure keeps the last good result as it was
+    and the failed notebook and kernel log beside it, named in the message."""
+    from compendium.cli import main
+
+    from .conftest import DEMO, digest_tree
+
+    build = tmp_path / "build"
+    argv = ["notebook", str(ROOT / "notebooks" / "02-theme-matrix.ipynb"), "theme=outcomes",
+            "--build", str(build)]
+    assert main([*argv, "--data", str(DEMO)]) == 0
+    adhoc = build / "notebooks"
+    folder = adhoc / "02-theme-matrix--theme=outcomes"
+    assert (folder / "02-theme-matrix.ipynb").is_file()
+    assert (folder / "tbl-matrix-outcomes.csv").is_file()
+    assert sorted(p.name for p in adhoc.iterdir()) == [folder.name]
+    good = digest_tree(folder)
+    assert "staging" not in (folder / "02-theme-matrix.ipynb").read_text(encoding="utf-8")
+    capsys.readouterr()
+
+    assert main([*argv, "--data", str(tmp_path / "no-data")]) == 1
+    err = capsys.readouterr().err
+    failed, log = adhoc / f"{folder.name}.failed.ipynb", adhoc / f"{folder.name}.kernel.log"
+    assert f"kept for inspection: {failed}, {log}" in err
+    assert digest_tree(folder) == good
+    assert sorted(p.name for p in adhoc.iterdir()) == sorted([folder.name, failed.name, log.name])
+
+    assert main([*argv, "--data", str(DEMO)]) == 0  # fixed: the failure's files go
+    assert sorted(p.name for p in adhoc.iterdir()) == [folder.name]

@@ -248,20 +248,32 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
         for leftover in (f"{run_id}.failed.ipynb", f"{run_id}.kernel.log"):
             (runs_dir / leftover).unlink(missing_ok=True)  # an earlier failure, now fixed
     except BaseException as err:
-        # Keep what helps to debug (the executed copy and the kernel's log) beside
-        # the runs, then remove the staging folder.
-        kept = []
-        for name, target in (("notebook.ipynb", f"{run_id}.failed.ipynb"),
-                             ("notebook.kernel.log", f"{run_id}.kernel.log")):
-            if (staging / name).exists():
-                shutil.copyfile(staging / name, runs_dir / target)
-                kept.append(str(runs_dir / target))
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, CompendiumError) and kept:
-            raise CompendiumError(f"{str(err).split(' (kernel log:')[0]} "
-                                  f"(kept for inspection: {', '.join(kept)})") from None
+        _keep_for_inspection(err, staging, executed, runs_dir, run_id)
         raise
     return final
+
+
+def _keep_for_inspection(err: BaseException, staging: Path, executed: Path, beside: Path,
+                         stem: str) -> None:
+    """After a failed run: keep what helps to debug beside its outputs, remove the rest.
+
+    The executed copy and the kernel's log in ``staging`` are copied to
+    ``beside/STEM.failed.ipynb`` and ``beside/STEM.kernel.log`` (outputs only
+    appear whole, so these carry other names), then the staging folder is removed.
+    A CompendiumError is raised again naming the kept files.
+    """
+    kept = []
+    for source, target in ((executed, f"{stem}.failed.ipynb"),
+                           (executed.with_name(executed.stem + ".kernel.log"),
+                            f"{stem}.kernel.log")):
+        if source.exists():
+            beside.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, beside / target)
+            kept.append(str(beside / target))
+    shutil.rmtree(staging, ignore_errors=True)
+    if isinstance(err, CompendiumError) and kept:
+        raise CompendiumError(f"{str(err).split(' (kernel log:')[0]} "
+                              f"(kept for inspection: {', '.join(kept)})") from None
 
 
 def refresh_committed_notebooks(registry: Path, names: list[str] | None = None) -> list[Path]:
@@ -349,13 +361,23 @@ def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: 
                               f"its parameters are {', '.join(known)}")
     label = "-".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "defaults"
     safe = "".join(ch if ch.isalnum() or ch in "=-_." else "_" for ch in label)
-    folder = Layout(build).adhoc / f"{notebook.stem}--{safe}"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    adhoc = Layout(build).adhoc
+    folder = adhoc / f"{notebook.stem}--{safe}"
+    # Run in a staging folder, swapped in whole at the end: a run that fails, or is
+    # killed, leaves the last good result with these parameters as it was.
+    staging = staging_dir(folder)
     parameters.setdefault("data", str(data.resolve()))
-    parameters["output_dir"] = str(folder.resolve())
+    parameters["output_dir"] = str(staging.resolve())
+    executed = staging / notebook.name
+    try:
+        _execute(notebook, executed, parameters, cwd=notebook.parent.resolve(),
+                 rename=(str(staging.resolve()), str(folder.resolve())))
+        replace_dir(staging, folder)
+        for leftover in (f"{folder.name}.failed.ipynb", f"{folder.name}.kernel.log"):
+            (adhoc / leftover).unlink(missing_ok=True)  # an earlier failure, now fixed
+    except BaseException as err:
+        _keep_for_inspection(err, staging, executed, adhoc, folder.name)
+        raise
     output = folder / notebook.name
-    _execute(notebook, output, parameters, cwd=notebook.parent.resolve())
     print(f"{output}: executed with {label}; outputs in {folder}")
     return output
