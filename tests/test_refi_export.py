@@ -307,6 +307,26 @@ def test_invalid_dataset_is_refused_in_one_line(tmp_path):
         export_dataset(folder, tmp_path / "x.zip")
 
 
+def test_cli_export_checks_both_files_before_writing_either(tmp_path, capsys):
+    """`export --to p.qdpx --codebook BAD` wrote the project, then refused the codebook
+    (found by `make fuzz`'s command-line target): both are checked first."""
+    folder = _small_dataset(tmp_path / "ds")
+    (tmp_path / "kept.qdc").write_text("someone's codebook\n", encoding="utf-8")
+    (tmp_path / "a-folder.qdc").mkdir()
+    for codebook, expected in [("book.txt", "must end in .qdc"),
+                               ("kept.qdc", "already exists"),
+                               ("a-folder.qdc", "already exists")]:
+        assert main(["export", str(folder), "--to", str(tmp_path / "p.qdpx"),
+                     "--codebook", str(tmp_path / codebook)]) == 1
+        assert expected in capsys.readouterr().err
+        assert not (tmp_path / "p.qdpx").exists()
+    assert main(["export", str(folder), "--to", str(tmp_path / "p.qdpx"),
+                 "--codebook", str(tmp_path / "a-folder.qdc"), "--force"]) == 1
+    assert "exists and is not a file" in capsys.readouterr().err
+    assert not (tmp_path / "p.qdpx").exists()
+    assert (tmp_path / "kept.qdc").read_text(encoding="utf-8") == "someone's codebook\n"
+
+
 def test_cli_export(tmp_path, capsys):
     folder = _small_dataset(tmp_path / "ds")
     assert main(["export", str(folder), "--to", str(tmp_path / "s.qdpx")]) == 0

@@ -230,11 +230,14 @@ def _design(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .qda.refi_export import export_codebook, export_dataset
+    from .qda.refi_export import check_destination, export_codebook, export_dataset
 
     if args.to is None and args.codebook is None:
         raise CompendiumError("export: nothing to write; give --to FILE.qdpx for the project, "
                               "--codebook FILE.qdc for the codebook, or both")
+    for dest, kind in ((args.to, "project"), (args.codebook, "codebook")):
+        if dest is not None:  # both, before either is written
+            check_destination(Path(dest), kind, args.force)
     if args.to is not None:
         report = export_dataset(args.dataset, args.to, overwrite=args.force)
         for warning in report.warnings:

@@ -53,7 +53,7 @@ from .. import __version__
 from ..dataset import Dataset, load_dataset
 from ..dataset.datapackage import INTERVIEW_GUIDE
 from ..errors import CompendiumError, ValidationError
-from ..fileio import atomic_write
+from ..fileio import atomic_write, check_replaceable
 from .mapping import nesting
 from .model import GUIDE_NOTE_NAME, IDS_NOTE_KEY, IDS_NOTE_NAME
 from .safety import one_line
@@ -420,13 +420,25 @@ def write_archive(dest: Path, members: list[tuple[str, bytes]]) -> None:
     atomic_write(dest, buffer.getvalue())  # readers see no file or the whole file
 
 
-def _load_for_export(folder: Path, dest: Path, suffix: str, kind: str,
-                     overwrite: bool) -> Dataset:
-    """The dataset to export, once ``dest`` is known to be a name it may write."""
+#: The file name ending of each kind of REFI-QDA file the export writes.
+SUFFIXES = {"project": ".qdpx", "codebook": ".qdc"}
+
+
+def check_destination(dest: Path, kind: str, overwrite: bool) -> None:
+    """Refuse a ``dest`` the export may not write: another ending, or an existing file
+    (without ``overwrite``), folder or device. The command line checks every file it
+    will write before it writes the first, so a refusal leaves nothing written."""
+    suffix = SUFFIXES[kind]
     if dest.suffix.lower() != suffix:
         raise CompendiumError(f"{dest}: a REFI-QDA {kind} file must end in {suffix}")
     if dest.exists() and not overwrite:
         raise CompendiumError(f"{dest}: already exists; choose another name or pass --force")
+    check_replaceable(dest)
+
+
+def _load_for_export(folder: Path, dest: Path, kind: str, overwrite: bool) -> Dataset:
+    """The dataset to export, once ``dest`` is known to be a name it may write."""
+    check_destination(dest, kind, overwrite)
     try:
         # Export hands a dataset back to the research team's QDA package; it is not
         # publication, so the anonymisation gate (which guards the paper) does not apply.
@@ -440,7 +452,7 @@ def _load_for_export(folder: Path, dest: Path, suffix: str, kind: str,
 def export_dataset(folder: str | Path, dest: str | Path, *,
                    overwrite: bool = False) -> ExportReport:
     """Export the dataset at ``folder`` as a REFI-QDA project archive ``dest``."""
-    dataset = _load_for_export(Path(folder), Path(dest), ".qdpx", "project", overwrite)
+    dataset = _load_for_export(Path(folder), Path(dest), "project", overwrite)
     dest = Path(dest)
     warnings: list[str] = []
     project, files, counts = build_project(dataset, Guids(dataset.hash), warnings)
@@ -477,7 +489,7 @@ def codebook_document(dataset: Dataset) -> bytes:
 def export_codebook(folder: str | Path, dest: str | Path, *,
                     overwrite: bool = False) -> CodebookReport:
     """Write the codebook of the dataset at ``folder`` as a REFI-QDA ``.qdc`` file ``dest``."""
-    dataset = _load_for_export(Path(folder), Path(dest), ".qdc", "codebook", overwrite)
+    dataset = _load_for_export(Path(folder), Path(dest), "codebook", overwrite)
     dest = Path(dest)
     atomic_write(dest, codebook_document(dataset))
     levels = dataset.raw_codebook["level"]
