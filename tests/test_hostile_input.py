@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -237,6 +238,38 @@ def test_a_path_the_system_refuses_is_one_line_naming_it(args, path, tmp_path: P
     assert len(err.splitlines()) == 1 and "internal error" not in err, err
     assert err.startswith(f"compendium {args[0]}: {shown}: "), err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_argument_that_is_not_utf8_is_refused_naming_it(tmp_path: Path):
+    """A name in bytes that are not UTF-8 reached the JSON and notebook writers as an
+    internal error (found by `make fuzz`'s command-line target): it is one line now."""
+    raw = os.fsencode(str(tmp_path)) + b"/\xff-not-utf-8"
+    for argv in ([b"validate", raw], [b"pseudonymise", os.fsencode(str(DEMO)), b"--to", raw,
+                                      b"--key", os.fsencode(str(tmp_path / "key.csv"))]):
+        result = subprocess.run([sys.executable.encode(), b"-m", b"compendium.cli", *argv],
+                                capture_output=True)
+        assert result.returncode == 1
+        err = result.stderr.decode("utf-8")
+        assert err == (f"compendium {argv[0].decode()}: {tmp_path}/\\xff-not-utf-8: not valid "
+                       "UTF-8; the compendium records every path and name as UTF-8 text, so "
+                       "rename it\n"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["synthetic", "--segments-per-interview", "99999999999999999999999"],
+     "could make 1,399,999,999,999,999,999,999,986 segments; the generator makes at most "
+     "20,000,000"),
+    (["synthetic", "--interviews", "300000"], "--interviews 300,000 (up to 80 segments each)"),
+    (["synthetic-class", "--students", "10001"], "at most 10,000 students, got 10,001"),
+], ids=["segments", "interviews", "students"])
+def test_generators_refuse_sizes_they_cannot_make(args, expected, tmp_path: Path, capsys):
+    """A huge count reached numpy as an internal error ('lam value too large') or would
+    have filled the memory: the generators name their limit instead."""
+    assert main([*args, "--to", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert expected in err and "internal error" not in err, err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("path, expected", [

@@ -477,6 +477,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    undecodable = _not_utf8(sys.argv[1:] if argv is None else argv)
+    if undecodable:  # every path and name is recorded in UTF-8 (JSON, notebooks, CSV)
+        print(f"compendium {args.command}: {undecodable}: not valid UTF-8; the compendium "
+              "records every path and name as UTF-8 text, so rename it", file=sys.stderr)
+        return 1
     try:
         if args.command in FORKED_COMMANDS and argv is None:
             # Under `make paper` a run server has the build's imports done (pipeline.warm):
@@ -507,11 +512,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _internal_error(args.command, err)
 
 
+def _not_utf8(arguments: Sequence[str]) -> str | None:
+    """The first argument the system gave as bytes that are not UTF-8, shown with escapes."""
+    for argument in arguments:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            return _shown(os.fsencode(argument).decode("utf-8", "backslashreplace"))
+    return None
+
+
+def _shown(path: str) -> str:
+    """A path for a one-line message: whole, or its start and end around an ellipsis."""
+    return path if len(path) <= 120 else f"{path[:60]}…{path[-40:]}"
+
+
 def _os_problem(err: OSError) -> str:
     """``PATH: reason`` for an OSError that names a path (the target of a rename, if any)."""
     path = os.fsdecode(err.filename2 if err.filename2 is not None else err.filename)
-    shown = path if len(path) <= 120 else f"{path[:60]}…{path[-40:]}"
-    return f"{shown}: {err.strerror or type(err).__name__}"
+    return f"{_shown(path)}: {err.strerror or type(err).__name__}"
 
 
 def _internal_error(command: str, err: Exception) -> int:

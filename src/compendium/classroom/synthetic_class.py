@@ -62,6 +62,9 @@ Regenerate byte for byte with:
 """
 
 
+#: The most students a synthetic class may have: each is a file, all written at once.
+MAX_STUDENTS = 10_000
+
 def _siblings(codebook: pd.DataFrame) -> dict[str, list[str]]:
     """For each code, the other codes with the same parent (sub-theme or theme)."""
     codes = codebook[codebook["level"].fillna("code") == "code"] if "level" in codebook \
@@ -118,6 +121,9 @@ def generate_class(dataset: Dataset, *, seed: int = DEFAULT_SEED,
         raise CompendiumError(f"the seed must be 0 or more, got {seed}")
     if n_students < 2:
         raise CompendiumError(f"a class needs at least two students, got {n_students}")
+    if n_students > MAX_STUDENTS:  # one file each, written in one go
+        raise CompendiumError(f"a synthetic class has at most {MAX_STUDENTS:,} students, "
+                              f"got {n_students:,}")
     coder = dataset.primary_coder
     segments = segments_to_code(dataset, participant, n_segments, coder)
     themes = codebook_by_theme(dataset.codebook)

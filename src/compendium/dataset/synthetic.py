@@ -30,6 +30,10 @@ from .design import STUDY
 from .second_coder import own_spans, second_coder
 
 DESIGN_INTERVIEWS = 14
+#: The most segments a generated dataset may have (17 times `make bench`'s), and the most
+#: an interview has without --segments-per-interview (about 25 on average).
+MAX_SEGMENTS = 20_000_000
+DEFAULT_SEGMENTS_BOUND = 80
 #: Share of interviewees who are entrepreneurs (8 of 14); the real split is not public.
 ENTREPRENEUR_SHARE = 8 / 14
 PRIMARY_CODER = "coder_a"
@@ -341,6 +345,13 @@ def generate_tables(seed: int = 2010, interviews: int = DESIGN_INTERVIEWS,
         raise CompendiumError("--interviews must be at least 2")
     if segments_per_interview is not None and segments_per_interview < 1:
         raise CompendiumError("--segments-per-interview must be at least 1")
+    asked = interviews * (segments_per_interview or DEFAULT_SEGMENTS_BOUND)
+    if asked > MAX_SEGMENTS:  # numpy's draws fail, or memory runs out, well before 10**23
+        each = (f"× --segments-per-interview {segments_per_interview:,}"
+                if segments_per_interview else f"(up to {DEFAULT_SEGMENTS_BOUND} segments each)")
+        raise CompendiumError(
+            f"--interviews {interviews:,} {each} could make {asked:,} segments; the generator "
+            f"makes at most {MAX_SEGMENTS:,} (make bench's dataset has about 1.2 million)")
     bank = load_bank()
     rng = np.random.default_rng(seed)
     participants = participants_table(interviews, rng)
