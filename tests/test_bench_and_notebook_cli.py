@@ -79,7 +79,10 @@ def test_bench_build_says_which_goals_are_met():
      "notebooks: no notebook no-such-notebook.ipynb to refresh"),
     (["run", "sample", "--registry", str(ROOT / "README.md")],
      f"{ROOT / 'README.md'}: not valid TOML (Invalid statement"),
-], ids=["notebook-not-json", "refresh-unknown", "registry-not-toml"])
+    # found by `make fuzz`'s command-line target: an internal error (UnboundLocalError)
+    (["run", "sample", "--data", "{tmp}/loop"],
+     "{tmp}/loop: not a dataset folder (a link that leads nowhere, or in a loop)"),
+], ids=["notebook-not-json", "refresh-unknown", "registry-not-toml", "data-a-link-loop"])
 def test_a_wrong_notebook_or_registry_is_one_line(args, expected, tmp_path: Path, capsys,
                                                   monkeypatch):
     """Each was an internal error, or (refreshing a misspelt notebook) did nothing and
@@ -87,8 +90,11 @@ def test_a_wrong_notebook_or_registry_is_one_line(args, expected, tmp_path: Path
     from compendium.cli import main
 
     monkeypatch.chdir(ROOT)
-    assert main([*args, *(["--build", str(tmp_path)] if args[0] != "refresh-notebooks"
-                         else [])]) == 1
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    expected = expected.replace("{tmp}", str(tmp_path))
+    assert main([*args, *(["--build", str(tmp_path / "build")]
+                         if args[0] != "refresh-notebooks" else [])]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith(f"compendium {args[0]}: {expected}"), err
 
@@ -116,7 +122,8 @@ def test_a_notebook_run_appears_whole_and_a_failed_one_keeps_the_last_good(tmp_p
     assert "staging" not in (folder / "02-theme-matrix.ipynb").read_text(encoding="utf-8")
     capsys.readouterr()
 
-    assert main([*argv, "--data", str(tmp_path / "no-data")]) == 1
+    (tmp_path / "not-a-dataset").mkdir()  # a folder: the run starts, and fails in the notebook
+    assert main([*argv, "--data", str(tmp_path / "not-a-dataset")]) == 1
     err = capsys.readouterr().err
     failed, log = adhoc / f"{folder.name}.failed.ipynb", adhoc / f"{folder.name}.kernel.log"
     assert f"kept for inspection: {failed}, {log}" in err
@@ -124,4 +131,11 @@ def test_a_notebook_run_appears_whole_and_a_failed_one_keeps_the_last_good(tmp_p
     assert sorted(p.name for p in adhoc.iterdir()) == sorted([folder.name, failed.name, log.name])
 
     assert main([*argv, "--data", str(DEMO)]) == 0  # fixed: the failure's files go
+    assert sorted(p.name for p in adhoc.iterdir()) == [folder.name]
+    capsys.readouterr()
+
+    # A dataset folder that is not there is refused before a kernel starts, naming it.
+    assert main([*argv, "--data", str(tmp_path / "absent")]) == 1
+    assert capsys.readouterr().err == (f"compendium notebook: {tmp_path / 'absent'}: not a "
+                                       "dataset folder (no such directory)\n")
     assert sorted(p.name for p in adhoc.iterdir()) == [folder.name]

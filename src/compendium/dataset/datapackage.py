@@ -250,8 +250,11 @@ def dataset_folder_problem(folder: Path) -> str | None:
     if folder.is_dir():
         return None
     where = "" if folder.is_absolute() else f": {Path.cwd() / folder}"
-    return (f"not a dataset folder (not a directory{where})" if folder.exists()
-            else f"not a dataset folder (no such directory{where})")
+    if folder.exists():
+        return f"not a dataset folder (not a directory{where})"
+    if folder.is_symlink():
+        return f"not a dataset folder (a link that leads nowhere, or in a loop{where})"
+    return f"not a dataset folder (no such directory{where})"
 
 
 def check_dataset_folder(folder: Path) -> None:

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..dataset.datapackage import read_descriptor, resource_hashes
+from ..dataset.datapackage import check_dataset_folder, read_descriptor, resource_hashes
 from ..errors import CompendiumError
 from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
 from ..layout import VALIDATED_HASH_ENV, Layout
@@ -206,9 +206,11 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
     notebook = registry.parent / run["notebook"]
     if not notebook.exists():
         raise CompendiumError(f"{registry}: run '{run_id}' names {notebook}, which does not exist")
+    check_dataset_folder(data)  # before a kernel starts; data.resolve() below needs it too
     paths = Layout(build)
     final = paths.run(run_id)
     staging = staging_dir(final)
+    executed = staging / paths.executed_notebook(run_id).name
     runs_dir = paths.runs
     cwd = notebook.parent.resolve()
     validated = paths.validated.read_text(encoding="utf-8").strip() \
@@ -219,7 +221,6 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
         final_rel = os.path.relpath(final.resolve(), cwd)
         parameters.update({"data": os.path.relpath(data.resolve(), cwd),
                            "output_dir": staged_rel})
-        executed = staging / paths.executed_notebook(run_id).name
         if len(validated) == 64:
             os.environ[VALIDATED_HASH_ENV] = validated
         _execute(notebook, executed, parameters, cwd=cwd, rename=(staged_rel, final_rel))
@@ -359,6 +360,7 @@ def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: 
     if unknown:
         raise CompendiumError(f"{notebook.name} has no parameter {', '.join(unknown)}; "
                               f"its parameters are {', '.join(known)}")
+    check_dataset_folder(data)
     label = "-".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "defaults"
     safe = "".join(ch if ch.isalnum() or ch in "=-_." else "_" for ch in label)
     adhoc = Layout(build).adhoc
