@@ -240,6 +240,28 @@ def test_a_path_the_system_refuses_is_one_line_naming_it(args, path, tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args, expected", [
+    (["synthetic", "--to", "{tmp}/a-file/under"],
+     "{tmp}/a-file: not a folder, where a folder is needed"),
+    (["pseudonymise", str(DEMO), "--to", "{tmp}/loop/under", "--key", "{tmp}/key.csv"],
+     "{tmp}/loop: a link that leads nowhere, or in a loop, where a folder is needed"),
+    (["validate", str(DEMO), "--stamp", "{tmp}/" + "z" * 300], "zzzz: File name too long"),
+], ids=["a-file-in-the-way", "a-link-loop-in-the-way", "stamp-name-too-long"])
+def test_a_path_in_the_way_is_named_with_what_is_wrong(args, expected, tmp_path: Path,
+                                                       capsys):
+    """Found by `make fuzz`'s command-line target: the system's words ('File exists'),
+    a key 'appeared while writing' when the dataset's folder could not be made, and the
+    temporary file's name instead of the path given."""
+    (tmp_path / "a-file").write_text("x\n", encoding="utf-8")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"compendium {args[0]}: ") and \
+        expected.replace("{tmp}", str(tmp_path)) in err, err
+    assert len(err.splitlines()) == 1 and ".tmp" not in err and "appeared" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "loop"]
+
+
 def test_an_argument_that_is_not_utf8_is_refused_naming_it(tmp_path: Path):
     """A name in bytes that are not UTF-8 reached the JSON and notebook writers as an
     internal error (found by `make fuzz`'s command-line target): it is one line now."""

@@ -14,6 +14,7 @@ in one place; the work itself is in the library.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -530,7 +531,14 @@ def _shown(path: str) -> str:
 def _os_problem(err: OSError) -> str:
     """``PATH: reason`` for an OSError that names a path (the target of a rename, if any)."""
     path = os.fsdecode(err.filename2 if err.filename2 is not None else err.filename)
-    return f"{_shown(path)}: {err.strerror or type(err).__name__}"
+    reason = err.strerror or type(err).__name__
+    if err.errno in (errno.EEXIST, errno.ENOTDIR) and reason == os.strerror(err.errno):
+        # the system's words for making a folder where a file or a bad link is in the way
+        if os.path.islink(path) and not os.path.exists(path):
+            reason = "a link that leads nowhere, or in a loop, where a folder is needed"
+        elif os.path.exists(path) and not os.path.isdir(path):
+            reason = "not a folder, where a folder is needed"
+    return f"{_shown(path)}: {reason}"
 
 
 def _internal_error(command: str, err: Exception) -> int:

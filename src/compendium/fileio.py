@@ -78,7 +78,10 @@ def staged_file(final: str | Path, *, mode: int = 0o644,
     final = Path(final)
     check_replaceable(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    except OSError as err:  # named by the path given: the temporary name is ours
+        raise OSError(err.errno, err.strerror, str(final)) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -118,8 +121,13 @@ def staging_dir(final: str | Path) -> Path:
     """
     final = Path(final)
     staging = final.with_name(f".{final.name}.staging")
-    remove_tree(staging)
-    staging.mkdir(parents=True)
+    try:
+        remove_tree(staging)
+        staging.mkdir(parents=True)
+    except OSError as err:
+        if err.filename is None or os.fsdecode(err.filename) != str(staging):
+            raise  # a parent folder's problem, named as it is
+        raise OSError(err.errno, err.strerror, str(final)) from None  # named by the path given
     return staging
 
 

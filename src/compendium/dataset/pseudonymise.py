@@ -443,7 +443,9 @@ def pseudonymise_dataset(source: str | Path, dest: str | Path, key: str | Path,
                           primary_coder=None if primary is None
                           else str(replace(primary, as_id=True)),
                           extra=extra)
-    except FileExistsError:
+    except FileExistsError as err:
+        if err.filename2 is None or os.fsdecode(err.filename2) != str(key_path):
+            raise  # not the key's link (a folder of --to that is a file, say): said as it is
         shutil.rmtree(dest, ignore_errors=True)
         raise CompendiumError(f"{key_path}: appeared while writing; nothing kept") from None
     remaining = check_anonymity(dest, terms)

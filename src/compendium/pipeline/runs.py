@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset.datapackage import check_dataset_folder, read_descriptor, resource_hashes
-from ..errors import CompendiumError
+from ..errors import CompendiumError, shortened
 from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
 from ..layout import VALIDATED_HASH_ENV, Layout
 from ..userfile import read_notebook
@@ -39,7 +39,7 @@ def find_run(registry: Path, run_id: str) -> dict[str, Any]:
     for run in load_registry(registry):
         if run["id"] == run_id:
             return run
-    raise CompendiumError(f"{registry}: no run with id '{run_id}'")
+    raise CompendiumError(f"{registry}: no run with id '{shortened(run_id, 80)}'")
 
 
 def run_code(notebook: Path) -> tuple[str, dict[str, str]]:
