@@ -7,7 +7,7 @@
 #   make test                   run every test, the notebooks under nbval included
 #   make lint                   check the code, tests and notebooks with ruff
 #   make notebooks              refresh the committed notebooks' outputs
-#   make fuzz                   5,000 mutated exports and datasets: no crash, hang or loss
+#   make fuzz                   5,000 mutated exports, datasets, classes and arguments: no crash, hang or loss
 #   make class COURSE=dir       an nbgrader course for the class exercise (DATA= as for paper)
 #   make bench                  time and measure the analysis on 1,000 synthetic interviews
 #   make bench-build            time the build itself (cold, no-op, edits, each run)
@@ -313,7 +313,7 @@ lint: $(PROJECT_STAMP) ## ruff on the code, tests and notebooks, then mypy on sr
 FUZZ_CASES ?= 5000
 FUZZ_SEED ?= 1
 .PHONY: fuzz
-fuzz: $(PROJECT_STAMP) ## mutate real exports and a dataset (FUZZ_CASES=5000, FUZZ_SEED=1); print the outcomes, exit 1 on any defect
+fuzz: $(PROJECT_STAMP) ## mutate real exports, a dataset, a class and the commands' arguments (FUZZ_CASES=5000, FUZZ_SEED=1); print the outcomes, exit 1 on any defect
 	$(BIN)/python -m compendium.fuzz --cases $(FUZZ_CASES) --seed $(FUZZ_SEED)
 
 .PHONY: bench

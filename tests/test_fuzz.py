@@ -32,15 +32,17 @@ def test_short_seeded_run_finds_no_defect(seeds):
     totals = fuzz.Totals()
     # every seed in turn: the real exports, the CSVs, the dataset (validate) and the class
     for number in range(25 * len(found)):  # 25 cases a seed
-        if found[number % len(found)].kind == "class" and number >= 10 * len(found):
-            continue  # 10 class cases: each pools a whole class, the costliest case
+        kind = found[number % len(found)].kind
+        if kind in ("class", "cli") and number >= 10 * len(found):
+            continue  # 10 class cases (each pools a whole class) and 10 of the command line
         totals.add(fuzz.run_case(found, number, 18, work, limit=30, write=False))
     assert totals.defects == 0, totals.report()
     targets = {target for target, _ in totals.counts}
-    assert targets == {"import", "validate", "class"}
+    assert targets == {"import", "validate", "class", "cli"}
     assert totals.counts[("import", fuzz.REFUSED)] and totals.counts[("import", fuzz.ACCEPTED)]
     assert totals.counts[("validate", fuzz.REFUSED)] and totals.counts[("class", fuzz.ACCEPTED)]
-    assert {s.kind for s in found} == {"refi", "taguette", "qualcoder", "dataset", "class"}
+    assert totals.counts[("cli", fuzz.REFUSED)]
+    assert {s.kind for s in found} == {"refi", "taguette", "qualcoder", "dataset", "class", "cli"}
 
 
 def _first_import(found: list[fuzz.Seed], kind: str) -> int:
@@ -76,3 +78,66 @@ def test_a_dropped_coding_is_a_silent_loss(seeds, monkeypatch):
     kinds = [fuzz.run_case(found, i, 1, work, write=False).kind
              for i in range(len(found)) if found[i].kind in ("taguette", "qualcoder", "refi")]
     assert fuzz.LOSS in kinds
+
+
+# --------------------------------------------------------------------------
+# The command line's target (compendium.fuzz_cli)
+
+
+def test_every_command_has_working_arguments_or_says_why_not():
+    """A new command is fuzzed once it has a base; the base must parse as the command."""
+    from compendium.cli import build_parser
+    from compendium.fuzz_cli import BASES, NOT_RUN, subcommands
+
+    commands = subcommands(build_parser())
+    assert sorted(commands) == sorted([*BASES, *NOT_RUN])
+    assert not set(BASES) & set(NOT_RUN)
+    parser = build_parser()
+    for words, (positionals, options) in BASES.items():
+        argv = [*words, *positionals, *[x for pair in options.items() for x in pair]]
+        parser.parse_args(argv)  # argparse exits (2) on arguments the command does not take
+
+
+def _cli_case(found, work, monkeypatch, words, handler=None, limit=30.0):
+    """One case of the command-line target on ``words`` only (its handler replaced)."""
+    import random
+
+    from compendium import cli, fuzz_cli
+
+    monkeypatch.setattr(fuzz_cli, "BASES", {words: fuzz_cli.BASES[words]})
+    if handler is not None:
+        monkeypatch.setattr(cli, f"_{words[0].replace('-', '_')}", handler)
+    seed = next(s for s in found if s.kind == "cli")
+    folder = work / f"cli-{words[0]}-{time.monotonic_ns()}"
+    folder.mkdir()
+    return fuzz_cli.check_case(seed.name, seed.path, random.Random(1), folder, limit)
+
+
+def test_the_command_line_target_sees_each_kind_of_defect(seeds, monkeypatch):
+    found, work = seeds
+
+    def crash(args):
+        raise KeyError("boom")
+
+    def leave_a_file(args):
+        (Path.cwd() / "half-written.csv").write_text("a,b\n", encoding="utf-8")
+        raise fuzz.CompendiumError("refused after writing")
+
+    def silent(args):
+        return 1
+
+    def slow(args):
+        time.sleep(5)
+        return 0
+
+    # the real command, given a hostile folder, refuses it in one line
+    outcome = _cli_case(found, work, monkeypatch, ("freeze",))
+    assert outcome.kind == fuzz.REFUSED and outcome.detail.startswith("compendium freeze: ")
+    assert outcome.mutation.startswith("freeze dataset="), outcome
+    # and a command broken on purpose is each kind of defect
+    outcome = _cli_case(found, work, monkeypatch, ("freeze",), crash)
+    assert outcome.kind == fuzz.INTERNAL and "KeyError" in outcome.detail, outcome
+    outcome = _cli_case(found, work, monkeypatch, ("freeze",), leave_a_file)
+    assert outcome.kind == fuzz.PARTIAL and "half-written.csv" in outcome.detail, outcome
+    assert _cli_case(found, work, monkeypatch, ("freeze",), silent).kind == fuzz.INTERNAL
+    assert _cli_case(found, work, monkeypatch, ("freeze",), slow, limit=0.5).kind == fuzz.HANG

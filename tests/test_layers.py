@@ -22,7 +22,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("compendium.steps",),
     ("compendium.pipeline",),
     ("compendium.cli", "compendium.bench", "compendium.fuzz", "compendium.fuzz_class",
-     "compendium.fuzz_mutations"),
+     "compendium.fuzz_cli", "compendium.fuzz_mutations", "compendium.fuzz_outcomes"),
 )
 
 

@@ -1,4 +1,4 @@
-"""``make fuzz``: seeded mutations of real exports and of a dataset, every outcome classified.
+"""``make fuzz``: seeded mutations of real exports, a dataset, a class and the command line.
 
 Each case starts from a seed input (the shared real REFI-QDA exports, a
 Taguette CSV, a QualCoder CSV written as QualCoder writes it, a REFI-QDA
@@ -30,10 +30,14 @@ mutated file of a frozen dataset must be refused (its hash changed), and an
 accepted dataset must load. For ``class``, the mutated class is pooled as notebook 8
 pools it (its coding agreement, and its span agreement when a span file or
 ``class.json`` changed): each bad file is skipped with a problem naming it.
+For ``cli``, one argument of one ``compendium`` command is given a hostile value
+(``fuzz_cli``): the command must exit 0, or exit 1 saying why, and a refusal
+must leave nothing written that it does not name.
 
 The seeds' places and the mutations are in ``fuzz_mutations``, the class's
-pooling in ``fuzz_class``; this module reads the seeds, runs the cases and holds
-the oracles.
+pooling in ``fuzz_class``, the command line's cases in ``fuzz_cli`` and the
+outcomes' words in ``fuzz_outcomes``; this module reads the seeds, runs the
+cases and holds the oracles.
 
 Run ``python -m compendium.fuzz --cases 5000 --seed 1``; the totals are printed
 per target and per outcome, with the first case of every defect signature.
@@ -42,13 +46,11 @@ per target and per outcome, with the first case of every defect signature.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import random
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -56,10 +58,10 @@ import traceback
 import xml.etree.ElementTree as ET  # noqa: S405 (only our own trusted seeds are parsed with it)
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
+from . import fuzz_cli
 from .dataset import load_dataset, validate_dataset
 from .dataset.datapackage import DESCRIPTOR
 from .errors import CompendiumError
@@ -75,68 +77,22 @@ from .fuzz_mutations import (
     mutate_export,
     qde_member,
 )
+from .fuzz_outcomes import (
+    ACCEPTED,
+    DEFECTS,
+    HANG,
+    INTERNAL,
+    LOSS,
+    PARTIAL,
+    REFUSED,
+    TIME_LIMIT,
+    CaseTimeout,
+    Outcome,
+    Totals,
+    time_limit,
+)
 from .qda.csv_formats import QUALCODER, TAGUETTE, read_rows
 from .qda.importer import import_dataset, read_export
-
-#: Seconds one case may take before it counts as a hang.
-TIME_LIMIT = 20.0
-REFUSED, ACCEPTED = "refused", "accepted"
-INTERNAL, HANG, PARTIAL, LOSS = "internal error", "hang", "partial output", "silent loss"
-DEFECTS = (INTERNAL, HANG, PARTIAL, LOSS)
-
-
-class _Timeout(BaseException):
-    """Raised by the alarm; a BaseException so that no ``except Exception`` swallows it."""
-
-
-@dataclass
-class Outcome:
-    """What one case gave."""
-
-    target: str
-    seed: str
-    mutation: str
-    kind: str
-    detail: str = ""
-
-
-@dataclass
-class Totals:
-    """Counts by target and outcome, with the first case of each defect signature."""
-
-    counts: Counter = field(default_factory=Counter)
-    examples: dict[tuple[str, str, str], Outcome] = field(default_factory=dict)
-
-    def add(self, outcome: Outcome) -> None:
-        """Count one outcome (and keep the first of each defect signature)."""
-        self.counts[(outcome.target, outcome.kind)] += 1
-        if outcome.kind in DEFECTS:
-            signature = (outcome.target, outcome.kind, outcome.detail.split(":")[0][:80])
-            self.examples.setdefault(signature, outcome)
-
-    @property
-    def defects(self) -> int:
-        """How many cases ended in a defect."""
-        return sum(n for (_, kind), n in self.counts.items() if kind in DEFECTS)
-
-    @property
-    def cases(self) -> int:
-        """How many cases ran."""
-        return sum(self.counts.values())
-
-    def report(self) -> str:
-        """The totals as lines of text."""
-        lines = []
-        for target in sorted({t for t, _ in self.counts}):
-            row = {k: self.counts[(target, k)] for k in (REFUSED, ACCEPTED, *DEFECTS)}
-            lines.append(f"{target:<10} {sum(row.values()):>6} cases: " + ", ".join(
-                f"{n} {k}" for k, n in row.items()))
-        lines.append(f"{'total':<10} {self.cases:>6} cases: {self.defects} defect(s)")
-        for (target, kind, _), example in sorted(self.examples.items()):
-            lines.append(f"  {kind} in {target}: {example.seed} / {example.mutation}: "
-                         f"{example.detail}")
-        return "\n".join(lines)
-
 
 # --------------------------------------------------------------------------
 # Seeds
@@ -197,6 +153,7 @@ def make_seeds(work: Path) -> list[Seed]:
             [s.name for s in project.sources], work / f"{seed.path.stem}-participants.csv")
     seeds.append(Seed("data/synthetic", "dataset", DEMO))
     seeds.append(Seed("data/synthetic-class", "class", CLASS_SEED))
+    seeds.append(Seed("compendium's arguments", "cli", exported))
     return seeds
 
 
@@ -344,20 +301,6 @@ def _unchanged(folder: Path) -> bool:
 # Running cases
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`_Timeout` in this thread after ``seconds`` (a blocking open included)."""
-    def expire(signum, frame):
-        raise _Timeout()
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _leftovers(parent: Path, keep: set[str]) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name not in keep)
 
@@ -372,6 +315,8 @@ def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
     folder = Path(tempfile.mkdtemp(prefix=f"case{number}-", dir=work))
     try:
         chosen = seeds[number % len(seeds)]
+        if chosen.kind == "cli":
+            return fuzz_cli.check_case(chosen.name, chosen.path, rng, folder, limit)
         if chosen.kind == "dataset":
             mutation, path, refrozen = mutate_dataset(rng, folder)
             target, name = "validate", chosen.name
@@ -395,7 +340,7 @@ def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
                         Outcome(target, name, mutation, REFUSED, reason)
                 else:
                     outcome = check_import(chosen, path, out / "dataset", neutral, write)
-        except _Timeout:
+        except CaseTimeout:
             return Outcome(target, name, mutation, HANG, f"over {limit:.0f} s")
         except CompendiumError as err:
             message = str(err)
