@@ -141,3 +141,20 @@ def test_the_command_line_target_sees_each_kind_of_defect(seeds, monkeypatch):
     assert outcome.kind == fuzz.PARTIAL and "half-written.csv" in outcome.detail, outcome
     assert _cli_case(found, work, monkeypatch, ("freeze",), silent).kind == fuzz.INTERNAL
     assert _cli_case(found, work, monkeypatch, ("freeze",), slow, limit=0.5).kind == fuzz.HANG
+
+
+def test_the_command_line_targets_working_arguments_work(seeds):
+    """A base that fails alone would make every case refuse for its sake, fuzzing less than
+    it seems; `make fuzz` runs them all first. Here the quick ones (not nbgrader's course,
+    nor the two that start a kernel) and one broken on purpose."""
+    from compendium import fuzz_cli
+
+    found, work = seeds
+    export = next(s for s in found if s.kind == "cli").path
+    quick = [w for w in fuzz_cli.BASES if w not in (("class", "init"), ("run",), ("notebook",))]
+    assert fuzz_cli.check_bases(work, export, quick) == []
+    broken = {("freeze",): (["{case}/absent"], {})}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fuzz_cli, "BASES", broken)
+        (failure,) = fuzz_cli.check_bases(work, export, [("freeze",)])
+    assert failure.startswith("freeze: exit 1 with its working arguments: compendium freeze: ")

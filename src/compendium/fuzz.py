@@ -379,6 +379,11 @@ def campaign(cases: int, seed: int = 1, limit: float = TIME_LIMIT,
     with tempfile.TemporaryDirectory(prefix="compendium-fuzz-") as tmp:
         work = Path(tmp)
         seeds = make_seeds(work)
+        if write:  # the command line's cases fuzz as much as they seem only if each base works
+            for seed_ in (s for s in seeds if s.kind == "cli"):
+                for failure in fuzz_cli.check_bases(work, seed_.path):
+                    totals.add(Outcome("cli", seed_.name, "the working arguments", INTERNAL,
+                                       failure))
         for number in range(cases):
             outcome = run_case(seeds, number, seed, work, limit, write)
             totals.add(outcome)

@@ -16,7 +16,10 @@ replace (``/dev/null``: an output given it is refused, see
 a command reach the repository's own files for writing: ``refresh-notebooks``,
 which rewrites the committed notebooks, is not run (:data:`NOT_RUN` says why).
 
-``fuzz`` judges the result as it judges its other targets: exit 0 is accepted;
+Before the cases, ``make fuzz`` runs every command's working arguments unchanged
+(:func:`check_bases`): each must succeed, or its cases would be refused for another
+argument's sake and fuzz less than they seem. ``fuzz`` judges each case as it judges
+its other targets: exit 0 is accepted;
 exit 1, or argparse's 2, is refused, unless the command said "internal error"
 (a defect); a refused command that left a file in the case's folder is partial
 output, and one that runs past the time limit a hang.
@@ -47,11 +50,13 @@ from .fuzz_outcomes import (
     Outcome,
     time_limit,
 )
+from .layout import Layout
 
 #: Each command's working arguments: positionals in the parser's order, then options.
 #: ``{demo}`` is a copy of the demonstration dataset made for the case, ``{case}`` the
 #: case's folder, ``{export}`` a REFI-QDA export of the demonstration dataset,
-#: ``{class}`` the synthetic class and ``{repo}`` the repository (read, never written).
+#: ``{class}`` the synthetic class and ``{repo}`` the repository (read, never written);
+#: for ``diff``, ``{case}/old`` and ``{case}/new`` are two builds a word apart.
 BASES: dict[tuple[str, ...], tuple[list[str], dict[str, str]]] = {
     ("validate",): (["{demo}"], {"--stamp": "{case}/stamp"}),
     ("check-anonymity",): (["{demo}"], {}),
@@ -145,6 +150,17 @@ def _hostile_places(case: Path) -> None:
     (case / "dangling").symlink_to(case / "nowhere")
 
 
+def _two_builds(case: Path) -> None:
+    """The least that `compendium diff` takes as two finished builds, a word apart."""
+    for name, text in (("old", "The text.\n"), ("new", "The new text.\n")):
+        paths = Layout(case / name)
+        paths.paper.mkdir(parents=True)
+        paths.provenance.write_text('{"commit": null, "displays": [], "values": [], '
+                                    '"runs": {}}\n', encoding="utf-8")
+        paths.values.write_text("{}\n", encoding="utf-8")
+        paths.assembled.write_text(text, encoding="utf-8")
+
+
 def _files(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
             if p.is_symlink() or p.is_file()}
@@ -197,17 +213,51 @@ def make_case(rng: random.Random, case: Path, export: Path) -> tuple[list[str], 
             positionals.append(value)
         positionals[index] = value
         where = str(action.metavar or action.dest)
-    shutil.copytree(DEMO, case / "demo")
-    _hostile_places(case)
-    places = {"{demo}": case / "demo", "{case}": case, "{export}": export,
-              "{class}": CLASS_SEED, "{repo}": REPO}
-    argv = []
-    for part in _argv(words, positionals, options):
-        for name, path in places.items():
-            part = part.replace(name, str(path))
-        argv.append(part)
+    argv = _prepare(case, words, _argv(words, positionals, options), export)
     shown = value if len(value) <= 40 else f"{value[:30]}…({len(value):,} characters)"
     return argv, f"{' '.join(words)} {where}={shown.replace('{case}', 'CASE')!r}"
+
+
+def _prepare(case: Path, words: tuple[str, ...], argv: list[str], export: Path) -> list[str]:
+    """Fill the empty folder ``case`` for a case of ``words``; ``argv`` with its places."""
+    shutil.copytree(DEMO, case / "demo")
+    _hostile_places(case)
+    if words == ("diff",):
+        _two_builds(case)
+    places = {"{demo}": case / "demo", "{case}": case, "{export}": export,
+              "{class}": CLASS_SEED, "{repo}": REPO}
+    filled = []
+    for part in argv:
+        for name, path in places.items():
+            part = part.replace(name, str(path))
+        filled.append(part)
+    return filled
+
+
+#: Bases that do not succeed alone, and why: their cases still reach the arguments the
+#: command reads before it refuses.
+REFUSED_ALONE = {
+    ("paper",): "`paper assemble` needs the runs' outputs in the build, which a case has not",
+}
+
+
+def check_bases(work: Path, export: Path,
+                commands: list[tuple[str, ...]] | None = None) -> list[str]:
+    """Run each command's working arguments unchanged (``commands``, default all): every
+    one must succeed, or a case's hostile value is refused for another argument's sake
+    and the target fuzzes less than it seems. Returns a line per base that fails."""
+    failures = []
+    for words in commands or sorted(BASES):
+        case = work / f"base-{'-'.join(words)}"
+        case.mkdir()
+        positionals, options = BASES[words]
+        result = run_case(_prepare(case, words, _argv(words, positionals, options), export), case)
+        if (result.exit_code == 0) == (words in REFUSED_ALONE):
+            said = (result.stderr.strip().splitlines() or ["(nothing)"])[0]
+            failures.append(f"{' '.join(words)}: exit {result.exit_code} with its working "
+                            f"arguments: {said[:200]}")
+        shutil.rmtree(case, ignore_errors=True)
+    return failures
 
 
 def run_case(argv: list[str], case: Path) -> CliCase:
