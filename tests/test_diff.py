@@ -282,7 +282,8 @@ def test_with_a_base_revision_unusable_arguments_are_refused_before_it_is_built(
     cases = [([str(built), "--to", str(blocker / "deeper" / "diff")],
               f"{blocker / 'deeper' / 'diff'}: the report cannot be written there"),
              ([str(tmp_path / "nothing")], "not a finished build"),
-             ([str(built), "--data", str(tmp_path / "no-data")], "no such dataset folder")]
+             ([str(built), "--data", str(tmp_path / "no-data")],
+              f"{tmp_path / 'no-data'}: not a dataset folder (no such directory)")]
     for arguments, expected in cases:
         assert main(["diff", "--base", "HEAD", *arguments]) == 1, arguments
         out, err = capsys.readouterr()

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..dataset.datapackage import check_dataset_folder
 from ..errors import CompendiumError
 from ..fileio import (
     atomic_write,
@@ -229,9 +230,7 @@ def check_before_base(new_root: Path, out: Path, new_repository: Path, data: Pat
     folders made for it are removed again.
     """
     Build.read(new_root, new_repository)
-    if not data.is_dir():
-        raise CompendiumError(f"{data}: no such dataset folder (give --data the folder the "
-                              "builds are made from)")
+    check_dataset_folder(data)
     made = [folder for folder in out.parents if not folder.exists()]  # nearest first
     try:
         check_replaceable(out, folder=True)
