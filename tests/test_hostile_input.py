@@ -262,6 +262,17 @@ def test_a_path_in_the_way_is_named_with_what_is_wrong(args, expected, tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "loop"]
 
 
+def test_a_default_path_not_found_says_where_it_was_looked_for(tmp_path: Path, capsys,
+                                                              monkeypatch):
+    """Defaults (notebooks/runs.toml, notebook 7) are relative to the folder a command runs
+    in; outside the compendium the line says where it looked, not just the default."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "framework", "--data", str(DEMO), "--build", str(tmp_path / "b")]) == 1
+    assert capsys.readouterr().err == (f"compendium run: notebooks/runs.toml: no such file "
+                                       f"(looked for {tmp_path / 'notebooks' / 'runs.toml'})\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_an_argument_that_is_not_utf8_is_refused_naming_it(tmp_path: Path):
     """A name in bytes that are not UTF-8 reached the JSON and notebook writers as an
     internal error (found by `make fuzz`'s command-line target): it is one line now."""

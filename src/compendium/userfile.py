@@ -77,6 +77,10 @@ def open_regular(path: Path, label: str | None = None, limit: int | None = None
     """
     label = label or path.name
     problem = regular_file_problem(path)
+    if problem == "no such file" and not Path(path).is_absolute():
+        # a relative path (a default such as notebooks/runs.toml) is from the folder the
+        # command runs in, which may not be the compendium's: say where it looked
+        problem += f" (looked for {Path.cwd() / path})"
     if problem:
         raise CompendiumError(f"{label}: {problem}")
     try:
