@@ -139,3 +139,19 @@ def test_a_notebook_run_appears_whole_and_a_failed_one_keeps_the_last_good(tmp_p
     assert capsys.readouterr().err == (f"compendium notebook: {tmp_path / 'absent'}: not a "
                                        "dataset folder (no such directory)\n")
     assert sorted(p.name for p in adhoc.iterdir()) == [folder.name]
+
+
+def test_a_build_folder_named_dash_is_a_folder(tmp_path: Path, capsys, monkeypatch):
+    """papermill reads a path starting with "-" as standard output: `run --build -` printed
+    the whole executed notebook and then failed (found by `make fuzz`'s command-line
+    target). Runs now give papermill absolute paths."""
+    from compendium.cli import main
+
+    from .conftest import DEMO
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "framework", "--data", str(DEMO), "--build", "-",
+                 "--registry", str(ROOT / "notebooks" / "runs.toml")]) == 0
+    out = capsys.readouterr().out
+    assert '"cells"' not in out, out[:200]
+    assert (tmp_path / "-" / "runs" / "framework" / "manifest.json").is_file()

@@ -126,6 +126,10 @@ def test_the_command_line_target_sees_each_kind_of_defect(seeds, monkeypatch):
     def silent(args):
         return 1
 
+    def flood(args):
+        print("{" * 200_000)
+        return 0
+
     def slow(args):
         time.sleep(5)
         return 0
@@ -140,6 +144,8 @@ def test_the_command_line_target_sees_each_kind_of_defect(seeds, monkeypatch):
     outcome = _cli_case(found, work, monkeypatch, ("freeze",), leave_a_file)
     assert outcome.kind == fuzz.PARTIAL and "half-written.csv" in outcome.detail, outcome
     assert _cli_case(found, work, monkeypatch, ("freeze",), silent).kind == fuzz.INTERNAL
+    outcome = _cli_case(found, work, monkeypatch, ("freeze",), flood)
+    assert outcome.kind == fuzz.INTERNAL and "printed 200,001 characters" in outcome.detail
     assert _cli_case(found, work, monkeypatch, ("freeze",), slow, limit=0.5).kind == fuzz.HANG
 
 

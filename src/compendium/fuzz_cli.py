@@ -19,10 +19,10 @@ which rewrites the committed notebooks, is not run (:data:`NOT_RUN` says why).
 Before the cases, ``make fuzz`` runs every command's working arguments unchanged
 (:func:`check_bases`): each must succeed, or its cases would be refused for another
 argument's sake and fuzz less than they seem. ``fuzz`` judges each case as it judges
-its other targets: exit 0 is accepted;
-exit 1, or argparse's 2, is refused, unless the command said "internal error"
-(a defect); a refused command that left a file in the case's folder is partial
-output, and one that runs past the time limit a hang.
+its other targets: exit 0 is accepted; exit 1, or argparse's 2, is refused; saying
+"internal error", or printing more than :data:`MAX_STDOUT` characters, is a defect, as
+is a refusal that left a file in the case's folder it does not name (partial output)
+and a command that runs past the time limit (a hang).
 """
 
 from __future__ import annotations
@@ -90,6 +90,10 @@ NOT_RUN = {
     ("refresh-notebooks",): "rewrites the repository's committed notebooks when its "
                             "arguments are good; its --registry is the one `run` takes",
 }
+
+#: The most a command may print for the demonstration dataset (its largest table is a
+#: few kilobytes); more is something written to standard output that belongs in a file.
+MAX_STDOUT = 100_000
 
 #: Hostile values for an argument that takes text (most name a path).
 HOSTILE_TEXT = (
@@ -298,6 +302,9 @@ def check_case(name: str, export: Path, rng: random.Random, folder: Path,
         return outcome(INTERNAL, inner[:200])
     if case.exit_code not in (0, 1, 2):
         return outcome(INTERNAL, f"exit code {case.exit_code}")
+    if len(case.stdout) > MAX_STDOUT:  # (how `run --build -` printed a whole notebook)
+        return outcome(INTERNAL, f"printed {len(case.stdout):,} characters: "
+                                 f"{case.stdout[:80]!r}")
     if case.exit_code == 0:
         return outcome(ACCEPTED)
     # a failed run keeps its notebook and kernel log for inspection, and says so

@@ -157,8 +157,11 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path
             with open(log_path, "w") as log:
                 os.dup2(log.fileno(), 2)
                 try:
+                    # absolute paths: papermill reads a path that starts with "-" as
+                    # standard input or output (a build folder named "-" printed the notebook)
                     pm.execute_notebook(
-                        str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
+                        os.path.abspath(notebook), os.path.abspath(output),
+                        parameters=parameters, kernel_name=KERNEL,
                         cwd=str(cwd), progress_bar=False, log_output=False,
                         request_save_on_cell_execute=False, **manager,
                     )
