@@ -38,6 +38,16 @@ else
 BUILD ?= build/$(notdir $(abspath $(DATA)))
 endif
 
+# make splits a file list at white space and reads ':', ';' and '|' in a rule as its own
+# syntax, so no path it builds from or into may hold one: say so, instead of make's
+# "No rule to make target" or "multiple target patterns" (or a folder made at the space).
+UNMAKEABLE_CHARS := : ; |
+unmakeable = $(or $(filter-out 0 1,$(words $(1))),$(strip \
+    $(foreach c,$(UNMAKEABLE_CHARS),$(findstring $(c),$(1)))))
+NO_UNMAKEABLE = holds a space, ':', ';' or '|', which make cannot build with; give a path \
+    without them (a symbolic link to the folder will do)
+$(foreach v,DATA BUILD,$(if $(call unmakeable,$($(v))),$(error $(v)='$($(v))' $(NO_UNMAKEABLE))))
+
 REGISTRY := notebooks/runs.toml
 PAPER ?= paper
 # The generated rules also define the build's layout (BUILD_LOCK, PAPER_DIR,
@@ -66,7 +76,17 @@ HAND_DOWN = $(foreach v,$(HANDED),$(if $(word 301,$($(v))),,'$(v)=$(subst ','\''
 # Everything a notebook run depends on besides its notebook, its parameters and the
 # package modules its notebook imports (each run's own list, in the generated rules):
 # the validated dataset and the environment.
-DATA_FILES := $(call listed,DATA_FILES,find $(DATA) -type f -not -name '.*' 2>/dev/null)
+# A file whose path in DATA holds one of the characters make cannot build with is
+# listed as UNMAKEABLE (one find either way): the build then refuses the dataset,
+# naming the files to rename.
+DATA_FILES := $(call listed,DATA_FILES,find $(DATA) -type f -not -name '.*' \( \
+	-path '*[[:space:]:;|]*' -printf 'UNMAKEABLE\n' -o -print \) 2>/dev/null)
+ifneq ($(filter UNMAKEABLE,$(DATA_FILES)),)
+$(error $(DATA): make cannot build from a file whose name holds a space, ':', ';' or '|'; \
+    rename these, and the dataset's references to them, then run compendium freeze: \
+    $(shell find $(DATA) -type f -not -name '.*' -path '*[[:space:]:;|]*' -printf "'%p' " \
+    2>/dev/null | head -c 600))
+endif
 # Package versions (the lock) count; re-installing the project itself does not.
 RUN_INPUTS = $(VALIDATED_STAMP) $(VENV_STAMP) | $(PROJECT_STAMP)
 # VALIDATION_CODE (the modules validation reaches) comes with the generated rules.
@@ -268,6 +288,7 @@ notebook: $(VALIDATED_STAMP) ## run one notebook with other parameters: make not
 	$(COMPENDIUM) notebook $(NB) $(PARAMS) --data $(DATA) --build $(BUILD)
 
 COURSE ?= build/class-course
+$(if $(call unmakeable,$(COURSE)),$(error COURSE='$(COURSE)' $(NO_UNMAKEABLE)))
 .PHONY: class
 class: $(VALIDATED_STAMP) ## create an nbgrader course for the class exercise in COURSE (default build/class-course) from DATA
 	$(COMPENDIUM) class init $(COURSE) --data $(DATA) $(CLASS_ARGS)

@@ -338,3 +338,42 @@ def test_two_builds_at_once_take_turns(built: Path, tmp_path: Path):
     assert not any("compendium run sample" in out for out in outputs)
     # every file, the executed notebooks and their pages included; no staging left
     assert digest_tree(build, built) == digest_tree(built)
+
+
+@pytest.mark.parametrize("name", ["field notes.md", "notes;draft.md", "a|b.md", "ratio:1.md",
+                                  "my transcripts/extra.md"])
+def test_a_dataset_file_make_cannot_name_is_refused_naming_it(name: str, tmp_path: Path):
+    """A valid dataset with a space (or ':', ';', '|') in a file's path gave make's "No rule
+    to make target '.../field'" or "multiple target patterns": the build now refuses it
+    before doing anything, naming the file to rename."""
+    from .conftest import make
+
+    data = tmp_path / "data"
+    shutil.copytree(DEMO, data)
+    (data / name).parent.mkdir(parents=True, exist_ok=True)
+    (data / name).write_text("notes\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "compendium.cli", "freeze", str(data)], check=True,
+                   capture_output=True)
+    result = make("paper", f"DATA={data}", f"BUILD={tmp_path / 'build'}")
+    assert result.returncode == 2
+    assert "make cannot build from a file whose name holds a space, ':', ';' or '|'" in \
+        result.stderr and f"'{data / name}'" in result.stderr, result.stderr
+    assert not (tmp_path / "build").exists()
+
+
+@pytest.mark.parametrize("variable, value", [("BUILD", "{tmp}/my build"),
+                                             ("DATA", "{tmp}/my data"),
+                                             ("BUILD", "{tmp}/a:b"),
+                                             ("COURSE", "{tmp}/course;x")])
+def test_a_path_make_cannot_build_with_is_refused(variable: str, value: str, tmp_path: Path):
+    """`make paper BUILD="/tmp/a b"` made /tmp/a and failed in a shell test; now make says
+    which variable holds what, and makes nothing."""
+    from .conftest import make
+
+    value = value.replace("{tmp}", str(tmp_path))
+    target = "class" if variable == "COURSE" else "paper"
+    result = make(target, f"{variable}={value}")
+    assert result.returncode == 2
+    assert f"{variable}='{value}' holds a space, ':', ';' or '|', which make cannot build " \
+           "with" in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
