@@ -352,8 +352,9 @@ def test_a_dataset_file_make_cannot_name_is_refused_naming_it(name: str, tmp_pat
     shutil.copytree(DEMO, data)
     (data / name).parent.mkdir(parents=True, exist_ok=True)
     (data / name).write_text("notes\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "compendium.cli", "freeze", str(data)], check=True,
-                   capture_output=True)
+    from compendium.dataset import freeze_dataset
+
+    freeze_dataset(data)
     result = make("paper", f"DATA={data}", f"BUILD={tmp_path / 'build'}")
     assert result.returncode == 2
     assert "make cannot build from a file whose name holds a space, ':', ';' or '|'" in \
