@@ -155,3 +155,18 @@ def test_a_build_folder_named_dash_is_a_folder(tmp_path: Path, capsys, monkeypat
     out = capsys.readouterr().out
     assert '"cells"' not in out, out[:200]
     assert (tmp_path / "-" / "runs" / "framework" / "manifest.json").is_file()
+
+
+def test_a_long_parameter_gives_a_results_folder_the_system_takes():
+    """`compendium notebook NB theme=<300 characters>` was refused: its results folder's
+    name passed the 255 bytes a file name may have. Long names keep their start and a
+    hash of the whole, so two long parameter sets still get folders of their own."""
+    from compendium.pipeline.runs import adhoc_folder_name
+
+    notebook = ROOT / "notebooks" / "02-theme-matrix.ipynb"
+    assert adhoc_folder_name(notebook, "theme=outcomes") == "02-theme-matrix--theme=outcomes"
+    assert adhoc_folder_name(notebook, "theme=a b/c") == "02-theme-matrix--theme=a_b_c"
+    one, two = (adhoc_folder_name(notebook, f"theme={'é' * 300}{end}") for end in "xy")
+    assert one != two and one.startswith("02-theme-matrix--theme=éé")
+    wide = adhoc_folder_name(notebook, "theme=" + "語" * 300)  # three bytes a character
+    assert all(len(name.encode("utf-8")) <= 255 for name in (one, two, wide))

@@ -21,7 +21,14 @@ from typing import Any
 
 from ..dataset.datapackage import check_dataset_folder, read_descriptor, resource_hashes
 from ..errors import CompendiumError, shortened
-from ..fileio import atomic_write, replace_dir, sha256_file, sha256_tree, staging_dir
+from ..fileio import (
+    atomic_write,
+    replace_dir,
+    sha256_file,
+    sha256_text,
+    sha256_tree,
+    staging_dir,
+)
 from ..layout import VALIDATED_HASH_ENV, Layout
 from ..userfile import read_notebook
 from .rules import load_registry, run_code_files
@@ -350,6 +357,21 @@ def notebook_parameters(notebook: Path) -> list[str]:
     return []
 
 
+def adhoc_folder_name(notebook: Path, label: str) -> str:
+    """The results folder of a notebook run with parameters ``label`` (``theme=outcomes``).
+
+    The name is the notebook's stem and the parameters, with characters a file name
+    should not hold replaced; a name past 150 bytes (a file name may have 255) keeps its
+    first 100 bytes and a hash of the whole, so every parameter set has its own.
+    """
+    safe = "".join(ch if ch.isalnum() or ch in "=-_." else "_" for ch in label)
+    name = f"{notebook.stem}--{safe}"
+    if len(name.encode("utf-8")) > 150:
+        start = name.encode("utf-8")[:100].decode("utf-8", "ignore")  # whole characters
+        name = f"{start}--{sha256_text(label)[:12]}"
+    return name
+
+
 def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: Path) -> Path:
     """Run one notebook with other parameters into BUILD/notebooks/, leaving the committed copy.
 
@@ -365,9 +387,8 @@ def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: 
                               f"its parameters are {', '.join(known)}")
     check_dataset_folder(data)
     label = "-".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "defaults"
-    safe = "".join(ch if ch.isalnum() or ch in "=-_." else "_" for ch in label)
     adhoc = Layout(build).adhoc
-    folder = adhoc / f"{notebook.stem}--{safe}"
+    folder = adhoc / adhoc_folder_name(notebook, label)
     # Run in a staging folder, swapped in whole at the end: a run that fails, or is
     # killed, leaves the last good result with these parameters as it was.
     staging = staging_dir(folder)
