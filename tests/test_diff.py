@@ -300,6 +300,23 @@ def test_with_a_base_revision_unusable_arguments_are_refused_before_it_is_built(
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.parametrize("option, expected", [
+    ("--repository", "--repository {x}: no such folder"),
+    ("--old-repository", "--old-repository {x}: no such folder"),
+    ("--old-data", "--old-data {x}: not a dataset folder (no such directory)"),
+    ("--new-data", "--new-data {x}: not a dataset folder (no such directory)"),
+])
+def test_a_folder_option_that_is_not_there_is_refused(option, expected, built, tmp_path,
+                                                     capsys):
+    """Each was accepted without a word when the comparison did not read it (found by
+    `make fuzz`'s command-line target): a mistyped folder is now said at once."""
+    absent = tmp_path / "absent"
+    assert main(["diff", str(built), str(built), "--to", str(tmp_path / "d"), option,
+                 str(absent)]) == 1
+    assert capsys.readouterr().err == f"compendium diff: {expected.format(x=absent)}\n"
+    assert not (tmp_path / "d").exists()
+
+
 def _edit_json(path: Path, edit) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(edit(data)), encoding="utf-8")

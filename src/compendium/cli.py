@@ -157,8 +157,17 @@ def _paper(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from .pipeline.diff import base_build, check_before_base, default_output, write_diff
+    from .pipeline.diff import (
+        base_build,
+        check_before_base,
+        check_given_folders,
+        default_output,
+        write_diff,
+    )
 
+    check_given_folders({"--repository": args.repository,
+                         "--old-repository": args.old_repository},
+                        {"--old-data": args.old_data, "--new-data": args.new_data})
     if args.base is not None and args.old is not None and args.new == BUILD_ROOT:
         args.old, args.new = None, args.old  # `diff --base REV NEW`: the one folder is NEW
     new = Path(args.new)

@@ -220,6 +220,22 @@ def write_diff(old_root: Path, new_root: Path, out: Path, *, old_repository: Pat
     return report
 
 
+def check_given_folders(repositories: dict[str, str | None],
+                        datasets: dict[str, str | None]) -> None:
+    """Refuse a repository or dataset folder given by option (``{"--repository": ...}``)
+    that is not there: a comparison that never reads it would otherwise accept it, and
+    one that does would say less than it could, or later."""
+    for option, value in repositories.items():
+        if value is not None and not Path(value).is_dir():
+            raise CompendiumError(f"{option} {value}: no such folder")
+    for option, value in datasets.items():
+        if value is not None:
+            try:
+                check_dataset_folder(Path(value))
+            except CompendiumError as err:
+                raise CompendiumError(f"{option} {err}") from None
+
+
 def check_before_base(new_root: Path, out: Path, new_repository: Path, data: Path) -> None:
     """Refuse now what would stop the report only after the base revision is built.
 
