@@ -38,14 +38,20 @@ else
 BUILD ?= build/$(notdir $(abspath $(DATA)))
 endif
 
-# make splits a file list at white space and reads ':', ';' and '|' in a rule as its own
-# syntax, so no path it builds from or into may hold one: say so, instead of make's
-# "No rule to make target" or "multiple target patterns" (or a folder made at the space).
-UNMAKEABLE_CHARS := : ; |
+# make splits a list of files at white space and reads ':', ';', '|', '%' and '$' as its
+# own syntax; a recipe's shell reads '&', quotes, brackets and the rest as its own. A
+# path make builds from or into (DATA, BUILD, COURSE) may hold none of them, and a file
+# in the dataset none of make's: say so at once, instead of make's "No rule to make
+# target" or "multiple target patterns", or a shell's "command not found" (or a folder
+# made at the space).
+hash := \#
+lparen := (
+rparen := )
+UNSAFE_IN_PATHS := : ; | % & < > * ? [ ] { } ' " ` \ $(hash) $(lparen) $(rparen)
 unmakeable = $(or $(filter-out 0 1,$(words $(1))),$(strip \
-    $(foreach c,$(UNMAKEABLE_CHARS),$(findstring $(c),$(1)))))
-NO_UNMAKEABLE = holds a space, ':', ';' or '|', which make cannot build with; give a path \
-    without them (a symbolic link to the folder will do)
+    $(foreach c,$(UNSAFE_IN_PATHS),$(findstring $(c),$(1)))))
+NO_UNMAKEABLE = holds a space or one of $(UNSAFE_IN_PATHS), which make or its shell \
+    cannot build with; give a path without them (a symbolic link to the folder will do)
 $(foreach v,DATA BUILD,$(if $(call unmakeable,$($(v))),$(error $(v)='$($(v))' $(NO_UNMAKEABLE))))
 
 REGISTRY := notebooks/runs.toml
@@ -80,12 +86,12 @@ HAND_DOWN = $(foreach v,$(HANDED),$(if $(word 301,$($(v))),,'$(v)=$(subst ','\''
 # listed as UNMAKEABLE (one find either way): the build then refuses the dataset,
 # naming the files to rename.
 DATA_FILES := $(call listed,DATA_FILES,find $(DATA) -type f -not -name '.*' \( \
-	-path '*[[:space:]:;|]*' -printf 'UNMAKEABLE\n' -o -print \) 2>/dev/null)
+	-path '*[[:space:]:;|%$$]*' -printf 'UNMAKEABLE\n' -o -print \) 2>/dev/null)
 ifneq ($(filter UNMAKEABLE,$(DATA_FILES)),)
-$(error $(DATA): make cannot build from a file whose name holds a space, ':', ';' or '|'; \
-    rename these, and the dataset's references to them, then run compendium freeze: \
-    $(shell find $(DATA) -type f -not -name '.*' -path '*[[:space:]:;|]*' -printf "'%p' " \
-    2>/dev/null | head -c 600))
+$(error $(DATA): make cannot build from a file whose name holds a space, ':', ';', '|', \
+    '%' or '$$'; rename these, and the dataset's references to them, then run compendium \
+    freeze: $(shell find $(DATA) -type f -not -name '.*' -path '*[[:space:]:;|%$$]*' \
+    -printf "'%p' " 2>/dev/null | head -c 600))
 endif
 # Package versions (the lock) count; re-installing the project itself does not.
 RUN_INPUTS = $(VALIDATED_STAMP) $(VENV_STAMP) | $(PROJECT_STAMP)

@@ -341,11 +341,12 @@ def test_two_builds_at_once_take_turns(built: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize("name", ["field notes.md", "notes;draft.md", "a|b.md", "ratio:1.md",
-                                  "my transcripts/extra.md"])
+                                  "100%.md", "price$1.md", "my transcripts/extra.md"])
 def test_a_dataset_file_make_cannot_name_is_refused_naming_it(name: str, tmp_path: Path):
-    """A valid dataset with a space (or ':', ';', '|') in a file's path gave make's "No rule
-    to make target '.../field'" or "multiple target patterns": the build now refuses it
-    before doing anything, naming the file to rename."""
+    """A valid dataset with a space (or ':', ';', '|', '%', '$') in a file's path gave
+    make's "No rule to make target '.../field'" or "multiple target patterns": the build
+    now refuses it before doing anything, naming the file to rename. (The shell's own
+    characters, '&' or quotes, are fine in a dataset's files: make hands them on quoted.)"""
     from .conftest import make
 
     data = tmp_path / "data"
@@ -357,24 +358,28 @@ def test_a_dataset_file_make_cannot_name_is_refused_naming_it(name: str, tmp_pat
     freeze_dataset(data)
     result = make("paper", f"DATA={data}", f"BUILD={tmp_path / 'build'}")
     assert result.returncode == 2
-    assert "make cannot build from a file whose name holds a space, ':', ';' or '|'" in \
-        result.stderr and f"'{data / name}'" in result.stderr, result.stderr
+    assert "make cannot build from a file whose name holds a space, ':', ';', '|', '%' or " \
+        "'$'" in result.stderr and f"'{data / name}'" in result.stderr, result.stderr
     assert not (tmp_path / "build").exists()
 
 
 @pytest.mark.parametrize("variable, value", [("BUILD", "{tmp}/my build"),
                                              ("DATA", "{tmp}/my data"),
                                              ("BUILD", "{tmp}/a:b"),
+                                             ("BUILD", "{tmp}/q&r"),
+                                             ("DATA", "{tmp}/study (2010)"),
+                                             ("BUILD", "{tmp}/o'brien"),
                                              ("COURSE", "{tmp}/course;x")])
 def test_a_path_make_cannot_build_with_is_refused(variable: str, value: str, tmp_path: Path):
-    """`make paper BUILD="/tmp/a b"` made /tmp/a and failed in a shell test; now make says
-    which variable holds what, and makes nothing."""
+    """`make paper BUILD="/tmp/a b"` made /tmp/a and failed in a shell test, and
+    BUILD="/tmp/q&r" made /tmp/q and ran a command `r`: now make says which variable
+    holds what, and makes nothing."""
     from .conftest import make
 
     value = value.replace("{tmp}", str(tmp_path))
     target = "class" if variable == "COURSE" else "paper"
     result = make(target, f"{variable}={value}")
     assert result.returncode == 2
-    assert f"{variable}='{value}' holds a space, ':', ';' or '|', which make cannot build " \
-           "with" in result.stderr, result.stderr
+    assert f"{variable}='{value}' holds a space or one of : ; | % & < > * ? [ ] {{ }} ' \" ` " \
+           "\\ # ( ), which make or its shell cannot build with" in result.stderr, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
