@@ -150,11 +150,11 @@ def test_a_build_folder_named_dash_is_a_folder(tmp_path: Path, capsys, monkeypat
     from .conftest import DEMO
 
     monkeypatch.chdir(tmp_path)
-    assert main(["run", "framework", "--data", str(DEMO), "--build", "-",
+    assert main(["run", "agreement", "--data", str(DEMO), "--build", "-",
                  "--registry", str(ROOT / "notebooks" / "runs.toml")]) == 0
     out = capsys.readouterr().out
     assert '"cells"' not in out, out[:200]
-    assert (tmp_path / "-" / "runs" / "framework" / "manifest.json").is_file()
+    assert (tmp_path / "-" / "runs" / "agreement" / "manifest.json").is_file()
 
 
 def test_a_long_parameter_gives_a_results_folder_the_system_takes():

@@ -74,7 +74,7 @@ BASES: dict[tuple[str, ...], tuple[list[str], dict[str, str]]] = {
     ("design",): (["{demo}"], {}),
     ("export",): (["{demo}"], {"--to": "{case}/project.qdpx"}),
     ("agreement",): (["{demo}"], {"--format": "csv"}),
-    ("run",): (["framework"], {"--data": "{demo}", "--build": "{case}/build",
+    ("run",): (["agreement"], {"--data": "{demo}", "--build": "{case}/build",
                                "--registry": "{repo}/notebooks/runs.toml"}),
     ("paper",): (["assemble"], {"--data": "{demo}", "--build": "{case}/build",
                                 "--registry": "{repo}/notebooks/runs.toml",
