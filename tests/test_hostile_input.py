@@ -273,6 +273,37 @@ def test_a_default_path_not_found_says_where_it_was_looked_for(tmp_path: Path, c
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args, dest", [
+    (["export", "{data}", "--to", "{data}/project.qdpx"], "{data}/project.qdpx"),
+    (["export", "{data}", "--codebook", "{data}/codes.qdc"], "{data}/codes.qdc"),
+    (["validate", "{data}", "--stamp", "{data}/validated.stamp"], "{data}/validated.stamp"),
+    (["synthetic-class", "--data", "{data}", "--to", "{data}/class"], "{data}/class"),
+    (["class", "init", "{data}/course", "--data", "{data}"], "{data}/course"),
+    (["run", "agreement", "--data", "{data}", "--build", "{data}/build"], "{data}/build"),
+    (["notebook", str(ROOT / "notebooks" / "02-theme-matrix.ipynb"), "--data", "{data}",
+      "--build", "{data}"], "{data}"),
+    (["pseudonymise", "{data}", "--to", "{data}/pseudonymised", "--key", "{tmp}/key.csv"],
+     "{data}/pseudonymised"),
+], ids=["export", "export-codebook", "validate-stamp", "synthetic-class", "class-init", "run",
+        "notebook", "pseudonymise"])
+def test_no_command_writes_into_the_dataset_it_reads(args, dest, tmp_path: Path, capsys):
+    """Raw data are never written, but `export --to DATA/x.qdpx`, `validate --stamp
+    DATA/...` and others wrote into the dataset, which then failed its own validation (a
+    file its descriptor does not list). Each is refused at once, naming the path."""
+    data = tmp_path / "data"
+    shutil.copytree(DEMO, data)
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    fill = {"{data}": str(data), "{tmp}": str(tmp_path)}
+    argv = [a.replace("{data}", fill["{data}"]).replace("{tmp}", fill["{tmp}"]) for a in args]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    shown = dest.replace("{data}", str(data))
+    assert err == (f"compendium {args[0]}: {shown}: inside the dataset {data}; raw data are "
+                   "never written, so choose a path outside it\n"), err
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
+    assert validate_dataset(data, anonymity=False) == []
+
+
 def test_an_argument_that_is_not_utf8_is_refused_naming_it(tmp_path: Path):
     """A name in bytes that are not UTF-8 reached the JSON and notebook writers as an
     internal error (found by `make fuzz`'s command-line target): it is one line now."""

@@ -29,7 +29,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _validate(args: argparse.Namespace) -> int:
     from .dataset import validate_dataset
+    from .dataset.datapackage import check_outside_dataset
 
+    if args.stamp:  # the stamp goes beside the build, never into the data it vouches for
+        check_outside_dataset(args.stamp, args.dataset)
     problems = validate_dataset(args.dataset, identifiers=args.identifiers)
     if problems:
         for problem in problems:
@@ -240,6 +243,7 @@ def _design(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from .dataset.datapackage import check_outside_dataset
     from .qda.refi_export import check_destination, export_codebook, export_dataset
 
     if args.to is None and args.codebook is None:
@@ -248,6 +252,7 @@ def _export(args: argparse.Namespace) -> int:
     for dest, kind in ((args.to, "project"), (args.codebook, "codebook")):
         if dest is not None:  # both, before either is written
             check_destination(Path(dest), kind, args.force)
+            check_outside_dataset(dest, args.dataset)
     if args.to is not None:
         report = export_dataset(args.dataset, args.to, overwrite=args.force)
         for warning in report.warnings:

@@ -39,6 +39,7 @@ from traitlets import Bool
 
 from .. import analysis, userfile
 from ..dataset import load_dataset
+from ..dataset.datapackage import check_outside_dataset
 from ..errors import CompendiumError
 from ..fileio import remove_tree, replace_dir, staging_dir
 from .class_view import ClassView, StudentFileSkipped, class_view
@@ -146,6 +147,7 @@ def init_course(course: str | Path, data: str | Path, notebook: str | Path,
         The course folder.
     """
     course, data = Path(course), Path(data)
+    check_outside_dataset(course, data)
     if course.exists():
         raise CompendiumError(f"{course}: exists; choose a new folder for the course")
     dataset = load_dataset(data)  # stops on any problem, before anything is written

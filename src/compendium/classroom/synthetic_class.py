@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset, load_dataset
+from ..dataset.datapackage import check_outside_dataset
 from ..errors import CompendiumError
 from ..fileio import staged_folder
 from .exercise import codebook_by_theme, segments_to_code
@@ -190,6 +191,7 @@ def write_class(data: str | Path, target: str | Path, *, seed: int = DEFAULT_SEE
     takes its place, so an interrupted run leaves the old class intact.
     """
     target = Path(target)
+    check_outside_dataset(target, data)
     files = generate_class(load_dataset(data), seed=seed, n_students=n_students,
                            n_segments=n_segments)
     if target.exists() and not (target / METADATA_FILE).exists():

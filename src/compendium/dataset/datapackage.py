@@ -15,6 +15,7 @@ the names of the files a dataset folder may hold are spelled
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +263,18 @@ def check_dataset_folder(folder: Path) -> None:
     problem = dataset_folder_problem(folder)
     if problem:
         raise CompendiumError(f"{folder}: {problem}")
+
+
+def check_outside_dataset(dest: str | Path, dataset: str | Path) -> None:
+    """Refuse an output ``dest`` inside the dataset folder ``dataset`` (links followed).
+
+    Raw data are never written: a file added to a dataset folder would also make the
+    dataset fail its own validation (a file its descriptor does not list).
+    """
+    out, data = Path(os.path.realpath(dest)), Path(os.path.realpath(dataset))
+    if out == data or data in out.parents:
+        raise CompendiumError(f"{dest}: inside the dataset {dataset}; raw data are never "
+                              "written, so choose a path outside it")
 
 
 def read_descriptor(folder: Path) -> dict[str, Any]:

@@ -59,7 +59,7 @@ from .anonymity import (
     repository_root,
     resolve_overlaps,
 )
-from .datapackage import INTERVIEW_GUIDE, TABLES, check_dataset_folder
+from .datapackage import INTERVIEW_GUIDE, TABLES, check_dataset_folder, check_outside_dataset
 
 #: Placeholder labels per kind of listed term.
 LABELS = {"person": "Person", "firm": "Firm", "place": "Place", "event": "Event",
@@ -264,10 +264,8 @@ def _check_places(source: Path, dest: Path, key: Path) -> Path:
     if not key.parent.is_dir():
         raise CompendiumError(f"{key.parent}: no such folder for the key")
     key = key.parent.resolve() / key.name
+    check_outside_dataset(dest, source)
     src, out = source.resolve(), Path(os.path.abspath(dest))
-    if out == src or src in out.parents:
-        raise CompendiumError(f"{dest}: inside the raw dataset {source}; raw data are never "
-                              "written: choose a folder outside it")
     for folder in (src, out):
         if folder == key.parent or folder in key.parents:
             raise CompendiumError(f"{key}: inside the dataset folder {folder}; the key "

@@ -19,7 +19,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..dataset.datapackage import check_dataset_folder, read_descriptor, resource_hashes
+from ..dataset.datapackage import (
+    check_dataset_folder,
+    check_outside_dataset,
+    read_descriptor,
+    resource_hashes,
+)
 from ..errors import CompendiumError, shortened
 from ..fileio import (
     atomic_write,
@@ -217,6 +222,7 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
     if not notebook.exists():
         raise CompendiumError(f"{registry}: run '{run_id}' names {notebook}, which does not exist")
     check_dataset_folder(data)  # before a kernel starts; data.resolve() below needs it too
+    check_outside_dataset(build, data)
     paths = Layout(build)
     final = paths.run(run_id)
     staging = staging_dir(final)
@@ -386,6 +392,7 @@ def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: 
         raise CompendiumError(f"{notebook.name} has no parameter {', '.join(unknown)}; "
                               f"its parameters are {', '.join(known)}")
     check_dataset_folder(data)
+    check_outside_dataset(build, data)
     label = "-".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "defaults"
     adhoc = Layout(build).adhoc
     folder = adhoc / adhoc_folder_name(notebook, label)
