@@ -52,7 +52,7 @@ unmakeable = $(or $(filter-out 0 1,$(words $(1))),$(strip \
     $(foreach c,$(UNSAFE_IN_PATHS),$(findstring $(c),$(1)))))
 NO_UNMAKEABLE = holds a space or one of $(UNSAFE_IN_PATHS), which make or its shell \
     cannot build with; give a path without them (a symbolic link to the folder will do)
-$(foreach v,DATA BUILD,$(if $(call unmakeable,$($(v))),$(error $(v)='$($(v))' $(NO_UNMAKEABLE))))
+$(foreach v,DATA BUILD NB,$(if $(call unmakeable,$($(v))),$(error $(v)='$($(v))' $(NO_UNMAKEABLE))))
 
 REGISTRY := notebooks/runs.toml
 PAPER ?= paper
@@ -274,11 +274,12 @@ runs-unlocked: $(RUN_MANIFESTS)
 
 # The base revision is built in a temporary git worktree (its own environment
 # unless its lock is identical), then both builds are compared into $(BUILD)/diff/,
-# and the site is rebuilt to carry the diff's page.
+# and the site is rebuilt to carry the diff's page. BASE reaches the shell quoted: a
+# branch name may hold ';', '&' or a quote.
 .PHONY: diff
 diff: paper ## what changed since revision BASE, and why: make diff BASE=main (writes BUILD/diff/)
-	@test -n "$(BASE)" || { echo 'say which revision to compare with: make diff BASE=main' >&2; exit 1; }
-	$(COMPENDIUM) diff --base $(BASE) $(BUILD) --data $(DATA)
+	@test -n '$(subst ','\'',$(BASE))' || { echo 'say which revision to compare with: make diff BASE=main' >&2; exit 1; }
+	$(COMPENDIUM) diff --base '$(subst ','\'',$(BASE))' $(BUILD) --data $(DATA)
 	$(call PAPER_STEP,site)
 	@echo "diff:  $(BUILD)/diff/changes.md, index.html (also in the site), text.html, paper-tracked.docx"
 

@@ -369,7 +369,8 @@ def test_a_dataset_file_make_cannot_name_is_refused_naming_it(name: str, tmp_pat
                                              ("BUILD", "{tmp}/q&r"),
                                              ("DATA", "{tmp}/study (2010)"),
                                              ("BUILD", "{tmp}/o'brien"),
-                                             ("COURSE", "{tmp}/course;x")])
+                                             ("COURSE", "{tmp}/course;x"),
+                                             ("NB", "{tmp}/a&b.ipynb")])
 def test_a_path_make_cannot_build_with_is_refused(variable: str, value: str, tmp_path: Path):
     """`make paper BUILD="/tmp/a b"` made /tmp/a and failed in a shell test, and
     BUILD="/tmp/q&r" made /tmp/q and ran a command `r`: now make says which variable
@@ -383,3 +384,19 @@ def test_a_path_make_cannot_build_with_is_refused(variable: str, value: str, tmp
     assert f"{variable}='{value}' holds a space or one of : ; | % & < > * ? [ ] {{ }} ' \" ` " \
            "\\ # ( ), which make or its shell cannot build with" in result.stderr, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("base", ["nope;echo INJECTED", "it's", 'a"b'])
+def test_make_diff_hands_base_to_the_command_as_one_word(base: str, built: Path,
+                                                         tmp_path: Path):
+    """BASE reached the shell unquoted: a branch name may hold ';' or a quote, and
+    `make diff BASE='nope;echo INJECTED'` ran the echo. Now the revision reaches
+    `compendium diff` whole, which says it is not one."""
+    from .conftest import make
+
+    build = copy_build(built, tmp_path / "build")  # current: make diff's `paper` does nothing
+    result = make("diff", f"BASE={base}", f"BUILD={build}")
+    assert result.returncode == 2
+    assert f"compendium diff: BASE={base}: not a revision of" in result.stderr, result.stderr
+    assert "INJECTED" not in result.stdout.replace("echo INJECTED", "")
+    assert not (build / "diff").exists()
