@@ -262,12 +262,21 @@ def execute_run(run_id: str, *, data: Path, build: Path, registry: Path) -> Path
         }
         atomic_write(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         replace_dir(staging, final)
-        for leftover in (f"{run_id}.failed.ipynb", f"{run_id}.kernel.log"):
-            (runs_dir / leftover).unlink(missing_ok=True)  # an earlier failure, now fixed
+        _forget_failure(runs_dir, run_id)
     except BaseException as err:
         _keep_for_inspection(err, staging, executed, runs_dir, run_id)
         raise
     return final
+
+
+#: What a failed run keeps beside its outputs for inspection, by the run's stem.
+FAILED_NOTEBOOK, FAILED_LOG = "{stem}.failed.ipynb", "{stem}.kernel.log"
+
+
+def _forget_failure(beside: Path, stem: str) -> None:
+    """After a run succeeds: remove what an earlier failure of it kept for inspection."""
+    for name in (FAILED_NOTEBOOK, FAILED_LOG):
+        (beside / name.format(stem=stem)).unlink(missing_ok=True)
 
 
 def _keep_for_inspection(err: BaseException, staging: Path, executed: Path, beside: Path,
@@ -280,9 +289,9 @@ def _keep_for_inspection(err: BaseException, staging: Path, executed: Path, besi
     A CompendiumError is raised again naming the kept files.
     """
     kept = []
-    for source, target in ((executed, f"{stem}.failed.ipynb"),
+    for source, target in ((executed, FAILED_NOTEBOOK.format(stem=stem)),
                            (executed.with_name(executed.stem + ".kernel.log"),
-                            f"{stem}.kernel.log")):
+                            FAILED_LOG.format(stem=stem))):
         if source.exists():
             beside.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, beside / target)
@@ -406,8 +415,7 @@ def execute_adhoc(notebook: Path, assignments: list[str], *, data: Path, build: 
         _execute(notebook, executed, parameters, cwd=notebook.parent.resolve(),
                  rename=(str(staging.resolve()), str(folder.resolve())))
         replace_dir(staging, folder)
-        for leftover in (f"{folder.name}.failed.ipynb", f"{folder.name}.kernel.log"):
-            (adhoc / leftover).unlink(missing_ok=True)  # an earlier failure, now fixed
+        _forget_failure(adhoc, folder.name)
     except BaseException as err:
         _keep_for_inspection(err, staging, executed, adhoc, folder.name)
         raise
