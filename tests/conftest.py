@@ -139,12 +139,14 @@ def copy_build(build: Path, target: Path) -> Path:
 
 
 #: Files left out when builds in different folders are compared: make's lock, and the
-#: notebook pages' stamp and the crate's metadata (in the crate and its copy in the
-#: site), which record hashes of executed notebooks as they are, with their build
-#: folder's path (the notebooks and pages themselves are compared; test_crate compares
-#: the crate's metadata across folders with that one path normalised).
+#: notebook pages' stamp and the crate's metadata and preview (in the crate and its copy
+#: in the site), which record hashes of executed notebooks as they are, with their build
+#: folder's path (the notebooks and pages themselves are compared; test_build_safety
+#: compares the crate's metadata across folders with that one path normalised, and
+#: test_crate checks that the preview is a function of the metadata alone).
 NOT_COMPARED = (".lock", "paper/notebooks/.rendered", "crate/ro-crate-metadata.json",
-                "site/crate/ro-crate-metadata.json")
+                "site/crate/ro-crate-metadata.json", "crate/ro-crate-preview.html",
+                "site/crate/ro-crate-preview.html")
 
 
 def digest_tree(folder: Path, *also: Path, notebooks: Path = ROOT / "notebooks",

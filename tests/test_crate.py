@@ -15,7 +15,9 @@ import shutil
 import subprocess
 import tomllib
 import zipfile
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 import yaml
@@ -24,8 +26,10 @@ from compendium import layout
 from compendium.fileio import sha256_file
 from compendium.pipeline.codecheck import check_codecheck, orcid_checksum_ok, write_codecheck
 from compendium.pipeline.crate import build_crate, zip_crate
+from compendium.pipeline.crate_preview import preview_html
 
 from .conftest import DEMO, ROOT, copy_build, make
+from .html_checker import shown, vnu_messages
 
 VALIDATOR = ROOT / ".venv-validator" / "bin"
 CONTEXT_URL = "https://w3id.org/ro/crate/1.1/context"
@@ -210,3 +214,124 @@ def test_codecheck_manifest_follows_the_spec(built: Path, tmp_path: Path):
     (repo / "CITATION.cff").write_text(yaml.safe_dump(citation), encoding="utf-8")
     rules = sorted({p.split(": ")[1] for p in check_codecheck(write_codecheck(build, repo))})
     assert rules == ["CC-BUN-001", "CC-CFG-023", "CC-MET-001"]
+
+
+# --------------------------------------------------------------------------- the preview
+
+#: Text a real dataset's title or a file's name may hold, which a page must show as text.
+HOSTILE = 'R&D </script><script>alert(1)</script> <b>bold</b> "quoted" \u2028 naïve'
+
+
+class _Links(HTMLParser):
+    """The ids, in-page links, other links and JSON-LD scripts of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.fragments, self.hrefs, self.scripts = [], [], [], []
+        self._in_script = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        href = attrs.get("href")
+        if href is not None:
+            (self.fragments if href.startswith("#") else self.hrefs).append(href)
+        if tag == "script":
+            self._in_script = attrs.get("type")
+            self.scripts.append([attrs.get("type"), ""])
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = None
+
+    def handle_data(self, data):
+        if self._in_script is not None:
+            self.scripts[-1][1] += data
+
+
+def _read(page: str) -> _Links:
+    links = _Links()
+    links.feed(page)
+    links.close()
+    return links
+
+
+def _hostile_metadata(built: Path) -> dict:
+    """The built crate's metadata with hostile text in names, descriptions and an @id."""
+    metadata = json.loads((built / layout.CRATE / layout.CRATE_METADATA).read_text("utf-8"))
+    for entity in metadata["@graph"]:
+        if entity["@id"] == "./":
+            entity["name"] = HOSTILE
+        if entity["@id"].startswith("data/") and entity["@id"].endswith("/"):
+            entity["description"] = HOSTILE
+        if entity["@id"] == "#python":
+            entity["@id"] = "#" + HOSTILE  # an @id no entity refers to
+    return metadata
+
+
+def test_the_preview_carries_its_metadata_and_links_every_entity(built: Path):
+    crate = built / layout.CRATE
+    metadata = json.loads((crate / layout.CRATE_METADATA).read_text(encoding="utf-8"))
+    page = (crate / layout.CRATE_PREVIEW).read_text(encoding="utf-8")
+    # the page is a function of the metadata (why builds compare the metadata alone)
+    assert page == preview_html(metadata, synthetic=True)
+    read = _read(page)
+    # RO-Crate 1.1 "RO-Crate Website": a copy of the JSON-LD in a script element of head
+    head = page[:page.index("</head>")]
+    assert '<script type="application/ld+json">' in head
+    assert [json.loads(text) for kind, text in read.scripts] == [metadata]
+    # every entity has its own section; every id is unique and not empty
+    assert len(read.ids) == len(set(read.ids)) and "" not in read.ids
+    assert len([i for i in read.ids if i.startswith("entity-")]) == len(metadata["@graph"])
+    # every link inside the page lands on something, every link to a file finds it
+    assert {f[1:] for f in read.fragments} <= set(read.ids)
+    local = [h for h in read.hrefs if not h.startswith(("http://", "https://"))]
+    assert len(local) > 100
+    assert [h for h in local if not (crate / unquote(h)).exists()] == []
+    # the study's synthetic data are named as such, and the crate can be cited
+    assert "<strong>Synthetic data.</strong>" in page
+    assert "<strong>Cite as:</strong> The compendium maintainers (" in page
+    # each property links to its definition in the RO-Crate context
+    assert '<a href="http://schema.org/license">license</a>' in page
+    assert '<a href="http://schema.org/sha256">sha256</a>' in page  # the crate's own term
+    assert "<strong>Synthetic data.</strong>" not in preview_html(metadata, synthetic=False)
+
+
+def test_the_preview_shows_hostile_text_as_text(built: Path):
+    metadata = _hostile_metadata(built)
+    page = preview_html(metadata, synthetic=False)
+    read = _read(page)
+    assert [json.loads(text) for kind, text in read.scripts] == [metadata]
+    # one script element, the JSON-LD: the hostile text's own tags are text, in it and out
+    assert page.count("<script") == 1 and "<b>" not in page
+    assert "R&amp;D &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;" in page
+    assert len(read.ids) == len(set(read.ids)) and "" not in read.ids
+
+
+def test_the_pages_the_build_writes_are_valid_html5(built: Path, tmp_path: Path):
+    """The W3C's Nu Html Checker finds nothing on the site's pages and the crate's preview,
+    hostile text included, and no error in pandoc's paper; it faults the preview
+    ro-crate-py writes for this crate, which the build's replaced."""
+    from rocrate.model.preview import Preview
+    from rocrate.rocrate import ROCrate
+
+    paths = layout.Layout(built)
+    site = paths.site
+    ours = [site / "index.html", site / "data.html", site / "provenance.html",
+            built / layout.CRATE / layout.CRATE_PREVIEW]
+    hostile = tmp_path / "hostile-preview.html"
+    hostile.write_text(preview_html(_hostile_metadata(built), synthetic=True), encoding="utf-8")
+    library = tmp_path / "ro-crate-py-preview.html"
+    library.write_text(Preview(ROCrate(str(built / layout.CRATE))).generate_html(),
+                       encoding="utf-8")
+    paper = paths.rendered_paper("html")
+    found = vnu_messages(*ours, hostile, paper, library)
+    for page in (*ours, hostile):
+        assert found[page.resolve()] == [], f"{page}:\n{shown(found[page.resolve()])}"
+    errors = [m for m in found[paper.resolve()] if m["type"] == "error"]
+    assert errors == [], shown(errors)
+    # the check can fail: ro-crate-py's page for this crate is not valid HTML 5
+    faults = {m["message"] for m in found[library.resolve()] if m["type"] == "error"}
+    assert "Duplicate ID “”." in faults
+    assert any("not allowed" in m for m in faults)

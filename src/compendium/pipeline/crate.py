@@ -42,8 +42,16 @@ from ..dataset.datapackage import (
     read_descriptor,
 )
 from ..errors import CompendiumError
-from ..fileio import remove_tree, replace_dir, sha256_file, staged_file, staging_dir
-from ..layout import FORMATS, Layout
+from ..fileio import (
+    atomic_write,
+    remove_tree,
+    replace_dir,
+    sha256_file,
+    staged_file,
+    staging_dir,
+)
+from ..layout import CRATE_PREVIEW, FORMATS, Layout
+from .crate_preview import preview_html
 from .rules import load_registry
 from .runs import load_runs
 
@@ -244,7 +252,8 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
     when = build_time(repo, commit)
     citation = _citation(repo)
 
-    # RO-Crate 1.1: the version the Workflow Run Crate 0.5 profile is written for.
+    # RO-Crate 1.1: the version the Workflow Run Crate 0.5 profile is written for. The
+    # library lists the preview in the metadata; the page itself is replaced below.
     crate = ROCrate(gen_preview=True, version=RO_CRATE_VERSION)
     crate.metadata.extra_terms[SHA256] = "http://schema.org/sha256"
     root = crate.root_dataset
@@ -382,8 +391,13 @@ def build_crate(build: Path, registry: Path, data: Path, paper_dir: Path, *,
     try:
         crate.write(staging)
         _copy_package(Path(__file__).resolve().parent.parent, staging / "src" / "compendium")
-        # The metadata file is make's target: it must be the newest file of the crate.
         metadata = staging / paths.crate_metadata.name
+        # ro-crate-py's preview is not the valid HTML 5 RO-Crate 1.1 asks for (a list of
+        # licences comes out as Python's repr, unescaped), escapes no text a dataset's
+        # title may hold, and lacks the copy of the JSON-LD 1.1 requires: ours replaces it.
+        atomic_write(staging / CRATE_PREVIEW, preview_html(
+            json.loads(metadata.read_text(encoding="utf-8")), synthetic=synthetic))
+        # The metadata file is make's target: it must be the newest file of the crate.
         os.utime(metadata, None)
         replace_dir(staging, paths.crate)
     except BaseException:

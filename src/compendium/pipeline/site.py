@@ -24,6 +24,7 @@ from ..layout import Layout
 from .pandoc import run_pandoc
 from .rules import load_registry
 from .runs import load_runs
+from .webpage import page
 
 #: Script tags that load code from the network. The notebooks use neither maths,
 #: widgets nor diagrams, and a site that opens offline must not wait on them.
@@ -96,32 +97,6 @@ def _rendered_hashes(stamp: Path) -> dict[str, str]:
     return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
 
-def _page(title: str, body: str) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>
-body {{ max-width: 60em; margin: 2em auto; padding: 0 1em; font-family: Georgia, serif;
-       line-height: 1.5; color: #1a1a1a; }}
-h1, h2 {{ font-family: Arial, sans-serif; }}
-table {{ border-collapse: collapse; font-size: 0.85em; width: 100%; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 0.3em 0.5em; text-align: left;
-          vertical-align: top; }}
-th {{ border-bottom: 2px solid #444; }}
-code {{ font-size: 0.9em; }}
-.notice {{ border-left: 4px solid #E69F00; background: #fff7e6; padding: 0.5em 1em; }}
-</style>
-</head>
-<body>
-{body}
-</body>
-</html>
-"""
-
-
 def provenance_page(record: dict[str, Any]) -> str:
     """The provenance record as a table a reviewer can read."""
     rows = []
@@ -161,7 +136,7 @@ def provenance_page(record: dict[str, Any]) -> str:
 {chr(10).join(values)}
 </tbody></table>
 """
-    return _page("Provenance", body)
+    return page("Provenance", body)
 
 
 def data_page(data: Path) -> str:
@@ -198,7 +173,7 @@ def data_page(data: Path) -> str:
 <h2>The dataset format</h2>
 {doc}
 """
-    return _page("The dataset", body)
+    return page("The dataset", body)
 
 
 def write_data_page(build: Path, data: Path) -> Path:
@@ -249,7 +224,7 @@ on dataset <code>{html.escape(str(dataset.get('name')))}</code>
 {items}
 </ul>
 """
-    return _page("Research compendium", body)
+    return page("Research compendium", body)
 
 
 def build_site(build: Path, registry: Path, data: Path) -> Path:
@@ -263,8 +238,8 @@ def build_site(build: Path, registry: Path, data: Path) -> Path:
     (staging / "notebooks").mkdir()
     record = json.loads(paths.provenance.read_text(encoding="utf-8"))
     shutil.copyfile(paths.rendered_paper("html"), staging / "paper.html")
-    for page in sorted(paths.notebook_pages.glob("*.html")):
-        shutil.copyfile(page, staging / "notebooks" / page.name)
+    for notebook_page in sorted(paths.notebook_pages.glob("*.html")):
+        shutil.copyfile(notebook_page, staging / "notebooks" / notebook_page.name)
     (staging / "provenance.html").write_text(provenance_page(record), encoding="utf-8")
     shutil.copyfile(paths.data_page, staging / "data.html")
     if paths.crate_metadata.exists():  # the crate goes with the site, so its link works
