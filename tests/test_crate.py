@@ -335,3 +335,40 @@ def test_the_pages_the_build_writes_are_valid_html5(built: Path, tmp_path: Path)
     faults = {m["message"] for m in found[library.resolve()] if m["type"] == "error"}
     assert "Duplicate ID “”." in faults
     assert any("not allowed" in m for m in faults)
+
+
+@pytest.fixture(scope="module")
+def context_1_1(validator_cache: Path) -> dict[str, str]:
+    """RO-Crate 1.1's context, term -> URI, from the file rocrate 0.11.0 ships (the one
+    roc-validator reads, in the validators' environment)."""
+    path = subprocess.run(
+        [str(VALIDATOR / "python"), "-c", "import os, rocrate; print(os.path.join("
+         "os.path.dirname(rocrate.__file__), 'data', 'ro-crate.jsonld'))"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    assert document["@id"] == CONTEXT_URL
+    return {k: v for k, v in document["@context"].items()
+            if isinstance(v, str) and not k.startswith("@")}
+
+
+def test_each_property_of_the_preview_links_its_rocrate_1_1_definition(built: Path,
+                                                                      context_1_1):
+    from rocrate.vocabs import RO_CRATE
+
+    from compendium.pipeline.crate_preview import CONTEXT_1_1, TERMS_1_1
+
+    assert CONTEXT_1_1 == CONTEXT_URL
+    # the table holds exactly the 1.1 terms whose URI the shipped (1.3) context changed
+    shipped = RO_CRATE["@context"]
+    assert TERMS_1_1 == {k: v for k, v in context_1_1.items() if shipped.get(k) != v}
+    # and every property and type this crate uses links to its 1.1 URI (or the crate's own)
+    metadata = json.loads((built / layout.CRATE / layout.CRATE_METADATA).read_text("utf-8"))
+    own = {k: v for part in metadata["@context"] if isinstance(part, dict)
+           for k, v in part.items()}
+    page = (built / layout.CRATE / layout.CRATE_PREVIEW).read_text(encoding="utf-8")
+    used = {k for e in metadata["@graph"] for k in e if not k.startswith("@")} | {
+        t for e in metadata["@graph"] for t in _list(e["@type"])}
+    assert {"input", "ComputationalWorkflow", "FormalParameter", "sha256"} <= used
+    for term in sorted(used):
+        uri = own.get(term) or context_1_1[term]
+        assert f'<a href="{uri}">{term}</a>' in page, term

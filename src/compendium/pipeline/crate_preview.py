@@ -48,6 +48,23 @@ section.entity { border-left: 3px solid #999; padding: 0.1em 0 0.1em 0.8em; marg
 section.entity h3 { margin: 0.2em 0; font-family: Arial, sans-serif; font-size: 1em; }
 .cite { border: 1px solid #444; padding: 0.5em 1em; }
 """
+#: RO-Crate 1.1's context, which this crate names.
+CONTEXT_1_1 = "https://w3id.org/ro/crate/1.1/context"
+#: The URI the 1.1 context gives each term whose URI the 1.3 context (the one ro-crate-py
+#: ships) changed or dropped; tests/test_crate.py checks it against the 1.1 context file.
+TERMS_1_1 = {
+    "AuthenticContent": "http://schema.org/AuthenticContent",
+    "MissingContext": "http://schema.org/MissingContext",
+    "constrainingProperty": "http://schema.org/constrainingProperty",
+    "measuredValue": "http://schema.org/measuredValue",
+    "observedNode": "http://schema.org/observedNode",
+    "cite-as": "https://www.w3.org/ns/iana/link-relations/relation#cite-as",
+    "RepositoryObject": "http://pcdm.org/models#object",
+    "ComputationalWorkflow": "https://bioschemas.org/ComputationalWorkflow",
+    "input": "https://bioschemas.org/ComputationalWorkflow#input",
+    "output": "https://bioschemas.org/ComputationalWorkflow#output",
+    "FormalParameter": "https://bioschemas.org/FormalParameter",
+}
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _WEB = re.compile(r"^https?://")
 
@@ -73,12 +90,17 @@ def _anchors(graph: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _term_uris(metadata: dict[str, Any]) -> dict[str, str]:
-    """Each property's URI: the metadata's own extra terms, then the RO-Crate context's."""
-    from rocrate.vocabs import RO_CRATE  # the RO-Crate context ro-crate-py ships
+    """Each term's URI in the context the metadata names: its own extra terms first, then
+    RO-Crate's (1.3's as ro-crate-py ships it, with 1.1's URIs where the crate names 1.1)."""
+    from rocrate.vocabs import RO_CRATE
 
-    terms = {k: v for k, v in RO_CRATE["@context"].items() if isinstance(v, str)}
+    terms = {k: v for k, v in RO_CRATE["@context"].items()
+             if isinstance(v, str) and not k.startswith("@")}
     context = metadata.get("@context", [])
-    for part in context if isinstance(context, list) else [context]:
+    parts = context if isinstance(context, list) else [context]
+    if CONTEXT_1_1 in parts:
+        terms.update(TERMS_1_1)
+    for part in parts:
         if isinstance(part, dict):
             terms.update({k: v for k, v in part.items() if isinstance(v, str)})
     return terms
@@ -97,7 +119,7 @@ class _Writer:
         the name is only the last part of its path (a crate holds many a ``notebook.ipynb``)."""
         entity = self.by_id.get(identifier, {})
         name = entity.get("name")
-        if "PropertyValue" in _types(entity) and "value" in entity:
+        if "PropertyValue" in _types(entity) and "value" in entity and name not in (None, ""):
             return f"{name} = {entity['value']}"
         if not isinstance(name, (str, int, float)) or not str(name) \
                 or identifier.rstrip("/").rsplit("/", 1)[-1] == str(name) != identifier:
