@@ -62,3 +62,22 @@ def shown(messages: list[dict]) -> str:
     return "\n".join(f"{m.get('lastLine', '?')}: {m['type']}"
                      f"{' ' + m['subType'] if 'subType' in m else ''}: {m['message']}"
                      for m in messages)
+
+
+#: Text a real dataset's title, a coder's label or a file's name may hold, which a page
+#: must show as text.
+HOSTILE = 'R&D </script><script>alert(1)</script> <b>bold</b> "quoted" \u2028 naïve'
+
+
+def hostile_metadata(path: Path) -> dict:
+    """A crate's metadata (``path``) with :data:`HOSTILE` in the root's name, the dataset's
+    description and one contextual entity's @id (one no entity refers to)."""
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    for entity in metadata["@graph"]:
+        if entity["@id"] == "./":
+            entity["name"] = HOSTILE
+        if entity["@id"].startswith("data/") and entity["@id"].endswith("/"):
+            entity["description"] = HOSTILE
+        if entity["@id"] == "#python":
+            entity["@id"] = "#" + HOSTILE
+    return metadata
