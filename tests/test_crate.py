@@ -45,16 +45,21 @@ def _ids(value) -> list[str]:
     return [v["@id"] for v in (value if isinstance(value, list) else [value])]
 
 
+def _context_file() -> Path:
+    """The RO-Crate 1.1 context file rocrate 0.11.0 ships, in the validators' environment."""
+    return Path(subprocess.run(
+        [str(VALIDATOR / "python"), "-c", "import os, rocrate; print(os.path.join("
+         "os.path.dirname(rocrate.__file__), 'data', 'ro-crate.jsonld'))"],
+        capture_output=True, text=True, check=True).stdout.strip())
+
+
 @pytest.fixture(scope="module")
 def validator_cache(tmp_path_factory) -> Path:
     """The validator's HTTP cache holding the RO-Crate 1.1 context from the rocrate wheel."""
     result = make("validator-env")
     assert result.returncode == 0, result.stderr[-2000:]
-    context = subprocess.run(
-        [str(VALIDATOR / "python"), "-c", "import os, rocrate; print(os.path.join("
-         "os.path.dirname(rocrate.__file__), 'data', 'ro-crate.jsonld'))"],
-        capture_output=True, text=True, check=True).stdout.strip()
-    assert json.loads(Path(context).read_text(encoding="utf-8"))["@id"] == CONTEXT_URL
+    context = _context_file()
+    assert json.loads(context.read_text(encoding="utf-8"))["@id"] == CONTEXT_URL
     cache = tmp_path_factory.mktemp("validator") / "http-cache"
     subprocess.run([str(VALIDATOR / "python"), str(ROOT / "tests" / "validator_cache.py"),
                     str(cache), f"{CONTEXT_URL}={context}"], check=True)
@@ -296,11 +301,7 @@ def test_the_preview_shows_hostile_text_as_text(built: Path):
 def context_1_1(validator_cache: Path) -> dict[str, str]:
     """RO-Crate 1.1's context, term -> URI, from the file rocrate 0.11.0 ships (the one
     roc-validator reads, in the validators' environment)."""
-    path = subprocess.run(
-        [str(VALIDATOR / "python"), "-c", "import os, rocrate; print(os.path.join("
-         "os.path.dirname(rocrate.__file__), 'data', 'ro-crate.jsonld'))"],
-        capture_output=True, text=True, check=True).stdout.strip()
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    document = json.loads(_context_file().read_text(encoding="utf-8"))
     assert document["@id"] == CONTEXT_URL
     return {k: v for k, v in document["@context"].items()
             if isinstance(v, str) and not k.startswith("@")}
