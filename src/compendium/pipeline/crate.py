@@ -17,7 +17,9 @@ JSON-LD:
 - each run as a ``CreateAction`` (instrument: its notebook; object: its inputs
   and parameter values; result: its executed notebook, figures, tables and
   manifest of values), and the render as the main workflow's action, whose
-  results are the paper in three formats and its provenance.
+  results are the paper in three formats and its provenance;
+- ``ro-crate-preview.html``, the metadata as a page a person reads
+  (:mod:`compendium.pipeline.crate_preview`).
 
 Times are those of the build's commit (the reproducible-builds convention
 ``SOURCE_DATE_EPOCH`` when set), or the times a run's manifest records, so the
