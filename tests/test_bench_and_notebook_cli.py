@@ -29,6 +29,20 @@ def test_the_bench_generates_its_dataset_in_a_process_of_its_own(tmp_path: Path)
         bench.in_own_process(sys.exit, 3)
 
 
+def test_a_bench_cache_that_cannot_be_made_is_one_line_each(tmp_path: Path, capfd):
+    in_the_way = tmp_path / "cache"
+    in_the_way.write_text("a file where the cache folder goes\n", encoding="utf-8")
+    assert bench.main(["--interviews", "3", "--segments-per-interview", "5",
+                       "--cache", str(in_the_way)]) == 1
+    err = capfd.readouterr().err
+    assert "Traceback" not in err, err
+    lines = err.splitlines()
+    assert len(lines) == 2 and all(line.startswith(bench.PROG + ": ") for line in lines), err
+    # the path, in the words the command line uses for a file where a folder belongs
+    assert lines[0] == f"{bench.PROG}: {in_the_way}: not a folder, where a folder is needed"
+    assert "generate_dataset failed in its own process (exit code 1)" in lines[1]
+
+
 def test_bench_runs_every_step_on_a_small_dataset(tmp_path: Path, capsys):
     assert bench.main(["--interviews", "6", "--segments-per-interview", "15",
                        "--n-orders", "20", "--cache", str(tmp_path)]) == 0

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+PROG = "python -m compendium.bench"
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -181,13 +182,36 @@ def in_own_process(target: Callable[..., Any], *args: Any, **kwargs: Any) -> Non
 
     from .errors import CompendiumError
 
-    process = multiprocessing.get_context("spawn").Process(target=target, args=args,
-                                                           kwargs=kwargs)
+    process = multiprocessing.get_context("spawn").Process(
+        target=_reporting, args=(target, args, kwargs))
     process.start()
     process.join()
     if process.exitcode != 0:
         raise CompendiumError(f"{getattr(target, '__name__', target)} failed in its own "
                               f"process (exit code {process.exitcode}); its error is above")
+
+
+def _reporting(target: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> None:
+    """In the child: call ``target``; a user's error is one line and exit code 1."""
+    try:
+        target(*args, **kwargs)
+    except Exception as err:
+        problem = _user_error(err)
+        if problem is None:
+            raise  # a bug: its traceback is the report
+        print(f"{PROG}: {problem}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+def _user_error(err: BaseException) -> str | None:
+    """The one line for a user's error (ours, or the system refusing a path); None for a bug."""
+    from .errors import CompendiumError, os_problem
+
+    if isinstance(err, CompendiumError):
+        return str(err)
+    if isinstance(err, OSError) and err.filename is not None:
+        return os_problem(err)
+    return None
 
 
 def dataset_folder(cache: Path, interviews: int, per_interview: int, seed: int,
@@ -381,7 +405,7 @@ def format_table(rows: list[Measurement]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """The ``python -m compendium.bench`` command (``make bench``)."""
-    parser = argparse.ArgumentParser(prog="python -m compendium.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("--interviews", type=int, default=1000)
     parser.add_argument("--segments-per-interview", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
@@ -395,8 +419,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmark: {args.interviews:,} synthetic interviews x about "
           f"{args.segments_per_interview:,} segments (seed {args.seed}); "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}", flush=True)
-    rows = run(args.interviews, args.segments_per_interview, args.seed,
-               not args.no_transcripts, Path(args.cache), args.n_orders, args.validate_only)
+    try:
+        rows = run(args.interviews, args.segments_per_interview, args.seed,
+                   not args.no_transcripts, Path(args.cache), args.n_orders, args.validate_only)
+    except Exception as err:
+        problem = _user_error(err)
+        if problem is None:
+            raise
+        print(f"{PROG}: {problem}", file=sys.stderr)
+        return 1
     print(format_table(rows))
     return 0
 

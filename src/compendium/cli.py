@@ -14,13 +14,12 @@ in one place; the work itself is in the library.
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import CompendiumError
+from .errors import CompendiumError, os_problem, shown_path
 from .layout import BUILD_ROOT, PAPER_STEPS
 from .pipeline.warm import run_forked
 
@@ -521,7 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _internal_error(args.command, err)
         # The system refused a path given or written (a name too long, a folder where a
         # file belongs, no permission, a full disk): one line naming the path and why.
-        print(f"compendium {args.command}: {_os_problem(err)}", file=sys.stderr)
+        print(f"compendium {args.command}: {os_problem(err)}", file=sys.stderr)
         return 1
     except Exception as err:  # a bug, not a user error: still no traceback by default
         return _internal_error(args.command, err)
@@ -533,26 +532,8 @@ def _not_utf8(arguments: Sequence[str]) -> str | None:
         try:
             argument.encode("utf-8")
         except UnicodeEncodeError:
-            return _shown(os.fsencode(argument).decode("utf-8", "backslashreplace"))
+            return shown_path(os.fsencode(argument).decode("utf-8", "backslashreplace"))
     return None
-
-
-def _shown(path: str) -> str:
-    """A path for a one-line message: whole, or its start and end around an ellipsis."""
-    return path if len(path) <= 120 else f"{path[:60]}…{path[-40:]}"
-
-
-def _os_problem(err: OSError) -> str:
-    """``PATH: reason`` for an OSError that names a path (the target of a rename, if any)."""
-    path = os.fsdecode(err.filename2 if err.filename2 is not None else err.filename)
-    reason = err.strerror or type(err).__name__
-    if err.errno in (errno.EEXIST, errno.ENOTDIR) and reason == os.strerror(err.errno):
-        # the system's words for making a folder where a file or a bad link is in the way
-        if os.path.islink(path) and not os.path.exists(path):
-            reason = "a link that leads nowhere, or in a loop, where a folder is needed"
-        elif os.path.exists(path) and not os.path.isdir(path):
-            reason = "not a folder, where a folder is needed"
-    return f"{_shown(path)}: {reason}"
 
 
 def _internal_error(command: str, err: Exception) -> int:

@@ -8,6 +8,8 @@ it into one line on stderr and exit status 1, never a traceback.
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 
 
@@ -54,3 +56,20 @@ def shortened(value: object, limit: int = 60) -> str:
     text = str(value).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
+
+def shown_path(path: str) -> str:
+    """A path for a one-line message: whole, or its start and end around an ellipsis."""
+    return path if len(path) <= 120 else f"{path[:60]}…{path[-40:]}"
+
+
+def os_problem(err: OSError) -> str:
+    """``PATH: reason`` for an OSError that names a path (the target of a rename, if any)."""
+    path = os.fsdecode(err.filename2 if err.filename2 is not None else err.filename)
+    reason = err.strerror or type(err).__name__
+    if err.errno in (errno.EEXIST, errno.ENOTDIR) and reason == os.strerror(err.errno):
+        # the system's words for making a folder where a file or a bad link is in the way
+        if os.path.islink(path) and not os.path.exists(path):
+            reason = "a link that leads nowhere, or in a loop, where a folder is needed"
+        elif os.path.exists(path) and not os.path.isdir(path):
+            reason = "not a folder, where a folder is needed"
+    return f"{shown_path(path)}: {reason}"
