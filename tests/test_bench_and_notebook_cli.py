@@ -43,6 +43,23 @@ def test_a_bench_cache_that_cannot_be_made_is_one_line_each(tmp_path: Path, capf
     assert "generate_dataset failed in its own process (exit code 1)" in lines[1]
 
 
+@pytest.mark.parametrize("option, value, least", [("--interviews", "1", 2),
+                                                  ("--segments-per-interview", "0", 1),
+                                                  ("--n-orders", "-5", 1)])
+def test_the_benches_refuse_a_count_out_of_range_before_any_work(option, value, least,
+                                                                  tmp_path, capsys):
+    from compendium.pipeline import benchbuild
+
+    with pytest.raises(SystemExit) as stopped:
+        bench.main([option, value, "--cache", str(tmp_path / "cache")])
+    assert stopped.value.code == 2 and not (tmp_path / "cache").exists()
+    assert f"error: {option} must be at least {least}, not {value}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:  # before its fresh copy and minutes of builds
+        benchbuild.main(["--repeats", "0"])
+    assert stopped.value.code == 2
+    assert "error: --repeats must be at least 1, not 0" in capsys.readouterr().err
+
+
 def test_bench_runs_every_step_on_a_small_dataset(tmp_path: Path, capsys):
     assert bench.main(["--interviews", "6", "--segments-per-interview", "15",
                        "--n-orders", "20", "--cache", str(tmp_path)]) == 0

@@ -416,6 +416,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validate-only", action="store_true",
                         help="measure the reads and validation only")
     args = parser.parse_args(argv)
+    # checked before the dataset is generated (a minute at the default size), not after
+    for option, value, least in (("--interviews", args.interviews, 2),
+                                 ("--segments-per-interview", args.segments_per_interview, 1),
+                                 ("--n-orders", args.n_orders, 1)):
+        if value < least:
+            parser.error(f"{option} must be at least {least}, not {value}")
     print(f"benchmark: {args.interviews:,} synthetic interviews x about "
           f"{args.segments_per_interview:,} segments (seed {args.seed}); "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}", flush=True)

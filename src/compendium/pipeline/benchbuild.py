@@ -119,11 +119,14 @@ def floor_notebook(folder: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m compendium.pipeline.benchbuild",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="tries per measure (median)")
     parser.add_argument("--cold-only", action="store_true",
                         help="measure only the cold build and the floor")
     args = parser.parse_args(argv)
+    if args.repeats < 1:  # checked before minutes of builds, not after
+        parser.error(f"--repeats must be at least 1, not {args.repeats}")
     with tempfile.TemporaryDirectory(prefix="bench-build.") as tmp:
         repo = fresh_copy(Path(tmp) / "repo")
         # The kernels must import the copy's code, not the clone's the environment points at.
