@@ -164,3 +164,19 @@ def test_the_command_line_targets_working_arguments_work(seeds):
         patch.setattr(fuzz_cli, "BASES", broken)
         (failure,) = fuzz_cli.check_bases(work, export, [("freeze",)])
     assert failure.startswith("freeze: exit 1 with its working arguments: compendium freeze: ")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--cases", "0"], "--cases must be at least 1, not 0"),
+    (["--cases", "-4"], "--cases must be at least 1, not -4"),
+    (["--time-limit", "0"], "--time-limit must be a positive number of seconds, not 0.0"),
+    (["--time-limit", "nan"], "--time-limit must be a positive number of seconds, not nan")])
+def test_a_campaign_that_could_not_find_a_defect_is_refused(arguments, message, capsys):
+    """No cases would print "0 defect(s)", and a time limit of NaN made every case an
+    internal error of the harness; both stop before the bases run."""
+    from compendium.fuzz import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(arguments)
+    assert stopped.value.code == 2
+    assert f"error: {message}" in capsys.readouterr().err

@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import random
 import re
 import shutil
@@ -400,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT)
     args = parser.parse_args(argv)
+    # A campaign of no cases would report "0 defect(s)", and a time limit that is not a
+    # positive number would count every case as a defect of the harness, not the reader.
+    if args.cases < 1:
+        parser.error(f"--cases must be at least 1, not {args.cases}")
+    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
+        parser.error(f"--time-limit must be a positive number of seconds, not {args.time_limit}")
     started = time.perf_counter()
     if not any(SHARED_REFI.glob("*.qdpx")):
         print(f"fuzz: no real REFI-QDA exports at {SHARED_REFI} (the shared/ folder beside the "
