@@ -311,3 +311,13 @@ def test_offsets_read_once_are_the_offsets_read_again(pairs):
         for name, parsed in numbers.items():
             assert np.array_equal(parsed, column_numbers(frame[name]), equal_nan=True)
         assert _check_offsets(Path(folder), frame, numbers) == _check_offsets(Path(folder), frame)
+
+
+def test_a_json_values_kind_is_named_as_the_descriptor_checks_name_it():
+    from compendium.dataset.datapackage import JSON_NAMES, json_kind_name
+
+    assert [json_kind_name(v) for v in (True, 3, 3.5, "x", [], {}, None, object())] == [
+        "true or false", "a whole number", "a number", "a text", "a list", "a JSON object",
+        "null", "another value"]
+    assert set(JSON_NAMES) == {"object", "array", "string", "null", "boolean", "integer",
+                               "number"}  # every type JSON Schema names

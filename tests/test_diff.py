@@ -335,7 +335,7 @@ DAMAGED = [
     ("values.json", lambda p: p.write_text('{"a":', encoding="utf-8"),
      "values.json: not valid JSON"),
     ("values.json", lambda p: p.write_text("[]", encoding="utf-8"),
-     "values.json: must be an object, not an array"),
+     "values.json: must be a JSON object, not a list"),
     ("provenance.json", lambda p: (p.unlink(), p.mkdir()), "provenance.json: is a folder"),
     ("provenance.json", lambda p: _edit_json(p, lambda d: _set(d, ("displays", 0), {"x": 1})),
      "provenance.json: displays[0]: 'id' is a required property"),
@@ -345,9 +345,9 @@ DAMAGED = [
      "build folder"),
     ("provenance.json", lambda p: _edit_json(p, lambda d: _set(
         d, ("runs", "sample", "inputs", "dataset_files"), [1])),
-     "provenance.json: runs.sample.inputs.dataset_files: must be an object, not an array"),
+     "provenance.json: runs.sample.inputs.dataset_files: must be a JSON object, not a list"),
     ("provenance.json", lambda p: _edit_json(p, lambda d: _set(d, ("values", 0, "text"), None)),
-     "provenance.json: values[0].text: must be a string, not null"),
+     "provenance.json: values[0].text: must be a text, not null"),
     ("paper.assembled.md", lambda p: p.write_bytes(b"\xff\xfe\x00"),
      "paper.assembled.md: not valid UTF-16 text"),
 ]

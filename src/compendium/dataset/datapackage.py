@@ -204,7 +204,7 @@ def descriptor_shape_problems(descriptor: Any) -> list[tuple[str, str]]:
         allowed = [kinds] if isinstance(kinds, str) else list(kinds or [])
         if allowed and not any(_is_json_type(value, k) for k in allowed):
             found.append((where or "(top level)",
-                          "must be " + " or ".join(_JSON_NAMES[k] for k in allowed)))
+                          "must be " + " or ".join(JSON_NAMES[k] for k in allowed)))
             continue
         later = []
         if isinstance(value, dict):
@@ -218,8 +218,9 @@ def descriptor_shape_problems(descriptor: Any) -> list[tuple[str, str]]:
     return found
 
 
-_JSON_NAMES = {"object": "a JSON object", "array": "a list", "string": "a text", "null": "null",
-               "boolean": "true or false", "integer": "a whole number", "number": "a number"}
+#: Each JSON Schema type in the words a message uses (the build records' checks use them too).
+JSON_NAMES = {"object": "a JSON object", "array": "a list", "string": "a text", "null": "null",
+              "boolean": "true or false", "integer": "a whole number", "number": "a number"}
 # The Python class of each remaining JSON Schema type ("integer" and "number" exclude bool).
 _JSON_CLASSES: dict[str, type] = {"object": dict, "array": list, "string": str,
                                   "null": type(None), "boolean": bool}
@@ -231,6 +232,14 @@ def _is_json_type(value: Any, kind: str) -> bool:
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
     return isinstance(value, _JSON_CLASSES[kind])
+
+
+def json_kind_name(value: Any) -> str:
+    """What a parsed JSON value is, in :data:`JSON_NAMES`' words ("a list", "null", ...)."""
+    for kind in ("boolean", "integer", "number", "string", "array", "object", "null"):
+        if _is_json_type(value, kind):
+            return JSON_NAMES[kind]
+    return "another value"
 
 
 def table_file(table: str) -> str:

@@ -21,8 +21,10 @@ from typing import Any
 
 from ..dataset.datapackage import (
     DESCRIPTOR,
+    JSON_NAMES,
     TABLE_FILES,
     dataset_hash,
+    json_kind_name,
     read_descriptor,
     resource_hashes,
 )
@@ -90,19 +92,12 @@ def _checked(path: Path, schema: dict[str, Any]) -> Any:
 
 
 #: JSON's names for Python's types, for messages.
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true or false",
-               int: "a number", float: "a number", type(None): "null"}
-
-
 def _said(error: Any) -> str:
     """A schema error in a few words (jsonschema's own repeat the whole wrong value)."""
-    found = _JSON_TYPES.get(type(error.instance), "another value")
     if error.validator == "type":
         wanted = error.validator_value
-        names = [{"object": "an object", "array": "an array", "string": "a string",
-                  "boolean": "true or false", "null": "null"}.get(t, t)
-                 for t in ([wanted] if isinstance(wanted, str) else wanted)]
-        return f"must be {' or '.join(names)}, not {found}"
+        names = [JSON_NAMES.get(t, t) for t in ([wanted] if isinstance(wanted, str) else wanted)]
+        return f"must be {' or '.join(names)}, not {json_kind_name(error.instance)}"
     if error.validator == "not":
         return f"'{error.instance}' is not a path inside the build folder"
     return str(error.message)[:200]
