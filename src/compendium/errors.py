@@ -1,9 +1,10 @@
-"""The project's own error types.
+"""The project's own error types, and the words of a one-line message.
 
 Every failure a user can cause (a bad file, a bad argument) is raised as a
 :class:`CompendiumError` whose message is written for a person: it names the
 file, row or field and says what is wrong. The command-line entry point turns
-it into one line on stderr and exit status 1, never a traceback.
+it into one line on stderr and exit status 1, never a traceback; so do the
+benches, and :func:`os_problem` words the system's refusals of a path for both.
 """
 
 from __future__ import annotations
