@@ -8,6 +8,8 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
+from collections import Counter
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -223,3 +225,26 @@ def quote_mark_problems(text: str) -> list[str]:
     problems += [f"straight quotation mark: …{m.string[max(0, m.start() - 40):m.end() + 10]}…"
                  for m in re.finditer(r"['\"]", text)]
     return problems
+
+
+W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def docx_table_styles(docx: Path) -> tuple[Counter, Counter, dict[str, str]]:
+    """Paragraph styles inside and outside tables, and Table Text's size (from styles.xml)."""
+    from xml.etree import ElementTree
+
+    archive = zipfile.ZipFile(docx)
+    document = ElementTree.fromstring(archive.read("word/document.xml"))
+    inside, outside = Counter(), Counter()
+    in_tables = {id(p) for table in document.iter(f"{W_NS}tbl") for p in table.iter(f"{W_NS}p")}
+    for paragraph in document.iter(f"{W_NS}p"):
+        style = paragraph.find(f"{W_NS}pPr/{W_NS}pStyle")
+        name = style.get(f"{W_NS}val") if style is not None else None
+        (inside if id(paragraph) in in_tables else outside)[name] += 1
+    styles = ElementTree.fromstring(archive.read("word/styles.xml"))
+    table_text = next(s for s in styles.iter(f"{W_NS}style")
+                      if s.get(f"{W_NS}styleId") == "TableText")
+    size = table_text.find(f"{W_NS}rPr/{W_NS}sz")
+    return inside, outside, {"size": size.get(f"{W_NS}val"),
+                             "based_on": table_text.find(f"{W_NS}basedOn").get(f"{W_NS}val")}

@@ -19,7 +19,7 @@ from compendium.pipeline.pandoc import pandoc_path
 from compendium.pipeline.rules import load_registry, rules_text
 from compendium.pipeline.rules import main as rules_main
 
-from .conftest import DEMO, ROOT, make
+from .conftest import DEMO, ROOT, docx_table_styles, make
 
 REGISTRY = ROOT / "notebooks" / "runs.toml"
 
@@ -327,3 +327,25 @@ def test_a_render_after_an_edit_gives_the_pdf_of_a_render_from_nothing(built: Pa
         (build / "paper" / ".paper.typ").unlink()
     assert pdfs[0] == pdfs[1]
     assert pdfs[0] != (built / "paper" / "paper.pdf").read_bytes()  # the edit is in it
+
+
+# --------------------------------------------------------------------------- the DOCX's tables
+
+def test_the_docx_sets_every_table_cell_in_the_pdfs_table_size(built: Path):
+    """At the body's 12 pt a narrow column broke its words letter by letter in LibreOffice
+    ("custom|ers"); every cell paragraph is now Table Text, 8.5 pt as the PDF's tables,
+    and tight lists outside tables keep pandoc's Compact."""
+    from compendium.pipeline.pandoc import TABLE_TEXT_HALF_POINTS, reference_docx_bytes
+
+    inside, outside, table_text = docx_table_styles(built / "paper" / "paper.docx")
+    assert set(inside) == {"TableText"} and inside["TableText"] > 1000
+    assert "TableText" not in outside and outside["Compact"] > 0
+    assert table_text == {"size": str(TABLE_TEXT_HALF_POINTS), "based_on": "Compact"}
+    assert TABLE_TEXT_HALF_POINTS == 17  # paper.typ's `#show table: set text(size: 8.5pt)`
+    assert "set text(size: 8.5pt)" in (ROOT / "src" / "compendium" / "build_assets" /
+                                        "paper.typ").read_text(encoding="utf-8")
+    # the reference document is the same bytes each time it is made
+    reference_docx_bytes.cache_clear()
+    first = reference_docx_bytes()
+    reference_docx_bytes.cache_clear()
+    assert reference_docx_bytes() == first

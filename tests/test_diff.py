@@ -26,7 +26,7 @@ from compendium.cli import main
 from compendium.pipeline.diff_builds import row_changes, table_cells
 from compendium.pipeline.diff_text import word_diff
 
-from .conftest import DEMO, ROOT, copy_build, make
+from .conftest import DEMO, ROOT, copy_build, docx_table_styles, make
 
 COMPENDIUM = str(ROOT / ".venv" / "bin" / "compendium")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -167,6 +167,11 @@ def test_paper_edit_lists_no_values_and_tracks_exactly_the_edit(built, tmp_path,
     page = (tmp_path / "diff" / "text.html").read_text(encoding="utf-8")
     assert re.findall(r"<(ins|del)>([^<]*)</\1>", page) == [("del", "favoured"),
                                                             ("ins", "popular")]
+    # the tracked DOCX sets its tables as the paper's DOCX does, and keeps no reference file
+    inside, _, _ = docx_table_styles(tmp_path / "diff" / "paper-tracked.docx")
+    assert set(inside) == {"TableText"}
+    assert sorted(p.name for p in (tmp_path / "diff").iterdir()) == [
+        "changes.json", "changes.md", "index.html", "paper-tracked.docx", "text.html", "text.md"]
 
 
 def test_text_of_another_version_with_other_figure_and_table_syntax_is_tracked(

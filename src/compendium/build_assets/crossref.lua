@@ -13,7 +13,10 @@
 --    with "Figure N." or "Table N.", the same in every output format.
 -- 3. Turns `@fig-...` and `@tbl-...` into linked "Figure N" / "Table N" and
 --    stops the build on a label that does not exist.
--- 4. Uses the PNG version of figures for DOCX, which does not show SVG.
+-- 4. Uses the PNG version of figures for DOCX, which does not show SVG, and sets
+--    the text of every DOCX table cell in the "Table Text" style, which the
+--    reference document the build gives pandoc (pipeline/pandoc.py) sizes as the
+--    PDF's tables: at the body's size a narrow column broke its words.
 -- 5. Marks, for the PDF (Typst), where the parts of its look go, so the
 --    manuscript stays format-neutral: the synthetic-data notice, the table of
 --    contents before the first section, the appendices, and a figure's
@@ -153,6 +156,31 @@ local function png_for_docx(image)
   end
 end
 
+-- Each cell's text as paragraphs of the DOCX table style: the writer gives a
+-- custom-style Div's paragraphs that style, and its cells' plain text "Compact",
+-- the style of tight lists too, which keep it.
+local TABLE_TEXT = "Table Text"
+
+local function table_text_for_docx(tbl)
+  local function style_row(row)
+    for _, cell in ipairs(row.cells) do
+      local blocks = pandoc.Blocks(cell.contents):walk({
+        Plain = function(plain) return pandoc.Para(plain.content) end })
+      -- An empty cell gets a space: the writer gives a cell with no text a paragraph of its
+      -- own, in the body's size, which made its row taller than its text.
+      if #blocks == 0 then blocks = pandoc.Blocks({ pandoc.Para({ pandoc.Space() }) }) end
+      cell.contents = { pandoc.Div(blocks, { ["custom-style"] = TABLE_TEXT }) }
+    end
+  end
+  for _, row in ipairs(tbl.head.rows) do style_row(row) end
+  for _, body in ipairs(tbl.bodies) do
+    for _, row in ipairs(body.head) do style_row(row) end
+    for _, row in ipairs(body.body) do style_row(row) end
+  end
+  for _, row in ipairs(tbl.foot.rows) do style_row(row) end
+  return tbl
+end
+
 -- Where the PDF's parts go (Typst only): calls of the functions paper.typ
 -- defines, which hold their look.
 local NOTICE_OPEN = "#notice["
@@ -220,4 +248,7 @@ elseif FORMAT ~= "json" then
 end
 passes:insert({ Figure = number, Table = number })
 passes:insert({ Cite = resolve, Image = FORMAT:match("docx") and png_for_docx or nil })
+if FORMAT:match("docx") then
+  passes:insert({ Table = table_text_for_docx })
+end
 return passes

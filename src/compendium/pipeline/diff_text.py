@@ -18,7 +18,7 @@ from pathlib import Path
 from ..fileio import atomic_write
 from ..layout import Layout
 from .diff_builds import Build
-from .pandoc import finish_pandoc, run_pandoc, start_pandoc
+from .pandoc import finish_pandoc, reference_docx, run_pandoc, start_pandoc
 from .paper import DOCX_EPOCH, assets, conditions, filter_metadata
 
 AUTHOR = "compendium"
@@ -217,16 +217,19 @@ def render_text(marked: str, new: Build, out: Path) -> None:
     tree.write_bytes(run_pandoc(parse, cwd=cwd))
     common = [str(tree.resolve()), "--from", "json", *filters, "--resource-path", ".",
               "--standalone"]
+    reference = reference_docx(out / ".reference.docx")  # the paper's table style
     writers = [
         start_pandoc([*common, "--to", "html5", "--embed-resources",
                       "--css", str(assets() / "paper.css"),
                       "--metadata", "title=Tracked changes",
                       "--output", str((out / "text.html").resolve())], cwd=cwd),
         start_pandoc([*common, "--to", "docx",
+                      "--reference-doc", str(reference.resolve()),
                       "--output", str((out / "paper-tracked.docx").resolve())], cwd=cwd,
                      env={"SOURCE_DATE_EPOCH": DOCX_EPOCH}),
     ]
     for writer in writers:
         finish_pandoc(writer)
     tree.unlink()
+    reference.unlink()
 

@@ -31,7 +31,7 @@ from typing import Any
 from ..errors import CompendiumError
 from ..fileio import atomic_write, publish, remove_tree, sha256_file, staging_dir
 from ..layout import FORMATS, Layout
-from .pandoc import finish_pandoc, pandoc_version, start_pandoc
+from .pandoc import finish_pandoc, pandoc_version, reference_docx, start_pandoc
 from .runs import REPOSITORY, load_runs
 
 VALUE = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
@@ -279,7 +279,9 @@ def _writer_args(fmt: str, staged: Path) -> tuple[list[str], dict[str, str] | No
                 "--css", str(assets() / "paper.css"), "--toc", "--number-sections",
                 "--output", str(staged)], None
     if fmt == "docx":
+        # pandoc's reference document, with the table text style the filter uses
         return [*common, "--to", "docx", "--toc", "--number-sections",
+                "--reference-doc", str(reference_docx(staged.parent / "reference.docx")),
                 "--output", str(staged)], {"SOURCE_DATE_EPOCH": DOCX_EPOCH}
     if fmt == "pdf":
         # The page, type and every other part of the PDF's look are paper.typ's.
