@@ -164,8 +164,10 @@ local TABLE_TEXT = "Table Text"
 local function table_text_for_docx(tbl)
   local function style_row(row)
     for _, cell in ipairs(row.cells) do
-      local blocks = pandoc.Blocks(cell.contents):walk({
-        Plain = function(plain) return pandoc.Para(plain.content) end })
+      local blocks = pandoc.Blocks({})
+      for _, block in ipairs(cell.contents) do  -- a cell's own blocks: a walk took a tenth
+        blocks:insert(block.t == "Plain" and pandoc.Para(block.content) or block)
+      end
       -- An empty cell gets a space: the writer gives a cell with no text a paragraph of its
       -- own, in the body's size, which made its row taller than its text.
       if #blocks == 0 then blocks = pandoc.Blocks({ pandoc.Para({ pandoc.Space() }) }) end
