@@ -457,14 +457,18 @@ def test_the_warm_client_says_what_jupyter_client_says_of_a_kernel_that_died():
 
 def test_a_forked_kernel_is_ready_for_its_first_cell_through_the_warm_client():
     """With a real kernel from the test run's server: the manager gives the warmed
-    kernels' client, and once it is ready the first cell's output arrives on IOPub."""
+    kernels' client, and once it is ready the first cell's output arrives on IOPub;
+    its connection file lives in the servers' folder."""
     import asyncio
 
     from compendium.pipeline.warm import _client_class, warm_kernel_manager
 
+    where: list[Path] = []
+
     async def session() -> tuple[type, str, str]:
         manager = warm_kernel_manager()(kernel_name="python3")
         await manager.start_kernel()
+        where.append(Path(manager.connection_file))
         client = manager.client()
         client.start_channels()
         try:
@@ -488,6 +492,10 @@ def test_a_forked_kernel_is_ready_for_its_first_cell_through_the_warm_client():
     assert kind is _client_class()
     assert process == "ForkedKernel"
     assert text == "42\n"
+    # Its connection file was in the servers' folder, which they remove however their
+    # build ends (a run killed with SIGKILL left one in /tmp for good), and is gone.
+    assert where[0].parent == Path(os.environ[SOCKET_ENV]).parent
+    assert where[0].name.startswith("kernel-") and not where[0].exists()
 
 
 def test_a_kernel_that_does_not_end_after_its_shutdown_request_is_terminated_early(

@@ -732,6 +732,14 @@ def warm_kernel_manager() -> type:
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
                 self.provisioner = WarmProvisioner(kernel_id=self.kernel_id,
                                                    kernel_spec=self.kernel_spec, parent=self)
+            server = os.environ.get(SOCKET_ENV)
+            if server and not self.connection_file:
+                # The connection file (the kernel's ports and key) goes in the servers'
+                # folder: by default it is a temporary file of its own, which a run killed
+                # with SIGKILL (a stopped build, a CI timeout) left behind for good; the
+                # servers remove their folder when their build ends, however it ends.
+                self.connection_file = os.path.join(os.path.dirname(server),
+                                                    f"kernel-{self.kernel_id}.json")
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_finish_shutdown(self, waittime: float | None = None,
