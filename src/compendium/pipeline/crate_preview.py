@@ -69,6 +69,10 @@ _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _WEB = re.compile(r"^https?://")
 
 
+def _link_to_itself(url: str) -> str:
+    return f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
+
+
 def _types(entity: dict[str, Any]) -> list[str]:
     kind = entity.get("@type", [])
     return [kind] if isinstance(kind, str) else list(kind)
@@ -131,7 +135,7 @@ class _Writer:
         if identifier in self.by_id:
             return (f'<a href="#{self.anchors[identifier]}">{e(self.label(identifier))}</a>')
         if _WEB.match(identifier):
-            return f'<a href="{e(identifier)}">{e(identifier)}</a>'
+            return _link_to_itself(identifier)
         return f"<code>{e(identifier)}</code>"
 
     def value(self, value: Any) -> str:
@@ -145,7 +149,7 @@ class _Writer:
                 return self.reference(str(value["@id"]))
             return f"<code>{e(json.dumps(value, ensure_ascii=False, sort_keys=True))}</code>"
         if isinstance(value, str) and _WEB.match(value):
-            return f'<a href="{e(value)}">{e(value)}</a>'
+            return _link_to_itself(value)
         if isinstance(value, bool):
             return "true" if value else "false"
         return e(str(value))
@@ -166,7 +170,7 @@ class _Writer:
         e = html.escape
         identifier = entity["@id"]
         if _WEB.match(identifier):
-            where = f'<a href="{e(identifier)}">{e(identifier)}</a>'
+            where = _link_to_itself(identifier)
         elif not identifier.startswith("#") and not _ABSOLUTE.match(identifier) \
                 and ("File" in _types(entity) or "Dataset" in _types(entity)):
             where = f'<a href="{e(quote(identifier))}"><code>{e(identifier)}</code></a>'
