@@ -67,6 +67,26 @@ def test_rules_rewrite_parameters_only_when_they_change(tmp_path: Path):
     assert "$(BUILD)/runs/a/manifest.json: notebooks/a.ipynb" in (out / "runs.mk").read_text()
 
 
+def test_the_rules_command_says_what_is_wrong_in_one_line(tmp_path: Path):
+    """make runs it before the environment exists; a person may run it by hand."""
+    command = [sys.executable, "-m", "compendium.pipeline.rules"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    registry = ROOT / "notebooks" / "runs.toml"
+    for argv, code, message in (
+            ([], 2, "usage: python -m compendium.pipeline.rules REGISTRY OUTDIR"),
+            ([str(tmp_path / "none.toml"), str(tmp_path / "out")], 1,
+             f"{tmp_path / 'none.toml'}: no such file"),
+            ([str(registry), str(blocker / "rules")], 1, f"{blocker / 'rules'}: ")):
+        result = subprocess.run([*command, *argv], capture_output=True, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        assert result.returncode == code, result.stderr
+        assert "Traceback" not in result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(message), line
+    assert not (tmp_path / "out").exists()  # nothing made for a registry it could not read
+
+
 # --------------------------------------------------------------------------- values
 
 

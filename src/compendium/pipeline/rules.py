@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 from compendium import layout
-from compendium.errors import CompendiumError
+from compendium.errors import CompendiumError, os_problem
 from compendium.fileio import atomic_write, write_if_changed
 from compendium.importgraph import import_graph, imports_in_source, module_names, reachable
 from compendium.userfile import read_text
@@ -161,21 +161,32 @@ def rules_text(runs: list[dict], registry: Path, outdir: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``rules REGISTRY OUTDIR``: write one parameters file per run and the rules file."""
+    """``rules REGISTRY OUTDIR``: write one parameters file per run and the rules file.
+
+    Returns 0, or 1 with one line on stderr for a registry it cannot use or a
+    folder it cannot write, and 2 with the usage line for other arguments.
+    """
+    if len(argv) != 3:
+        print(f"usage: python -m {__spec__.name if __spec__ else 'compendium.pipeline.rules'}"
+              " REGISTRY OUTDIR", file=sys.stderr)
+        return 2
     registry, outdir = Path(argv[1]), Path(argv[2])
-    outdir.mkdir(parents=True, exist_ok=True)
     try:
         runs = load_registry(registry)
+        outdir.mkdir(parents=True, exist_ok=True)
+        for run in runs:
+            write_if_changed(outdir / f"params-{run['id']}.json",
+                             json.dumps({"notebook": run["notebook"],
+                                         "parameters": run["parameters"],
+                                         "artefacts": run["artefacts"]}, sort_keys=True) + "\n")
+        # Always rewritten: make compares its time with the registry's.
+        atomic_write(outdir / layout.RULES_FILE, rules_text(runs, registry, outdir))
     except CompendiumError as err:
         print(err, file=sys.stderr)
         return 1
-    for run in runs:
-        write_if_changed(outdir / f"params-{run['id']}.json",
-                          json.dumps({"notebook": run["notebook"],
-                                      "parameters": run["parameters"],
-                                      "artefacts": run["artefacts"]}, sort_keys=True) + "\n")
-    # Always rewritten: make compares its time with the registry's.
-    atomic_write(outdir / layout.RULES_FILE, rules_text(runs, registry, outdir))
+    except OSError as err:
+        print(os_problem(err), file=sys.stderr)
+        return 1
     return 0
 
 
