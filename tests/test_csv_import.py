@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from pathlib import Path
 
@@ -164,6 +165,62 @@ def test_qualcoder_empty_code_name_is_reported_with_its_row(tmp_path):
     source = write_rows(tmp_path / "report.csv", rows)
     with pytest.raises(CompendiumError, match=r"report.csv:3: Codename: value is required"):
         import_dataset(source, tmp_path / "ds")
+
+
+def _text(rows: list[list[str]]) -> str:
+    """The CSV text Taguette and QualCoder write: CRLF, quotes only where needed."""
+    with io.StringIO(newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+        return handle.getvalue()
+
+
+def test_a_stray_quote_that_joins_taguette_rows_is_refused_naming_the_row(tmp_path):
+    """``make fuzz`` (seed 7) put one '"' before a tag: the rows after it became one cell,
+    and a highlight vanished into another's tag. The line break in the tag gives it away."""
+    text = _text(TAGUETTE_ROWS).replace('1,Interview E01,outcomes', '1,Interview E01,"outcomes')
+    source = tmp_path / "highlights.csv"
+    source.write_text(text, encoding="utf-8")
+    with pytest.raises(CompendiumError) as err:
+        import_dataset(source, tmp_path / "ds")
+    assert str(err.value) == (
+        "highlights.csv:3: tag: holds a line break, which a Taguette highlights CSV never "
+        "writes in this column: a quotation mark opened and not closed may have joined rows")
+    assert not (tmp_path / "ds").exists()
+    # the same text without the stray mark imports
+    source.write_text(_text(TAGUETTE_ROWS), encoding="utf-8")
+    import_dataset(source, tmp_path / "ds",
+                   participants_csv=write_attributes(tmp_path / "a.csv", {
+                       "Interview E01": ATTRS, "Interview I02": ATTRS}))
+
+
+def test_a_row_with_text_past_the_header_is_refused_and_empty_cells_there_are_not(tmp_path):
+    """A quote opened in the (multi-line) content joins rows with no line break in a name;
+    the text after the closing mark then lands in a column the header does not have."""
+    text = _text(TAGUETTE_ROWS).replace("Peers help.", '"Peers help.') \
+        .replace("Untagged highlight.", 'Untagged highlight.",and more')
+    source = tmp_path / "highlights.csv"
+    source.write_text(text, encoding="utf-8")
+    with pytest.raises(CompendiumError, match=r"^highlights.csv:5: has text in column 5, but "
+                                              r"the header has 4 columns: a quotation mark "):
+        import_dataset(source, tmp_path / "ds")
+    # a spreadsheet's trailing commas are empty cells past the header: still read
+    rows = [[*row, "", ""] for row in TAGUETTE_ROWS]
+    source.write_text(_text(rows), encoding="utf-8")
+    attrs = write_attributes(tmp_path / "a.csv", {"Interview E01": ATTRS, "Interview I02": ATTRS})
+    import_dataset(source, tmp_path / "ds", participants_csv=attrs)
+    assert len(load(tmp_path / "ds")["codings"]) == 4
+
+
+@pytest.mark.parametrize("column", [0, 1, 3, 4, 6])
+def test_a_qualcoder_name_holding_a_line_break_is_refused(tmp_path, column):
+    rows = qualcoder_rows()
+    rows[3][column] += "\r\nI02.txt"
+    source = write_rows(tmp_path / "report.csv", rows)
+    name = QUALCODER_HEADER[column]
+    with pytest.raises(CompendiumError, match=f"^report.csv:4: {name}: holds a line break, "
+                                              "which a QualCoder coded-text CSV never writes"):
+        import_dataset(source, tmp_path / "ds")
+    assert not (tmp_path / "ds").exists()
 
 
 # --------------------------------------------------------------------------

@@ -18,7 +18,11 @@ which are skipped).
 
 Headers are matched loosely (case, spaces and punctuation ignored, a few
 aliases), and a missing required column is reported by name together with
-the columns that were found.
+the columns that were found. A quotation mark opened and never closed joins
+the rows after it into one cell; neither export writes a line break in a
+name (document, tag, code, coder, id) or text past its header's last column,
+so a row showing either is refused with its number rather than read with
+other rows' codings lost inside it.
 """
 
 from __future__ import annotations
@@ -113,6 +117,34 @@ class _Columns:
         return row[index].strip() if index is not None and index < len(row) else ""
 
 
+#: Why a name holding a line break, or a row longer than its header, is refused: both
+#: are what a quotation mark opened and never closed does to the rows after it.
+_UNCLOSED_QUOTE = "a quotation mark opened and not closed may have joined rows"
+
+
+def check_row_shape(label: str, number: int, row: Sequence[str], header: Sequence[str]) -> None:
+    """Refuse a row with text in cells beyond its header's last column.
+
+    An unclosed quotation mark joins the rows after it into one cell, and the
+    text after the mark that closes it lands in cells the header does not have;
+    left in, the joined rows' codings would be lost without a word. Empty cells
+    past the header (a spreadsheet's trailing commas) are allowed.
+    """
+    extra = [i for i in range(len(header), len(row)) if row[i].strip()]
+    if extra:
+        raise CompendiumError(
+            f"{label}:{number}: has text in column {extra[-1] + 1}, but the header has "
+            f"{len(header)} columns: {_UNCLOSED_QUOTE}, or the row uses another delimiter")
+
+
+def check_one_line(label: str, number: int, column: str, value: str, kind: str) -> None:
+    """Refuse a name (document, code, coder, id) holding a line break, which no export writes."""
+    if "\n" in value or "\r" in value:
+        raise CompendiumError(
+            f"{label}:{number}: {column}: holds a line break, which a {kind} never writes "
+            f"in this column: {_UNCLOSED_QUOTE}")
+
+
 def _tag_path(tag: str) -> list[str]:
     parts = [p.strip() for p in tag.split(".")]
     return parts if all(parts) else [tag.strip()]
@@ -146,11 +178,14 @@ def read_taguette(path: Path, coder: str) -> QdaProject:
     for number, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
             continue
+        check_row_shape(path.name, number, row, rows[0])
         document, tag = columns.get(row, "document"), columns.get(row, "tag")
         at = columns.found["content"]
         content = row[at] if at is not None and at < len(row) else ""
         if not document:
             raise CompendiumError(f"{path.name}:{number}: document: value is required")
+        for column in ("id", "document", "tag"):
+            check_one_line(path.name, number, column, columns.get(row, column), TAGUETTE)
         highlight = columns.get(row, "id") or f"row{number}"
         if not tag:
             untagged += 1
@@ -207,6 +242,7 @@ def read_qualcoder(path: Path, coder: str) -> QdaProject:
     for number, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
             continue
+        check_row_shape(path.name, number, row, header)
         document = columns.get(row, "file")
         name = columns.get(row, "codename")
         index = columns.found["coded"]
@@ -219,6 +255,10 @@ def read_qualcoder(path: Path, coder: str) -> QdaProject:
         for column, given in (("File/case", document), ("Codename", name)):
             if not given:
                 raise CompendiumError(f"{path.name}:{number}: {column}: value is required")
+        for column, given in (("File/case", document), ("Codename", name),
+                              ("Coder", columns.get(row, "coder")), ("Id", coding_id),
+                              *((header[i].strip(), row[i]) for i in categories if i < len(row))):
+            check_one_line(path.name, number, column, given.strip(), QUALCODER)
         path_names = [row[i].strip() for i in reversed(categories) if i < len(row)
                       and row[i].strip()]
         parent = _code_chain(path_names, codes, "category", leaf_codable=False) \
