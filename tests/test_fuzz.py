@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from compendium import fuzz
+from compendium.errors import CompendiumError
 from compendium.qda import importer
 
 from .qda_helpers import REFI_FIXTURES
@@ -78,6 +79,31 @@ def test_a_dropped_coding_is_a_silent_loss(seeds, monkeypatch):
     kinds = [fuzz.run_case(found, i, 1, work, write=False).kind
              for i in range(len(found)) if found[i].kind in ("taguette", "qualcoder", "refi")]
     assert fuzz.LOSS in kinds
+
+
+def test_a_refused_re_encoding_that_changes_nothing_is_a_defect(seeds, monkeypatch):
+    """A reader that refuses a CSV export once it has a byte-order mark, CRLF line endings
+    or UTF-16 refuses a valid file: a defect, not a refusal."""
+    found, work = seeds
+    real = importer.read_export
+
+    def picky(path):
+        if path.read_bytes().startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or \
+                b"\r\n" in path.read_bytes():
+            raise CompendiumError(f"{path.name}: not as expected")
+        return real(path)
+
+    monkeypatch.setattr(fuzz, "read_export", picky)
+    csv_cases = [i for i in range(300) if found[i % len(found)].kind in ("taguette", "qualcoder")]
+    outcomes = [fuzz.run_case(found, i, 1, work, write=False) for i in csv_cases]
+    wrong = [o for o in outcomes if o.kind == fuzz.WRONGLY_REFUSED]
+    assert wrong and {o.mutation for o in wrong} <= {"UTF-16", "BOM", "CRLF"}
+    assert all(o.detail.endswith("not as expected") for o in wrong)
+    # with the real reader, the same cases are not refused
+    monkeypatch.setattr(fuzz, "read_export", real)
+    again = [fuzz.run_case(found, i, 1, work, write=False) for i in csv_cases
+             if outcomes[csv_cases.index(i)].kind == fuzz.WRONGLY_REFUSED]
+    assert {o.kind for o in again} == {fuzz.ACCEPTED}
 
 
 # --------------------------------------------------------------------------

@@ -16,8 +16,9 @@ limit. The outcome is one of:
   oracles below;
 - a defect: ``internal error`` (any other exception), ``hang`` (past the time
   limit), ``partial output`` (a refused import that left files behind, or an
-  accepted one that does not validate) or ``silent loss`` (codings dropped or
-  moved without a warning).
+  accepted one that does not validate), ``silent loss`` (codings dropped or
+  moved without a warning) or ``valid input refused`` (a mutation that should
+  change nothing, below, refused).
 
 The oracles for an accepted import: every coding the input holds is either
 imported or counted in the reader's warnings (``skipped_codings``), the
@@ -87,6 +88,7 @@ from .fuzz_outcomes import (
     PARTIAL,
     REFUSED,
     TIME_LIMIT,
+    WRONGLY_REFUSED,
     CaseTimeout,
     Outcome,
     Totals,
@@ -314,6 +316,7 @@ def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
     """
     rng = random.Random(f"{seed}:{number}")
     folder = Path(tempfile.mkdtemp(prefix=f"case{number}-", dir=work))
+    neutral = False
     try:
         chosen = seeds[number % len(seeds)]
         if chosen.kind == "cli":
@@ -351,6 +354,9 @@ def run_case(seeds: list[Seed], number: int, seed: int, work: Path,
             if target == "import" and _leftovers(out, set()):
                 return Outcome(target, name, mutation, PARTIAL,
                                f"refused but left {_leftovers(out, set())}")
+            if target == "import" and neutral:
+                return Outcome(target, name, mutation, WRONGLY_REFUSED,
+                               f"a re-encoding that changes nothing: {message.splitlines()[0]}")
             outcome = Outcome(target, name, mutation, REFUSED, message.splitlines()[0])
         except Exception as err:  # noqa: BLE001 (the defect this harness looks for)
             where = traceback.extract_tb(err.__traceback__)[-1]

@@ -2,7 +2,7 @@
 
 Shared by the harness (``fuzz``) and its targets' modules (``fuzz_cli``), so that every
 target classifies a case with the same words: refused, accepted, or a defect
-(internal error, hang, partial output, silent loss).
+(internal error, hang, partial output, silent loss, valid input refused).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 TIME_LIMIT = 20.0
 REFUSED, ACCEPTED = "refused", "accepted"
 INTERNAL, HANG, PARTIAL, LOSS = "internal error", "hang", "partial output", "silent loss"
-DEFECTS = (INTERNAL, HANG, PARTIAL, LOSS)
+#: A mutation that must change nothing (a byte-order mark, CRLF, UTF-16) and was refused.
+WRONGLY_REFUSED = "valid input refused"
+DEFECTS = (INTERNAL, HANG, PARTIAL, LOSS, WRONGLY_REFUSED)
 
 
 class CaseTimeout(BaseException):
