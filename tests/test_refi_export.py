@@ -96,6 +96,57 @@ def test_synthetic_round_trip_is_exact(synthetic_export, tmp_path):
     assert_same_dataset(SYNTHETIC, tmp_path / "back")
 
 
+def test_a_selection_moved_after_export_keeps_its_own_span_and_codings(synthetic_export,
+                                                                      tmp_path):
+    """``make fuzz`` (seed 8, case 3304) moved one selection's start to 0. It still noted the
+    segment id of the selections that share its old span, and the import grouped on that id
+    alone: their codings went onto the moved span, and the span they marked was lost."""
+    with zipfile.ZipFile(synthetic_export) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    qde = next(name for name in members if name.endswith(".qde"))
+    root = qde_root(synthetic_export)
+    spans: dict[tuple[str, str, str], list] = {}
+    for source in (e for e in root.iter() if local(e.tag) == "TextSource"):
+        for sel in (e for e in source if local(e.tag) == "PlainTextSelection"):
+            spans.setdefault((source.get("name"), sel.get("startPosition"),
+                              sel.get("endPosition")), []).append(sel)
+    # the first span two selections share that does not start at 0; move the first of them
+    (name, start, end), shared = next((k, v) for k, v in spans.items()
+                                      if len(v) >= 2 and k[1] != "0")
+    moved, others = shared[0], shared[1:]
+    xml = members[qde].decode("utf-8")
+    at = xml.index(f'guid="{moved.get("guid")}"')
+    members[qde] = (xml[:at] + xml[at:].replace(f'startPosition="{start}"',
+                                                'startPosition="0"', 1)).encode("utf-8")
+    edited = tmp_path / "edited.qdpx"
+    with zipfile.ZipFile(edited, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+
+    report = import_dataset(edited, tmp_path / "back")
+    assert any("kept as segments of their own" in w for w in report.warnings), report.warnings
+    back = load_dataset(tmp_path / "back")
+    placed = back.raw_codings.merge(back.segments, on="segment_id")
+    users = {e.get("guid"): e.get("name") for e in root.iter() if local(e.tag) == "User"}
+    code_names = {e.get("guid"): e.get("name") for e in root.iter() if local(e.tag) == "Code"}
+    ids = dict(zip(back.raw_codebook["name"], back.raw_codebook["code_id"], strict=True))
+
+    def written(begin: int) -> set[tuple[str, str]]:
+        # the source is named for its participant (E01), as the export names it
+        rows = placed[(placed["participant_id"] == name) & (placed["start"] == begin)
+                      & (placed["end"] == int(end))]
+        return set(zip(rows["code_id"], rows["coder"], strict=True))
+
+    def read(selections) -> set[tuple[str, str]]:
+        return {(ids[code_names[ref.get("targetGUID")]], users[coding.get("creatingUser")])
+                for sel in selections for coding in sel if local(coding.tag) == "Coding"
+                for ref in coding if local(ref.tag) == "CodeRef"}
+
+    assert written(int(start)) == read(others)  # still on the span they marked
+    assert written(0) == read([moved])  # the moved one on its new span
+    assert len(back.raw_codings) == len(load_dataset(SYNTHETIC).raw_codings)
+
+
 def test_export_is_deterministic_and_atomic(synthetic_export, tmp_path):
     again = tmp_path / "again.qdpx"
     export_dataset(SYNTHETIC, again)

@@ -357,6 +357,8 @@ def segment_frames(project: QdaProject, people: People, paths: dict[str, str | N
     order = {p.pid: i for i, p in enumerate(people.participants)}
     source_rank = {s.key: i for i, s in enumerate(project.sources)}
     groups: dict[tuple, dict[str, Any]] = {}
+    placed: dict[Any, tuple] = {}   # the first place of each noted segment id
+    moved: list[str] = []           # selections noting an id whose segment is elsewhere
     uncoded = blank = empty = 0
     for index, selection in enumerate(project.selections):
         if not selection.codings:
@@ -372,14 +374,21 @@ def segment_frames(project: QdaProject, people: People, paths: dict[str, str | N
         path = paths.get(selection.source)
         located = path is not None and selection.start is not None
         wanted = noted.get(selection.key)
+        place: tuple = ("span", pid, selection.source, selection.start, selection.end) \
+            if located else ("text", pid, selection.source, selection.text)
+        # Selections noting one segment id are that segment's only where they also agree
+        # on where it is: one whose span was changed after the export (or a note copied
+        # onto another selection) keeps its own span, and its codings stay on it.
+        key: tuple = place
         if valid_id(wanted):
-            key: tuple = ("id", wanted)
-        elif located:
-            key = ("span", pid, selection.source, selection.start, selection.end)
-        else:
-            key = ("text", pid, selection.source, selection.text)
+            key = ("id", wanted, place)
+            if key not in groups and wanted in placed:
+                moved.append(f"{wanted} (selection {selection.key})")
+            placed.setdefault(wanted, place)
         group = groups.setdefault(key, {
-            "noted": wanted if valid_id(wanted) else None, "participant_id": pid,
+            # the id stays with the span first seen with it; the others get new ids
+            "noted": wanted if valid_id(wanted) and placed[wanted] == place else None,
+            "participant_id": pid,
             "source": path if located else None,
             "start": selection.start if located else None,
             "end": selection.end if located else None, "text": selection.text,
@@ -387,6 +396,9 @@ def segment_frames(project: QdaProject, people: People, paths: dict[str, str | N
                      selection.start if located else index, selection.end if located else 0),
             "codings": []})
         group["codings"] += selection.codings
+    if moved:
+        warnings.append(f"{len(moved)} selection(s) name a segment id noted for another span "
+                        f"or text, and are kept as segments of their own: {listing(moved, 5)}")
     if uncoded:
         notes.append(f"{uncoded} selection(s) without codings skipped")
     if empty:
