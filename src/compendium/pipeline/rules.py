@@ -167,8 +167,7 @@ def main(argv: list[str]) -> int:
     folder it cannot write, and 2 with the usage line for other arguments.
     """
     if len(argv) != 3:
-        print(f"usage: python -m {__spec__.name if __spec__ else 'compendium.pipeline.rules'}"
-              " REGISTRY OUTDIR", file=sys.stderr)
+        print("usage: python -m compendium.pipeline.rules REGISTRY OUTDIR", file=sys.stderr)
         return 2
     registry, outdir = Path(argv[1]), Path(argv[2])
     try:
