@@ -211,6 +211,32 @@ def test_a_row_with_text_past_the_header_is_refused_and_empty_cells_there_are_no
     assert len(load(tmp_path / "ds")["codings"]) == 4
 
 
+def test_rows_a_stray_quote_joins_into_a_text_are_refused(tmp_path):
+    """A quote opened in one highlight's text and closed in a later one's joins the rows
+    between into that text: no name breaks and nothing lands past the header, but the
+    swallowed lines still begin as rows of the file do. Multi-line texts still import."""
+    text = _text(TAGUETTE_ROWS).replace("Peers help.", '"Peers help.') \
+        .replace("Untagged highlight.", 'Untagged highlight." and more')
+    source = tmp_path / "highlights.csv"
+    source.write_text(text, encoding="utf-8")
+    with pytest.raises(CompendiumError) as err:
+        import_dataset(source, tmp_path / "ds")
+    assert str(err.value) == (
+        "highlights.csv:5: content: a line inside it reads as a row of the file (document "
+        "'Interview I02'): a quotation mark opened and not closed may have joined rows")
+    # QualCoder: a quote opened in one coded text swallows the next row into it
+    rows = qualcoder_rows()
+    lines = _text(rows).split("\r\n")
+    lines[1] = lines[1].replace("We go to find customers.", '"We go to find customers.')
+    lines[2] = lines[2].replace("We go to find customers.", 'We go to find customers."')
+    source = tmp_path / "report.csv"
+    source.write_text("\r\n".join(lines), encoding="utf-8")
+    with pytest.raises(CompendiumError, match=r"^report.csv:2: Coded: a line inside it reads "
+                                              r"as a row of the file \(document 'E01.txt'\)"):
+        import_dataset(source, tmp_path / "ds")
+    assert not (tmp_path / "ds").exists()
+
+
 @pytest.mark.parametrize("column", [0, 1, 3, 4, 6])
 def test_a_qualcoder_name_holding_a_line_break_is_refused(tmp_path, column):
     rows = qualcoder_rows()

@@ -20,9 +20,10 @@ Headers are matched loosely (case, spaces and punctuation ignored, a few
 aliases), and a missing required column is reported by name together with
 the columns that were found. A quotation mark opened and never closed joins
 the rows after it into one cell; neither export writes a line break in a
-name (document, tag, code, coder, id) or text past its header's last column,
-so a row showing either is refused with its number rather than read with
-other rows' codings lost inside it.
+name (document, tag, code, coder, id), text past its header's last column, or
+a line inside a text that reads as a row of the file (a document of the file in
+its column), so a row showing any of these is refused with its number rather
+than read with other rows' codings lost inside it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ def csv_kind(header: Sequence[str]) -> str | None:
 
 def read_rows(path: Path) -> list[list[str]]:
     """All rows of a CSV export (UTF-8 with or without BOM, or UTF-16 with BOM)."""
+    return read_table(path)[0]
+
+
+def read_table(path: Path) -> tuple[list[list[str]], str]:
+    """All rows of a CSV export and the delimiter its header uses."""
     text = decode_text(read_file_limited(path, MAX_CSV_BYTES), path.name)
     if "\x00" in text:
         raise CompendiumError(f"{path.name}: contains NUL characters; not a text CSV file")
@@ -87,7 +93,7 @@ def read_rows(path: Path) -> list[list[str]]:
         raise CompendiumError(f"{path.name}: cannot parse CSV ({one_line(err)})") from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise CompendiumError(f"{path.name}: file is empty (expected a header row)")
-    return rows
+    return rows, delimiter
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,27 @@ def check_one_line(label: str, number: int, column: str, value: str, kind: str) 
             f"in this column: {_UNCLOSED_QUOTE}")
 
 
+def check_no_row_inside(label: str, number: int, column: str, value: str, delimiter: str,
+                        document_at: int | None, documents: set[str]) -> None:
+    """Refuse a text holding, after its first line, a line that reads as a row of the file.
+
+    A quotation mark opened in a text and closed in a later row's text joins the rows
+    between into that text, with no line break in a name and nothing past the header;
+    the lines it swallowed still begin as rows do, with a document of the file.
+    """
+    if document_at is None or ("\n" not in value and "\r" not in value):
+        return
+    for line in re.split(r"\r\n|\r|\n", value)[1:]:
+        try:
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if len(cells) >= 3 and document_at < len(cells) and cells[document_at].strip() in documents:
+            raise CompendiumError(
+                f"{label}:{number}: {column}: a line inside it reads as a row of the file "
+                f"(document '{one_line(cells[document_at].strip(), 40)}'): {_UNCLOSED_QUOTE}")
+
+
 def _tag_path(tag: str) -> list[str]:
     parts = [p.strip() for p in tag.split(".")]
     return parts if all(parts) else [tag.strip()]
@@ -165,9 +192,10 @@ def _code_chain(path: list[str], codes: dict[str, QdaCode], prefix: str,
 
 def read_taguette(path: Path, coder: str) -> QdaProject:
     """Read a Taguette highlights CSV."""
-    rows = read_rows(path)
+    rows, delimiter = read_table(path)
     columns = _Columns.match(rows[0], _TAGUETTE_COLUMNS)
     columns.require(["document", "tag", "content"], path.name, TAGUETTE)
+    documents = {columns.get(row, "document") for row in rows[1:]} - {""}
     project = QdaProject(label=path.name, format=TAGUETTE, name=path.stem, origin="Taguette")
     codes: dict[str, QdaCode] = {}
     sources: dict[str, QdaSource] = {}
@@ -186,6 +214,8 @@ def read_taguette(path: Path, coder: str) -> QdaProject:
             raise CompendiumError(f"{path.name}:{number}: document: value is required")
         for column in ("id", "document", "tag"):
             check_one_line(path.name, number, column, columns.get(row, column), TAGUETTE)
+        check_no_row_inside(path.name, number, "content", content, delimiter,
+                            columns.found["document"], documents)
         highlight = columns.get(row, "id") or f"row{number}"
         if not tag:
             untagged += 1
@@ -223,10 +253,11 @@ def read_taguette(path: Path, coder: str) -> QdaProject:
 
 def read_qualcoder(path: Path, coder: str) -> QdaProject:
     """Read a QualCoder coding report exported as CSV."""
-    rows = read_rows(path)
+    rows, delimiter = read_table(path)
     header = rows[0]
     columns = _Columns.match(header, _QUALCODER_COLUMNS)
     columns.require(["file", "coded", "codename"], path.name, QUALCODER)
+    documents = {columns.get(row, "file") for row in rows[1:]} - {""}
     keys = [header_key(h) for h in header]
     categories = [i for i, k in enumerate(keys) if re.fullmatch(r"category\d*", k)]
     variables = [(i, h.strip().split("_", 1)[1]) for i, h in enumerate(header)
@@ -259,6 +290,11 @@ def read_qualcoder(path: Path, coder: str) -> QdaProject:
                               ("Coder", columns.get(row, "coder")), ("Id", coding_id),
                               *((header[i].strip(), row[i]) for i in categories if i < len(row))):
             check_one_line(path.name, number, column, given.strip(), QUALCODER)
+        for column, key in (("Coded", "coded"), ("Coded_Memo", "memo")):
+            at = columns.found[key]
+            check_no_row_inside(path.name, number, column,
+                                row[at] if at is not None and at < len(row) else "",
+                                delimiter, columns.found["file"], documents)
         path_names = [row[i].strip() for i in reversed(categories) if i < len(row)
                       and row[i].strip()]
         parent = _code_chain(path_names, codes, "category", leaf_codable=False) \
