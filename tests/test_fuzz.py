@@ -8,6 +8,7 @@ the harness reports an internal error, a hang and a silent loss for what they ar
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
@@ -104,6 +105,32 @@ def test_a_refused_re_encoding_that_changes_nothing_is_a_defect(seeds, monkeypat
     again = [fuzz.run_case(found, i, 1, work, write=False) for i in csv_cases
              if outcomes[csv_cases.index(i)].kind == fuzz.WRONGLY_REFUSED]
     assert {o.kind for o in again} == {fuzz.ACCEPTED}
+
+
+def test_every_neutral_rewrite_of_a_refi_project_reads_as_the_project(seeds, tmp_path):
+    """Tools zip a project stored or deflated, in any member order, and may put a byte-order
+    mark on the XML: each real export the reader accepts reads the same after each rewrite,
+    and ``make fuzz`` draws these rewrites as neutral mutations."""
+    from compendium.fuzz_mutations import _NEUTRAL_REFI, mutate_export
+
+    found, work = seeds
+    accepted = [s for s in found if s.kind == "refi" and s.baseline is not None]
+    assert len(accepted) >= 4  # the real exports and our own
+    for seed in accepted:
+        for name, copy in _NEUTRAL_REFI.items():
+            out = tmp_path / f"{name}-{seed.path.name}"
+            copy(seed.path, out)
+            assert out.read_bytes() != seed.path.read_bytes(), (seed.name, name)
+            assert fuzz._project_codings(importer.read_export(out)) == seed.baseline, \
+                (seed.name, name)
+    drawn = set()
+    for i in range(200):  # the mutations a campaign seeded 3 draws for our own export
+        folder = tmp_path / f"case{i}"
+        folder.mkdir()
+        name, _, neutral = mutate_export(accepted[-1], random.Random(f"3:{i}"), folder)
+        if neutral:
+            drawn.add(name)
+    assert drawn == set(_NEUTRAL_REFI)
 
 
 # --------------------------------------------------------------------------

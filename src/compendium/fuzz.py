@@ -26,7 +26,9 @@ imported or counted in the reader's warnings (``skipped_codings``), the
 in what was read, every segment with offsets reads its own text from its
 transcript, and the dataset written holds exactly the codings that were read.
 A mutation that should change nothing (a byte-order mark, CRLF line endings,
-UTF-16 for a CSV) must give exactly the unmutated import. For ``validate``, a
+UTF-16 for a CSV; an archive stored rather than deflated or with its members in
+another order, a byte-order mark on the project XML) must give exactly the
+unmutated import. For ``validate``, a
 mutated file of a frozen dataset must be refused (its hash changed), and an
 accepted dataset must load. For ``class``, the mutated class is pooled as notebook 8
 pools it (its coding agreement, and its span agreement when a span file or

@@ -6,8 +6,9 @@ random generator and writes a mutated copy: bytes flipped or cut, XML elements
 moved, duplicated or deleted, attributes out of range, other encodings, CSV
 columns and rows changed, and file-system oddities such as folders, named
 pipes, symlink loops and huge fields. ``neutral`` mutations (a byte-order
-mark, CRLF, UTF-16 for a CSV) must not change what is read. ``fuzz`` runs the
-cases and judges them.
+mark, CRLF, UTF-16 for a CSV; a stored or reordered archive, a byte-order mark
+on the project XML for a REFI-QDA project) must not change what is read.
+``fuzz`` runs the cases and judges them.
 """
 
 from __future__ import annotations
@@ -222,6 +223,29 @@ def _rezip(path: Path, out: Path, edit: Callable[[bytes], bytes]) -> None:
             dst.writestr(info.filename, edit(data) if info.filename == qde else data)
 
 
+def _copy_archive(path: Path, out: Path, *, compression: int = zipfile.ZIP_DEFLATED,
+                  reverse: bool = False, bom: bool = False) -> None:
+    """Copy an archive member by member: stored or deflated, in its order or reversed, the
+    project XML with or without a UTF-8 byte-order mark. None of these changes what it holds."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", compression) as dst:
+        qde = qde_member(src)
+        members = src.infolist()
+        for info in reversed(members) if reverse else members:
+            data = src.read(info)
+            if bom and info.filename == qde:
+                data = b"\xef\xbb\xbf" + data.removeprefix(b"\xef\xbb\xbf")
+            dst.writestr(info.filename, data)
+
+
+#: Ways tools write the same REFI-QDA project, after which it must import exactly as before.
+_NEUTRAL_REFI: dict[str, Callable[[Path, Path], None]] = {
+    "archive stored, not deflated": lambda p, o: _copy_archive(p, o,
+                                                               compression=zipfile.ZIP_STORED),
+    "archive members in reverse order": lambda p, o: _copy_archive(p, o, reverse=True),
+    "project XML with a byte-order mark": lambda p, o: _copy_archive(p, o, bom=True),
+}
+
+
 def _oddity(rng: random.Random, target: Path) -> str:
     """Replace ``target`` with a folder, a named pipe, a symlink loop, nothing or an empty file."""
     what = rng.choice(["folder", "named pipe", "symlink to itself", "symlink loop", "missing",
@@ -270,6 +294,11 @@ def mutate_export(seed: Seed, rng: random.Random, folder: Path) -> tuple[str, Pa
 
             def edit(data: bytes) -> bytes:
                 return fn(rng, data)
+        elif choice >= 0.9 and seed.baseline is not None:
+            # only for a seed the reader accepts whole: its reading is the yardstick
+            name, copy = rng.choice(list(_NEUTRAL_REFI.items()))
+            copy(seed.path, out)
+            return name, out, True
         else:
             name, fn = rng.choice([*_ENCODING_MUTATIONS.items(), ("declared encoding",
                                                                  _bad_declaration)])
