@@ -9,6 +9,7 @@ the harness reports an internal error, a hang and a silent loss for what they ar
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -83,17 +84,19 @@ def test_a_dropped_coding_is_a_silent_loss(seeds, monkeypatch):
 
 
 def test_a_refused_re_encoding_that_changes_nothing_is_a_defect(seeds, monkeypatch):
-    """A reader that refuses a CSV export once it has a byte-order mark, CRLF line endings
-    or UTF-16 refuses a valid file: a defect, not a refusal."""
+    """A reader that refuses a CSV export written in any other bytes than its seed's (a
+    byte-order mark, other line endings, UTF-16) refuses valid files: a defect, not a refusal."""
     found, work = seeds
     real = importer.read_export
+    as_written = {s.path.read_bytes() for s in found if s.kind in ("taguette", "qualcoder")}
 
     def picky(path):
-        if path.read_bytes().startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or \
-                b"\r\n" in path.read_bytes():
+        if path.read_bytes() not in as_written:
             raise CompendiumError(f"{path.name}: not as expected")
         return real(path)
 
+    for seed in found:  # how each seed's own import ends is worked out anew, with this reader
+        seed.refusals.clear()
     monkeypatch.setattr(fuzz, "read_export", picky)
     csv_cases = [i for i in range(300) if found[i % len(found)].kind in ("taguette", "qualcoder")]
     outcomes = [fuzz.run_case(found, i, 1, work, write=False) for i in csv_cases]
@@ -101,6 +104,8 @@ def test_a_refused_re_encoding_that_changes_nothing_is_a_defect(seeds, monkeypat
     assert wrong and {o.mutation for o in wrong} <= {"UTF-16", "BOM", "CRLF"}
     assert all(o.detail.endswith("not as expected") for o in wrong)
     # with the real reader, the same cases are not refused
+    for seed in found:
+        seed.refusals.clear()
     monkeypatch.setattr(fuzz, "read_export", real)
     again = [fuzz.run_case(found, i, 1, work, write=False) for i in csv_cases
              if outcomes[csv_cases.index(i)].kind == fuzz.WRONGLY_REFUSED]
@@ -131,6 +136,32 @@ def test_every_neutral_rewrite_of_a_refi_project_reads_as_the_project(seeds, tmp
         if neutral:
             drawn.add(name)
     assert drawn == set(_NEUTRAL_REFI)
+
+
+def test_a_neutral_copy_of_a_seed_refused_whole_is_refused_in_its_words(seeds, tmp_path):
+    """The real MAXQDA export holds a codebook and no codings: its import is refused, and
+    a stored or reordered copy of it must be refused in the same words, not counted a defect
+    (the first campaign with REFI rewrites counted 38 such cases as defects)."""
+    from compendium.fuzz_mutations import mutate_export
+
+    found, work = seeds
+    seed = next((s for s in found if s.name == "maxqda-codebook-only.qdpx"), None)
+    if seed is None:
+        pytest.skip("the shared MAXQDA export is not among the fixtures")
+    refusal = fuzz.unmutated_refusal(seed, work, True)
+    assert refusal is not None and "no codings on text to import" in refusal
+    at = found.index(seed)
+    probe, case = tmp_path / "probe", None
+    for i in range(at, 20000, len(found)):  # the seed's first neutral case in campaign 11
+        probe.mkdir()
+        neutral = mutate_export(seed, random.Random(f"11:{i}"), probe)[2]
+        shutil.rmtree(probe)
+        if neutral:
+            case = i
+            break
+    assert case is not None
+    outcome = fuzz.run_case(found, case, 11, work)
+    assert (outcome.kind, outcome.detail) == (fuzz.REFUSED, refusal.splitlines()[0])
 
 
 # --------------------------------------------------------------------------

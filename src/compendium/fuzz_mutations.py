@@ -23,7 +23,7 @@ import shutil
 import xml.etree.ElementTree as ET  # noqa: S405 (only our own trusted seeds are parsed with it)
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dataset.datapackage import DESCRIPTOR
@@ -47,6 +47,9 @@ class Seed:
     path: Path
     participants: Path | None = None   # for imports: every document's perspective
     baseline: object = None            # the unmutated reading, for neutral mutations
+    # how the unmutated import ends, by whether it writes: None (accepted) or the refusal,
+    # which a neutral mutation must give word for word (fuzz.unmutated_refusal fills it)
+    refusals: dict[bool, str | None] = field(default_factory=dict)
 
 
 
