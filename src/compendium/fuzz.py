@@ -319,6 +319,8 @@ def unmutated_refusal(seed: Seed, work: Path, write: bool) -> str | None:
             seed.refusals[write] = None
         except CompendiumError as err:
             seed.refusals[write] = str(err)
+        except Exception as err:  # noqa: BLE001 (no refusal: every refused copy is judged wrong)
+            seed.refusals[write] = f"{type(err).__name__} importing the seed itself: {err}"
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     return seed.refusals[write]
