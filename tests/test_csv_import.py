@@ -174,19 +174,25 @@ def _text(rows: list[list[str]]) -> str:
         return handle.getvalue()
 
 
+def _refusal(folder: Path, name: str, text: str) -> str:
+    """The import's one-line refusal of ``text`` written as ``name``; nothing is written."""
+    source = folder / name
+    source.write_text(text, encoding="utf-8")
+    with pytest.raises(CompendiumError) as err:
+        import_dataset(source, folder / "ds")
+    assert not (folder / "ds").exists()
+    return str(err.value)
+
+
 def test_a_stray_quote_that_joins_taguette_rows_is_refused_naming_the_row(tmp_path):
     """``make fuzz`` (seed 7) put one '"' before a tag: the rows after it became one cell,
     and a highlight vanished into another's tag. The line break in the tag gives it away."""
     text = _text(TAGUETTE_ROWS).replace('1,Interview E01,outcomes', '1,Interview E01,"outcomes')
-    source = tmp_path / "highlights.csv"
-    source.write_text(text, encoding="utf-8")
-    with pytest.raises(CompendiumError) as err:
-        import_dataset(source, tmp_path / "ds")
-    assert str(err.value) == (
+    assert _refusal(tmp_path, "highlights.csv", text) == (
         "highlights.csv:3: tag: holds a line break, which a Taguette highlights CSV never "
         "writes in this column: a quotation mark opened and not closed may have joined rows")
-    assert not (tmp_path / "ds").exists()
     # the same text without the stray mark imports
+    source = tmp_path / "highlights.csv"
     source.write_text(_text(TAGUETTE_ROWS), encoding="utf-8")
     import_dataset(source, tmp_path / "ds",
                    participants_csv=write_attributes(tmp_path / "a.csv", {
@@ -198,13 +204,11 @@ def test_a_row_with_text_past_the_header_is_refused_and_empty_cells_there_are_no
     the text after the closing mark then lands in a column the header does not have."""
     text = _text(TAGUETTE_ROWS).replace("Peers help.", '"Peers help.') \
         .replace("Untagged highlight.", 'Untagged highlight.",and more')
-    source = tmp_path / "highlights.csv"
-    source.write_text(text, encoding="utf-8")
-    with pytest.raises(CompendiumError, match=r"^highlights.csv:5: has text in column 5, but "
-                                              r"the header has 4 columns: a quotation mark "):
-        import_dataset(source, tmp_path / "ds")
+    assert _refusal(tmp_path, "highlights.csv", text).startswith(
+        "highlights.csv:5: has text in column 5, but the header has 4 columns: a quotation mark ")
     # a spreadsheet's trailing commas are empty cells past the header: still read
     rows = [[*row, "", ""] for row in TAGUETTE_ROWS]
+    source = tmp_path / "highlights.csv"
     source.write_text(_text(rows), encoding="utf-8")
     attrs = write_attributes(tmp_path / "a.csv", {"Interview E01": ATTRS, "Interview I02": ATTRS})
     import_dataset(source, tmp_path / "ds", participants_csv=attrs)
@@ -217,11 +221,7 @@ def test_rows_a_stray_quote_joins_into_a_text_are_refused(tmp_path):
     swallowed lines still begin as rows of the file do. Multi-line texts still import."""
     text = _text(TAGUETTE_ROWS).replace("Peers help.", '"Peers help.') \
         .replace("Untagged highlight.", 'Untagged highlight." and more')
-    source = tmp_path / "highlights.csv"
-    source.write_text(text, encoding="utf-8")
-    with pytest.raises(CompendiumError) as err:
-        import_dataset(source, tmp_path / "ds")
-    assert str(err.value) == (
+    assert _refusal(tmp_path, "highlights.csv", text) == (
         "highlights.csv:5: content: a line inside it reads as a row of the file (document "
         "'Interview I02'): a quotation mark opened and not closed may have joined rows")
     # QualCoder: a quote opened in one coded text swallows the next row into it
@@ -229,12 +229,8 @@ def test_rows_a_stray_quote_joins_into_a_text_are_refused(tmp_path):
     lines = _text(rows).split("\r\n")
     lines[1] = lines[1].replace("We go to find customers.", '"We go to find customers.')
     lines[2] = lines[2].replace("We go to find customers.", 'We go to find customers."')
-    source = tmp_path / "report.csv"
-    source.write_text("\r\n".join(lines), encoding="utf-8")
-    with pytest.raises(CompendiumError, match=r"^report.csv:2: Coded: a line inside it reads "
-                                              r"as a row of the file \(document 'E01.txt'\)"):
-        import_dataset(source, tmp_path / "ds")
-    assert not (tmp_path / "ds").exists()
+    assert _refusal(tmp_path, "report.csv", "\r\n".join(lines)).startswith(
+        "report.csv:2: Coded: a line inside it reads as a row of the file (document 'E01.txt')")
 
 
 @pytest.mark.parametrize("column", [0, 1, 3, 4, 6])
