@@ -217,35 +217,33 @@ def qde_member(archive: zipfile.ZipFile) -> str:
     return next(n for n in archive.namelist() if n.lower().endswith(".qde"))
 
 
-def _rezip(path: Path, out: Path, edit: Callable[[bytes], bytes]) -> None:
-    """Copy an archive, passing its project XML through ``edit``."""
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        qde = qde_member(src)
-        for info in src.infolist():
-            data = src.read(info)
-            dst.writestr(info.filename, edit(data) if info.filename == qde else data)
-
-
-def _copy_archive(path: Path, out: Path, *, compression: int = zipfile.ZIP_DEFLATED,
-                  reverse: bool = False, bom: bool = False) -> None:
-    """Copy an archive member by member: stored or deflated, in its order or reversed, the
-    project XML with or without a UTF-8 byte-order mark. None of these changes what it holds."""
+def _rezip(path: Path, out: Path, edit: Callable[[bytes], bytes], *,
+           compression: int = zipfile.ZIP_DEFLATED, reverse: bool = False) -> None:
+    """Copy an archive member by member, passing its project XML through ``edit``: stored or
+    deflated, in its order or reversed."""
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", compression) as dst:
         qde = qde_member(src)
         members = src.infolist()
         for info in reversed(members) if reverse else members:
             data = src.read(info)
-            if bom and info.filename == qde:
-                data = b"\xef\xbb\xbf" + data.removeprefix(b"\xef\xbb\xbf")
-            dst.writestr(info.filename, data)
+            dst.writestr(info.filename, edit(data) if info.filename == qde else data)
+
+
+def _unchanged_bytes(data: bytes) -> bytes:
+    return data
+
+
+def _with_bom(data: bytes) -> bytes:
+    return b"\xef\xbb\xbf" + data.removeprefix(b"\xef\xbb\xbf")
 
 
 #: Ways tools write the same REFI-QDA project, after which it must import exactly as before.
 _NEUTRAL_REFI: dict[str, Callable[[Path, Path], None]] = {
-    "archive stored, not deflated": lambda p, o: _copy_archive(p, o,
-                                                               compression=zipfile.ZIP_STORED),
-    "archive members in reverse order": lambda p, o: _copy_archive(p, o, reverse=True),
-    "project XML with a byte-order mark": lambda p, o: _copy_archive(p, o, bom=True),
+    "archive stored, not deflated": lambda p, o: _rezip(p, o, _unchanged_bytes,
+                                                        compression=zipfile.ZIP_STORED),
+    "archive members in reverse order": lambda p, o: _rezip(p, o, _unchanged_bytes,
+                                                            reverse=True),
+    "project XML with a byte-order mark": lambda p, o: _rezip(p, o, _with_bom),
 }
 
 
